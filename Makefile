@@ -1,0 +1,142 @@
+# socksify — one flat Makefile. Override anything on the command line or in config.mak.
+CXX ?= g++
+CLANGXX ?= clang++
+CXXFLAGS ?= -O2 -g
+LDFLAGS ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
+FUZZ_SECONDS ?= 30
+BENCH_REPS ?= 5
+-include config.mak
+
+BUILD := build
+VERSION := 0.1.0
+LIBDIR_INSTALLED := $(PREFIX)/lib/socksify
+
+# Project flags are appended so a user's CXXFLAGS cannot drop them.
+WARN := -Wall -Wextra -Wpedantic
+BASE_FLAGS := -std=c++20 -I. $(WARN) -MMD -MP -DSOCKSIFY_VERSION='"$(VERSION)"'
+SHIM_FLAGS := -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -fno-exceptions \
+	-fno-rtti -ftls-model=initial-exec
+LIB_LDFLAGS := -shared -Wl,--version-script=shim/libsocksify.map -Wl,-z,defs -Wl,-z,now \
+	-Wl,--as-needed -static-libstdc++ -static-libgcc
+
+PROTO_SRC := $(wildcard protocol/*.cpp)
+LAUNCHER_SRC := $(wildcard shim/launcher*.cpp)
+HOOK_SRC := $(wildcard shim/hooks_*.cpp)
+CORE_SRC := $(filter-out $(LAUNCHER_SRC) $(HOOK_SRC),$(wildcard shim/*.cpp))
+LIB_SRC := $(PROTO_SRC) $(CORE_SRC) $(HOOK_SRC)
+UNIT_SRC := $(wildcard tests/unit/*_test.cpp)
+BENCH_SRC := $(wildcard tests/bench/*_bench.cpp)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.cpp)
+FUZZ_NAMES := $(patsubst tests/fuzz/%.cpp,%,$(FUZZ_SRC))
+
+obj = $(patsubst %.cpp,$(1)/obj/%.o,$(2))
+
+LIB := $(BUILD)/lib/libsocksify.so
+LAUNCHER := $(BUILD)/bin/socksify
+UNIT := $(BUILD)/tests/unit_tests
+BENCH := $(BUILD)/tests/benchmarks
+REPLAY := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_NAMES))
+TEST_HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
+
+GTEST_FLAGS := $(shell pkg-config --cflags --libs gtest_main gmock 2>/dev/null || echo -lgtest_main -lgtest -lgmock -pthread)
+BENCH_LIBS := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark) -lbenchmark_main -pthread
+
+.PHONY: all test unit bench fuzz asan install uninstall clean demo format-check deps
+.DELETE_ON_ERROR:
+
+all: $(LIB) $(LAUNCHER)
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) $(SHIM_FLAGS) -c $< -o $@
+
+$(LIB): $(call obj,$(BUILD),$(LIB_SRC)) shim/libsocksify.map
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $(LIB_LDFLAGS) -o $@ $(call obj,$(BUILD),$(LIB_SRC))
+
+# The installed launcher has the absolute library path compiled in; the build-tree one
+# finds the library next to itself (../lib).
+$(BUILD)/launcher/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -DSOCKSIFY_LIBDIR='"$(LIBDIR_INSTALLED)"' -c $< -o $@
+
+$(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) shim/config.cpp $(PROTO_SRC)) | $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^
+
+$(UNIT): $(call obj,$(BUILD),$(UNIT_SRC) $(PROTO_SRC) $(CORE_SRC))
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(GTEST_FLAGS) -pthread
+
+$(BUILD)/obj/tests/%.o: tests/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o \
+		$(call obj,$(BUILD),$(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^
+
+$(BENCH): $(call obj,$(BUILD),$(BENCH_SRC) $(PROTO_SRC) $(CORE_SRC))
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS)
+
+$(BUILD)/tests/%: tests/integration/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $<
+
+unit: $(UNIT)
+	$(UNIT)
+
+# Installs what is missing first, so a clean clone on a fresh Debian machine passes.
+test:
+	scripts/install-deps.sh
+	$(MAKE) all $(UNIT) $(REPLAY) $(TEST_HELPERS)
+	scripts/run-tests.sh
+
+bench: all $(BENCH)
+	$(BENCH) --benchmark_repetitions=$(BENCH_REPS) --benchmark_report_aggregates_only=true
+
+# libFuzzer needs clang++; every decoder target runs for FUZZ_SECONDS.
+fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
+	@for t in $(FUZZ_NAMES); do \
+	  mkdir -p $(BUILD)/fuzz/work/$$t; \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/work/$$t tests/fuzz/corpus/$$t \
+	    || exit 1; \
+	done
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(PROTO_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANGXX) -std=c++20 -I. -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^
+
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+asan:
+	$(MAKE) BUILD=$(BUILD)/asan CXXFLAGS="-O1 -g $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
+	  $(BUILD)/asan/tests/unit_tests
+	$(BUILD)/asan/tests/unit_tests
+
+demo:
+	scripts/install-deps.sh
+	$(MAKE) all
+	scripts/demo.sh
+
+deps:
+	scripts/install-deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR_INSTALLED)
+	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR_INSTALLED)/libsocksify.so
+	install -m 0755 $(LAUNCHER) $(DESTDIR)$(PREFIX)/bin/socksify
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR_INSTALLED)/libsocksify.so $(DESTDIR)$(PREFIX)/bin/socksify
+
+format-check:
+	clang-format --dry-run --Werror protocol/*.[ch]pp shim/*.[ch]pp tests/unit/*.cpp
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

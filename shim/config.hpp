@@ -1,0 +1,106 @@
+// The configuration the launcher validates and the library reads once at start-up,
+// and the pure parsers both share. No allocation: fixed buffers only.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace socksify::shim {
+
+// Environment contract between the launcher and libsocksify.so. The launcher sets
+// these; a library preloaded by hand reads the same ones.
+inline constexpr const char* kEnvProxy = "SOCKSIFY_PROXY";        // URL, curl syntax
+inline constexpr const char* kEnvPassword = "SOCKSIFY_PASSWORD";  // overrides URL's
+inline constexpr const char* kEnvDirect = "SOCKSIFY_DIRECT";      // CIDR list; unset = loopback
+inline constexpr const char* kEnvTimeout = "SOCKSIFY_TIMEOUT";    // seconds, e.g. "10", "0.5"
+inline constexpr const char* kEnvPipeline = "SOCKSIFY_PIPELINE";  // "1" (default) or "0"
+inline constexpr const char* kEnvLog = "SOCKSIFY_LOG";            // quiet|error|verbose
+inline constexpr const char* kEnvShm = "SOCKSIFY_SHM";            // shared state path
+inline constexpr const char* kEnvStallMs = "SOCKSIFY_STALL_MS";   // pipelining stall probe
+
+inline constexpr uint16_t kDefaultPort = 1080;
+inline constexpr int kDefaultTimeoutMs = 10000;
+inline constexpr int kDefaultStallMs = 1000;
+inline constexpr size_t kMaxDirect = 64;
+inline constexpr size_t kMaxCred = 255;  // RFC 1929 field limit
+
+enum class LogLevel : uint8_t { kQuiet, kError, kVerbose };
+
+struct Cidr {
+    sa_family_t family = AF_UNSPEC;  // AF_INET or AF_INET6
+    uint8_t prefix = 0;
+    std::array<uint8_t, 16> addr{};  // network order, host bits zeroed
+};
+
+// A proxy URL as written by the user: [socks5|socks5h]://[user[:pass]@]host[:port].
+// A missing scheme means socks5h. host is numeric or a name, without brackets.
+struct ProxyUrl {
+    bool remote_dns = true;  // socks5h
+    char host[256] = {};
+    uint16_t port = kDefaultPort;
+    bool has_user = false;
+    bool has_pass = false;
+    char user[kMaxCred + 1] = {};
+    char pass[kMaxCred + 1] = {};
+};
+
+// Parsers: return nullptr on success, else a static one-phrase reason
+// ("missing host", "port out of range", …) that the caller prints next to the value.
+const char* parse_proxy_url(std::string_view text, ProxyUrl& out);
+const char* parse_cidr(std::string_view text, Cidr& out);  // "10.0.0.0/8", "::1", "1.2.3.4"
+const char* parse_cidr_list(std::string_view text, Cidr* out, size_t cap, size_t& count);
+const char* parse_timeout_ms(std::string_view text, int& ms);  // seconds, >0, ≤ 3600
+const char* parse_log_level(std::string_view text, LogLevel& out);
+const char* parse_bool(std::string_view text, bool& out);  // 1/0, on/off, yes/no, true/false
+
+// True when a (AF_INET or AF_INET6, v4-mapped handled as IPv4) is inside c.
+bool cidr_contains(const Cidr& c, const sockaddr* a);
+
+// Writes the URL with the password replaced by "***" (for error lines and logs).
+void redact_url(std::string_view text, char* out, size_t cap);
+
+// Writes "bad <what> value '<value>': <reason>", one line: control bytes in value become
+// '?' and a long value is shortened ("...") so the reason always fits. Pass URLs redacted.
+void format_bad_value(char* out, size_t cap, const char* what, std::string_view value,
+                      const char* reason);
+
+struct Config {
+    bool valid = false;
+    char error[200] = {};  // why not valid, one line, no password
+
+    sockaddr_storage proxy{};  // numeric, resolved once
+    socklen_t proxy_len = 0;
+    char proxy_text[64] = {};  // "127.0.0.1:1080" / "[::1]:1080" for logs
+    bool remote_dns = true;
+
+    bool has_auth = false;
+    uint8_t user_len = 0;
+    uint8_t pass_len = 0;
+    char user[kMaxCred + 1] = {};
+    char pass[kMaxCred + 1] = {};
+
+    std::array<Cidr, kMaxDirect> direct{};
+    size_t direct_count = 0;
+
+    int timeout_ms = kDefaultTimeoutMs;
+    int stall_ms = kDefaultStallMs;
+    bool pipeline = true;
+    LogLevel log_level = LogLevel::kError;
+};
+
+// Fills cfg from a getenv-like lookup. Never fails hard: on a bad value cfg.valid is
+// false and cfg.error says which variable and why. A proxy host name is resolved
+// with resolve(host, port, cfg) which returns nullptr or a reason.
+using EnvLookup = const char* (*)(const char* name);
+using Resolver = const char* (*)(const char* host, uint16_t port, Config& cfg);
+void load_config(Config& cfg, EnvLookup env, Resolver resolve);
+
+// Sets cfg.proxy from a numeric host; nullptr on success, else a reason.
+const char* set_numeric_proxy(const char* host, uint16_t port, Config& cfg);
+
+}  // namespace socksify::shim

@@ -1,0 +1,73 @@
+// The fd table: a byte per fd in .bss (untouched pages cost no memory) and records
+// in chunks mapped with mmap on first use, so no hook path calls malloc.
+#include "shim/fd_table.hpp"
+
+#include <sys/mman.h>
+
+#include <cstring>
+
+namespace socksify::shim {
+namespace detail {
+constinit std::atomic<uint8_t> g_fd_kind[kMaxFds]{};
+}
+
+namespace {
+
+constexpr int kChunkShift = 10;
+constexpr int kChunkSize = 1 << kChunkShift;
+constexpr int kChunks = kMaxFds / kChunkSize;
+
+constinit std::atomic<FdRecord*> g_chunks[kChunks]{};
+
+}  // namespace
+
+FdRecord* fd_record(int fd) {
+    if (static_cast<unsigned>(fd) >= static_cast<unsigned>(kMaxFds)) return nullptr;
+    std::atomic<FdRecord*>& slot = g_chunks[fd >> kChunkShift];
+    FdRecord* chunk = slot.load(std::memory_order_acquire);
+    if (chunk == nullptr) {
+        void* p = mmap(nullptr, sizeof(FdRecord) * kChunkSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return nullptr;
+        FdRecord* fresh = static_cast<FdRecord*>(p);
+        if (slot.compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel)) {
+            chunk = fresh;
+        } else {
+            munmap(p, sizeof(FdRecord) * kChunkSize);  // another thread won
+        }
+    }
+    return &chunk[fd & (kChunkSize - 1)];
+}
+
+void set_kind(int fd, FdKind kind) {
+    if (static_cast<unsigned>(fd) >= static_cast<unsigned>(kMaxFds)) return;
+    detail::g_fd_kind[fd].store(static_cast<uint8_t>(kind), std::memory_order_release);
+}
+
+void copy_fd_state(int from, int to) {
+    if (from == to) return;
+    FdKind kind = kind_of(from);
+    if (kind == FdKind::kNone) {
+        set_kind(to, FdKind::kNone);
+        return;
+    }
+    FdRecord* src = fd_record(from);
+    FdRecord* dst = fd_record(to);
+    if (src == nullptr || dst == nullptr) {
+        set_kind(to, FdKind::kNone);
+        return;
+    }
+    memcpy(dst, src, sizeof *dst);
+    set_kind(to, kind);
+}
+
+void clear_range(unsigned first, unsigned last) {
+    if (first >= static_cast<unsigned>(kMaxFds)) return;
+    if (last >= static_cast<unsigned>(kMaxFds)) last = kMaxFds - 1;
+    for (unsigned fd = first; fd <= last; ++fd) {
+        if (detail::g_fd_kind[fd].load(std::memory_order_relaxed) != 0)
+            detail::g_fd_kind[fd].store(0, std::memory_order_release);
+    }
+}
+
+}  // namespace socksify::shim

@@ -1,0 +1,106 @@
+// Exported TCP entry points: connect and getpeername. They only route; the work is
+// in tcp_connect.cpp.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "shim/export.hpp"
+#include "shim/fd_table.hpp"
+#include "shim/guard.hpp"
+#include "shim/init.hpp"
+#include "shim/io.hpp"
+#include "shim/log.hpp"
+#include "shim/real.hpp"
+#include "shim/route.hpp"
+#include "shim/tcp_connect.hpp"
+
+namespace socksify::shim {
+namespace {
+
+bool is_inet(const sockaddr* a, socklen_t len) {
+    if (a == nullptr) return false;
+    if (a->sa_family == AF_INET) return len >= sizeof(sockaddr_in);
+    if (a->sa_family == AF_INET6) return len >= sizeof(sockaddr_in6);
+    return false;
+}
+
+bool is_stream_of_family(int fd, int family) {
+    int type = 0;
+    int domain = 0;
+    socklen_t n = sizeof type;
+    socklen_t m = sizeof domain;
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &n) == 0 && type == SOCK_STREAM &&
+           getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &m) == 0 && domain == family;
+}
+
+void log_connect(int fd, const sockaddr* dest, const Config& cfg, int err, int64_t start_ns) {
+    LogLevel level = err == 0 ? LogLevel::kVerbose : LogLevel::kError;
+    if (static_cast<int>(level) > static_cast<int>(cfg.log_level)) return;
+    char dest_text[64];
+    long ms = static_cast<long>((monotonic_ns() - start_ns) / 1000000);
+    log_line(level, "connect fd %d to %s via %s: %s (%ld ms)", fd,
+             format_sockaddr(dest, dest_text, sizeof dest_text), cfg.proxy_text,
+             err == 0 ? "ok" : strerror(err), ms);
+}
+
+// Returns 0 or an errno; *handled is false when the call must go to libc unchanged.
+int proxied_connect(int fd, const sockaddr* dest, socklen_t len, bool& handled) {
+    handled = false;
+    ensure_ready();
+    const Config& cfg = config();
+    if (cfg.valid && is_direct(cfg, dest)) return 0;
+    // A stream socket of another family, or not a stream socket: the kernel's own
+    // answer (UDP connect sends nothing).
+    if (!is_stream_of_family(fd, dest->sa_family)) return 0;
+    handled = true;
+    if (kind_of(fd) == FdKind::kTcpProxied) return EISCONN;
+    int64_t start = monotonic_ns();
+    if (!cfg.valid) {
+        // Never fall back to a direct connection on a broken configuration.
+        log_line(LogLevel::kError, "refusing connect: %s", cfg.error);
+        return EACCES;
+    }
+    int err = connect_via_proxy(fd, dest, len, cfg);
+    log_connect(fd, dest, cfg, err, start);
+    return err;
+}
+
+}  // namespace
+}  // namespace socksify::shim
+
+using namespace socksify::shim;
+
+SOCKSIFY_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
+    if (inside_shim() || !is_inet(addr, len)) return real::connect(fd, addr, len);
+    int saved = errno;
+    bool handled = false;
+    int err;
+    {
+        ShimScope scope;
+        err = proxied_connect(fd, addr, len, handled);
+    }
+    if (!handled) {
+        errno = saved;
+        return real::connect(fd, addr, len);
+    }
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    errno = saved;
+    return 0;
+}
+
+SOCKSIFY_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
+    if (kind_of(fd) != FdKind::kTcpProxied || inside_shim() || addr == nullptr ||
+        len == nullptr)
+        return real::getpeername(fd, addr, len);
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr) return real::getpeername(fd, addr, len);
+    // POSIX: truncate to the caller's buffer and report the full length.
+    memcpy(addr, &rec->peer, *len < rec->peer_len ? *len : rec->peer_len);
+    *len = rec->peer_len;
+    return 0;
+}

@@ -1,0 +1,72 @@
+// Lazy start: the first hooked call that needs the configuration loads it. Nested
+// calls made while loading run inside a ShimScope and pass straight to libc.
+#include "shim/init.hpp"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "shim/guard.hpp"
+#include "shim/log.hpp"
+#include "shim/real.hpp"
+#include "shim/shared_state.hpp"
+
+namespace socksify::shim {
+namespace {
+
+enum : uint8_t { kNotStarted, kStarting, kReady };
+
+constinit std::atomic<uint8_t> g_state{kNotStarted};
+constinit Config g_config{};
+
+// Resolves a proxy host name once, locally, with the real resolver (hooks later
+// answer names from the fake-DNS table, which must not apply to the proxy).
+const char* resolve_proxy(const char* host, uint16_t port, Config& cfg) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (real::getaddrinfo(host, nullptr, &hints, &res) != 0 || res == nullptr)
+        return "cannot resolve proxy host";
+    memcpy(&cfg.proxy, res->ai_addr, res->ai_addrlen);
+    cfg.proxy_len = res->ai_addrlen;
+    real::freeaddrinfo(res);
+    auto* sa = reinterpret_cast<sockaddr*>(&cfg.proxy);
+    if (sa->sa_family == AF_INET)
+        reinterpret_cast<sockaddr_in*>(sa)->sin_port = htons(port);
+    else
+        reinterpret_cast<sockaddr_in6*>(sa)->sin6_port = htons(port);
+    format_sockaddr(sa, cfg.proxy_text, sizeof cfg.proxy_text);
+    return nullptr;
+}
+
+void start() {
+    ShimScope scope;
+    load_config(g_config, [](const char* name) -> const char* { return getenv(name); }, &resolve_proxy);
+    attach_shared_state(getenv(kEnvShm));
+    g_state.store(kReady, std::memory_order_release);
+    if (!g_config.valid)
+        log_line(LogLevel::kError, "bad configuration, refusing proxied connections: %s",
+                 g_config.error);
+}
+
+}  // namespace
+
+void ensure_ready() {
+    if (g_state.load(std::memory_order_acquire) == kReady) [[likely]]
+        return;
+    uint8_t expected = kNotStarted;
+    if (g_state.compare_exchange_strong(expected, kStarting, std::memory_order_acq_rel)) {
+        start();
+        return;
+    }
+    // Another thread is loading: wait for it rather than let a connection go direct.
+    while (g_state.load(std::memory_order_acquire) != kReady) sched_yield();
+}
+
+const Config& config() { return g_config; }
+
+}  // namespace socksify::shim

@@ -1,0 +1,17 @@
+// Lazy, constructor-free start of the shim: a three-state atomic (not started /
+// starting / ready). The configuration is written once before "ready" and read
+// without locks afterwards (STYLE.md habit 8 and 14).
+#pragma once
+
+#include "shim/config.hpp"
+
+namespace socksify::shim {
+
+// Makes sure the configuration is loaded; cheap after the first call. Must be
+// called outside a ShimScope of the same thread's start-up (hooks check that).
+void ensure_ready();
+
+// The configuration; only meaningful after ensure_ready().
+const Config& config();
+
+}  // namespace socksify::shim

@@ -1,0 +1,94 @@
+// Deadline-bound socket I/O for the handshake driver.
+#include "shim/io.hpp"
+
+#include <poll.h>
+#include <time.h>
+
+#include <cerrno>
+
+#include "shim/real.hpp"
+
+namespace socksify::shim {
+
+int64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+Deadline Deadline::after_ms(int ms) {
+    Deadline d;
+    d.end_ns_ = monotonic_ns() + static_cast<int64_t>(ms) * 1000000;
+    return d;
+}
+
+int Deadline::remaining_ms() const {
+    int64_t left = end_ns_ - monotonic_ns();
+    if (left <= 0) return 0;
+    return static_cast<int>((left + 999999) / 1000000);
+}
+
+int wait_for(int fd, short events, const Deadline& deadline) {
+    for (;;) {
+        int ms = deadline.remaining_ms();
+        if (ms == 0) return ETIMEDOUT;
+        pollfd p{fd, events, 0};
+        int n = real::poll(&p, 1, ms);
+        if (n > 0) return 0;  // readiness or an error condition: the next call reports it
+        if (n == 0) continue;  // re-check against the clock
+        if (errno != EINTR) return errno;
+    }
+}
+
+int connect_until(int fd, const sockaddr* a, socklen_t len, const Deadline& deadline) {
+    int rc;
+    do {
+        rc = real::connect(fd, a, len);
+    } while (rc != 0 && errno == EINTR && !deadline.passed());
+    if (rc == 0) return 0;
+    // EINTR from a connect in progress continues in the background, like EINPROGRESS.
+    if (errno != EINPROGRESS && errno != EINTR && errno != EALREADY) return errno;
+    if (int err = wait_for(fd, POLLOUT, deadline)) return err;
+    int so_error = 0;
+    socklen_t n = sizeof so_error;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &n) != 0) return errno;
+    return so_error;
+}
+
+int send_all(int fd, std::span<const uint8_t> bytes, const Deadline& deadline) {
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+        ssize_t n = real::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += static_cast<size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+            if (deadline.passed()) return ETIMEDOUT;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (int err = wait_for(fd, POLLOUT, deadline)) return err;
+        } else {
+            return n < 0 ? errno : ECONNABORTED;
+        }
+    }
+    return 0;
+}
+
+int recv_exact(int fd, std::span<uint8_t> buf, size_t& got, const Deadline& deadline) {
+    got = 0;
+    while (got < buf.size()) {
+        ssize_t n = real::recv(fd, buf.data() + got, buf.size() - got, 0);
+        if (n > 0) {
+            got += static_cast<size_t>(n);
+        } else if (n == 0) {
+            return ECONNABORTED;  // the proxy closed mid-exchange
+        } else if (errno == EINTR) {
+            if (deadline.passed()) return ETIMEDOUT;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (int err = wait_for(fd, POLLIN, deadline)) return err;
+        } else {
+            return errno;
+        }
+    }
+    return 0;
+}
+
+}  // namespace socksify::shim

@@ -1,0 +1,14 @@
+// One log line = one write(2) to fd 2 through the real write; errno is preserved.
+#pragma once
+
+#include "shim/config.hpp"
+
+namespace socksify::shim {
+
+// Writes "socksify[pid]: <message>\n" when level is enabled by the configuration.
+void log_line(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Formats a sockaddr as "1.2.3.4:80" or "[::1]:80" into out; returns out.
+const char* format_sockaddr(const sockaddr* a, char* out, size_t cap);
+
+}  // namespace socksify::shim

@@ -1,0 +1,20 @@
+// Socket surgery the TCP path needs: toggling O_NONBLOCK by read-modify-write, and
+// replacing a socket in place (dup3 onto the program's fd) while keeping its fd
+// flags, status flags, options and local binding.
+#pragma once
+
+#include <sys/socket.h>
+
+namespace socksify::shim {
+
+// Sets O_NONBLOCK if needed; was_blocking says whether it was clear. 0 or errno.
+int make_nonblocking(int fd, bool& was_blocking);
+
+// Clears O_NONBLOCK again if make_nonblocking set it (only that bit changes).
+void restore_blocking(int fd, bool was_blocking);
+
+// Replaces fd by a new socket of family with the same type and protocol. Options
+// and the local binding carry over where they mean the same thing. 0 or errno.
+int replace_socket(int fd, int family);
+
+}  // namespace socksify::shim

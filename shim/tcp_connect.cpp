@@ -1,0 +1,131 @@
+// CONNECT through the proxy on the program's fd: pick a proxy address the socket's
+// family can reach, connect under the deadline, run the handshake (pipelined
+// unless the process tree learnt the proxy loses pipelined bytes), record the peer.
+#include "shim/tcp_connect.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "shim/fd_table.hpp"
+#include "shim/handshake.hpp"
+#include "shim/io.hpp"
+#include "shim/log.hpp"
+#include "shim/shared_state.hpp"
+#include "shim/socket_ops.hpp"
+
+namespace socksify::shim {
+namespace {
+
+bool is_v4_mapped(const in6_addr& a) {
+    static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(a.s6_addr, kPrefix, sizeof kPrefix) == 0;
+}
+
+// The CONNECT request for dest; a v4-mapped IPv6 destination is sent as IPv4.
+proto::Request request_for(const sockaddr* dest) {
+    proto::Request r;
+    r.command = proto::Command::kConnect;
+    if (dest->sa_family == AF_INET) {
+        auto* in = reinterpret_cast<const sockaddr_in*>(dest);
+        r.address.type = proto::AddrType::kIpv4;
+        memcpy(r.address.ip.data(), &in->sin_addr, 4);
+        r.address.port = ntohs(in->sin_port);
+    } else {
+        auto* in6 = reinterpret_cast<const sockaddr_in6*>(dest);
+        if (is_v4_mapped(in6->sin6_addr)) {
+            r.address.type = proto::AddrType::kIpv4;
+            memcpy(r.address.ip.data(), in6->sin6_addr.s6_addr + 12, 4);
+        } else {
+            r.address.type = proto::AddrType::kIpv6;
+            memcpy(r.address.ip.data(), &in6->sin6_addr, 16);
+        }
+        r.address.port = ntohs(in6->sin6_port);
+    }
+    return r;
+}
+
+int socket_domain(int fd) {
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 ? domain : -1;
+}
+
+// A proxy address the socket fd can connect to: the proxy itself, its v4-mapped
+// form on a dual-stack AF_INET6 socket, or — failing both — fd is replaced by a
+// socket of the proxy's family.
+int reachable_proxy(int fd, const Config& cfg, sockaddr_storage& out, socklen_t& out_len) {
+    memcpy(&out, &cfg.proxy, sizeof out);
+    out_len = cfg.proxy_len;
+    int proxy_family = cfg.proxy.ss_family;
+    int domain = socket_domain(fd);
+    if (domain == proxy_family) return 0;
+    if (domain == AF_INET6 && proxy_family == AF_INET) {
+        int v6only = 0;
+        socklen_t len = sizeof v6only;
+        if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && !v6only) {
+            auto& in = reinterpret_cast<const sockaddr_in&>(cfg.proxy);
+            sockaddr_in6 mapped{};
+            mapped.sin6_family = AF_INET6;
+            mapped.sin6_port = in.sin_port;
+            mapped.sin6_addr.s6_addr[10] = mapped.sin6_addr.s6_addr[11] = 0xff;
+            memcpy(mapped.sin6_addr.s6_addr + 12, &in.sin_addr, 4);
+            memcpy(&out, &mapped, sizeof mapped);
+            out_len = sizeof mapped;
+            return 0;
+        }
+    }
+    return replace_socket(fd, proxy_family);
+}
+
+Credentials credentials_of(const Config& cfg) {
+    if (!cfg.has_auth) return {};
+    return {{cfg.user, cfg.user_len}, {cfg.pass, cfg.pass_len}};
+}
+
+int attempt(int fd, const proto::Request& request, const Config& cfg, HandshakeMode mode,
+            const Deadline& deadline, HandshakeResult& result) {
+    sockaddr_storage proxy;
+    socklen_t proxy_len = 0;
+    if (int err = reachable_proxy(fd, cfg, proxy, proxy_len)) return err;
+    if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len, deadline))
+        return err;
+    run_handshake(fd, request, credentials_of(cfg), mode, deadline, cfg.stall_ms, result);
+    return result.err;
+}
+
+}  // namespace
+
+int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg) {
+    bool was_blocking = false;
+    if (int err = make_nonblocking(fd, was_blocking)) return err;
+    Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
+    proto::Request request = request_for(dest);
+    SharedHeader& shared = shared_state();
+    bool pipeline = cfg.pipeline && shared.no_pipeline.load(std::memory_order_relaxed) == 0;
+    HandshakeResult result;
+    int err = attempt(fd, request, cfg,
+                      pipeline ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline,
+                      result);
+    if (err != 0 && result.stalled) {
+        shared.no_pipeline.store(1, std::memory_order_relaxed);
+        log_line(LogLevel::kVerbose,
+                 "proxy %s lost pipelined bytes; using one message per round trip",
+                 cfg.proxy_text);
+        err = replace_socket(fd, socket_domain(fd));
+        if (err == 0) err = attempt(fd, request, cfg, HandshakeMode::kStepwise, deadline, result);
+    }
+    if (err != 0) {
+        (void)shutdown(fd, SHUT_RDWR);  // fail closed: nothing more flows on this socket
+    } else if (FdRecord* rec = fd_record(fd)) {
+        memcpy(&rec->peer, dest, dest_len);
+        rec->peer_len = dest_len;
+        set_kind(fd, FdKind::kTcpProxied);
+    }
+    restore_blocking(fd, was_blocking);
+    return err;
+}
+
+}  // namespace socksify::shim
