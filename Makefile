@@ -83,6 +83,10 @@ $(BENCH): $(call obj,$(BUILD),$(BENCH_SRC) $(PROTO_SRC) $(CORE_SRC))
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS)
 
+$(BUILD)/bench/connrate: tests/bench/connrate.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $<
+
 $(BUILD)/tests/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -o $@ $<
@@ -96,7 +100,7 @@ test:
 	$(MAKE) all $(UNIT) $(REPLAY) $(TEST_HELPERS)
 	scripts/run-tests.sh
 
-bench: all $(BENCH)
+bench: all $(BENCH) $(BUILD)/bench/connrate
 	$(BENCH) --benchmark_repetitions=$(BENCH_REPS) --benchmark_report_aggregates_only=true
 
 # libFuzzer needs clang++; every decoder target runs for FUZZ_SECONDS.

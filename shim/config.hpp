@@ -31,6 +31,19 @@ inline constexpr size_t kMaxCred = 255;  // RFC 1929 field limit
 
 enum class LogLevel : uint8_t { kQuiet, kError, kVerbose };
 
+// remote: names get fake addresses and reach the proxy as DOMAINNAME (socks5h);
+// local: the real resolver (socks5); off: every non-numeric lookup fails.
+enum class DnsMode : uint8_t { kRemote, kLocal, kOff };
+
+inline constexpr const char* kEnvDns = "SOCKSIFY_DNS";             // remote|local|off
+inline constexpr const char* kEnvFakeNet = "SOCKSIFY_FAKE_NET";    // IPv4 CIDR
+inline constexpr const char* kEnvFakeNet6 = "SOCKSIFY_FAKE_NET6";  // IPv6 CIDR
+inline constexpr const char* kDefaultFakeNet = "198.18.0.0/15";
+inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCKS"
+inline constexpr const char* kEnvDnsTcp = "SOCKSIFY_DNS_TCP";  // res_* over TCP: IP[:port]
+inline constexpr size_t kMaxSuffixes = 32;
+inline constexpr size_t kMaxSuffixLen = 127;
+
 struct Cidr {
     sa_family_t family = AF_UNSPEC;  // AF_INET or AF_INET6
     uint8_t prefix = 0;
@@ -57,6 +70,10 @@ const char* parse_cidr_list(std::string_view text, Cidr* out, size_t cap, size_t
 const char* parse_timeout_ms(std::string_view text, int& ms);  // seconds, >0, ≤ 3600
 const char* parse_log_level(std::string_view text, LogLevel& out);
 const char* parse_bool(std::string_view text, bool& out);  // 1/0, on/off, yes/no, true/false
+
+const char* parse_dns_mode(std::string_view text, DnsMode& out);  // remote|local|off
+// "IP", "IP:port", "[v6]:port" or a bare IPv6 address; port 53 by default.
+const char* parse_dns_server(std::string_view text, sockaddr_storage& out, socklen_t& len);
 
 // True when a (AF_INET or AF_INET6, v4-mapped handled as IPv4) is inside c.
 bool cidr_contains(const Cidr& c, const sockaddr* a);
@@ -87,6 +104,20 @@ struct Config {
     std::array<Cidr, kMaxDirect> direct{};
     size_t direct_count = 0;
 
+    DnsMode dns_mode = DnsMode::kRemote;
+    Cidr fake_net4{};  // filled by load_config from kEnvFakeNet or the default
+    Cidr fake_net6{};
+    // Domain suffixes of the direct list (".corp.internal"): resolved locally and
+    // connected directly.
+    size_t suffix_count = 0;
+    char suffixes[kMaxSuffixes][kMaxSuffixLen + 1] = {};
+
+    // res_query and friends: refused unless a nameserver is set to carry them over
+    // TCP through the proxy.
+    bool dns_tcp = false;
+    sockaddr_storage dns_server{};
+    socklen_t dns_server_len = 0;
+
     int timeout_ms = kDefaultTimeoutMs;
     int stall_ms = kDefaultStallMs;
     bool pipeline = true;
@@ -99,6 +130,11 @@ struct Config {
 using EnvLookup = const char* (*)(const char* name);
 using Resolver = const char* (*)(const char* host, uint16_t port, Config& cfg);
 void load_config(Config& cfg, EnvLookup env, Resolver resolve);
+
+// The direct list (SOCKSIFY_DIRECT, --direct): comma-separated CIDRs and domain
+// suffixes ("corp.internal", ".corp.internal", "*.corp.internal" all mean the name and
+// its subdomains). Fills cfg.direct and cfg.suffixes; "" is an empty list.
+const char* parse_direct_list(std::string_view text, Config& cfg);
 
 // Sets cfg.proxy from a numeric host; nullptr on success, else a reason.
 const char* set_numeric_proxy(const char* host, uint16_t port, Config& cfg);

@@ -12,7 +12,9 @@
 #include "shim/init.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/names.hpp"
 #include "shim/real.hpp"
+#include "shim/resolver.hpp"
 #include "shim/route.hpp"
 #include "shim/tcp_connect.hpp"
 
@@ -35,14 +37,16 @@ bool is_stream_of_family(int fd, int family) {
            getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &m) == 0 && domain == family;
 }
 
-void log_connect(int fd, const sockaddr* dest, const Config& cfg, int err, int64_t start_ns) {
+void log_connect(int fd, const sockaddr* dest, std::string_view name, const Config& cfg, int err,
+                 int64_t start_ns) {
     LogLevel level = err == 0 ? LogLevel::kVerbose : LogLevel::kError;
     if (static_cast<int>(level) > static_cast<int>(cfg.log_level)) return;
     char dest_text[64];
     long ms = static_cast<long>((monotonic_ns() - start_ns) / 1000000);
-    log_line(level, "connect fd %d to %s via %s: %s (%ld ms)", fd,
-             format_sockaddr(dest, dest_text, sizeof dest_text), cfg.proxy_text,
-             err == 0 ? "ok" : strerror(err), ms);
+    format_sockaddr(dest, dest_text, sizeof dest_text);
+    log_line(level, "connect fd %d to %.*s%s%s via %s: %s (%ld ms)", fd,
+             static_cast<int>(name.size()), name.data(), name.empty() ? "" : " = ", dest_text,
+             cfg.proxy_text, err == 0 ? "ok" : strerror(err), ms);
 }
 
 // Returns 0 or an errno; *handled is false when the call must go to libc unchanged.
@@ -50,7 +54,7 @@ int proxied_connect(int fd, const sockaddr* dest, socklen_t len, bool& handled) 
     handled = false;
     ensure_ready();
     const Config& cfg = config();
-    if (cfg.valid && is_direct(cfg, dest)) return 0;
+    if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest))) return 0;
     // A stream socket of another family, or not a stream socket: the kernel's own
     // answer (UDP connect sends nothing).
     if (!is_stream_of_family(fd, dest->sa_family)) return 0;
@@ -62,8 +66,18 @@ int proxied_connect(int fd, const sockaddr* dest, socklen_t len, bool& handled) 
         log_line(LogLevel::kError, "refusing connect: %s", cfg.error);
         return EACCES;
     }
-    int err = connect_via_proxy(fd, dest, len, cfg);
-    log_connect(fd, dest, cfg, err, start);
+    // A fake address stands for a name: the proxy gets the name, never a guess.
+    std::string_view name;
+    uint32_t index = 0;
+    if (cfg.dns_mode == DnsMode::kRemote && fake_index_of(cfg, dest, index)) {
+        name = fake_name_of(cfg, dest);
+        if (name.empty()) {
+            log_connect(fd, dest, name, cfg, EHOSTUNREACH, start);
+            return EHOSTUNREACH;
+        }
+    }
+    int err = connect_via_proxy(fd, dest, len, name, cfg);
+    log_connect(fd, dest, name, cfg, err, start);
     return err;
 }
 

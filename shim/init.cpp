@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "shim/guard.hpp"
+#include "shim/names.hpp"
 #include "shim/log.hpp"
 #include "shim/real.hpp"
 #include "shim/shared_state.hpp"
@@ -46,7 +47,7 @@ const char* resolve_proxy(const char* host, uint16_t port, Config& cfg) {
 void start() {
     ShimScope scope;
     load_config(g_config, [](const char* name) -> const char* { return getenv(name); }, &resolve_proxy);
-    attach_shared_state(getenv(kEnvShm));
+    attach_shared_state(getenv(kEnvShm), fake_capacity(g_config));
     g_state.store(kReady, std::memory_order_release);
     if (!g_config.valid)
         log_line(LogLevel::kError, "bad configuration, refusing proxied connections: %s",

@@ -42,9 +42,8 @@ Ret missing() {
     errno = ENOSYS;
     if constexpr (std::is_same_v<Ret, void>) {
         return;
-    } else if constexpr (std::is_same_v<Ret, int>) {
-        // getaddrinfo returns EAI_* codes; EAI_SYSTEM carries errno.
-        return -1;
+    } else if constexpr (std::is_pointer_v<Ret>) {
+        return nullptr;
     } else {
         return static_cast<Ret>(-1);
     }

@@ -4,6 +4,7 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <resolv.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -28,7 +29,41 @@ namespace socksify::shim::real {
     X(getaddrinfo, int,                                                                      \
       (const char* node, const char* service, const addrinfo* hints, addrinfo** res),        \
       (node, service, hints, res))                                                           \
-    X(freeaddrinfo, void, (addrinfo * res), (res))
+    X(freeaddrinfo, void, (addrinfo * res), (res))                                           \
+    X(getnameinfo, int,                                                                      \
+      (const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen, char* serv,       \
+       socklen_t servlen, int flags),                                                        \
+      (sa, salen, host, hostlen, serv, servlen, flags))                                      \
+    X(gethostbyname2_r, int,                                                                 \
+      (const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,   \
+       int* h_errnop),                                                                       \
+      (name, af, ret, buf, buflen, result, h_errnop))                                        \
+    X(gethostbyname_r, int,                                                                  \
+      (const char* name, hostent* ret, char* buf, size_t buflen, hostent** result,           \
+       int* h_errnop),                                                                       \
+      (name, ret, buf, buflen, result, h_errnop))                                            \
+    X(gethostbyname, hostent*, (const char* name), (name))                                   \
+    X(gethostbyname2, hostent*, (const char* name, int af), (name, af))                      \
+    X(gethostbyaddr_r, int,                                                                  \
+      (const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,    \
+       hostent** result, int* h_errnop),                                                     \
+      (addr, len, type, ret, buf, buflen, result, h_errnop))                                 \
+    X(gethostbyaddr, hostent*, (const void* addr, socklen_t len, int type), (addr, len, type)) \
+    X(res_query, int, (const char* d, int c, int t, unsigned char* a, int n), (d, c, t, a, n))  \
+    X(res_search, int, (const char* d, int c, int t, unsigned char* a, int n), (d, c, t, a, n)) \
+    X(res_querydomain, int,                                                                  \
+      (const char* d, const char* dom, int c, int t, unsigned char* a, int n),               \
+      (d, dom, c, t, a, n))                                                                  \
+    X(res_send, int, (const unsigned char* m, int ml, unsigned char* a, int n), (m, ml, a, n)) \
+    X(res_nquery, int, (res_state s, const char* d, int c, int t, unsigned char* a, int n),  \
+      (s, d, c, t, a, n))                                                                    \
+    X(res_nsearch, int, (res_state s, const char* d, int c, int t, unsigned char* a, int n), \
+      (s, d, c, t, a, n))                                                                    \
+    X(res_nquerydomain, int,                                                                 \
+      (res_state s, const char* d, const char* dom, int c, int t, unsigned char* a, int n),  \
+      (s, d, dom, c, t, a, n))                                                               \
+    X(res_nsend, int,                                                                        \
+      (res_state s, const unsigned char* m, int ml, unsigned char* a, int n), (s, m, ml, a, n))
 
 #define SOCKSIFY_DECLARE_REAL(name, ret, params, args) ret name params;
 SOCKSIFY_REAL_FUNCTIONS(SOCKSIFY_DECLARE_REAL)

@@ -1,16 +1,20 @@
-// State shared by every process one launcher started: a small header in a shared
-// memory file the launcher creates (SOCKSIFY_SHM). Without it the state is
-// process-local. Later issues append the fake-DNS table behind the header.
+// State shared by every process one launcher started: a header and the fake-DNS
+// table in a shared-memory file the launcher creates and names in SOCKSIFY_SHM.
+// A library preloaded without the launcher creates the file itself.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 
+#include "shim/fake_dns.hpp"
+
 namespace socksify::shim {
 
 inline constexpr uint32_t kSharedMagic = 0x534f4b53;  // "SOKS"
-inline constexpr uint32_t kSharedVersion = 1;
+inline constexpr uint32_t kSharedVersion = 2;
+inline constexpr size_t kSharedTableOffset = 4096;
+inline constexpr size_t kSharedSize = kSharedTableOffset + sizeof(FakeDnsTable);
 
 struct SharedHeader {
     std::atomic<uint32_t> magic;
@@ -22,10 +26,18 @@ struct SharedHeader {
 };
 static_assert(sizeof(SharedHeader) == 16);
 static_assert(offsetof(SharedHeader, no_pipeline) == 8);
+static_assert(sizeof(SharedHeader) <= kSharedTableOffset);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 
-// Maps path (may be null) once; falls back to process-local memory.
-void attach_shared_state(const char* path);
+// Maps the file at path (creating one when path is null or empty, and then
+// exporting its name for children); falls back to anonymous shared memory, which
+// still spans fork(). table_capacity is stamped by the first process.
+void attach_shared_state(const char* path, uint32_t table_capacity);
 SharedHeader& shared_state();
+FakeDnsTable* fake_dns_table();  // null only if no memory could be mapped
+
+// Creates a zero-filled shared-state file for the launcher; returns its fd or -1.
+// path receives "/dev/shm/socksify-<pid>-<random>".
+int create_shared_file(char* path, size_t cap);
 
 }  // namespace socksify::shim

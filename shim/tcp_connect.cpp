@@ -24,11 +24,18 @@ bool is_v4_mapped(const in6_addr& a) {
     return memcmp(a.s6_addr, kPrefix, sizeof kPrefix) == 0;
 }
 
-// The CONNECT request for dest; a v4-mapped IPv6 destination is sent as IPv4.
-proto::Request request_for(const sockaddr* dest) {
+// The CONNECT request for dest: by name when it has one, else by address; a
+// v4-mapped IPv6 destination is sent as IPv4.
+proto::Request request_for(const sockaddr* dest, std::string_view name) {
     proto::Request r;
     r.command = proto::Command::kConnect;
-    if (dest->sa_family == AF_INET) {
+    if (!name.empty()) {
+        r.address.type = proto::AddrType::kDomain;
+        r.address.domain = name;
+        r.address.port = ntohs(dest->sa_family == AF_INET
+                                   ? reinterpret_cast<const sockaddr_in*>(dest)->sin_port
+                                   : reinterpret_cast<const sockaddr_in6*>(dest)->sin6_port);
+    } else if (dest->sa_family == AF_INET) {
         auto* in = reinterpret_cast<const sockaddr_in*>(dest);
         r.address.type = proto::AddrType::kIpv4;
         memcpy(r.address.ip.data(), &in->sin_addr, 4);
@@ -98,11 +105,12 @@ int attempt(int fd, const proto::Request& request, const Config& cfg, HandshakeM
 
 }  // namespace
 
-int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg) {
+int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
+                      const Config& cfg) {
     bool was_blocking = false;
     if (int err = make_nonblocking(fd, was_blocking)) return err;
     Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
-    proto::Request request = request_for(dest);
+    proto::Request request = request_for(dest, name);
     SharedHeader& shared = shared_state();
     bool pipeline = cfg.pipeline && shared.no_pipeline.load(std::memory_order_relaxed) == 0;
     HandshakeResult result;
@@ -120,6 +128,7 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, const Co
     if (err != 0) {
         (void)shutdown(fd, SHUT_RDWR);  // fail closed: nothing more flows on this socket
     } else if (FdRecord* rec = fd_record(fd)) {
+        if (dest_len > sizeof rec->peer) dest_len = sizeof rec->peer;
         memcpy(&rec->peer, dest, dest_len);
         rec->peer_len = dest_len;
         set_kind(fd, FdKind::kTcpProxied);

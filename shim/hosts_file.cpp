@@ -1,0 +1,134 @@
+// /etc/hosts lookup without allocation: the file is read in fixed chunks and parsed
+// line by line (a line longer than the chunk is skipped, as no host name is).
+#include "shim/hosts_file.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "shim/real.hpp"
+
+namespace socksify::shim {
+namespace {
+
+bool equal_name(std::string_view a, std::string_view b) {
+    if (!b.empty() && b.back() == '.') b.remove_suffix(1);
+    if (!a.empty() && a.back() == '.') a.remove_suffix(1);
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+// What a line is checked for: a host name, or an address in the first field.
+struct Query {
+    std::string_view name;
+    int family = 0;
+    const void* addr = nullptr;
+};
+
+bool first_field_is(std::string_view field, const Query& q) {
+    char text[INET6_ADDRSTRLEN + 1];
+    if (field.size() >= sizeof text) return false;
+    memcpy(text, field.data(), field.size());
+    text[field.size()] = '\0';
+    unsigned char bytes[16];
+    if (inet_pton(q.family, text, bytes) != 1) return false;
+    return memcmp(bytes, q.addr, q.family == AF_INET ? 4 : 16) == 0;
+}
+
+bool line_matches(std::string_view line, const Query& q) {
+    if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    bool first = true;  // the first field is the address
+    size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && is_space(line[i])) ++i;
+        size_t start = i;
+        while (i < line.size() && !is_space(line[i])) ++i;
+        if (i == start) break;
+        std::string_view field = line.substr(start, i - start);
+        if (first && q.addr != nullptr) return first_field_is(field, q);
+        if (!first && equal_name(field, q.name)) return true;
+        first = false;
+    }
+    return false;
+}
+
+bool text_matches(std::string_view text, const Query& q) {
+    while (!text.empty()) {
+        size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        if (line_matches(line, q)) return true;
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+    return false;
+}
+
+bool file_matches(const char* path, const Query& q) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[8192];
+    size_t have = 0;
+    bool found = false;
+    bool skipping = false;  // inside an over-long line
+    for (;;) {
+        ssize_t n = real::read(fd, buf + have, sizeof buf - have);
+        if (n <= 0) {
+            if (!skipping && have > 0) found = text_matches({buf, have}, q);
+            break;
+        }
+        have += static_cast<size_t>(n);
+        std::string_view chunk(buf, have);
+        size_t last_nl = chunk.rfind('\n');
+        if (last_nl == std::string_view::npos) {
+            if (have == sizeof buf) {
+                skipping = true;
+                have = 0;
+            }
+            continue;
+        }
+        std::string_view whole = chunk.substr(0, last_nl + 1);
+        if (skipping) {
+            whole.remove_prefix(whole.find('\n') + 1);
+            skipping = false;
+        }
+        if (text_matches(whole, q)) {
+            found = true;
+            break;
+        }
+        size_t rest = have - (last_nl + 1);
+        for (size_t i = 0; i < rest; ++i) buf[i] = buf[last_nl + 1 + i];
+        have = rest;
+    }
+    real::close(fd);
+    return found;
+}
+
+}  // namespace
+
+bool hosts_text_has(std::string_view text, std::string_view name) {
+    return text_matches(text, Query{name});
+}
+
+bool hosts_text_has_address(std::string_view text, int family, const void* addr) {
+    return text_matches(text, Query{{}, family, addr});
+}
+
+bool hosts_file_has(const char* path, std::string_view name) {
+    return file_matches(path, Query{name});
+}
+
+bool hosts_file_has_address(const char* path, int family, const void* addr) {
+    return file_matches(path, Query{{}, family, addr});
+}
+
+}  // namespace socksify::shim

@@ -1,0 +1,90 @@
+/* Sequential connection rate: connect → 1-byte echo → close, N times.
+ * connrate HOST PORT N [SOCKS_HOST SOCKS_PORT]: with a SOCKS server given, the
+ * program speaks SOCKS5 itself (the limit a socksifier can reach); without, it
+ * connects plainly (run it under socksify). Prints "<conns/s> conns/s". */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int parse(const char* host, const char* port, struct sockaddr_storage* ss,
+                 socklen_t* len) {
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in* in = (struct sockaddr_in*)ss;
+    struct sockaddr_in6* in6 = (struct sockaddr_in6*)ss;
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((unsigned short)atoi(port));
+        *len = sizeof *in;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((unsigned short)atoi(port));
+        *len = sizeof *in6;
+        return 0;
+    }
+    return -1;
+}
+
+static int read_n(int fd, unsigned char* buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r <= 0) return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* Pipelined no-auth CONNECT to an IPv4 destination, as a SOCKS-aware client does. */
+static int socks_connect(int fd, const struct sockaddr_in* dest) {
+    unsigned char msg[3 + 10] = {5, 1, 0, 5, 1, 0, 1};
+    memcpy(msg + 7, &dest->sin_addr, 4);
+    memcpy(msg + 11, &dest->sin_port, 2);
+    if (write(fd, msg, sizeof msg) != (ssize_t)sizeof msg) return -1;
+    unsigned char reply[2 + 10];
+    if (read_n(fd, reply, sizeof reply) != 0) return -1;
+    return reply[1] == 0 && reply[3] == 0 ? 0 : -1;
+}
+
+int main(int argc, char** argv) {
+    if (argc != 4 && argc != 6) {
+        fprintf(stderr, "usage: connrate HOST PORT N [SOCKS_HOST SOCKS_PORT]\n");
+        return 2;
+    }
+    struct sockaddr_storage dest, proxy;
+    socklen_t dest_len, proxy_len = 0;
+    if (parse(argv[1], argv[2], &dest, &dest_len) != 0 ||
+        (argc == 6 && parse(argv[4], argv[5], &proxy, &proxy_len) != 0)) {
+        fprintf(stderr, "connrate: numeric addresses only\n");
+        return 2;
+    }
+    long n = atol(argv[3]);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < n; ++i) {
+        int fd = socket(dest.ss_family, SOCK_STREAM, 0);
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        int ok = argc == 6
+                     ? connect(fd, (struct sockaddr*)&proxy, proxy_len) == 0 &&
+                           socks_connect(fd, (struct sockaddr_in*)&dest) == 0
+                     : connect(fd, (struct sockaddr*)&dest, dest_len) == 0;
+        unsigned char c = 'x';
+        if (!ok || write(fd, &c, 1) != 1 || read_n(fd, &c, 1) != 0) {
+            fprintf(stderr, "connrate: connection %ld failed\n", i);
+            return 1;
+        }
+        close(fd);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("%.0f conns/s\n", (double)n / s);
+    return 0;
+}

@@ -1,0 +1,64 @@
+// /etc/hosts parsing: names, aliases, comments, addresses, chunked files.
+#include "shim/hosts_file.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+namespace socksify::shim {
+namespace {
+
+constexpr const char* kHosts =
+    "127.0.0.1\tlocalhost\n"
+    "# 10.0.0.1 commented.example\n"
+    "192.0.2.7  Web.Example  alias.example # trailing comment\n"
+    "::1 ip6-localhost ip6-loopback\n"
+    "   \n";
+
+TEST(HostsFile, FindsNamesAndAliasesCaseInsensitively) {
+    EXPECT_TRUE(hosts_text_has(kHosts, "localhost"));
+    EXPECT_TRUE(hosts_text_has(kHosts, "web.example"));
+    EXPECT_TRUE(hosts_text_has(kHosts, "ALIAS.example."));
+    EXPECT_TRUE(hosts_text_has(kHosts, "ip6-loopback"));
+    EXPECT_FALSE(hosts_text_has(kHosts, "commented.example"));
+    EXPECT_FALSE(hosts_text_has(kHosts, "127.0.0.1"));  // an address is not a name
+    EXPECT_FALSE(hosts_text_has(kHosts, "example"));
+    EXPECT_FALSE(hosts_text_has(kHosts, "trailing"));
+}
+
+TEST(HostsFile, FindsAddresses) {
+    in_addr v4{};
+    inet_pton(AF_INET, "192.0.2.7", &v4);
+    EXPECT_TRUE(hosts_text_has_address(kHosts, AF_INET, &v4));
+    inet_pton(AF_INET, "10.0.0.1", &v4);
+    EXPECT_FALSE(hosts_text_has_address(kHosts, AF_INET, &v4));
+    in6_addr v6{};
+    inet_pton(AF_INET6, "::1", &v6);
+    EXPECT_TRUE(hosts_text_has_address(kHosts, AF_INET6, &v6));
+}
+
+TEST(HostsFile, ReadsLargeFilesInChunks) {
+    char path[] = "/tmp/socksify-hosts-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    std::string text;
+    for (int i = 0; i < 2000; ++i)
+        text += "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250) + " host" +
+                std::to_string(i) + ".example\n";
+    text += std::string(20000, 'x') + " overlong.example\n";  // longer than a chunk
+    text += "10.9.9.9 last.example";                          // no final newline
+    ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    close(fd);
+    EXPECT_TRUE(hosts_file_has(path, "host0.example"));
+    EXPECT_TRUE(hosts_file_has(path, "host1999.example"));
+    EXPECT_TRUE(hosts_file_has(path, "last.example"));
+    EXPECT_FALSE(hosts_file_has(path, "host2000.example"));
+    EXPECT_FALSE(hosts_file_has("/nonexistent/hosts", "host0.example"));
+    unlink(path);
+}
+
+}  // namespace
+}  // namespace socksify::shim

@@ -1,0 +1,102 @@
+// Fake address arithmetic and name routing.
+#include "shim/names.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace socksify::shim {
+namespace {
+
+Config fake_config() {
+    Config cfg;
+    cfg.valid = true;
+    EXPECT_EQ(parse_cidr("198.18.0.0/15", cfg.fake_net4), nullptr);
+    EXPECT_EQ(parse_cidr("fd53:4f43:4b53::/96", cfg.fake_net6), nullptr);
+    return cfg;
+}
+
+std::string text_of(const sockaddr_storage& s) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (s.ss_family == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(s).sin_addr, buf, sizeof buf);
+    else
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(s).sin6_addr, buf, sizeof buf);
+    return buf;
+}
+
+TEST(Names, IndexToAddressAndBack) {
+    Config cfg = fake_config();
+    sockaddr_storage s;
+    socklen_t len = 0;
+    fake_address(cfg, 0, AF_INET, s, len);
+    EXPECT_EQ(text_of(s), "198.18.0.1");
+    EXPECT_EQ(len, sizeof(sockaddr_in));
+    fake_address(cfg, 300, AF_INET, s, len);
+    EXPECT_EQ(text_of(s), "198.18.1.45");
+    uint32_t index = 0;
+    ASSERT_TRUE(fake_index_of(cfg, reinterpret_cast<sockaddr*>(&s), index));
+    EXPECT_EQ(index, 300u);
+    fake_address(cfg, 131069, AF_INET, s, len);
+    EXPECT_EQ(text_of(s), "198.19.255.254");
+    fake_address(cfg, 300, AF_INET6, s, len);
+    EXPECT_EQ(text_of(s), "fd53:4f43:4b53::12d");
+    ASSERT_TRUE(fake_index_of(cfg, reinterpret_cast<sockaddr*>(&s), index));
+    EXPECT_EQ(index, 300u);
+}
+
+TEST(Names, V4MappedFakeAddressIsRecognised) {
+    Config cfg = fake_config();
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, "::ffff:198.18.0.5", &in6.sin6_addr);
+    uint32_t index = 0;
+    ASSERT_TRUE(fake_index_of(cfg, reinterpret_cast<sockaddr*>(&in6), index));
+    EXPECT_EQ(index, 4u);
+}
+
+TEST(Names, AddressesOutsideTheRangesAreNotFake) {
+    Config cfg = fake_config();
+    uint32_t index = 0;
+    for (const char* a : {"198.18.0.0", "198.20.0.1", "10.0.0.1", "198.19.255.255"}) {
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        inet_pton(AF_INET, a, &in.sin_addr);
+        EXPECT_FALSE(fake_index_of(cfg, reinterpret_cast<sockaddr*>(&in), index)) << a;
+    }
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, "fd53:4f43:4b54::1", &in6.sin6_addr);
+    EXPECT_FALSE(fake_index_of(cfg, reinterpret_cast<sockaddr*>(&in6), index));
+}
+
+TEST(Names, CapacityFollowsTheSmallerRange) {
+    Config cfg = fake_config();
+    EXPECT_EQ(fake_capacity(cfg), 131070u);
+    ASSERT_EQ(parse_cidr("10.99.0.0/24", cfg.fake_net4), nullptr);
+    EXPECT_EQ(fake_capacity(cfg), 254u);
+}
+
+TEST(Names, RoutesNumericHostsAndSuffixesLocally) {
+    Config cfg = fake_config();
+    strcpy(cfg.suffixes[0], ".corp.internal");
+    cfg.suffix_count = 1;
+    EXPECT_EQ(route_name(cfg, "203.0.113.10"), NameRoute::kLocal);
+    EXPECT_EQ(route_name(cfg, "2001:db8::1"), NameRoute::kLocal);
+    EXPECT_EQ(route_name(cfg, "localhost"), NameRoute::kLocal);  // /etc/hosts
+    EXPECT_EQ(route_name(cfg, "git.corp.internal"), NameRoute::kLocal);
+    EXPECT_EQ(route_name(cfg, "corp.internal"), NameRoute::kLocal);
+    EXPECT_EQ(route_name(cfg, "xcorp.internal"), NameRoute::kFake);
+    EXPECT_EQ(route_name(cfg, "web.socks.test"), NameRoute::kFake);
+    cfg.dns_mode = DnsMode::kOff;
+    EXPECT_EQ(route_name(cfg, "web.socks.test"), NameRoute::kRefuse);
+    cfg.dns_mode = DnsMode::kLocal;
+    EXPECT_EQ(route_name(cfg, "web.socks.test"), NameRoute::kLocal);
+    cfg.valid = false;
+    cfg.dns_mode = DnsMode::kRemote;
+    EXPECT_EQ(route_name(cfg, "web.socks.test"), NameRoute::kRefuse);
+}
+
+}  // namespace
+}  // namespace socksify::shim
