@@ -58,13 +58,15 @@ $(LIB): $(call obj,$(BUILD),$(LIB_SRC)) shim/libsocksify.map
 
 # The installed launcher has the absolute library path compiled in; the build-tree one
 # finds the library next to itself (../lib).
-$(BUILD)/launcher/%.o: %.cpp
+$(BUILD)/launcher/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -DSOCKSIFY_LIBDIR='"$(LIBDIR_INSTALLED)"' -c $< -o $@
 
-$(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) shim/config.cpp $(PROTO_SRC)) | $(LIB)
+# Static libstdc++: loading the shared one costs ~0.4 ms of page faults per start.
+$(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) shim/config.cpp shim/shm_file.cpp \
+		$(PROTO_SRC)) | $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -static-libstdc++ -static-libgcc -o $@ $^
 
 $(UNIT): $(call obj,$(BUILD),$(UNIT_SRC) $(PROTO_SRC) $(CORE_SRC))
 	@mkdir -p $(dir $@)

@@ -30,8 +30,9 @@ const char* resolve_proxy(const char* host, uint16_t port, Config& cfg) {
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
-    if (real::getaddrinfo(host, nullptr, &hints, &res) != 0 || res == nullptr)
-        return "cannot resolve proxy host";
+    int rc = real::getaddrinfo(host, nullptr, &hints, &res);
+    if (rc != 0) return gai_strerror(rc);
+    if (res == nullptr) return "no address";
     memcpy(&cfg.proxy, res->ai_addr, res->ai_addrlen);
     cfg.proxy_len = res->ai_addrlen;
     real::freeaddrinfo(res);

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 
 #include "shim/config.hpp"
 #include "shim/real.hpp"
+#include "shim/shm_file.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -48,21 +48,6 @@ SharedHeader* adopt(void* p, uint32_t capacity) {
 
 }  // namespace
 
-int create_shared_file(char* path, size_t cap) {
-    uint32_t rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != sizeof rnd)
-        rnd = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(&rnd));
-    snprintf(path, cap, "/dev/shm/socksify-%d-%08x", static_cast<int>(getpid()), rnd);
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return -1;
-    if (ftruncate(fd, static_cast<off_t>(kSharedSize)) != 0) {
-        real::close(fd);
-        unlink(path);
-        return -1;
-    }
-    return fd;
-}
-
 void attach_shared_state(const char* path, uint32_t table_capacity) {
     void* p = nullptr;
     if (path != nullptr && *path != '\0') {
@@ -75,7 +60,7 @@ void attach_shared_state(const char* path, uint32_t table_capacity) {
         // Preloaded without the launcher: this process creates the tree's table and
         // names it for the programs it execs.
         char made[64];
-        int fd = create_shared_file(made, sizeof made);
+        int fd = create_shm_file(made, sizeof made, kSharedSize);
         if (fd >= 0) {
             p = map_fd(fd);
             real::close(fd);

@@ -36,8 +36,4 @@ void attach_shared_state(const char* path, uint32_t table_capacity);
 SharedHeader& shared_state();
 FakeDnsTable* fake_dns_table();  // null only if no memory could be mapped
 
-// Creates a zero-filled shared-state file for the launcher; returns its fd or -1.
-// path receives "/dev/shm/socksify-<pid>-<random>".
-int create_shared_file(char* path, size_t cap);
-
 }  // namespace socksify::shim

@@ -1,0 +1,704 @@
+// The socksify launcher: validates options, turns them into the SOCKSIFY_* environment,
+// creates the shared state file and runs the program with libsocksify.so preloaded.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shim/config.hpp"
+#include "shim/shared_state.hpp"
+#include "shim/shm_file.hpp"
+
+#ifndef SOCKSIFY_VERSION
+#define SOCKSIFY_VERSION "unknown"
+#endif
+#ifndef SOCKSIFY_LIBDIR
+#define SOCKSIFY_LIBDIR "/usr/local/lib/socksify"
+#endif
+
+extern char** environ;
+
+namespace socksify::shim {
+namespace {
+
+constexpr int kExitUsage = 2;        // bad option or value, nothing was run
+constexpr int kExitCannotRun = 126;  // as a shell: found but not executable
+constexpr int kExitNotFound = 127;   // as a shell: command not found
+constexpr const char* kShmDir = "/dev/shm";
+constexpr std::string_view kShmPrefix = "socksify-";
+constexpr const char* kLoopback = "127.0.0.0/8,::1/128";
+
+constexpr const char* kHelp =
+    "usage: socksify [options] [--] program [args...]\n"
+    "Runs program with its TCP connections and host name lookups going through a SOCKS5\n"
+    "proxy (libsocksify.so is preloaded).\n"
+    "\n"
+    "  -x, --proxy URL           [socks5|socks5h]://[user[:password]@]host[:port]\n"
+    "                            socks5h (the default) lets the proxy resolve names;\n"
+    "                            default port 1080. Without -x: SOCKSIFY_PROXY, then\n"
+    "                            ALL_PROXY/all_proxy when it is a socks5(h) URL\n"
+    "      --direct LIST         also reach these directly, not through the proxy: CIDRs\n"
+    "                            and domain suffixes, comma-separated (repeatable;\n"
+    "                            loopback 127.0.0.0/8 and ::1/128 always are);\n"
+    "                            --direct '' proxies everything, loopback too\n"
+    "      --dns MODE            remote: names go to the proxy (default for socks5h);\n"
+    "                            local: the local resolver (default for socks5);\n"
+    "                            off: host name lookups fail\n"
+    "      --dns-tcp IP[:PORT]   carry res_* DNS queries over TCP through the proxy to\n"
+    "                            this nameserver (port 53 by default)\n"
+    "      --timeout SECONDS     proxy handshake timeout, e.g. 10 or 0.5 (default 10)\n"
+    "      --no-pipeline         one SOCKS message per round trip (for picky proxies)\n"
+    "      --password-file FILE  proxy password: the first line of FILE; the password\n"
+    "                            may also come from SOCKSIFY_PASSWORD or the URL\n"
+    "  -v, --verbose             log one line per connection on stderr\n"
+    "  -q, --quiet               log nothing, not even errors\n"
+    "  -h, --help                show this help and exit\n"
+    "      --version             show the version and exit\n"
+    "\n"
+    "Exit status: the program's; 2 when an option is bad, 126/127 when the program\n"
+    "cannot be run or is not found.\n";
+
+// One line on stderr, then exit: every refusal looks the same.
+[[noreturn]] void die(const std::string& msg, int code = kExitUsage) {
+    std::string line = "socksify: " + msg + "\n";
+    ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+    (void)ignored;
+    std::exit(code);
+}
+
+[[noreturn]] void die_bad_value(const char* what, std::string_view value, const char* reason) {
+    char line[512];
+    format_bad_value(line, sizeof line, what, value, reason);
+    die(line);
+}
+
+// Shows an argument in a one-line message without letting it break the line.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 200)) {
+        auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 || u == 0x7F) ? '?' : c;
+    }
+    return out;
+}
+
+std::string redacted(std::string_view url) {
+    char buf[512];
+    redact_url(url, buf, sizeof buf);
+    return buf;
+}
+
+Config g_scratch;  // for validating lists; large, so not on the stack
+
+struct Options {
+    std::string proxy;  // as given, when proxy_source is set
+    const char* proxy_source = nullptr;
+    std::vector<std::string> direct;  // non-empty --direct values
+    bool direct_given = false;
+    bool direct_none = false;  // --direct '' seen: loopback is proxied too
+    std::string dns;
+    std::string dns_tcp;
+    std::string timeout;
+    bool no_pipeline = false;
+    std::string password;  // from --password-file
+    bool password_file = false;
+    const char* log = nullptr;
+    int program = 0;  // argv index of the program
+};
+
+enum class Opt {
+    kProxy,
+    kDirect,
+    kDns,
+    kDnsTcp,
+    kTimeout,
+    kNoPipeline,
+    kPasswordFile,
+    kVerbose,
+    kQuiet,
+    kHelp,
+    kVersion
+};
+
+struct LongOpt {
+    std::string_view name;
+    Opt id;
+    bool takes_value;
+};
+
+constexpr LongOpt kLongOpts[] = {
+    {"proxy", Opt::kProxy, true},
+    {"direct", Opt::kDirect, true},
+    {"dns", Opt::kDns, true},
+    {"dns-tcp", Opt::kDnsTcp, true},
+    {"timeout", Opt::kTimeout, true},
+    {"no-pipeline", Opt::kNoPipeline, false},
+    {"password-file", Opt::kPasswordFile, true},
+    {"verbose", Opt::kVerbose, false},
+    {"quiet", Opt::kQuiet, false},
+    {"help", Opt::kHelp, false},
+    {"version", Opt::kVersion, false},
+};
+
+std::string read_password_file(const std::string& path) {
+    const char* what = "--password-file";
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) die_bad_value(what, path, std::strerror(errno));
+    char buf[kMaxCred + 2];  // one more byte than allowed tells "too long" from "fits"
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof buf - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int err = errno;
+            close(fd);
+            die_bad_value(what, path, std::strerror(err));
+        }
+        len += static_cast<size_t>(n);
+        if (n == 0 || len == sizeof buf || std::memchr(buf, '\n', len) != nullptr) break;
+    }
+    close(fd);
+    std::string_view content(buf, len);
+    size_t nl = content.find('\n');
+    bool whole_line = nl != std::string_view::npos;
+    std::string_view line = content.substr(0, nl);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF-edited file
+    if (!whole_line && len == sizeof buf)
+        die_bad_value(what, path, "password longer than 255 bytes");
+    if (line.size() > kMaxCred) die_bad_value(what, path, "password longer than 255 bytes");
+    if (line.empty()) die_bad_value(what, path, "empty password");
+    if (line.find('\0') != std::string_view::npos) {
+        die_bad_value(what, path, "NUL byte in password");
+    }
+    std::string password(line);
+    explicit_bzero(buf, sizeof buf);
+    return password;
+}
+
+void apply(Options& o, Opt id, std::string_view value) {
+    switch (id) {
+        case Opt::kProxy: {
+            ProxyUrl url;
+            if (const char* e = parse_proxy_url(value, url)) {
+                die_bad_value("--proxy", redacted(value), e);
+            }
+            o.proxy = value;
+            o.proxy_source = "--proxy";
+            break;
+        }
+        case Opt::kDirect: {
+            o.direct_given = true;
+            if (value.empty()) {
+                o.direct_none = true;
+                break;
+            }
+            if (const char* e = parse_direct_list(value, g_scratch)) {
+                die_bad_value("--direct", value, e);
+            }
+            o.direct.emplace_back(value);
+            break;
+        }
+        case Opt::kDns: {
+            DnsMode mode;
+            if (const char* e = parse_dns_mode(value, mode)) die_bad_value("--dns", value, e);
+            o.dns = value;
+            break;
+        }
+        case Opt::kDnsTcp: {
+            sockaddr_storage ss;
+            socklen_t len = 0;
+            if (const char* e = parse_dns_server(value, ss, len)) {
+                die_bad_value("--dns-tcp", value, e);
+            }
+            o.dns_tcp = value;
+            break;
+        }
+        case Opt::kTimeout: {
+            int ms = 0;
+            if (const char* e = parse_timeout_ms(value, ms)) die_bad_value("--timeout", value, e);
+            o.timeout = value;
+            break;
+        }
+        case Opt::kNoPipeline:
+            o.no_pipeline = true;
+            break;
+        case Opt::kPasswordFile:
+            o.password = read_password_file(std::string(value));
+            o.password_file = true;
+            break;
+        case Opt::kVerbose:
+            o.log = "verbose";
+            break;
+        case Opt::kQuiet:
+            o.log = "quiet";
+            break;
+        case Opt::kHelp:
+            std::fputs(kHelp, stdout);
+            std::exit(0);
+        case Opt::kVersion:
+            std::puts("socksify " SOCKSIFY_VERSION);
+            std::exit(0);
+    }
+}
+
+// `--opt value`, `--opt=value`, `-x value`, `-xvalue`, `-vq`. The first non-option
+// argument, or the one after `--`, is the program.
+Options parse_args(int argc, char** argv) {
+    Options o;
+    int i = 1;
+    for (; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--") {
+            ++i;
+            break;
+        }
+        if (a.size() < 2 || a[0] != '-') break;
+        if (a[1] == '-') {
+            std::string_view body = a.substr(2);
+            size_t eq = body.find('=');
+            std::string_view name = body.substr(0, eq);
+            const LongOpt* opt = nullptr;
+            for (const LongOpt& l : kLongOpts) {
+                if (l.name == name) opt = &l;
+            }
+            // Only the name is echoed: a mistyped --proxy=... may carry a password.
+            if (opt == nullptr) die("unknown option '--" + printable(name) + "' (see --help)");
+            std::string_view value;
+            if (opt->takes_value) {
+                if (eq != std::string_view::npos) {
+                    value = body.substr(eq + 1);
+                } else if (i + 1 < argc) {
+                    value = argv[++i];
+                } else {
+                    die("option '--" + std::string(name) + "' needs a value");
+                }
+            } else if (eq != std::string_view::npos) {
+                die("option '--" + std::string(name) + "' takes no value");
+            }
+            apply(o, opt->id, value);
+            continue;
+        }
+        for (size_t j = 1; j < a.size(); ++j) {
+            switch (a[j]) {
+                case 'x':
+                    if (j + 1 < a.size()) {
+                        apply(o, Opt::kProxy, a.substr(j + 1));
+                    } else if (i + 1 < argc) {
+                        apply(o, Opt::kProxy, argv[++i]);
+                    } else {
+                        die("option '-x' needs a value");
+                    }
+                    j = a.size();
+                    break;
+                case 'v':
+                    apply(o, Opt::kVerbose, {});
+                    break;
+                case 'q':
+                    apply(o, Opt::kQuiet, {});
+                    break;
+                case 'h':
+                    apply(o, Opt::kHelp, {});
+                    break;
+                default:
+                    die("unknown option '-" + printable(a.substr(j, 1)) + "' (see --help)");
+            }
+        }
+    }
+    if (i >= argc) die("no program given (usage: socksify [options] [--] program [args...])");
+    o.program = i;
+    return o;
+}
+
+bool is_socks_url(std::string_view url) {
+    auto starts = [&url](std::string_view p) {
+        if (url.size() < p.size()) return false;
+        for (size_t k = 0; k < p.size(); ++k) {
+            char c = url[k];
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+            if (c != p[k]) return false;
+        }
+        return true;
+    };
+    return starts("socks5://") || starts("socks5h://");
+}
+
+// -x, else SOCKSIFY_PROXY, else a SOCKS all_proxy/ALL_PROXY (curl reads lowercase first).
+void pick_proxy(Options& o) {
+    if (o.proxy_source != nullptr) return;
+    auto take = [&o](const char* name, bool socks_only) {
+        const char* v = std::getenv(name);
+        if (v == nullptr || v[0] == '\0' || (socks_only && !is_socks_url(v))) return false;
+        o.proxy = v;
+        o.proxy_source = name;
+        return true;
+    };
+    if (!take(kEnvProxy, false) && !take("all_proxy", true) && !take("ALL_PROXY", true)) {
+        die("no proxy given (use -x socks5h://host:port)");
+    }
+}
+
+bool is_unreserved(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+std::string percent_encode(std::string_view s) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : s) {
+        if (is_unreserved(c)) {
+            out += c;
+        } else {
+            auto u = static_cast<unsigned char>(c);
+            out += '%';
+            out += kHex[u >> 4];
+            out += kHex[u & 15];
+        }
+    }
+    return out;
+}
+
+bool is_numeric_host(const char* host) {
+    unsigned char buf[sizeof(in6_addr)];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+// Resolved once here so the library never needs DNS for the proxy itself.
+std::string resolve_proxy_host(const char* host) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    int rc = getaddrinfo(host, nullptr, &hints, &res);
+    if (rc != 0 || res == nullptr) {
+        const char* why = rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc);
+        die("cannot resolve proxy host '" + printable(host) + "': " + why);
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* addr =
+        res->ai_family == AF_INET6
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr);
+    inet_ntop(res->ai_family, addr, text, sizeof text);
+    freeaddrinfo(res);
+    return text;
+}
+
+bool file_exists(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
+
+// build/bin/socksify uses build/lib/libsocksify.so; an installed one, SOCKSIFY_LIBDIR.
+// Never '.', never a search path.
+std::string find_library() {
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        std::string_view path(exe, static_cast<size_t>(n));
+        size_t slash = path.rfind('/');
+        if (slash != std::string_view::npos) {
+            std::string_view dir = path.substr(0, slash);
+            if (dir.size() >= 4 && dir.substr(dir.size() - 4) == "/bin") {
+                std::string lib =
+                    std::string(dir.substr(0, dir.size() - 4)) + "/lib/libsocksify.so";
+                if (file_exists(lib)) return lib;
+            }
+        }
+    }
+    std::string lib = SOCKSIFY_LIBDIR "/libsocksify.so";
+    if (!file_exists(lib)) die("library not found: " + lib);
+    return lib;
+}
+
+bool is_sanitizer_runtime(std::string_view path) {
+    size_t slash = path.rfind('/');
+    std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    for (std::string_view p : {"libasan.so", "libtsan.so", "libubsan.so", "libclang_rt."}) {
+        if (base.substr(0, p.size()) == p) return true;
+    }
+    return false;
+}
+
+// Ours goes first, except that a sanitizer runtime must stay ahead of everything.
+std::string build_preload(const std::string& lib) {
+    if (lib.find_first_of(" :") != std::string::npos) {
+        die("library path '" + printable(lib) +
+            "' contains a space or ':' (LD_PRELOAD splits on them)");
+    }
+    std::vector<std::string_view> sanitizers, others;
+    const char* old = std::getenv("LD_PRELOAD");
+    std::string_view rest = old != nullptr ? old : "";
+    while (!rest.empty()) {
+        size_t sep = rest.find_first_of(" :");
+        std::string_view item = rest.substr(0, sep);
+        rest = sep == std::string_view::npos ? std::string_view{} : rest.substr(sep + 1);
+        if (item.empty() || item == lib) continue;
+        (is_sanitizer_runtime(item) ? sanitizers : others).push_back(item);
+    }
+    std::string out;
+    for (std::string_view s : sanitizers) out.append(s).append(":");
+    out += lib;
+    for (std::string_view s : others) out.append(":").append(s);
+    return out;
+}
+
+std::vector<std::string> g_env;  // the program's environment, for env_lookup
+
+const char* env_lookup(const char* name) {
+    size_t len = std::strlen(name);
+    for (const std::string& e : g_env) {
+        if (e.size() > len && e[len] == '=' && e.compare(0, len, name) == 0) {
+            return e.c_str() + len + 1;
+        }
+    }
+    return nullptr;
+}
+
+void env_set(const char* name, const std::string& value) {
+    std::string entry = std::string(name) + "=" + value;
+    size_t len = std::strlen(name);
+    for (std::string& e : g_env) {
+        if (e.size() > len && e[len] == '=' && e.compare(0, len, name) == 0) {
+            e = std::move(entry);
+            return;
+        }
+    }
+    g_env.push_back(std::move(entry));
+}
+
+void env_unset(const char* name) {
+    size_t len = std::strlen(name);
+    std::erase_if(g_env, [&](const std::string& e) {
+        return e.size() > len && e[len] == '=' && e.compare(0, len, name) == 0;
+    });
+}
+
+const char* refuse_resolve(const char*, uint16_t, Config&) { return "not numeric"; }
+
+// Removes shared state files left by launchers that died without cleaning up.
+void remove_stale_shm() {
+    DIR* d = opendir(kShmDir);
+    if (d == nullptr) return;
+    pid_t self = getpid();
+    while (dirent* e = readdir(d)) {
+        std::string_view name = e->d_name;
+        if (name.substr(0, kShmPrefix.size()) != kShmPrefix) continue;
+        std::string_view rest = name.substr(kShmPrefix.size());
+        size_t dash = rest.find('-');
+        if (dash == 0 || dash == std::string_view::npos || dash > 9) continue;
+        long pid = 0;
+        bool digits = true;
+        for (char c : rest.substr(0, dash)) {
+            if (c < '0' || c > '9') digits = false;
+            pid = pid * 10 + (c - '0');
+        }
+        if (!digits || pid == self) continue;
+        if (kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) {
+            unlinkat(dirfd(d), e->d_name, 0);  // someone else's file: EPERM, left alone
+        }
+    }
+    closedir(d);
+}
+
+std::string create_shm() {
+    char path[128];
+    int fd = create_shm_file(path, sizeof path, kSharedSize);
+    if (fd < 0)
+        die(std::string("cannot create shared state file in /dev/shm: ") + std::strerror(errno));
+    close(fd);
+    return path;
+}
+
+volatile sig_atomic_t g_child = 0;
+
+void forward_signal(int sig) {
+    int saved = errno;
+    pid_t child = g_child;
+    if (child > 0) kill(child, sig);
+    errno = saved;
+}
+
+// Terminal signals reach the child through its process group; the launcher only has to
+// survive them. The others are sent to the launcher alone, so it passes them on.
+constexpr int kIgnoredWhileWaiting[] = {SIGINT, SIGQUIT};
+constexpr int kForwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+
+[[noreturn]] void die_like_child(int sig) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, nullptr);
+    rlimit no_core{0, 0};  // the child's crash, not ours: no core file from the launcher
+    setrlimit(RLIMIT_CORE, &no_core);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    sigprocmask(SIG_UNBLOCK, &one, nullptr);
+    raise(sig);
+    _exit(128 + sig);
+}
+
+int run(char** argv, const std::string& shm) {
+    sigset_t forwarded, old_mask;
+    sigemptyset(&forwarded);
+    for (int s : kForwarded) sigaddset(&forwarded, s);
+    sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
+
+    // Signals we catch or ignore go back to default in the child; a signal the launcher
+    // inherited as ignored (nohup, a background job) stays ignored in the child too.
+    sigset_t child_default;
+    sigemptyset(&child_default);
+    struct sigaction ign {
+    }, fwd{}, old{};
+    ign.sa_handler = SIG_IGN;
+    fwd.sa_handler = forward_signal;
+    sigemptyset(&fwd.sa_mask);
+    for (int s : kIgnoredWhileWaiting) {
+        sigaction(s, nullptr, &old);
+        if (old.sa_handler == SIG_IGN) continue;
+        sigaction(s, &ign, nullptr);
+        sigaddset(&child_default, s);
+    }
+    for (int s : kForwarded) {
+        sigaction(s, nullptr, &old);
+        if (old.sa_handler == SIG_IGN) continue;
+        sigaction(s, &fwd, nullptr);
+        sigaddset(&child_default, s);
+    }
+
+    std::vector<char*> envp;
+    envp.reserve(g_env.size() + 1);
+    for (std::string& e : g_env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &old_mask);
+    posix_spawnattr_setsigdefault(&attr, &child_default);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = 0;
+    int rc = posix_spawnp(&pid, argv[0], nullptr, &attr, argv, envp.data());
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+        unlink(shm.c_str());
+        if (rc == ENOENT) die("program '" + printable(argv[0]) + "' not found", kExitNotFound);
+        die("cannot run program '" + printable(argv[0]) + "': " + std::strerror(rc),
+            kExitCannotRun);
+    }
+    g_child = pid;
+    sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            int err = errno;
+            unlink(shm.c_str());
+            die(std::string("waiting for the program failed: ") + std::strerror(err), 1);
+        }
+    }
+    sigprocmask(SIG_BLOCK, &forwarded, nullptr);  // the pid may be reused from now on
+    g_child = 0;
+    unlink(shm.c_str());
+    if (WIFSIGNALED(status)) die_like_child(WTERMSIG(status));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+int launcher_main(int argc, char** argv) {
+    Options o = parse_args(argc, argv);
+    pick_proxy(o);
+
+    ProxyUrl url;
+    if (const char* e = parse_proxy_url(o.proxy, url)) {
+        die_bad_value(o.proxy_source, redacted(o.proxy), e);
+    }
+
+    // Command line beats environment: file, then the -x URL, then SOCKSIFY_PASSWORD,
+    // then a password inside an environment URL.
+    std::string password;
+    if (o.password_file) {
+        password = std::move(o.password);
+    } else if (url.has_pass && o.proxy_source == std::string_view("--proxy")) {
+        password = url.pass;
+    } else if (const char* p = std::getenv(kEnvPassword); p != nullptr && p[0] != '\0') {
+        password = p;
+    } else if (url.has_pass) {
+        password = url.pass;
+    }
+    explicit_bzero(url.pass, sizeof url.pass);
+    if (url.has_user) {
+        if (password.empty()) {
+            die("no password for proxy user in '" + printable(redacted(o.proxy)) +
+                "' (use --password-file or SOCKSIFY_PASSWORD)");
+        }
+        if (password.size() > kMaxCred) die("SOCKSIFY_PASSWORD is longer than 255 bytes");
+    } else if (o.password_file) {
+        die("--password-file given but the proxy URL has no user name");
+    }
+
+    std::string direct;
+    if (o.direct_given) {
+        direct = o.direct_none ? "" : kLoopback;
+        for (const std::string& d : o.direct) {
+            if (!direct.empty()) direct += ',';
+            direct += d;
+        }
+        if (parse_direct_list(direct, g_scratch) != nullptr) {
+            die("too many --direct entries (at most 64 networks, loopback included, and 32 "
+                "domain suffixes)");
+        }
+    }
+
+    std::string lib = find_library();
+    std::string preload = build_preload(lib);
+
+    std::string host = url.host;
+    if (!is_numeric_host(url.host)) host = resolve_proxy_host(url.host);
+    std::string proxy_env = url.remote_dns ? "socks5h://" : "socks5://";
+    if (url.has_user) proxy_env += percent_encode(url.user) + "@";
+    proxy_env += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    proxy_env += ":" + std::to_string(url.port);
+
+    for (char** e = environ; *e != nullptr; ++e) g_env.emplace_back(*e);
+    env_set(kEnvProxy, proxy_env);
+    if (url.has_user) {
+        env_set(kEnvPassword, password);
+    } else {
+        env_unset(kEnvPassword);
+    }
+    if (o.direct_given) env_set(kEnvDirect, direct);
+    if (!o.timeout.empty()) env_set(kEnvTimeout, o.timeout);
+    if (o.no_pipeline) env_set(kEnvPipeline, "0");
+    if (!o.dns.empty()) env_set(kEnvDns, o.dns);
+    if (!o.dns_tcp.empty()) env_set(kEnvDnsTcp, o.dns_tcp);
+    if (o.log != nullptr) env_set(kEnvLog, o.log);
+    env_set("LD_PRELOAD", preload);
+
+    // The library will parse exactly this environment: refuse here what it would refuse.
+    static Config cfg;
+    load_config(cfg, env_lookup, refuse_resolve);
+    if (!cfg.valid) die(cfg.error);
+    explicit_bzero(cfg.pass, sizeof cfg.pass);
+
+    remove_stale_shm();
+    std::string shm = create_shm();
+    env_set(kEnvShm, shm);
+    return run(argv + o.program, shm);
+}
+
+}  // namespace
+}  // namespace socksify::shim
+
+int main(int argc, char** argv) { return socksify::shim::launcher_main(argc, argv); }
