@@ -113,9 +113,10 @@ fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
 	    || exit 1; \
 	done
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(PROTO_SRC)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(PROTO_SRC) $(wildcard protocol/*.hpp tests/fuzz/*.hpp)
 	@mkdir -p $(dir $@)
-	$(CLANGXX) -std=c++20 -I. -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^
+	$(CLANGXX) -std=c++20 -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -o $@ $(filter %.cpp,$^)
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
 asan:

@@ -49,6 +49,8 @@ enum class Status : uint8_t { kDone, kNeedMore, kMalformed };
 struct Result {
     Status status;
     size_t consumed;  // bytes of exactly one message when kDone, else 0
+
+    friend bool operator==(const Result&, const Result&) = default;
 };
 
 using Bytes = std::span<const uint8_t>;
@@ -58,7 +60,7 @@ using Out = std::span<uint8_t>;
 inline constexpr size_t kMaxGreeting = 2 + 255;
 inline constexpr size_t kMaxUserPass = 3 + 255 + 255;
 inline constexpr size_t kMaxAddress = 1 + 1 + 255 + 2;  // ATYP, LEN, DOMAIN, PORT
-inline constexpr size_t kMaxRequest = 3 + kMaxAddress;   // also a reply
+inline constexpr size_t kMaxRequest = 3 + kMaxAddress;  // also a reply
 inline constexpr size_t kMaxUdpHeader = 3 + kMaxAddress;
 
 }  // namespace socksify::proto

@@ -1,0 +1,7 @@
+// libFuzzer target: decode_greeting (RFC 1928 §3) against the codec invariants.
+#include "tests/fuzz/invariants.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    using namespace socksify::proto;
+    return socksify::fuzz::check<Greeting, decode_greeting, encode_greeting>(data, size);
+}
