@@ -40,6 +40,7 @@ inline constexpr const char* kEnvFakeNet = "SOCKSIFY_FAKE_NET";    // IPv4 CIDR
 inline constexpr const char* kEnvFakeNet6 = "SOCKSIFY_FAKE_NET6";  // IPv6 CIDR
 inline constexpr const char* kDefaultFakeNet = "198.18.0.0/15";
 inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCKS"
+inline constexpr const char* kEnvUdp = "SOCKSIFY_UDP";  // on (default) | off
 inline constexpr const char* kEnvDnsTcp = "SOCKSIFY_DNS_TCP";           // res_* over TCP: IP[:port]
 inline constexpr size_t kMaxSuffixes = 32;
 inline constexpr size_t kMaxSuffixLen = 127;
@@ -117,6 +118,8 @@ struct Config {
     bool dns_tcp = false;
     sockaddr_storage dns_server{};
     socklen_t dns_server_len = 0;
+
+    bool udp = true;  // false: UDP to proxied destinations fails with EACCES
 
     int timeout_ms = kDefaultTimeoutMs;
     int stall_ms = kDefaultStallMs;

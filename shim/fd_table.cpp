@@ -4,7 +4,6 @@
 
 #include <sys/mman.h>
 
-#include <cstring>
 
 namespace socksify::shim {
 namespace detail {
@@ -57,7 +56,16 @@ void copy_fd_state(int from, int to) {
         set_kind(to, FdKind::kNone);
         return;
     }
-    memcpy(dst, src, sizeof *dst);
+    // Field by field: the record holds atomics.
+    dst->peer = src->peer;
+    dst->peer_len = src->peer_len;
+    dst->udp.busy.store(0, std::memory_order_relaxed);
+    dst->udp.control_fd = src->udp.control_fd;
+    dst->udp.relay = src->udp.relay;
+    dst->udp.relay_len = src->udp.relay_len;
+    dst->udp.connected = src->udp.connected;
+    dst->udp.expect_header = src->udp.expect_header;
+    dst->udp.checked_ns = src->udp.checked_ns;
     set_kind(to, kind);
 }
 

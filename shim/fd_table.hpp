@@ -13,15 +13,33 @@ namespace socksify::shim {
 enum class FdKind : uint8_t {
     kNone = 0,        // not ours: every hook passes through
     kTcpProxied = 1,  // connected through the proxy; getpeername answers from the record
+    kUdp = 2,         // an AF_INET/AF_INET6 datagram socket; may hold an association
+    kControl = 3,     // the shim's own UDP ASSOCIATE control connection: hidden
 };
+
+// The hooks on the data path (read, write, send, recv, …) only care about kUdp.
+inline bool is_udp(FdKind k) { return k == FdKind::kUdp; }
 
 // Covers the kernel's default fs.nr_open (1 << 20). Larger fds are never owned; a
 // connect on one is still proxied, only getpeername then reports the proxy.
 inline constexpr int kMaxFds = 1 << 20;
 
+// A UDP association, shared by every fd that dup() made of one socket.
+struct UdpState {
+    std::atomic<uint32_t> busy;  // spin lock around opening/closing the association
+    int control_fd;              // -1: no association
+    sockaddr_storage relay;      // in the socket's own family (v4-mapped if needed)
+    socklen_t relay_len;
+    bool connected;              // connect()ed to a proxied destination (peer)
+    uint8_t expect_header;       // header size of the last datagram sent: receive layout
+    int64_t checked_ns;          // when the control connection was last seen alive
+};
+
 struct FdRecord {
     sockaddr_storage peer;  // what the program asked to connect to
     socklen_t peer_len;
+    UdpState udp;
+    std::atomic<uint32_t> refs;  // kControl: how many fds share this association
 };
 
 namespace detail {

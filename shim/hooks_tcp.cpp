@@ -17,6 +17,7 @@
 #include "shim/resolver.hpp"
 #include "shim/route.hpp"
 #include "shim/tcp_connect.hpp"
+#include "shim/udp_assoc.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -37,6 +38,12 @@ bool is_stream_of_family(int fd, int family) {
            getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &m) == 0 && domain == family;
 }
 
+bool is_datagram(int fd) {
+    int type = 0;
+    socklen_t n = sizeof type;
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &n) == 0 && type == SOCK_DGRAM;
+}
+
 void log_connect(int fd, const sockaddr* dest, std::string_view name, const Config& cfg, int err,
                  int64_t start_ns) {
     LogLevel level = err == 0 ? LogLevel::kVerbose : LogLevel::kError;
@@ -54,10 +61,19 @@ int proxied_connect(int fd, const sockaddr* dest, socklen_t len, bool& handled) 
     handled = false;
     ensure_ready();
     const Config& cfg = config();
-    if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest))) return 0;
+    if (kind_of(fd) != FdKind::kUdp && cfg.valid &&
+        (is_direct(cfg, dest) || is_remembered_direct(dest)))
+        return 0;
+    if (kind_of(fd) == FdKind::kUdp) return udp_connect(fd, dest, len, cfg, handled);
     // A stream socket of another family, or not a stream socket: the kernel's own
-    // answer (UDP connect sends nothing).
-    if (!is_stream_of_family(fd, dest->sa_family)) return 0;
+    // answer.
+    if (!is_stream_of_family(fd, dest->sa_family)) {
+        if (is_datagram(fd)) {
+            adopt_udp(fd);  // made before the shim was loaded
+            return udp_connect(fd, dest, len, cfg, handled);
+        }
+        return 0;
+    }
     handled = true;
     if (kind_of(fd) == FdKind::kTcpProxied) return EISCONN;
     int64_t start = monotonic_ns();
@@ -87,7 +103,13 @@ int proxied_connect(int fd, const sockaddr* dest, socklen_t len, bool& handled) 
 using namespace socksify::shim;
 
 SOCKSIFY_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
-    if (inside_shim() || !is_inet(addr, len)) return real::connect(fd, addr, len);
+    if (inside_shim()) return real::connect(fd, addr, len);
+    if (!is_inet(addr, len)) {
+        // AF_UNSPEC dissolves a UDP socket's connection, proxied or not.
+        if (kind_of(fd) == FdKind::kUdp && addr != nullptr && addr->sa_family == AF_UNSPEC)
+            if (FdRecord* rec = fd_record(fd)) rec->udp.connected = false;
+        return real::connect(fd, addr, len);
+    }
     int saved = errno;
     bool handled = false;
     int err;
@@ -108,8 +130,9 @@ SOCKSIFY_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
 }
 
 SOCKSIFY_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
-    if (kind_of(fd) != FdKind::kTcpProxied || inside_shim() || addr == nullptr ||
-        len == nullptr)
+    FdKind k = kind_of(fd);
+    bool ours = k == FdKind::kTcpProxied || (k == FdKind::kUdp && udp_connected(fd));
+    if (!ours || inside_shim() || addr == nullptr || len == nullptr)
         return real::getpeername(fd, addr, len);
     FdRecord* rec = fd_record(fd);
     if (rec == nullptr) return real::getpeername(fd, addr, len);

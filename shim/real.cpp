@@ -63,7 +63,7 @@ Ret missing() {
 SOCKSIFY_REAL_FUNCTIONS(SOCKSIFY_DEFINE_REAL)
 #undef SOCKSIFY_DEFINE_REAL
 
-int fcntl(int fd, int cmd, int arg) {
+int fcntl(int fd, int cmd, long arg) {
     using Fn = int (*)(int, int, ...);
     constinit static std::atomic<Fn> slot{nullptr};
     Fn fn = load(slot, "fcntl");

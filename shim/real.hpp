@@ -26,6 +26,20 @@ namespace socksify::shim::real {
     X(write, ssize_t, (int fd, const void* b, size_t n), (fd, b, n))                         \
     X(read, ssize_t, (int fd, void* b, size_t n), (fd, b, n))                                \
     X(poll, int, (pollfd * fds, nfds_t n, int timeout), (fds, n, timeout))                   \
+    X(socket, int, (int domain, int type, int protocol), (domain, type, protocol))           \
+    X(sendto, ssize_t,                                                                       \
+      (int fd, const void* b, size_t n, int flags, const sockaddr* to, socklen_t tolen),     \
+      (fd, b, n, flags, to, tolen))                                                          \
+    X(recvfrom, ssize_t,                                                                     \
+      (int fd, void* b, size_t n, int flags, sockaddr* from, socklen_t* fromlen),            \
+      (fd, b, n, flags, from, fromlen))                                                      \
+    X(sendmsg, ssize_t, (int fd, const msghdr* m, int flags), (fd, m, flags))                \
+    X(recvmsg, ssize_t, (int fd, msghdr* m, int flags), (fd, m, flags))                      \
+    X(sendmmsg, int, (int fd, mmsghdr* v, unsigned n, int flags), (fd, v, n, flags))         \
+    X(recvmmsg, int, (int fd, mmsghdr* v, unsigned n, int flags, timespec* t),               \
+      (fd, v, n, flags, t))                                                                  \
+    X(writev, ssize_t, (int fd, const iovec* v, int n), (fd, v, n))                          \
+    X(readv, ssize_t, (int fd, const iovec* v, int n), (fd, v, n))                           \
     X(getaddrinfo, int,                                                                      \
       (const char* node, const char* service, const addrinfo* hints, addrinfo** res),        \
       (node, service, hints, res))                                                           \
@@ -69,7 +83,7 @@ namespace socksify::shim::real {
 SOCKSIFY_REAL_FUNCTIONS(SOCKSIFY_DECLARE_REAL)
 #undef SOCKSIFY_DECLARE_REAL
 
-// fcntl is variadic; the shim only needs the int-argument form.
-int fcntl(int fd, int cmd, int arg);
+// fcntl is variadic; its argument travels as one register-sized value.
+int fcntl(int fd, int cmd, long arg);
 
 }  // namespace socksify::shim::real

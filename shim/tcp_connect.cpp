@@ -15,44 +15,10 @@
 #include "shim/log.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/socket_ops.hpp"
+#include "shim/socks_address.hpp"
 
 namespace socksify::shim {
 namespace {
-
-bool is_v4_mapped(const in6_addr& a) {
-    static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return memcmp(a.s6_addr, kPrefix, sizeof kPrefix) == 0;
-}
-
-// The CONNECT request for dest: by name when it has one, else by address; a
-// v4-mapped IPv6 destination is sent as IPv4.
-proto::Request request_for(const sockaddr* dest, std::string_view name) {
-    proto::Request r;
-    r.command = proto::Command::kConnect;
-    if (!name.empty()) {
-        r.address.type = proto::AddrType::kDomain;
-        r.address.domain = name;
-        r.address.port = ntohs(dest->sa_family == AF_INET
-                                   ? reinterpret_cast<const sockaddr_in*>(dest)->sin_port
-                                   : reinterpret_cast<const sockaddr_in6*>(dest)->sin6_port);
-    } else if (dest->sa_family == AF_INET) {
-        auto* in = reinterpret_cast<const sockaddr_in*>(dest);
-        r.address.type = proto::AddrType::kIpv4;
-        memcpy(r.address.ip.data(), &in->sin_addr, 4);
-        r.address.port = ntohs(in->sin_port);
-    } else {
-        auto* in6 = reinterpret_cast<const sockaddr_in6*>(dest);
-        if (is_v4_mapped(in6->sin6_addr)) {
-            r.address.type = proto::AddrType::kIpv4;
-            memcpy(r.address.ip.data(), in6->sin6_addr.s6_addr + 12, 4);
-        } else {
-            r.address.type = proto::AddrType::kIpv6;
-            memcpy(r.address.ip.data(), &in6->sin6_addr, 16);
-        }
-        r.address.port = ntohs(in6->sin6_port);
-    }
-    return r;
-}
 
 int socket_domain(int fd) {
     int domain = 0;
@@ -105,15 +71,10 @@ int attempt(int fd, const proto::Request& request, const Config& cfg, HandshakeM
 
 }  // namespace
 
-int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
-                      const Config& cfg) {
-    bool was_blocking = false;
-    if (int err = make_nonblocking(fd, was_blocking)) return err;
-    Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
-    proto::Request request = request_for(dest, name);
+int proxy_exchange(int fd, const proto::Request& request, const Config& cfg,
+                   const Deadline& deadline, HandshakeResult& result) {
     SharedHeader& shared = shared_state();
     bool pipeline = cfg.pipeline && shared.no_pipeline.load(std::memory_order_relaxed) == 0;
-    HandshakeResult result;
     int err = attempt(fd, request, cfg,
                       pipeline ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline,
                       result);
@@ -125,6 +86,17 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
         err = replace_socket(fd, socket_domain(fd));
         if (err == 0) err = attempt(fd, request, cfg, HandshakeMode::kStepwise, deadline, result);
     }
+    return err;
+}
+
+int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
+                      const Config& cfg) {
+    bool was_blocking = false;
+    if (int err = make_nonblocking(fd, was_blocking)) return err;
+    Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
+    proto::Request request{proto::Command::kConnect, socks_address(dest, name)};
+    HandshakeResult result;
+    int err = proxy_exchange(fd, request, cfg, deadline, result);
     if (err != 0) {
         (void)shutdown(fd, SHUT_RDWR);  // fail closed: nothing more flows on this socket
     } else if (FdRecord* rec = fd_record(fd)) {

@@ -5,7 +5,10 @@
 
 #include <string_view>
 
+#include "protocol/messages.hpp"
 #include "shim/config.hpp"
+#include "shim/handshake.hpp"
+#include "shim/io.hpp"
 
 namespace socksify::shim {
 
@@ -16,5 +19,11 @@ namespace socksify::shim {
 // (DESIGN.md, Failure); on failure the socket is shut down so nothing flows.
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                       const Config& cfg);
+
+// Connects fd (non-blocking) to the proxy and runs request on it; if the proxy loses
+// pipelined bytes, remembers that for the process tree and retries stepwise on a
+// fresh socket in fd's place. Returns 0 or an errno; result holds the reply.
+int proxy_exchange(int fd, const proto::Request& request, const Config& cfg,
+                   const Deadline& deadline, HandshakeResult& result);
 
 }  // namespace socksify::shim

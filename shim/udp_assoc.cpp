@@ -1,0 +1,430 @@
+// UDP ASSOCIATE for unmodified programs. Sending: one sendmsg whose iovec puts the
+// SOCKS header before the program's own buffers (no copy). Receiving: the header
+// lands in a scratch buffer sized like the last header sent, so the payload lands
+// in place; only a header of another size costs one move of the payload.
+#include "shim/udp_assoc.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "protocol/messages.hpp"
+#include "shim/fake_dns.hpp"
+#include "shim/handshake.hpp"
+#include "shim/io.hpp"
+#include "shim/log.hpp"
+#include "shim/names.hpp"
+#include "shim/real.hpp"
+#include "shim/resolver.hpp"
+#include "shim/route.hpp"
+#include "shim/socks_address.hpp"
+#include "shim/tcp_connect.hpp"
+
+namespace socksify::shim {
+namespace {
+
+constexpr int64_t kCheckIntervalNs = 1000000000;  // control connection liveness
+constexpr int kMaxDrops = 64;                     // bounded skipping of foreign datagrams
+constexpr size_t kMaxIov = 1024;                  // UIO_MAXIOV
+
+class SpinLock {
+public:
+    explicit SpinLock(std::atomic<uint32_t>& word) : word_(word) {
+        uint32_t expected = 0;
+        while (!word_.compare_exchange_weak(expected, 1, std::memory_order_acquire)) {
+            expected = 0;
+            sched_yield();
+        }
+    }
+    ~SpinLock() { word_.store(0, std::memory_order_release); }
+
+private:
+    std::atomic<uint32_t>& word_;
+};
+
+int socket_family(int fd) {
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 ? domain : AF_UNSPEC;
+}
+
+// The lowest fd the shim uses for its own sockets: out of the way of programs that
+// take the lowest free number, and of select()'s FD_SETSIZE.
+int high_fd_floor() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
+    rlim_t floor = rl.rlim_cur - rl.rlim_cur / 4;
+    return floor > 1024 ? static_cast<int>(floor) : static_cast<int>(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 3);
+}
+
+void close_control(int control) {
+    if (control < 0 || kind_of(control) != FdKind::kControl) return;  // reused by the program
+    FdRecord* c = fd_record(control);
+    if (c == nullptr || c->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    set_kind(control, FdKind::kNone);
+    real::close(control);
+}
+
+bool control_alive(UdpState& u) {
+    if (u.control_fd < 0 || kind_of(u.control_fd) != FdKind::kControl) return false;
+    int64_t now = monotonic_ns();
+    if (now - u.checked_ns < kCheckIntervalNs) return true;
+    pollfd p{u.control_fd, POLLIN | POLLRDHUP, 0};
+    int n = real::poll(&p, 1, 0);
+    if (n > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) return false;
+    u.checked_ns = now;
+    return true;
+}
+
+// Binds fd to the wildcard address of its family when it is not bound yet: the
+// relay answers to the socket's own port.
+int ensure_bound(int fd, int family) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return errno;
+    uint16_t port = family == AF_INET ? reinterpret_cast<sockaddr_in&>(local).sin_port
+                                      : reinterpret_cast<sockaddr_in6&>(local).sin6_port;
+    if (port != 0) return 0;
+    sockaddr_storage any{};
+    any.ss_family = static_cast<sa_family_t>(family);
+    socklen_t any_len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    return bind(fd, reinterpret_cast<sockaddr*>(&any), any_len) == 0 ? 0 : errno;
+}
+
+// Opens the control connection and runs UDP ASSOCIATE; fills u on success.
+int open_association(int fd, UdpState& u, const Config& cfg) {
+    int family = socket_family(fd);
+    if (int err = ensure_bound(fd, family)) return err;
+    int raw = real::socket(cfg.proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (raw < 0) return errno;
+    int control = real::fcntl(raw, F_DUPFD_CLOEXEC, high_fd_floor());
+    if (control < 0) control = raw;  // a low number still works
+    else real::close(raw);
+    FdRecord* c = fd_record(control);
+    if (c == nullptr) {
+        real::close(control);
+        return ENOMEM;
+    }
+    c->refs.store(1, std::memory_order_relaxed);
+    set_kind(control, FdKind::kControl);  // hidden from the program from now on
+    // RFC 1928 §7: all-zero DST when the client's sending address is not known.
+    proto::Request request{proto::Command::kUdpAssociate, proto::Address{}};
+    HandshakeResult result;
+    int err = proxy_exchange(control, request, cfg, Deadline::after_ms(cfg.timeout_ms), result);
+    sockaddr_storage relay{};
+    socklen_t relay_len = 0;
+    if (err == 0) {
+        proto::Address bound = result.reply.bound;
+        if (is_unspecified(bound)) {
+            // "Use the proxy's address": same host, the port the reply names.
+            uint16_t port = bound.port;
+            sockaddr_storage proxy = cfg.proxy;
+            bound = socks_address(reinterpret_cast<sockaddr*>(&proxy), {});
+            bound.port = port;
+        }
+        if (!sockaddr_of(bound, family, relay, relay_len)) err = EAFNOSUPPORT;
+    }
+    if (err != 0) {
+        close_control(control);
+        return err;
+    }
+    u.control_fd = control;
+    u.relay = relay;
+    u.relay_len = relay_len;
+    u.checked_ns = monotonic_ns();
+    return 0;
+}
+
+int ensure_association(int fd, FdRecord& rec, const Config& cfg) {
+    UdpState& u = rec.udp;
+    SpinLock lock(u.busy);
+    if (control_alive(u)) return 0;
+    if (u.control_fd >= 0) {
+        log_line(LogLevel::kVerbose, "UDP association of fd %d lost; re-opening", fd);
+        close_control(u.control_fd);
+        u.control_fd = -1;
+    }
+    int64_t start = monotonic_ns();
+    int err = open_association(fd, u, cfg);
+    char relay_text[64] = "-";
+    if (err == 0) format_sockaddr(reinterpret_cast<sockaddr*>(&u.relay), relay_text, sizeof relay_text);
+    log_line(err == 0 ? LogLevel::kVerbose : LogLevel::kError,
+             "UDP associate fd %d via %s: %s, relay %s (%ld ms)", fd, cfg.proxy_text,
+             err == 0 ? "ok" : strerror(err), relay_text,
+             static_cast<long>((monotonic_ns() - start) / 1000000));
+    return err;
+}
+
+// Why a datagram to dest may not go through the proxy; 0 when it may.
+int refuse_reason(const Config& cfg, const sockaddr* dest, std::string_view& name) {
+    if (!cfg.valid) return EACCES;
+    if (!cfg.udp) return EACCES;
+    uint32_t index = 0;
+    if (cfg.dns_mode == DnsMode::kRemote && fake_index_of(cfg, dest, index)) {
+        name = fake_name_of(cfg, dest);
+        if (name.empty()) return EHOSTUNREACH;
+    }
+    return 0;
+}
+
+bool is_inet(const sockaddr* a, socklen_t len) {
+    return a != nullptr && ((a->sa_family == AF_INET && len >= sizeof(sockaddr_in)) ||
+                            (a->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)));
+}
+
+bool goes_direct(const Config& cfg, const sockaddr* a) {
+    return cfg.valid && (is_direct(cfg, a) || is_remembered_direct(a));
+}
+
+// Logical view of [scratch | user iovecs] as one byte stream.
+struct Chain {
+    const iovec* v;
+    size_t n;
+    uint8_t* at(size_t pos) const {
+        for (size_t i = 0; i < n; ++i) {
+            if (pos < v[i].iov_len) return static_cast<uint8_t*>(v[i].iov_base) + pos;
+            pos -= v[i].iov_len;
+        }
+        return nullptr;
+    }
+    // Moves len bytes from logical offset from to offset to (overlap-safe).
+    void move(size_t from, size_t to, size_t len) const {
+        if (from == to || len == 0) return;
+        if (n == 2 && from > v[0].iov_len && to >= v[0].iov_len) {
+            auto* base = static_cast<uint8_t*>(v[1].iov_base);
+            memmove(base + (to - v[0].iov_len), base + (from - v[0].iov_len), len);
+            return;
+        }
+        if (from > to) {
+            for (size_t i = 0; i < len; ++i) *at(to + i) = *at(from + i);
+        } else {
+            for (size_t i = len; i-- > 0;) *at(to + i) = *at(from + i);
+        }
+    }
+};
+
+size_t total_len(const iovec* v, size_t n) {
+    size_t t = 0;
+    for (size_t i = 0; i < n; ++i) t += v[i].iov_len;
+    return t;
+}
+
+// Reports a source address to the program (truncating like the kernel does).
+void report_source(msghdr* msg, const sockaddr_storage& src, socklen_t len) {
+    if (msg->msg_name == nullptr) return;
+    memcpy(msg->msg_name, &src, msg->msg_namelen < len ? msg->msg_namelen : len);
+    msg->msg_namelen = len;
+}
+
+// The source a relayed datagram reports: its address, or the fake address of its name.
+bool relayed_source(const proto::Address& a, int family, const Config& cfg,
+                    sockaddr_storage& out, socklen_t& len) {
+    if (a.type != proto::AddrType::kDomain) return sockaddr_of(a, family, out, len);
+    char name[kMaxName + 1];
+    memcpy(name, a.domain.data(), a.domain.size());
+    name[a.domain.size()] = '\0';
+    if (fake_lookup(cfg, name, family, out, len) != 0) return false;
+    if (family == AF_INET6) reinterpret_cast<sockaddr_in6&>(out).sin6_port = htons(a.port);
+    else reinterpret_cast<sockaddr_in&>(out).sin_port = htons(a.port);
+    return true;
+}
+
+}  // namespace
+
+void adopt_udp(int fd) {
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr) return;
+    rec->peer_len = 0;
+    rec->udp.busy.store(0, std::memory_order_relaxed);
+    rec->udp.control_fd = -1;
+    rec->udp.relay_len = 0;
+    rec->udp.connected = false;
+    rec->udp.expect_header = 10;  // IPv4: the common case
+    rec->udp.checked_ns = 0;
+    set_kind(fd, FdKind::kUdp);
+}
+
+void release_udp(int fd) {
+    if (kind_of(fd) != FdKind::kUdp) return;
+    FdRecord* rec = fd_record(fd);
+    set_kind(fd, FdKind::kNone);
+    if (rec != nullptr && rec->udp.control_fd >= 0) {
+        close_control(rec->udp.control_fd);
+        rec->udp.control_fd = -1;
+    }
+}
+
+void share_udp(int from, int to) {
+    FdRecord* rec = fd_record(from);
+    if (rec != nullptr && rec->udp.control_fd >= 0 &&
+        kind_of(rec->udp.control_fd) == FdKind::kControl) {
+        if (FdRecord* c = fd_record(rec->udp.control_fd)) c->refs.fetch_add(1);
+    }
+    copy_fd_state(from, to);
+}
+
+bool udp_connected(int fd) {
+    if (kind_of(fd) != FdKind::kUdp) return false;
+    FdRecord* rec = fd_record(fd);
+    return rec != nullptr && rec->udp.connected;
+}
+
+int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, bool& handled) {
+    handled = false;
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr) return 0;
+    if (!is_inet(dest, len) || goes_direct(cfg, dest)) {
+        rec->udp.connected = false;  // the kernel's own connect (or disconnect)
+        return 0;
+    }
+    handled = true;
+    std::string_view name;
+    if (int err = refuse_reason(cfg, dest, name)) {
+        log_line(LogLevel::kError, "refusing UDP connect: %s",
+                 !cfg.valid ? cfg.error : cfg.udp ? strerror(err) : "UDP is off (--udp off)");
+        return err;
+    }
+    if (int err = ensure_association(fd, *rec, cfg)) return err;
+    // The socket talks to the relay only; the program's peer lives in the record.
+    if (real::connect(fd, reinterpret_cast<sockaddr*>(&rec->udp.relay), rec->udp.relay_len) != 0)
+        return errno;
+    memcpy(&rec->peer, dest, len < sizeof rec->peer ? len : sizeof rec->peer);
+    rec->peer_len = len < sizeof rec->peer ? len : sizeof rec->peer;
+    rec->udp.connected = true;
+    return 0;
+}
+
+ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int& err,
+                    bool& handled) {
+    handled = false;
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr) return 0;
+    const sockaddr* dest = static_cast<const sockaddr*>(msg->msg_name);
+    socklen_t dest_len = msg->msg_namelen;
+    if (dest == nullptr) {
+        if (!rec->udp.connected) return 0;  // connected direct, or the kernel's error
+        dest = reinterpret_cast<const sockaddr*>(&rec->peer);
+        dest_len = rec->peer_len;
+    }
+    if (!is_inet(dest, dest_len) || goes_direct(cfg, dest)) return 0;
+    handled = true;
+    std::string_view name;
+    if ((err = refuse_reason(cfg, dest, name))) {
+        char text[64];
+        log_line(LogLevel::kError, "refusing UDP datagram to %s: %s",
+                 format_sockaddr(dest, text, sizeof text),
+                 !cfg.valid ? cfg.error : cfg.udp ? strerror(err) : "UDP is off (--udp off)");
+        return -1;
+    }
+    if (msg->msg_iovlen >= kMaxIov) {
+        err = EMSGSIZE;
+        return -1;
+    }
+    if ((err = ensure_association(fd, *rec, cfg))) return -1;
+    uint8_t header[proto::kMaxUdpHeader];
+    size_t h = proto::encode_udp_header(header, proto::UdpHeader{0, socks_address(dest, name)});
+    if (h == 0) {
+        err = EINVAL;
+        return -1;
+    }
+    iovec iov[kMaxIov + 1];
+    iov[0] = {header, h};
+    for (size_t i = 0; i < msg->msg_iovlen; ++i) iov[i + 1] = msg->msg_iov[i];
+    msghdr out = *msg;
+    out.msg_name = &rec->udp.relay;
+    out.msg_namelen = rec->udp.relay_len;
+    out.msg_iov = iov;
+    out.msg_iovlen = msg->msg_iovlen + 1;
+    ssize_t n = real::sendmsg(fd, &out, flags);
+    if (n < 0) {
+        err = errno;
+        return -1;
+    }
+    rec->udp.expect_header = static_cast<uint8_t>(h);
+    return n >= static_cast<ssize_t>(h) ? n - static_cast<ssize_t>(h) : 0;
+}
+
+ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err, bool& handled) {
+    handled = false;
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr || rec->udp.control_fd < 0) return 0;  // nothing relayed to this socket
+    if (msg->msg_iovlen >= kMaxIov) return 0;
+    handled = true;
+    int family = rec->udp.relay.ss_family;
+    for (int drops = 0; drops < kMaxDrops; ++drops) {
+        uint8_t scratch[proto::kMaxUdpHeader];
+        size_t expect = rec->udp.expect_header;
+        iovec iov[kMaxIov + 1];
+        iov[0] = {scratch, expect};
+        for (size_t i = 0; i < msg->msg_iovlen; ++i) iov[i + 1] = msg->msg_iov[i];
+        Chain chain{iov, msg->msg_iovlen + 1};
+        size_t user_cap = total_len(msg->msg_iov, msg->msg_iovlen);
+        sockaddr_storage from{};
+        msghdr in = *msg;
+        in.msg_name = &from;
+        in.msg_namelen = sizeof from;
+        in.msg_iov = iov;
+        in.msg_iovlen = msg->msg_iovlen + 1;
+        // MSG_TRUNC: the kernel returns the datagram's full length.
+        ssize_t n = real::recvmsg(fd, &in, flags | MSG_TRUNC);
+        if (n < 0) {
+            err = errno;
+            return -1;
+        }
+        size_t full = static_cast<size_t>(n);
+        size_t got = full < expect + user_cap ? full : expect + user_cap;
+        sockaddr_storage src{};
+        socklen_t src_len = 0;
+        size_t payload_full = 0;
+        size_t stored = 0;
+        bool deliver = false;
+        if (same_endpoint(reinterpret_cast<sockaddr*>(&from),
+                          reinterpret_cast<sockaddr*>(&rec->udp.relay))) {
+            uint8_t head[proto::kMaxUdpHeader];
+            size_t head_len = got < sizeof head ? got : sizeof head;
+            for (size_t i = 0; i < head_len; ++i) head[i] = *chain.at(i);
+            proto::UdpHeader header;
+            proto::Result r = proto::decode_udp_header(proto::Bytes(head, head_len), header);
+            // RFC 1928 §7: fragments are dropped; so is anything malformed.
+            if (r.status == proto::Status::kDone && header.frag == 0 &&
+                relayed_source(header.address, family, cfg, src, src_len) &&
+                (!rec->udp.connected ||
+                 same_endpoint(reinterpret_cast<sockaddr*>(&src),
+                               reinterpret_cast<sockaddr*>(&rec->peer)))) {
+                size_t h = r.consumed;
+                payload_full = full - h;
+                size_t avail = got - h;
+                stored = avail < user_cap ? avail : user_cap;
+                chain.move(h, expect, stored);
+                rec->udp.expect_header = static_cast<uint8_t>(h);
+                deliver = true;
+            }
+        } else if (goes_direct(cfg, reinterpret_cast<sockaddr*>(&from)) && !rec->udp.connected) {
+            // Direct traffic on a socket that also talks through the relay.
+            payload_full = full;
+            stored = got < user_cap ? got : user_cap;
+            chain.move(0, expect, stored);
+            src = from;
+            src_len = in.msg_namelen;
+            deliver = true;
+        }
+        if (deliver) {
+            report_source(msg, src, src_len);
+            msg->msg_controllen = in.msg_controllen;
+            msg->msg_flags = in.msg_flags & ~MSG_TRUNC;
+            if (payload_full > stored) msg->msg_flags |= MSG_TRUNC;
+            return static_cast<ssize_t>((flags & MSG_TRUNC) ? payload_full : stored);
+        }
+        if (flags & MSG_PEEK) (void)real::recv(fd, scratch, 0, MSG_DONTWAIT);  // consume it
+    }
+    err = EAGAIN;
+    return -1;
+}
+
+}  // namespace socksify::shim

@@ -1,0 +1,39 @@
+// The UDP path (RFC 1928 §7): one UDP ASSOCIATE per socket on a hidden TCP control
+// connection, datagrams wrapped on the way out and unwrapped on the way in.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "shim/config.hpp"
+#include "shim/fd_table.hpp"
+
+namespace socksify::shim {
+
+// Starts watching fd, a fresh AF_INET/AF_INET6 datagram socket.
+void adopt_udp(int fd);
+
+// Drops fd's share of its association (close, or dup2 over it).
+void release_udp(int fd);
+
+// dup: fd `to` now shares from's association.
+void share_udp(int from, int to);
+
+// connect() on a watched UDP socket. handled false: pass to the real connect.
+int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, bool& handled);
+
+// sendmsg on a watched UDP socket: dest is msg->msg_name, or the connected peer.
+// handled false: pass through unchanged (direct destination, nothing to wrap).
+// Returns the payload bytes sent, or -1 with err.
+ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int& err,
+                    bool& handled);
+
+// recvmsg on a watched UDP socket with an association: datagrams from the relay are
+// unwrapped and reported with their true source; others pass only from direct
+// sources. handled false: pass through.
+ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err, bool& handled);
+
+// True while fd is a connected, proxied UDP socket (getpeername answers peer).
+bool udp_connected(int fd);
+
+}  // namespace socksify::shim
