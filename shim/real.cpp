@@ -73,3 +73,16 @@ int fcntl(int fd, int cmd, long arg) {
 }
 
 }  // namespace socksify::shim::real
+
+namespace socksify::shim::real {
+
+long syscall(long number, long a, long b, long c, long d, long e, long f) {
+    using Fn = long (*)(long, ...);
+    constinit static std::atomic<Fn> slot{nullptr};
+    Fn fn = load(slot, "syscall");
+    if (fn == nullptr) [[unlikely]]
+        return missing<long>();
+    return fn(number, a, b, c, d, e, f);
+}
+
+}  // namespace socksify::shim::real

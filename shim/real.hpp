@@ -83,6 +83,9 @@ namespace socksify::shim::real {
 SOCKSIFY_REAL_FUNCTIONS(SOCKSIFY_DECLARE_REAL)
 #undef SOCKSIFY_DECLARE_REAL
 
+// syscall is variadic too; six register-sized arguments cover every call.
+long syscall(long number, long a, long b, long c, long d, long e, long f);
+
 // fcntl is variadic; its argument travels as one register-sized value.
 int fcntl(int fd, int cmd, long arg);
 
