@@ -419,6 +419,20 @@ const char* parse_dns_mode(std::string_view text, DnsMode& out) {
     return nullptr;
 }
 
+const char* parse_fake_net4(std::string_view text, Cidr& out) {
+    if (const char* e = parse_cidr(text, out)) return e;
+    if (out.family != AF_INET) return "not an IPv4 range";
+    if (out.prefix > 30) return "range too small (at most /30)";
+    return nullptr;
+}
+
+const char* parse_fake_net6(std::string_view text, Cidr& out) {
+    if (const char* e = parse_cidr(text, out)) return e;
+    if (out.family != AF_INET6) return "not an IPv6 range";
+    if (out.prefix < 96 || out.prefix > 126) return "prefix must be /96 to /126";
+    return nullptr;
+}
+
 const char* parse_dns_server(std::string_view text, sockaddr_storage& out, socklen_t& len) {
     std::string_view host = text;
     std::string_view port_text;
@@ -690,22 +704,15 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
     }
     cfg.remote_dns = cfg.dns_mode == DnsMode::kRemote;
     const char* net4 = scalar(kEnvFakeNet);
-    const char* e4 = parse_cidr(net4 != nullptr ? net4 : kDefaultFakeNet, cfg.fake_net4);
-    if (e4 == nullptr && cfg.fake_net4.family != AF_INET) e4 = "not an IPv4 range";
-    if (e4 == nullptr && cfg.fake_net4.prefix > 30) e4 = "range too small (at most /30)";
-    if (e4 != nullptr) {
-        fail_with([&] { set_error(cfg, kEnvFakeNet, net4 ? net4 : kDefaultFakeNet, e4); });
+    if (net4 == nullptr) net4 = kDefaultFakeNet;
+    if (const char* e = parse_fake_net4(net4, cfg.fake_net4)) {
+        fail_with([&] { set_error(cfg, kEnvFakeNet, net4, e); });
         return;
     }
     const char* net6 = scalar(kEnvFakeNet6);
-    const char* e6 = parse_cidr(net6 != nullptr ? net6 : kDefaultFakeNet6, cfg.fake_net6);
-    if (e6 == nullptr && cfg.fake_net6.family != AF_INET6) e6 = "not an IPv6 range";
-    // names.cpp numbers fake hosts in the low 32 bits, so wider ranges cannot be used.
-    if (e6 == nullptr && (cfg.fake_net6.prefix < 96 || cfg.fake_net6.prefix > 126)) {
-        e6 = "prefix must be /96 to /126";
-    }
-    if (e6 != nullptr) {
-        fail_with([&] { set_error(cfg, kEnvFakeNet6, net6 ? net6 : kDefaultFakeNet6, e6); });
+    if (net6 == nullptr) net6 = kDefaultFakeNet6;
+    if (const char* e = parse_fake_net6(net6, cfg.fake_net6)) {
+        fail_with([&] { set_error(cfg, kEnvFakeNet6, net6, e); });
         return;
     }
     if (const char* v = scalar(kEnvDnsTcp)) {
@@ -714,6 +721,13 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
             return;
         }
         cfg.dns_tcp = true;
+    }
+
+    if (const char* v = scalar(kEnvUdp)) {
+        if (const char* e = parse_bool(v, cfg.udp)) {
+            fail_with([&] { set_error(cfg, kEnvUdp, v, e); });
+            return;
+        }
     }
 
     // Resolution last: no DNS traffic for a configuration that is wrong anyway.

@@ -40,7 +40,7 @@ inline constexpr const char* kEnvFakeNet = "SOCKSIFY_FAKE_NET";    // IPv4 CIDR
 inline constexpr const char* kEnvFakeNet6 = "SOCKSIFY_FAKE_NET6";  // IPv6 CIDR
 inline constexpr const char* kDefaultFakeNet = "198.18.0.0/15";
 inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCKS"
-inline constexpr const char* kEnvUdp = "SOCKSIFY_UDP";  // on (default) | off
+inline constexpr const char* kEnvUdp = "SOCKSIFY_UDP";  // on (default) | off, as parse_bool
 inline constexpr const char* kEnvDnsTcp = "SOCKSIFY_DNS_TCP";           // res_* over TCP: IP[:port]
 inline constexpr size_t kMaxSuffixes = 32;
 inline constexpr size_t kMaxSuffixLen = 127;
@@ -73,6 +73,11 @@ const char* parse_log_level(std::string_view text, LogLevel& out);
 const char* parse_bool(std::string_view text, bool& out);  // 1/0, on/off, yes/no, true/false
 
 const char* parse_dns_mode(std::string_view text, DnsMode& out);  // remote|local|off
+// Fake address ranges (SOCKSIFY_FAKE_NET, --fake-net; SOCKSIFY_FAKE_NET6, --fake-net6):
+// an IPv4 CIDR of /30 or wider; an IPv6 CIDR of /96 to /126 (names.cpp numbers fake
+// hosts in the low 32 bits).
+const char* parse_fake_net4(std::string_view text, Cidr& out);
+const char* parse_fake_net6(std::string_view text, Cidr& out);
 // "IP", "IP:port", "[v6]:port" or a bare IPv6 address; port 53 by default.
 const char* parse_dns_server(std::string_view text, sockaddr_storage& out, socklen_t& len);
 

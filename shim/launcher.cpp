@@ -46,28 +46,39 @@ constexpr const char* kLoopback = "127.0.0.0/8,::1/128";
 
 constexpr const char* kHelp =
     "usage: socksify [options] [--] program [args...]\n"
-    "Runs program with its TCP connections and host name lookups going through a SOCKS5\n"
-    "proxy (libsocksify.so is preloaded).\n"
+    "Runs program with its TCP connections, UDP datagrams and host name lookups going\n"
+    "through a SOCKS5 proxy (libsocksify.so is preloaded).\n"
     "\n"
     "  -x, --proxy URL           [socks5|socks5h]://[user[:password]@]host[:port]\n"
-    "                            socks5h (the default) lets the proxy resolve names;\n"
-    "                            default port 1080. Without -x: SOCKSIFY_PROXY, then\n"
-    "                            ALL_PROXY/all_proxy when it is a socks5(h) URL\n"
+    "                            socks5h (also when no scheme is given) lets the proxy\n"
+    "                            resolve names; default port 1080. Without -x:\n"
+    "                            SOCKSIFY_PROXY, then all_proxy or ALL_PROXY when it is\n"
+    "                            a socks5(h) URL\n"
     "      --direct LIST         also reach these directly, not through the proxy: CIDRs\n"
     "                            and domain suffixes, comma-separated (repeatable;\n"
     "                            loopback 127.0.0.0/8 and ::1/128 always are);\n"
     "                            --direct '' proxies everything, loopback too\n"
-    "      --dns MODE            remote: names go to the proxy (default for socks5h);\n"
-    "                            local: the local resolver (default for socks5);\n"
-    "                            off: host name lookups fail\n"
+    "      --dns MODE            remote: names get fake addresses and go to the proxy;\n"
+    "                            local: the local resolver; off: host name lookups fail\n"
+    "                            (default: remote for socks5h, local for socks5)\n"
     "      --dns-tcp IP[:PORT]   carry res_* DNS queries over TCP through the proxy to\n"
-    "                            this nameserver (port 53 by default)\n"
-    "      --timeout SECONDS     proxy handshake timeout, e.g. 10 or 0.5 (default 10)\n"
-    "      --no-pipeline         one SOCKS message per round trip (for picky proxies)\n"
+    "                            this nameserver, port 53 by default (default: res_*\n"
+    "                            queries are refused unless --dns is local)\n"
+    "      --fake-net CIDR       IPv4 range of fake addresses, /30 or wider\n"
+    "                            (default 198.18.0.0/15)\n"
+    "      --fake-net6 CIDR      IPv6 range of fake addresses, /96 to /126\n"
+    "                            (default fd53:4f43:4b53::/96)\n"
+    "      --udp on|off          relay UDP through the proxy (UDP ASSOCIATE); off: UDP\n"
+    "                            to a proxied destination fails with EACCES (default on)\n"
+    "      --timeout SECONDS     proxy connection and handshake timeout, e.g. 10 or 0.5\n"
+    "                            (default 10, at most 3600)\n"
+    "      --no-pipeline         one SOCKS message per round trip (default: greeting,\n"
+    "                            auth and request in one write, with a fallback for\n"
+    "                            proxies that stall on it)\n"
     "      --password-file FILE  proxy password: the first line of FILE; the password\n"
     "                            may also come from SOCKSIFY_PASSWORD or the URL\n"
     "  -v, --verbose             log one line per connection on stderr\n"
-    "  -q, --quiet               log nothing, not even errors\n"
+    "  -q, --quiet               log nothing, not even errors (default: errors only)\n"
     "  -h, --help                show this help and exit\n"
     "      --version             show the version and exit\n"
     "\n"
@@ -114,6 +125,9 @@ struct Options {
     bool direct_none = false;  // --direct '' seen: loopback is proxied too
     std::string dns;
     std::string dns_tcp;
+    std::string fake_net;
+    std::string fake_net6;
+    std::string udp;
     std::string timeout;
     bool no_pipeline = false;
     std::string password;  // from --password-file
@@ -127,6 +141,9 @@ enum class Opt {
     kDirect,
     kDns,
     kDnsTcp,
+    kFakeNet,
+    kFakeNet6,
+    kUdp,
     kTimeout,
     kNoPipeline,
     kPasswordFile,
@@ -147,6 +164,9 @@ constexpr LongOpt kLongOpts[] = {
     {"direct", Opt::kDirect, true},
     {"dns", Opt::kDns, true},
     {"dns-tcp", Opt::kDnsTcp, true},
+    {"fake-net", Opt::kFakeNet, true},
+    {"fake-net6", Opt::kFakeNet6, true},
+    {"udp", Opt::kUdp, true},
     {"timeout", Opt::kTimeout, true},
     {"no-pipeline", Opt::kNoPipeline, false},
     {"password-file", Opt::kPasswordFile, true},
@@ -227,6 +247,26 @@ void apply(Options& o, Opt id, std::string_view value) {
                 die_bad_value("--dns-tcp", value, e);
             }
             o.dns_tcp = value;
+            break;
+        }
+        case Opt::kFakeNet: {
+            Cidr net;
+            if (const char* e = parse_fake_net4(value, net)) die_bad_value("--fake-net", value, e);
+            o.fake_net = value;
+            break;
+        }
+        case Opt::kFakeNet6: {
+            Cidr net;
+            if (const char* e = parse_fake_net6(value, net)) {
+                die_bad_value("--fake-net6", value, e);
+            }
+            o.fake_net6 = value;
+            break;
+        }
+        case Opt::kUdp: {
+            bool on = true;
+            if (const char* e = parse_bool(value, on)) die_bad_value("--udp", value, e);
+            o.udp = on ? "on" : "off";
             break;
         }
         case Opt::kTimeout: {
@@ -683,6 +723,9 @@ int launcher_main(int argc, char** argv) {
     if (o.no_pipeline) env_set(kEnvPipeline, "0");
     if (!o.dns.empty()) env_set(kEnvDns, o.dns);
     if (!o.dns_tcp.empty()) env_set(kEnvDnsTcp, o.dns_tcp);
+    if (!o.fake_net.empty()) env_set(kEnvFakeNet, o.fake_net);
+    if (!o.fake_net6.empty()) env_set(kEnvFakeNet6, o.fake_net6);
+    if (!o.udp.empty()) env_set(kEnvUdp, o.udp);
     if (o.log != nullptr) env_set(kEnvLog, o.log);
     env_set("LD_PRELOAD", preload);
 

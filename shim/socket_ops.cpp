@@ -63,6 +63,13 @@ bool has_explicit_binding(const sockaddr_storage& local) {
 
 }  // namespace
 
+bool is_bound(int fd) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    return getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
+           has_explicit_binding(local);
+}
+
 int make_nonblocking(int fd, bool& was_blocking) {
     int flags = real::fcntl(fd, F_GETFL, 0);
     if (flags < 0) return errno;
@@ -77,7 +84,7 @@ void restore_blocking(int fd, bool was_blocking) {
     if (flags >= 0) (void)real::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 }
 
-int replace_socket(int fd, int family) {
+int replace_socket(int fd, int family, bool rebind_wanted) {
     int type = 0;
     int protocol = 0;
     int domain = 0;
@@ -92,7 +99,7 @@ int replace_socket(int fd, int family) {
     if (fd_flags < 0 || status_flags < 0) return errno;
     sockaddr_storage local{};
     socklen_t local_len = sizeof local;
-    bool rebind = domain == family &&
+    bool rebind = rebind_wanted && domain == family &&
                   getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0 &&
                   has_explicit_binding(local);
 

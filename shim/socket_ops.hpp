@@ -14,7 +14,11 @@ int make_nonblocking(int fd, bool& was_blocking);
 void restore_blocking(int fd, bool was_blocking);
 
 // Replaces fd by a new socket of family with the same type and protocol. Options
-// and the local binding carry over where they mean the same thing. 0 or errno.
-int replace_socket(int fd, int family);
+// carry over where they mean the same thing; with rebind, so does the local address
+// (only meaningful before connect: afterwards it is the kernel's pick). 0 or errno.
+int replace_socket(int fd, int family, bool rebind);
+
+// True when fd has a local port, i.e. the program bound it (before any connect).
+bool is_bound(int fd);
 
 }  // namespace socksify::shim

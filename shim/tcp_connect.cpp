@@ -50,7 +50,7 @@ int reachable_proxy(int fd, const Config& cfg, sockaddr_storage& out, socklen_t&
             return 0;
         }
     }
-    return replace_socket(fd, proxy_family);
+    return replace_socket(fd, proxy_family, true);  // not connected yet: a binding is the program's
 }
 
 Credentials credentials_of(const Config& cfg) {
@@ -74,6 +74,7 @@ int attempt(int fd, const proto::Request& request, const Config& cfg, HandshakeM
 int proxy_exchange(int fd, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result) {
     SharedHeader& shared = shared_state();
+    bool bound_by_program = is_bound(fd);
     bool pipeline = cfg.pipeline && shared.no_pipeline.load(std::memory_order_relaxed) == 0;
     int err = attempt(fd, request, cfg,
                       pipeline ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline,
@@ -83,7 +84,7 @@ int proxy_exchange(int fd, const proto::Request& request, const Config& cfg,
         log_line(LogLevel::kVerbose,
                  "proxy %s lost pipelined bytes; using one message per round trip",
                  cfg.proxy_text);
-        err = replace_socket(fd, socket_domain(fd));
+        err = replace_socket(fd, socket_domain(fd), bound_by_program);
         if (err == 0) err = attempt(fd, request, cfg, HandshakeMode::kStepwise, deadline, result);
     }
     return err;

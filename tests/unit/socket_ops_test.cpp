@@ -59,7 +59,7 @@ TEST(SocketOps, ReplaceKeepsFdFlagsOptionsAndBinding) {
     socklen_t len = sizeof local;
     ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len), 0);
 
-    ASSERT_EQ(replace_socket(fd, AF_INET), 0);
+    ASSERT_EQ(replace_socket(fd, AF_INET, true), 0);
     EXPECT_NE(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
     EXPECT_NE(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
     EXPECT_EQ(getopt_int(fd, IPPROTO_TCP, TCP_NODELAY), 1);
@@ -73,10 +73,22 @@ TEST(SocketOps, ReplaceKeepsFdFlagsOptionsAndBinding) {
     close(fd);
 }
 
+TEST(SocketOps, ReplaceWithoutRebindLeavesItUnbound) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+    EXPECT_TRUE(is_bound(fd));
+    ASSERT_EQ(replace_socket(fd, AF_INET, false), 0);
+    EXPECT_FALSE(is_bound(fd));
+    close(fd);
+}
+
 TEST(SocketOps, ReplaceChangesFamilyAndClearsCloexecWhenUnset) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     ASSERT_GE(fd, 0);
-    ASSERT_EQ(replace_socket(fd, AF_INET6), 0);
+    ASSERT_EQ(replace_socket(fd, AF_INET6, true), 0);
     EXPECT_EQ(getopt_int(fd, SOL_SOCKET, SO_DOMAIN), AF_INET6);
     EXPECT_EQ(getopt_int(fd, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
     EXPECT_EQ(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);

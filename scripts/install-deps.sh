@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building and testing socksify need, only those
+# that are missing; a fast no-op when everything is present.
+set -euo pipefail
+
+packages=(
+    g++ make binutils pkg-config clang
+    libgtest-dev libgmock-dev libbenchmark-dev
+    dante-server microsocks
+    curl wget python3 netcat-openbsd socat iproute2 dnsutils tcpdump nodejs
+    openssl  # hashes the test user's password for the world's Dante username method
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    [[ $status == installed ]] || missing+=("$pkg")
+done
+# Any JDK will do for the Java test; take Debian's default only when there is no javac.
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+if ((EUID != 0)); then
+    echo "install-deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "install-deps: apt-get failed" >&2
+    exit 1
+fi

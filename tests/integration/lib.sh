@@ -1,0 +1,123 @@
+# Shared helpers for tests/integration/*.sh: result lines, bounded runs, the test
+# world's names and addresses. Sourced by a test script, never run on its own.
+# Every test prints one line: "PASS <name>", "FAIL <name>: <why>" or "SKIP <name>: <why>";
+# scripts/run-tests.sh counts them.
+# shellcheck shell=bash disable=SC2034
+
+SFY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/world-env.sh
+source "$SFY_ROOT/scripts/world-env.sh"
+
+SFY_WORLD=$SFY_ROOT/build/world
+# SOCKSIFY_BIN runs the tests against another launcher (an installed one, say).
+SOCKSIFY=${SOCKSIFY_BIN:-$SFY_ROOT/build/bin/socksify}
+PROBE=$SFY_ROOT/tests/integration/probe.py
+# Debian's interpreter, not whatever a user's PATH puts first.
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=$(command -v python3)
+
+# The tests choose every setting themselves: nothing from the caller's environment.
+unset SOCKSIFY_PROXY SOCKSIFY_PASSWORD SOCKSIFY_DIRECT SOCKSIFY_TIMEOUT SOCKSIFY_PIPELINE \
+    SOCKSIFY_LOG SOCKSIFY_SHM SOCKSIFY_STALL_MS LD_PRELOAD \
+    ALL_PROXY all_proxy http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
+
+SUITE=$(basename "$0" .sh)
+_sfy_failed=0
+
+pass() { echo "PASS $SUITE/$1"; }
+fail() {
+    echo "FAIL $SUITE/$1: $2"
+    _sfy_failed=1
+}
+skip() { echo "SKIP $SUITE/$1: $2"; }
+
+# Ends the script: non-zero when a test failed (the lines above already say which).
+finish() { exit "$_sfy_failed"; }
+
+# Command prefixes, as functions for direct use and as arrays for run/timeout.
+in_client() { ip netns exec "$SFY_NS_CLIENT" "$@"; }
+in_proxy() { ip netns exec "$SFY_NS_PROXY" "$@"; }
+IN_CLIENT=(ip netns exec "$SFY_NS_CLIENT")
+IN_PROXY=(ip netns exec "$SFY_NS_PROXY")
+SFY=(ip netns exec "$SFY_NS_CLIENT" "$SOCKSIFY")  # the launcher in the client namespace
+
+# One line, at most 300 bytes, for a FAIL reason.
+oneline() {
+    local s
+    s=$(printf '%s' "$1" | tr '\n\t' '  ' | tr -s ' ')
+    ((${#s} > 300)) && s="${s:0:300}..."
+    printf '%s' "$s"
+}
+
+SFY_TMP=""
+# Makes SFY_TMP, a scratch directory for this script that is removed at exit.
+ensure_scratch() {
+    [[ -n $SFY_TMP ]] && return 0
+    mkdir -p "$SFY_WORLD"
+    SFY_TMP=$(mktemp -d "$SFY_WORLD/tmp.$SUITE.XXXXXX")
+    trap 'rm -rf "$SFY_TMP"' EXIT
+}
+
+# run SECONDS COMMAND...: runs COMMAND with stdin from /dev/null, killed after SECONDS
+# (KILL 2 s later). Sets RC (124/137 = timed out), OUT, ERR and MS (wall time).
+run() {
+    local secs=$1 t0 t1
+    shift
+    ensure_scratch
+    RC=0
+    t0=$(date +%s%N)
+    timeout -k 2 "$secs" "$@" >"$SFY_TMP/out" 2>"$SFY_TMP/err" </dev/null || RC=$?
+    t1=$(date +%s%N)
+    MS=$(((t1 - t0) / 1000000))
+    OUT=$(<"$SFY_TMP/out")
+    ERR=$(<"$SFY_TMP/err")
+}
+
+# What went wrong with the last run, for a FAIL line.
+why() {
+    local msg="rc=$RC"
+    ((RC == 124 || RC == 137)) && msg="timed out"
+    [[ -n ${1:-} ]] && msg="$1; $msg"
+    [[ -n $OUT ]] && msg+="; stdout: $(oneline "$OUT")"
+    [[ -n $ERR ]] && msg+="; stderr: $(oneline "$ERR")"
+    printf '%s' "$msg"
+}
+
+# check_out NAME EXPECTED: the last run exited 0 and its stdout contains EXPECTED.
+check_out() {
+    if ((RC == 0)) && [[ $OUT == *"$2"* ]]; then
+        pass "$1"
+    else
+        fail "$1" "$(why "expected output '$2'")"
+    fi
+}
+
+# Stops the script with one SKIP line when the world is not there, and with one FAIL
+# line when the launcher is missing (make test builds it first).
+require_world() {
+    if [[ -n ${SFY_WORLD_SKIP:-} ]]; then
+        skip all "$SFY_WORLD_SKIP"
+        exit 0
+    fi
+    if ((EUID != 0)); then
+        skip all "not root (network namespaces need root)"
+        exit 0
+    fi
+    if [[ ! -e /run/netns/$SFY_NS_CLIENT || ! -e /run/netns/$SFY_NS_PROXY ]]; then
+        skip all "test world not running (scripts/world.sh start)"
+        exit 0
+    fi
+}
+
+require_launcher() {
+    if [[ ! -x $SOCKSIFY || (-z ${SOCKSIFY_BIN:-} && ! -f $SFY_ROOT/build/lib/libsocksify.so) ]]; then
+        fail all "$SOCKSIFY or build/lib/libsocksify.so not built (make all)"
+        exit 1
+    fi
+}
+
+# The token build/world/www/hello.txt holds for this run of the world.
+token() { tr -d '\n' <"$SFY_WORLD/www/hello.txt"; }
+
+# URL host form of an address: brackets around IPv6.
+urlhost() { if [[ $1 == *:* ]]; then printf '[%s]' "$1"; else printf '%s' "$1"; fi; }
