@@ -40,8 +40,8 @@ inline constexpr const char* kEnvFakeNet = "SOCKSIFY_FAKE_NET";    // IPv4 CIDR
 inline constexpr const char* kEnvFakeNet6 = "SOCKSIFY_FAKE_NET6";  // IPv6 CIDR
 inline constexpr const char* kDefaultFakeNet = "198.18.0.0/15";
 inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCKS"
-inline constexpr const char* kEnvUdp = "SOCKSIFY_UDP";  // on (default) | off, as parse_bool
-inline constexpr const char* kEnvDnsTcp = "SOCKSIFY_DNS_TCP";           // res_* over TCP: IP[:port]
+inline constexpr const char* kEnvUdp = "SOCKSIFY_UDP";         // on (default) | off, as parse_bool
+inline constexpr const char* kEnvDnsTcp = "SOCKSIFY_DNS_TCP";  // res_* over TCP: IP[:port]
 inline constexpr size_t kMaxSuffixes = 32;
 inline constexpr size_t kMaxSuffixLen = 127;
 

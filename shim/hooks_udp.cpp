@@ -46,6 +46,8 @@ bool claim_unknown(int fd, const msghdr* msg, int& flags, int& err) {
     int type = socket_type(fd);
     if (type == SOCK_DGRAM) {
         adopt_udp(fd);
+        // An fd beyond the table cannot carry an association: refuse, never go direct.
+        if (kind_of(fd) != FdKind::kUdp) err = EACCES;
         return true;
     }
     if (type == SOCK_STREAM && (flags & MSG_FASTOPEN)) {

@@ -278,12 +278,15 @@ bool udp_connected(int fd) {
 int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, bool& handled) {
     handled = false;
     FdRecord* rec = fd_record(fd);
-    if (rec == nullptr) return 0;
     if (!is_inet(dest, len) || goes_direct(cfg, dest)) {
-        rec->udp.connected = false;  // the kernel's own connect (or disconnect)
+        if (rec != nullptr) rec->udp.connected = false;  // the kernel's own connect
         return 0;
     }
     handled = true;
+    if (rec == nullptr || kind_of(fd) != FdKind::kUdp) {
+        log_line(LogLevel::kError, "refusing UDP connect on fd %d: beyond the fd table", fd);
+        return EACCES;  // an untracked socket would send unwrapped: never go direct
+    }
     std::string_view name;
     if (int err = refuse_reason(cfg, dest, name)) {
         log_line(LogLevel::kError, "refusing UDP connect: %s",

@@ -1,7 +1,8 @@
 /* Sequential connection rate: connect → 1-byte echo → close, N times.
  * connrate HOST PORT N [SOCKS_HOST SOCKS_PORT]: with a SOCKS server given, the
  * program speaks SOCKS5 itself (the limit a socksifier can reach); without, it
- * connects plainly (run it under socksify). Prints "<conns/s> conns/s". */
+ * connects plainly (run it under socksify). CONNRATE_PIPELINE=1 pipelines the
+ * SOCKS exchange. Prints "<conns/s> conns/s". */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -42,14 +43,21 @@ static int read_n(int fd, unsigned char* buf, size_t n) {
     return 0;
 }
 
-/* Pipelined no-auth CONNECT to an IPv4 destination, as a SOCKS-aware client does. */
-static int socks_connect(int fd, const struct sockaddr_in* dest) {
+/* No-auth CONNECT to an IPv4 destination, as a SOCKS-aware client does: one message
+ * per round trip (curl's way; microsocks 1.0.3 needs it), or greeting and request
+ * in one write when pipelined is set. */
+static int socks_connect(int fd, const struct sockaddr_in* dest, int pipelined) {
     unsigned char msg[3 + 10] = {5, 1, 0, 5, 1, 0, 1};
     memcpy(msg + 7, &dest->sin_addr, 4);
     memcpy(msg + 11, &dest->sin_port, 2);
-    if (write(fd, msg, sizeof msg) != (ssize_t)sizeof msg) return -1;
     unsigned char reply[2 + 10];
-    if (read_n(fd, reply, sizeof reply) != 0) return -1;
+    if (pipelined) {
+        if (write(fd, msg, sizeof msg) != (ssize_t)sizeof msg) return -1;
+        if (read_n(fd, reply, sizeof reply) != 0) return -1;
+    } else {
+        if (write(fd, msg, 3) != 3 || read_n(fd, reply, 2) != 0) return -1;
+        if (write(fd, msg + 3, 10) != 10 || read_n(fd, reply + 2, 10) != 0) return -1;
+    }
     return reply[1] == 0 && reply[3] == 0 ? 0 : -1;
 }
 
@@ -66,6 +74,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     long n = atol(argv[3]);
+    const char* pipe_env = getenv("CONNRATE_PIPELINE");
+    int pipelined = pipe_env != NULL && strcmp(pipe_env, "1") == 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long i = 0; i < n; ++i) {
@@ -74,7 +84,7 @@ int main(int argc, char** argv) {
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         int ok = argc == 6
                      ? connect(fd, (struct sockaddr*)&proxy, proxy_len) == 0 &&
-                           socks_connect(fd, (struct sockaddr_in*)&dest) == 0
+                           socks_connect(fd, (struct sockaddr_in*)&dest, pipelined) == 0
                      : connect(fd, (struct sockaddr*)&dest, dest_len) == 0;
         unsigned char c = 'x';
         if (!ok || write(fd, &c, 1) != 1 || read_n(fd, &c, 1) != 0) {

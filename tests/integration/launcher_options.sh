@@ -3,7 +3,8 @@
 # The launcher's contract without a proxy: every bad option is refused with exit 2 and
 # one stderr line naming the value (never a password), and a good run hands the program
 # the SOCKSIFY_* environment, LD_PRELOAD and a shared state file, and its exit status.
-# Prints "PASS <name>" or "FAIL <name>: <why>" per case; always exits 0.
+# Prints "PASS <name>", "FAIL <name>: <why>" or "SKIP <name>: <why>" per case; always
+# exits 0.
 # SOCKSIFY_BIN overrides the launcher (default: build/bin/socksify of this tree).
 # No -e: every exit status is checked, failures included.
 set -uo pipefail
@@ -18,7 +19,8 @@ trap 'rm -rf "$T"' EXIT
 
 # The launcher reads these; the cases set them explicitly when they want them.
 unset SOCKSIFY_PROXY SOCKSIFY_PASSWORD SOCKSIFY_DIRECT SOCKSIFY_TIMEOUT SOCKSIFY_PIPELINE \
-    SOCKSIFY_LOG SOCKSIFY_SHM SOCKSIFY_STALL_MS ALL_PROXY all_proxy LD_PRELOAD
+    SOCKSIFY_LOG SOCKSIFY_SHM SOCKSIFY_STALL_MS SOCKSIFY_DNS SOCKSIFY_DNS_TCP SOCKSIFY_FAKE_NET \
+    SOCKSIFY_FAKE_NET6 SOCKSIFY_UDP ALL_PROXY all_proxy LD_PRELOAD
 
 report() {  # name [why]: no reason means pass
     if [[ -z ${2:-} ]]; then
@@ -93,6 +95,19 @@ expect_refusal bad_direct_suffix "a..b" "$S" -x "$PROXY" --direct a..b true
 expect_refusal bad_dns_mode "'maybe'" "$S" -x "$PROXY" --dns maybe true
 expect_refusal bad_dns_tcp "'dns.example'" "$S" -x "$PROXY" --dns-tcp dns.example true
 expect_refusal bad_dns_tcp_port "1.2.3.4:0" "$S" -x "$PROXY" --dns-tcp=1.2.3.4:0 true
+expect_refusal bad_udp "bad --udp value 'maybe'" "$S" -x "$PROXY" --udp maybe true
+expect_refusal bad_udp_empty "bad --udp value ''" "$S" -x "$PROXY" --udp= true
+expect_refusal udp_needs_value "option '--udp' needs a value" "$S" -x "$PROXY" --udp
+expect_refusal bad_fake_net_small "bad --fake-net value '10.0.0.0/31'" \
+    "$S" -x "$PROXY" --fake-net 10.0.0.0/31 true
+expect_refusal bad_fake_net_family "bad --fake-net value 'fd00::/96'" \
+    "$S" -x "$PROXY" --fake-net=fd00::/96 true
+expect_refusal bad_fake_net_garbage "bad --fake-net value '198.18.0.0/x'" \
+    "$S" -x "$PROXY" --fake-net 198.18.0.0/x true
+expect_refusal bad_fake_net6_wide "bad --fake-net6 value 'fd00::/64'" \
+    "$S" -x "$PROXY" --fake-net6 fd00::/64 true
+expect_refusal bad_fake_net6_family "bad --fake-net6 value '10.0.0.0/8'" \
+    "$S" -x "$PROXY" --fake-net6 10.0.0.0/8 true
 expect_refusal bad_timeout_0 "'0'" "$S" -x "$PROXY" --timeout 0 true
 expect_refusal bad_timeout_negative "'-1'" "$S" -x "$PROXY" --timeout -1 true
 expect_refusal bad_timeout_abc "bad --timeout value 'abc': not a number" \
@@ -123,6 +138,12 @@ expect_refusal bad_env_proxy "SOCKSIFY_PROXY" \
     env "SOCKSIFY_PROXY=socks5://alice:$SECRET@127.0.0.1:0" "$S" true
 expect_refusal bad_all_proxy "ALL_PROXY" env ALL_PROXY=socks5://127.0.0.1:0 "$S" true
 expect_refusal bad_inherited_log "SOCKSIFY_LOG" env SOCKSIFY_LOG=loud "$S" -x "$PROXY" true
+expect_refusal bad_inherited_udp "bad SOCKSIFY_UDP value 'maybe'" \
+    env SOCKSIFY_UDP=maybe "$S" -x "$PROXY" true
+expect_refusal bad_inherited_fake_net "bad SOCKSIFY_FAKE_NET value '10.0.0.0/31'" \
+    env SOCKSIFY_FAKE_NET=10.0.0.0/31 "$S" -x "$PROXY" true
+expect_refusal bad_inherited_fake_net6 "bad SOCKSIFY_FAKE_NET6 value 'fd00::/127'" \
+    env SOCKSIFY_FAKE_NET6=fd00::/127 "$S" -x "$PROXY" true
 
 # --- help and version -------------------------------------------------------------------
 
@@ -130,11 +151,20 @@ run "$S" --help
 why=
 [[ $RC -eq 0 ]] || why="exit $RC"
 [[ -s $T/err ]] && why="stderr: $(cat "$T/err")"
-for opt in -x --proxy --direct --dns --dns-tcp --timeout --no-pipeline --password-file -v \
-    --verbose -q --quiet -h --help --version; do
+for opt in -x --proxy --direct --dns --dns-tcp --fake-net --fake-net6 --udp --timeout \
+    --no-pipeline --password-file -v --verbose -q --quiet -h --help --version; do
     grep -qE -- "(^|[ ,])$opt([ ,=]|$)" "$T/out" || why="${why:+$why; }help lacks $opt"
 done
 report help_lists_every_option "$why"
+
+# The defaults a user would otherwise have to look up in the source.
+why=
+for text in "default port 1080" "(default 10," "(default 198.18.0.0/15)" \
+    "(default fd53:4f43:4b53::/96)" "(default on)" "remote for socks5h, local for socks5" \
+    "--udp on|off"; do
+    grep -qF -- "$text" "$T/out" || why="${why:+$why; }help lacks '$text'"
+done
+report help_documents_defaults "$why"
 
 run "$S" -h
 if [[ $RC -eq 0 ]] && cmp -s "$T/out" <("$S" --help); then
@@ -218,6 +248,26 @@ run "$S" -x "$PROXY" --direct corp.example --dns local --dns-tcp '[2001:db8::53]
 env_has dns_options_to_env "SOCKSIFY_DIRECT=127.0.0.0/8,::1/128,corp.example" \
     "SOCKSIFY_DNS=local" "SOCKSIFY_DNS_TCP=[2001:db8::53]:5353"
 
+run "$S" -x "$PROXY" --udp off --fake-net 10.99.0.0/16 --fake-net6=fd00:1::/112 env
+env_has udp_and_fake_nets_to_env "SOCKSIFY_UDP=off" "SOCKSIFY_FAKE_NET=10.99.0.0/16" \
+    "SOCKSIFY_FAKE_NET6=fd00:1::/112"
+
+run "$S" -x "$PROXY" --udp=ON env
+env_has udp_on_to_env "SOCKSIFY_UDP=on"
+
+run env SOCKSIFY_UDP=maybe "$S" -x "$PROXY" --udp 0 env
+env_has udp_option_beats_environment "SOCKSIFY_UDP=off"
+
+run env SOCKSIFY_UDP=off SOCKSIFY_FAKE_NET=10.98.0.0/16 "$S" -x "$PROXY" env
+env_has udp_environment_kept "SOCKSIFY_UDP=off" "SOCKSIFY_FAKE_NET=10.98.0.0/16"
+
+run "$S" -x "$PROXY" env
+if grep -qE '^SOCKSIFY_(UDP|FAKE_NET6?|DNS|DNS_TCP)=' "$T/out"; then
+    report defaults_leave_env_unset "$(grep -E '^SOCKSIFY_(UDP|FAKE_NET6?|DNS|DNS_TCP)=' "$T/out" | tr '\n' ' ')"
+else
+    report defaults_leave_env_unset
+fi
+
 run "$S" -x "$PROXY" --direct '' -q env
 env_has direct_empty_proxies_loopback "SOCKSIFY_DIRECT=" "SOCKSIFY_LOG=quiet"
 
@@ -267,7 +317,9 @@ env_has dashes_end_options "-x"
 
 run "$S" -x "$PROXY" sh -c 'stat -c "%a %s" "$SOCKSIFY_SHM"; echo "$SOCKSIFY_SHM"'
 shm=$(sed -n 2p "$T/out")
-if [[ $RC -ne 0 || $(sed -n 1p "$T/out") != "600 4096" ]]; then
+read -r mode size < <(sed -n 1p "$T/out")
+# Header page plus the fake-DNS table (tens of MB, sparse on tmpfs).
+if [[ $RC -ne 0 || $mode != 600 || ! $size =~ ^[0-9]+$ || $size -le 4096 ]]; then
     report shm_exists_during_run "exit $RC, stat '$(sed -n 1p "$T/out")' $(cat "$T/err")"
 elif [[ -z $shm || -e $shm ]]; then
     report shm_exists_during_run "'$shm' still exists after the run"
@@ -291,6 +343,57 @@ else
     report stale_shm_removed
 fi
 rm -f "$stale" "$live"
+
+# --udp off: a datagram to a proxied destination fails with EACCES before any proxy is
+# asked; --udp on asks the proxy (none listens on a just-freed port: ECONNREFUSED).
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=$(command -v python3 || true)
+if [[ -z $PY ]]; then
+    printf 'SKIP udp_off_refuses_send: python3 not installed\n'
+    printf 'SKIP udp_off_from_environment: python3 not installed\n'
+    printf 'SKIP udp_on_asks_the_proxy: python3 not installed\n'
+    printf 'SKIP fake_nets_used_by_lookups: python3 not installed\n'
+else
+    udp_send='import errno, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"x", ("192.0.2.1", 9))
+    print("sent")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))'
+    free_port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    run "$S" -x "socks5://127.0.0.1:$free_port" --timeout 5 --udp off "$PY" -c "$udp_send"
+    if [[ $RC -eq 0 && $(cat "$T/out") == EACCES ]]; then
+        report udp_off_refuses_send
+    else
+        report udp_off_refuses_send "exit $RC, got '$(cat "$T/out")': $(cat "$T/err")"
+    fi
+    run env SOCKSIFY_UDP=off "$S" -x "socks5://127.0.0.1:$free_port" --timeout 5 "$PY" -c "$udp_send"
+    if [[ $RC -eq 0 && $(cat "$T/out") == EACCES ]]; then
+        report udp_off_from_environment
+    else
+        report udp_off_from_environment "exit $RC, got '$(cat "$T/out")': $(cat "$T/err")"
+    fi
+    run "$S" -x "socks5://127.0.0.1:$free_port" --timeout 5 --udp on "$PY" -c "$udp_send"
+    if [[ $RC -eq 0 && $(cat "$T/out") == ECONNREFUSED ]]; then
+        report udp_on_asks_the_proxy
+    else
+        report udp_on_asks_the_proxy "exit $RC, got '$(cat "$T/out")': $(cat "$T/err")"
+    fi
+
+    # The fake ranges reach the library: the first name is host 1 of each range. A
+    # lookup under remote DNS asks no nameserver, so this needs no network.
+    lookup='import socket
+for fam in (socket.AF_INET, socket.AF_INET6):
+    print(socket.getaddrinfo("web.socksify-test.example", 80, fam, socket.SOCK_STREAM)[0][4][0])'
+    run "$S" -x "socks5h://127.0.0.1:$free_port" --fake-net 10.99.0.0/16 \
+        --fake-net6 fd00:1:2::/112 "$PY" -c "$lookup"
+    if [[ $RC -eq 0 && $(tr '\n' ' ' <"$T/out") == "10.99.0.1 fd00:1:2::1 " ]]; then
+        report fake_nets_used_by_lookups
+    else
+        report fake_nets_used_by_lookups "exit $RC, got '$(tr '\n' ' ' <"$T/out")': $(cat "$T/err")"
+    fi
+fi
 
 # SIGTERM to the launcher alone reaches the program, whose exit status comes back.
 "$S" -x "$PROXY" sh -c 'trap "kill \$!; exit 7" TERM; sleep 20 & : >"$1"; wait' sh "$T/ready" \

@@ -480,6 +480,39 @@ TEST(DnsModeTest, Values) {
     EXPECT_EQ(m, DnsMode::kOff);
 }
 
+TEST(FakeNetTest, Ipv4Ranges) {
+    Cidr c;
+    EXPECT_EQ(parse_fake_net4("198.18.0.0/15", c), nullptr);
+    EXPECT_EQ(c.family, AF_INET);
+    EXPECT_EQ(c.prefix, 15);
+    EXPECT_EQ(parse_fake_net4("10.0.0.0/30", c), nullptr);
+    EXPECT_EQ(parse_fake_net4("10.0.0.0/1", c), nullptr);
+    EXPECT_EQ(c.prefix, 1);
+    EXPECT_STREQ(parse_fake_net4("10.0.0.0/31", c), "range too small (at most /30)");
+    EXPECT_STREQ(parse_fake_net4("10.0.0.1", c), "range too small (at most /30)");  // a /32
+    EXPECT_STREQ(parse_fake_net4("fd00::/96", c), "not an IPv4 range");
+    for (const char* bad : {"", "x", "10.0.0.0/33", "10.0.0/8", "10.0.0.0/"}) {
+        EXPECT_NE(parse_fake_net4(bad, c), nullptr) << bad;
+    }
+}
+
+TEST(FakeNetTest, Ipv6Ranges) {
+    Cidr c;
+    EXPECT_EQ(parse_fake_net6("fd53:4f43:4b53::/96", c), nullptr);
+    EXPECT_EQ(c.family, AF_INET6);
+    EXPECT_EQ(c.prefix, 96);
+    EXPECT_EQ(parse_fake_net6("fd00:1::/126", c), nullptr);
+    EXPECT_EQ(c.prefix, 126);
+    for (const char* narrow_or_wide : {"fd00::/64", "fd00::/95", "fd00::/127", "fd00::1"}) {
+        EXPECT_STREQ(parse_fake_net6(narrow_or_wide, c), "prefix must be /96 to /126")
+            << narrow_or_wide;
+    }
+    EXPECT_STREQ(parse_fake_net6("10.0.0.0/8", c), "not an IPv6 range");
+    for (const char* bad : {"", "x", "fd00::/129", "[fd00::]/96", "fd00:::/96"}) {
+        EXPECT_NE(parse_fake_net6(bad, c), nullptr) << bad;
+    }
+}
+
 std::string server_text(const sockaddr_storage& ss) {
     char buf[INET6_ADDRSTRLEN];
     if (ss.ss_family == AF_INET) {
@@ -710,6 +743,7 @@ TEST_F(LoadConfigTest, Defaults) {
     EXPECT_EQ(cfg.stall_ms, kDefaultStallMs);
     EXPECT_TRUE(cfg.pipeline);
     EXPECT_EQ(cfg.log_level, LogLevel::kError);
+    EXPECT_TRUE(cfg.udp);
     ASSERT_EQ(cfg.direct_count, 2u);
     EXPECT_EQ(cidr_text(cfg.direct[0]), "127.0.0.0/8");
     EXPECT_EQ(cidr_text(cfg.direct[1]), "::1/128");
@@ -890,15 +924,45 @@ TEST_F(LoadConfigTest, BadDnsVariables) {
     for (const char* v : {"a..b", "lan,"}) expect_refused("SOCKSIFY_DIRECT", v);
 }
 
+TEST_F(LoadConfigTest, UdpVariable) {
+    for (const char* off : {"off", "OFF", "0", "no", "false"}) {
+        g_env["SOCKSIFY_UDP"] = off;
+        Config cfg = load();
+        ASSERT_TRUE(cfg.valid) << off << ": " << cfg.error;
+        EXPECT_FALSE(cfg.udp) << off;
+    }
+    for (const char* on : {"on", "On", "1", "yes", "true"}) {
+        g_env["SOCKSIFY_UDP"] = on;
+        Config cfg = load();
+        ASSERT_TRUE(cfg.valid) << on << ": " << cfg.error;
+        EXPECT_TRUE(cfg.udp) << on;
+    }
+    g_env.erase("SOCKSIFY_UDP");
+    for (const char* v : {"maybe", "2", "onn", " on"}) expect_refused("SOCKSIFY_UDP", v);
+    g_env["SOCKSIFY_UDP"] = "udp";
+    EXPECT_STREQ(load().error,
+                 "bad SOCKSIFY_UDP value 'udp': expected 1/0, on/off, yes/no or true/false");
+}
+
+TEST_F(LoadConfigTest, FakeNetErrorsNameTheValue) {
+    g_env["SOCKSIFY_FAKE_NET"] = "10.0.0.0/31";
+    EXPECT_STREQ(load().error,
+                 "bad SOCKSIFY_FAKE_NET value '10.0.0.0/31': range too small (at most /30)");
+    g_env.erase("SOCKSIFY_FAKE_NET");
+    g_env["SOCKSIFY_FAKE_NET6"] = "fd00::/64";
+    EXPECT_STREQ(load().error,
+                 "bad SOCKSIFY_FAKE_NET6 value 'fd00::/64': prefix must be /96 to /126");
+}
+
 TEST_F(LoadConfigTest, ErrorQuotesValueAndReason) {
     g_env["SOCKSIFY_TIMEOUT"] = "abc";
     EXPECT_STREQ(load().error, "bad SOCKSIFY_TIMEOUT value 'abc': not a number");
 }
 
 TEST_F(LoadConfigTest, EmptyScalarsMeanDefaults) {
-    for (const char* v :
-         {"SOCKSIFY_TIMEOUT", "SOCKSIFY_PIPELINE", "SOCKSIFY_LOG", "SOCKSIFY_STALL_MS",
-          "SOCKSIFY_DNS", "SOCKSIFY_FAKE_NET", "SOCKSIFY_FAKE_NET6", "SOCKSIFY_DNS_TCP"}) {
+    for (const char* v : {"SOCKSIFY_TIMEOUT", "SOCKSIFY_PIPELINE", "SOCKSIFY_LOG",
+                          "SOCKSIFY_STALL_MS", "SOCKSIFY_DNS", "SOCKSIFY_FAKE_NET",
+                          "SOCKSIFY_FAKE_NET6", "SOCKSIFY_DNS_TCP", "SOCKSIFY_UDP"}) {
         g_env[v] = "";
     }
     Config cfg = load();
@@ -909,7 +973,9 @@ TEST_F(LoadConfigTest, EmptyScalarsMeanDefaults) {
     EXPECT_EQ(cfg.stall_ms, kDefaultStallMs);
     EXPECT_EQ(cfg.dns_mode, DnsMode::kRemote);
     EXPECT_EQ(cidr_text(cfg.fake_net4), "198.18.0.0/15");
+    EXPECT_EQ(cidr_text(cfg.fake_net6), "fd53:4f43:4b53::/96");
     EXPECT_FALSE(cfg.dns_tcp);
+    EXPECT_TRUE(cfg.udp);
 }
 
 TEST_F(LoadConfigTest, StallBounds) {
