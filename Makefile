@@ -58,7 +58,14 @@ $(LIB): $(call obj,$(BUILD),$(LIB_SRC)) shim/libsocksify.map
 
 # The installed launcher has the absolute library path compiled in; the build-tree one
 # finds the library next to itself (../lib).
-$(BUILD)/launcher/obj/%.o: %.cpp
+# The compiled-in library path follows PREFIX: rebuild when it changes.
+PREFIX_STAMP := $(BUILD)/launcher/prefix-$(subst /,_,$(LIBDIR_INSTALLED)).stamp
+$(PREFIX_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/launcher/prefix-*.stamp
+	@touch $@
+
+$(BUILD)/launcher/obj/%.o: %.cpp $(PREFIX_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -DSOCKSIFY_LIBDIR='"$(LIBDIR_INSTALLED)"' -c $< -o $@
 
@@ -66,7 +73,7 @@ $(BUILD)/launcher/obj/%.o: %.cpp
 $(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) shim/config.cpp shim/shm_file.cpp \
 		$(PROTO_SRC)) | $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -static-libstdc++ -static-libgcc -o $@ $^
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -static-libstdc++ -static-libgcc -o $@ $(filter %.o,$^)
 
 $(UNIT): $(call obj,$(BUILD),$(UNIT_SRC) $(PROTO_SRC) $(CORE_SRC))
 	@mkdir -p $(dir $@)
