@@ -38,7 +38,8 @@ LAUNCHER := $(BUILD)/bin/socksify
 UNIT := $(BUILD)/tests/unit_tests
 BENCH := $(BUILD)/tests/benchmarks
 REPLAY := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_NAMES))
-TEST_HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
+TEST_HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
+	$(patsubst tests/integration/%.cpp,$(BUILD)/tests/%,$(wildcard tests/integration/*.cpp))
 
 GTEST_FLAGS := $(shell pkg-config --cflags --libs gtest_main gmock 2>/dev/null || echo -lgtest_main -lgtest -lgmock -pthread)
 BENCH_LIBS := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark) -lbenchmark_main -pthread
@@ -92,9 +93,14 @@ $(BENCH): $(call obj,$(BUILD),$(BENCH_SRC) $(PROTO_SRC) $(CORE_SRC))
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS)
 
-$(BUILD)/bench/connrate: tests/bench/connrate.c
+$(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -o $@ $<
+
+# C++ test servers (the hostile proxy) use the codec's server side.
+$(BUILD)/tests/%: tests/integration/%.cpp $(call obj,$(BUILD),$(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -o $@ $< $(call obj,$(BUILD),$(PROTO_SRC)) -pthread
 
 $(BUILD)/tests/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
@@ -109,7 +115,7 @@ test:
 	$(MAKE) all $(UNIT) $(REPLAY) $(TEST_HELPERS)
 	scripts/run-tests.sh
 
-bench: all $(BENCH) $(BUILD)/bench/connrate
+bench: all $(BENCH) $(BUILD)/bench/connrate $(BUILD)/bench/udprate
 	$(BENCH) --benchmark_repetitions=$(BENCH_REPS) --benchmark_report_aggregates_only=true
 
 # libFuzzer needs clang++; every decoder target runs for FUZZ_SECONDS.
