@@ -44,7 +44,7 @@ TEST_HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tes
 GTEST_FLAGS := $(shell pkg-config --cflags --libs gtest_main gmock 2>/dev/null || echo -lgtest_main -lgtest -lgmock -pthread)
 BENCH_LIBS := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark) -lbenchmark_main -pthread
 
-.PHONY: all test unit bench fuzz asan install uninstall clean demo format-check deps
+.PHONY: all test unit bench fuzz asan tsan install uninstall clean demo format-check deps
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(LAUNCHER)
@@ -136,6 +136,14 @@ asan:
 	$(MAKE) BUILD=$(BUILD)/asan CXXFLAGS="-O1 -g $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
 	  $(BUILD)/asan/tests/unit_tests
 	$(BUILD)/asan/tests/unit_tests
+
+# ThreadSanitizer over the lock-free tables (fd table, fake-DNS table, UDP records).
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+tsan:
+	$(MAKE) BUILD=$(BUILD)/tsan CXXFLAGS="-O1 -g $(TSAN_FLAGS)" LDFLAGS="$(TSAN_FLAGS)" \
+	  $(BUILD)/tsan/tests/unit_tests
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/tests/unit_tests \
+	  --gtest_filter='FakeDns*:FdTable*:UdpAssoc*'
 
 demo:
 	scripts/install-deps.sh
