@@ -38,7 +38,9 @@ LAUNCHER := $(BUILD)/bin/socksify
 UNIT := $(BUILD)/tests/unit_tests
 BENCH := $(BUILD)/tests/benchmarks
 REPLAY := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_NAMES))
-TEST_HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c)) \
+TEST_HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,\
+	$(filter-out tests/integration/early_ctor.c,$(wildcard tests/integration/*.c))) \
+	$(BUILD)/tests/libearly_ctor.so \
 	$(patsubst tests/integration/%.cpp,$(BUILD)/tests/%,$(wildcard tests/integration/*.cpp))
 
 GTEST_FLAGS := $(shell pkg-config --cflags --libs gtest_main gmock 2>/dev/null || echo -lgtest_main -lgtest -lgmock -pthread)
@@ -102,9 +104,13 @@ $(BUILD)/tests/%: tests/integration/%.cpp $(call obj,$(BUILD),$(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -o $@ $< $(call obj,$(BUILD),$(PROTO_SRC)) -pthread
 
+$(BUILD)/tests/libearly_ctor.so: tests/integration/early_ctor.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -shared -fPIC -o $@ $<
+
 $(BUILD)/tests/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -Wall -o $@ $<
+	$(CC) -O2 -Wall -o $@ $< -pthread
 
 unit: $(UNIT)
 	$(UNIT)
