@@ -1,10 +1,12 @@
 /* Sequential connection rate: connect → 1-byte echo → close, N times.
- * connrate HOST PORT N [SOCKS_HOST SOCKS_PORT]: with a SOCKS server given, the
+ * connrate HOST PORT N [SOCKS_HOST SOCKS_PORT]: HOST is an IPv4 address or a name
+ * (resolved with getaddrinfo for every connection). With a SOCKS server given, the
  * program speaks SOCKS5 itself (the limit a socksifier can reach); without, it
  * connects plainly (run it under socksify). CONNRATE_PIPELINE=1 pipelines the
  * SOCKS exchange. Prints "<conns/s> conns/s". */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,22 +45,51 @@ static int read_n(int fd, unsigned char* buf, size_t n) {
     return 0;
 }
 
-/* No-auth CONNECT to an IPv4 destination, as a SOCKS-aware client does: one message
- * per round trip (curl's way; microsocks 1.0.3 needs it), or greeting and request
- * in one write when pipelined is set. */
-static int socks_connect(int fd, const struct sockaddr_in* dest, int pipelined) {
-    unsigned char msg[3 + 10] = {5, 1, 0, 5, 1, 0, 1};
-    memcpy(msg + 7, &dest->sin_addr, 4);
-    memcpy(msg + 11, &dest->sin_port, 2);
+/* No-auth CONNECT, as a SOCKS-aware client does: to an IPv4 address, or to a name
+ * (DOMAINNAME: the proxy resolves it) when name is set. One message per round trip
+ * (curl's way; microsocks 1.0.3 needs it), or greeting and request in one write when
+ * pipelined is set. The reply is expected with an IPv4 BND. */
+static int socks_connect(int fd, const struct sockaddr_in* dest, const char* name,
+                         unsigned short port, int pipelined) {
+    unsigned char msg[3 + 7 + 255] = {5, 1, 0, 5, 1, 0};
+    size_t len;
+    if (name != NULL) {
+        size_t n = strlen(name);
+        msg[6] = 3;
+        msg[7] = (unsigned char)n;
+        memcpy(msg + 8, name, n);
+        msg[8 + n] = (unsigned char)(port >> 8);
+        msg[9 + n] = (unsigned char)port;
+        len = 10 + n;
+    } else {
+        msg[6] = 1;
+        memcpy(msg + 7, &dest->sin_addr, 4);
+        memcpy(msg + 11, &dest->sin_port, 2);
+        len = 13;
+    }
     unsigned char reply[2 + 10];
     if (pipelined) {
-        if (write(fd, msg, sizeof msg) != (ssize_t)sizeof msg) return -1;
+        if (write(fd, msg, len) != (ssize_t)len) return -1;
         if (read_n(fd, reply, sizeof reply) != 0) return -1;
     } else {
         if (write(fd, msg, 3) != 3 || read_n(fd, reply, 2) != 0) return -1;
-        if (write(fd, msg + 3, 10) != 10 || read_n(fd, reply + 2, 10) != 0) return -1;
+        if (write(fd, msg + 3, len - 3) != (ssize_t)(len - 3) || read_n(fd, reply + 2, 10) != 0)
+            return -1;
     }
     return reply[1] == 0 && reply[3] == 0 ? 0 : -1;
+}
+
+/* A name resolved with getaddrinfo for every connection, as programs do. */
+static int resolve(const char* host, const char* port, struct sockaddr_storage* ss,
+                   socklen_t* len) {
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
 }
 
 int main(int argc, char** argv) {
@@ -67,10 +98,13 @@ int main(int argc, char** argv) {
         return 2;
     }
     struct sockaddr_storage dest, proxy;
-    socklen_t dest_len, proxy_len = 0;
-    if (parse(argv[1], argv[2], &dest, &dest_len) != 0 ||
-        (argc == 6 && parse(argv[4], argv[5], &proxy, &proxy_len) != 0)) {
-        fprintf(stderr, "connrate: numeric addresses only\n");
+    socklen_t dest_len = 0, proxy_len = 0;
+    /* A HOST that is not numeric is a name: resolved per connection, or sent to the
+     * proxy as DOMAINNAME by the SOCKS-speaking mode. */
+    const char* name = parse(argv[1], argv[2], &dest, &dest_len) != 0 ? argv[1] : NULL;
+    unsigned short port = (unsigned short)atoi(argv[2]);
+    if (argc == 6 && parse(argv[4], argv[5], &proxy, &proxy_len) != 0) {
+        fprintf(stderr, "connrate: numeric proxy address only\n");
         return 2;
     }
     long n = atol(argv[3]);
@@ -79,12 +113,16 @@ int main(int argc, char** argv) {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long i = 0; i < n; ++i) {
-        int fd = socket(dest.ss_family, SOCK_STREAM, 0);
+        if (name != NULL && argc == 4 && resolve(name, argv[2], &dest, &dest_len) != 0) {
+            fprintf(stderr, "connrate: cannot resolve %s\n", name);
+            return 1;
+        }
+        int fd = socket(argc == 6 ? proxy.ss_family : dest.ss_family, SOCK_STREAM, 0);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         int ok = argc == 6
                      ? connect(fd, (struct sockaddr*)&proxy, proxy_len) == 0 &&
-                           socks_connect(fd, (struct sockaddr_in*)&dest, pipelined) == 0
+                           socks_connect(fd, (struct sockaddr_in*)&dest, name, port, pipelined) == 0
                      : connect(fd, (struct sockaddr*)&dest, dest_len) == 0;
         unsigned char c = 'x';
         if (!ok || write(fd, &c, 1) != 1 || read_n(fd, &c, 1) != 0) {
