@@ -9,6 +9,8 @@ packages=(
     dante-server microsocks
     curl wget python3 netcat-openbsd socat iproute2 dnsutils tcpdump nodejs
     openssl  # hashes the test user's password for the world's Dante username method
+    dnsmasq-base  # the world's DNS servers: client-side resolver (logs queries), proxy-side names
+    git           # a repository served over dumb HTTP, cloned by name through the proxy
 )
 
 missing=()

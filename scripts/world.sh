@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # Starts or stops the integration test world: two network namespaces, SOCKS servers
 # (Dante sockd, microsocks) and destinations on TEST-NET addresses. State (PID files,
-# configs, logs, served files) lives in build/world/. Usage: scripts/world.sh start|stop
+# configs, logs, served files) lives in build/world/.
+# Usage: scripts/world.sh start|stop|restart SERVER (e.g. restart danted: stop by PID,
+# start again, wait until it answers).
 #
 #   sfy-client: sfy-c 198.51.100.2/24 2001:db8:1::2/64    (no other route)
+#               resolver: dnsmasq 127.0.0.1:53 (logs queries, knows no *.socks.test)
+#               UDP echo 127.0.0.1:7 (loopback: always direct)
 #        | veth
-#   sfy-proxy:  sfy-p 198.51.100.1/24 2001:db8:1::1/64    proxies on :1080-:1083
-#               sfy-dst 203.0.113.10/24 2001:db8:2::10/64  echo :7, whoami :8, http :80
+#   sfy-proxy:  sfy-p 198.51.100.1/24 2001:db8:1::1/64    proxies on :1080-:1083, whoami :8
+#               sfy-dst 203.0.113.10/24 2001:db8:2::10/64  echo :7 (TCP and UDP), whoami :8,
+#                                                          http :80 (+ git), dnsmasq :53
+#
+# Names: every process of the proxy side (started by "ip netns exec sfy-proxy") sees
+# /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf from /etc/netns/sfy-proxy/ (ip
+# bind-mounts them in its own mount namespace): the *.socks.test names and nothing else
+# to resolve with. The client side gets /etc/netns/sfy-client/: a hosts file without
+# those names and its own logging dnsmasq as nameserver. Both directories are removed
+# at stop.
 #
 # sfy-dst is one end of a veth pair whose other end has no address; with ARP off, a
 # packet to any other address of its subnet (203.0.113.99) leaves and is dropped
@@ -17,7 +29,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/world-env.sh
 source "$ROOT/scripts/world-env.sh"
-WORLD=$ROOT/build/world
+WORLD=$ROOT/build/$SFY_WORLD_SUBDIR
 RUN=$WORLD/run
 LOG=$WORLD/log
 
@@ -73,12 +85,14 @@ stop_world() {
     # Leftovers of a run whose PID files were lost (a test that leaked a child, a
     # killed runner): anything still inside our namespaces is ours; stop it by PID.
     for ns in "$SFY_NS_CLIENT" "$SFY_NS_PROXY"; do
+        rm -rf "/etc/netns/$ns"
         [[ -e /run/netns/$ns ]] || continue
         for pid in $(ip netns pids "$ns" 2>/dev/null); do
             stop_pid "$pid"
         done
         ip netns delete "$ns" 2>/dev/null || true
     done
+    rmdir /etc/netns 2>/dev/null || true  # only when no one else has files there
 }
 
 # --- start ------------------------------------------------------------------------
@@ -113,8 +127,55 @@ make_namespaces() {
     in_ns "$SFY_NS_PROXY" sysctl -qw net.ipv4.tcp_max_tw_buckets=64
 }
 
+# The name files each side sees (ip netns exec bind-mounts /etc/netns/<ns>/* over
+# /etc/*): only "files dns" for hosts, so no host-wide resolver (systemd-resolved over
+# D-Bus, say) can answer from outside the namespace.
+write_name_files() {
+    local p=/etc/netns/$SFY_NS_PROXY c=/etc/netns/$SFY_NS_CLIENT
+    mkdir -p "$p" "$c"
+    sed 's/^hosts:.*/hosts:          files dns/' /etc/nsswitch.conf >"$p/nsswitch.conf"
+    grep -q '^hosts:' "$p/nsswitch.conf" || echo 'hosts:          files dns' >>"$p/nsswitch.conf"
+    cp "$p/nsswitch.conf" "$c/nsswitch.conf"
+    cat >"$p/hosts" <<EOF
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+$SFY_DEST4 $SFY_NAME_WEB $SFY_NAME_ECHO $SFY_NAME_GIT $SFY_NAME_DNS
+$SFY_DEST6 $SFY_NAME_WEB6
+EOF
+    # Nothing answers DNS on the proxy side's loopback: a name missing from its hosts
+    # file fails at once (port unreachable), so an unknown name fails fast.
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$p/resolv.conf"
+    cat >"$c/hosts" <<EOF
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+EOF
+    printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$SFY_CLIENT_DNS" >"$c/resolv.conf"
+}
+
+# dnsmasq_conf FILE LOGFILE LISTEN-ADDRESS... : an authoritative-only dnsmasq (no
+# upstream, no /etc/hosts) that logs every query; its records come on stdin.
+dnsmasq_conf() {
+    local file=$1 logfile=$2 a
+    shift 2
+    {
+        echo "port=$SFY_PORT_DNS"
+        for a in "$@"; do echo "listen-address=$a"; done
+        echo "bind-interfaces"
+        echo "no-resolv"
+        echo "no-hosts"
+        echo "no-poll"
+        echo "no-negcache"
+        echo "log-queries"
+        echo "log-facility=$logfile"
+        echo "pid-file="
+        echo "user=root"
+        cat
+    } >"$file"
+}
+
 write_files() {
     mkdir -p "$RUN" "$LOG" "$WORLD/www" "$WORLD/etc"
+    write_name_files
     # A token no other run or file has: a test that prints it really fetched it.
     printf 'sfy-token-%s-%s\n' "$(date +%s%N)" "$RANDOM" >"$WORLD/www/hello.txt"
 
@@ -162,12 +223,18 @@ EOF
     # the two files alone is not enough: when the host replaces /etc/passwd (adduser
     # renames a new file over it), the kernel drops mounts on the old file in every
     # namespace, and sockd would silently see the host's files again.
+    # Its hosts, resolv.conf and nsswitch.conf are the proxy side's (write_name_files):
+    # the bind of /etc below does not carry the netns bind mounts over them.
     local view=$WORLD/etc/view f
     mkdir -p "$view" "$WORLD/etc/host"
     for f in /etc/* /etc/.[!.]*; do
         [[ -e $f || -L $f ]] || continue
         f=${f#/etc/}
-        [[ $f == passwd || $f == shadow ]] || ln -s "$WORLD/etc/host/$f" "$view/$f"
+        case $f in
+            passwd | shadow) ;;
+            hosts | resolv.conf | nsswitch.conf) cp "/etc/netns/$SFY_NS_PROXY/$f" "$view/$f" ;;
+            *) ln -s "$WORLD/etc/host/$f" "$view/$f" ;;
+        esac
     done
     cp /etc/passwd "$view/passwd"
     # The shadow copy holds the test user alone: no host hash lands in build/.
@@ -176,16 +243,51 @@ EOF
         >>"$view/passwd"
     printf '%s:%s:19000:0:99999:7:::\n' "$SFY_USER" "$(openssl passwd -6 "$SFY_PASS")" \
         >>"$view/shadow"
+
+    # The DNS server reachable only through the proxy, and the client side's resolver.
+    dnsmasq_conf "$WORLD/proxy-dns.conf" "$LOG/proxy-dns.log" "$SFY_DEST4" "$SFY_DEST6" <<EOF
+host-record=$SFY_NAME_WEB,$SFY_DEST4
+host-record=$SFY_NAME_ECHO,$SFY_DEST4
+host-record=$SFY_NAME_GIT,$SFY_DEST4
+host-record=$SFY_NAME_DNS,$SFY_DEST4
+host-record=$SFY_NAME_WEB6,$SFY_DEST6
+EOF
+    dnsmasq_conf "$WORLD/client-dns.conf" "$LOG/client-dns.log" "$SFY_CLIENT_DNS" <<EOF
+host-record=$SFY_NAME_LOCAL,$SFY_PROXY4
+EOF
+    : >"$LOG/udpecho.log"
+    : >"$LOG/udpecho-local.log"
+
+    write_git_repo
 }
 
-# start_server NAME COMMAND...: runs COMMAND in the proxy namespace as a new session
-# (ip netns exec and setsid both exec in place, so $! is the server's own PID).
-start_server() {
-    local name=$1
-    shift
-    setsid ip netns exec "$SFY_NS_PROXY" "$@" >"$LOG/$name.log" 2>&1 </dev/null &
+# A bare repository served over dumb HTTP (www/repo.git after "git update-server-info");
+# its one file holds the run's token.
+write_git_repo() {
+    local work=$WORLD/git-work
+    local git=(env GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null git -c init.defaultBranch=main
+        -c user.name=socksify-test -c user.email=test@socks.test)
+    rm -rf "$work" "$WORLD/www/$SFY_GIT_REPO"
+    "${git[@]}" init -q "$work"
+    cp "$WORLD/www/hello.txt" "$work/token.txt"
+    "${git[@]}" -C "$work" add token.txt
+    "${git[@]}" -C "$work" commit -q -m "test world token"
+    "${git[@]}" clone -q --bare "$work" "$WORLD/www/$SFY_GIT_REPO"
+    "${git[@]}" -C "$WORLD/www/$SFY_GIT_REPO" update-server-info
+    rm -rf "$work"
+}
+
+# start_server_in NS NAME COMMAND...: runs COMMAND in namespace NS as a new session (ip
+# netns exec and setsid both exec in place, so $! is the server's own PID).
+start_server_in() {
+    local ns=$1 name=$2
+    shift 2
+    setsid ip netns exec "$ns" "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
     echo $! >"$RUN/$name.pid"
 }
+
+# start_server NAME COMMAND...: the same in the proxy namespace.
+start_server() { start_server_in "$SFY_NS_PROXY" "$@"; }
 
 WHOAMI_PY='
 import socket, sys
@@ -202,26 +304,80 @@ while True:
         pass
     c.close()
 '
+UDP_ECHO_PY=$ROOT/tests/integration/udp_echo.py
 
-start_servers() {
-    start_server danted danted -f "$WORLD/danted.conf" -p "$RUN/danted.sockd-pid"
-    # shellcheck disable=SC2016
-    start_server danted-auth unshare -m sh -c \
-        'mount --bind /etc "$1" && mount --bind "$2" /etc && exec danted -f "$3" -p "$4"' \
-        sh "$WORLD/etc/host" "$WORLD/etc/view" "$WORLD/danted-auth.conf" "$RUN/danted-auth.sockd-pid"
-    start_server microsocks4 microsocks -i "$SFY_PROXY4" -p "$SFY_PORT_MICRO"
-    start_server microsocks6 microsocks -i "$SFY_PROXY6" -p "$SFY_PORT_MICRO"
-    start_server microsocks-auth microsocks -i "$SFY_PROXY4" -p "$SFY_PORT_MICRO_AUTH" \
-        -u "$SFY_USER" -P "$SFY_PASS"
+# Every server, in start order; start_one starts one of them, ready_checks says how to
+# know it answers ("tcp|udp NAMESPACE HOST PORT", one per line).
+SERVERS=(danted danted-auth microsocks4 microsocks6 microsocks-auth echo4 echo6 whoami4 whoami6
+    whoami-proxy4 http4 http6 udpecho4 udpecho6 proxy-dns client-dns udpecho-local)
 
-    start_server echo4 socat "TCP4-LISTEN:$SFY_PORT_ECHO,bind=$SFY_DEST4,reuseaddr,fork" PIPE
-    start_server echo6 socat "TCP6-LISTEN:$SFY_PORT_ECHO,bind=[$SFY_DEST6],reuseaddr,fork" PIPE
-    start_server whoami4 python3 -c "$WHOAMI_PY" "$SFY_DEST4" "$SFY_PORT_WHOAMI"
-    start_server whoami6 python3 -c "$WHOAMI_PY" "$SFY_DEST6" "$SFY_PORT_WHOAMI"
-    start_server http4 python3 -m http.server "$SFY_PORT_HTTP" --bind "$SFY_DEST4" \
-        --directory "$WORLD/www"
-    start_server http6 python3 -m http.server "$SFY_PORT_HTTP" --bind "$SFY_DEST6" \
-        --directory "$WORLD/www"
+start_one() {
+    case $1 in
+        danted) start_server danted danted -f "$WORLD/danted.conf" -p "$RUN/danted.sockd-pid" ;;
+        danted-auth)
+            # shellcheck disable=SC2016
+            start_server danted-auth unshare -m sh -c \
+                'mount --bind /etc "$1" && mount --bind "$2" /etc && exec danted -f "$3" -p "$4"' \
+                sh "$WORLD/etc/host" "$WORLD/etc/view" "$WORLD/danted-auth.conf" \
+                "$RUN/danted-auth.sockd-pid"
+            ;;
+        microsocks4) start_server microsocks4 microsocks -i "$SFY_PROXY4" -p "$SFY_PORT_MICRO" ;;
+        microsocks6) start_server microsocks6 microsocks -i "$SFY_PROXY6" -p "$SFY_PORT_MICRO" ;;
+        microsocks-auth)
+            start_server microsocks-auth microsocks -i "$SFY_PROXY4" -p "$SFY_PORT_MICRO_AUTH" \
+                -u "$SFY_USER" -P "$SFY_PASS"
+            ;;
+        echo4) start_server echo4 socat "TCP4-LISTEN:$SFY_PORT_ECHO,bind=$SFY_DEST4,reuseaddr,fork" PIPE ;;
+        echo6) start_server echo6 socat "TCP6-LISTEN:$SFY_PORT_ECHO,bind=[$SFY_DEST6],reuseaddr,fork" PIPE ;;
+        whoami4) start_server whoami4 python3 -c "$WHOAMI_PY" "$SFY_DEST4" "$SFY_PORT_WHOAMI" ;;
+        whoami6) start_server whoami6 python3 -c "$WHOAMI_PY" "$SFY_DEST6" "$SFY_PORT_WHOAMI" ;;
+        # On the address the client reaches directly: tells a direct connection (peer
+        # 198.51.100.2) from a proxied one.
+        whoami-proxy4) start_server whoami-proxy4 python3 -c "$WHOAMI_PY" "$SFY_PROXY4" "$SFY_PORT_WHOAMI" ;;
+        http4)
+            start_server http4 python3 -m http.server "$SFY_PORT_HTTP" --bind "$SFY_DEST4" \
+                --directory "$WORLD/www"
+            ;;
+        http6)
+            start_server http6 python3 -m http.server "$SFY_PORT_HTTP" --bind "$SFY_DEST6" \
+                --directory "$WORLD/www"
+            ;;
+        udpecho4) start_server udpecho4 python3 "$UDP_ECHO_PY" "$SFY_DEST4" "$SFY_PORT_UDP_ECHO" "$LOG/udpecho.log" ;;
+        udpecho6) start_server udpecho6 python3 "$UDP_ECHO_PY" "$SFY_DEST6" "$SFY_PORT_UDP_ECHO" "$LOG/udpecho.log" ;;
+        proxy-dns) start_server proxy-dns dnsmasq -k -C "$WORLD/proxy-dns.conf" ;;
+        client-dns) start_server_in "$SFY_NS_CLIENT" client-dns dnsmasq -k -C "$WORLD/client-dns.conf" ;;
+        udpecho-local)
+            start_server_in "$SFY_NS_CLIENT" udpecho-local python3 "$UDP_ECHO_PY" \
+                "$SFY_LOCAL_UDP_ECHO" "$SFY_PORT_UDP_ECHO" "$LOG/udpecho-local.log"
+            ;;
+        *) die "unknown server $1" ;;
+    esac
+}
+
+ready_checks() {
+    local c=$SFY_NS_CLIENT p=$SFY_NS_PROXY
+    case $1 in
+        danted) printf '%s\n' "tcp $c $SFY_PROXY4 $SFY_PORT_DANTE" "tcp $c $SFY_PROXY6 $SFY_PORT_DANTE" ;;
+        danted-auth) echo "tcp $c $SFY_PROXY4 $SFY_PORT_DANTE_AUTH" ;;
+        microsocks4) echo "tcp $c $SFY_PROXY4 $SFY_PORT_MICRO" ;;
+        microsocks6) echo "tcp $c $SFY_PROXY6 $SFY_PORT_MICRO" ;;
+        microsocks-auth) echo "tcp $c $SFY_PROXY4 $SFY_PORT_MICRO_AUTH" ;;
+        echo4) echo "tcp $p $SFY_DEST4 $SFY_PORT_ECHO" ;;
+        echo6) echo "tcp $p $SFY_DEST6 $SFY_PORT_ECHO" ;;
+        whoami4) echo "tcp $p $SFY_DEST4 $SFY_PORT_WHOAMI" ;;
+        whoami6) echo "tcp $p $SFY_DEST6 $SFY_PORT_WHOAMI" ;;
+        whoami-proxy4) echo "tcp $c $SFY_PROXY4 $SFY_PORT_WHOAMI" ;;
+        http4) echo "tcp $p $SFY_DEST4 $SFY_PORT_HTTP" ;;
+        http6) echo "tcp $p $SFY_DEST6 $SFY_PORT_HTTP" ;;
+        udpecho4) echo "udp $p $SFY_DEST4 $SFY_PORT_UDP_ECHO" ;;
+        udpecho6) echo "udp $p $SFY_DEST6 $SFY_PORT_UDP_ECHO" ;;
+        proxy-dns)
+            printf '%s\n' "tcp $p $SFY_DEST4 $SFY_PORT_DNS" "udp $p $SFY_DEST4 $SFY_PORT_DNS" \
+                "tcp $p $SFY_DEST6 $SFY_PORT_DNS" "udp $p $SFY_DEST6 $SFY_PORT_DNS"
+            ;;
+        client-dns) printf '%s\n' "tcp $c $SFY_CLIENT_DNS $SFY_PORT_DNS" "udp $c $SFY_CLIENT_DNS $SFY_PORT_DNS" ;;
+        udpecho-local) echo "udp $c $SFY_LOCAL_UDP_ECHO $SFY_PORT_UDP_ECHO" ;;
+    esac
 }
 
 # port_open NS HOST PORT: one TCP connect, bounded to one second.
@@ -230,43 +386,39 @@ port_open() {
     in_ns "$1" timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$2" "$3" 2>/dev/null
 }
 
-# Waits until every server answers: at most 50 rounds of 0.1 s (about 5 s).
+# udp_bound NS HOST PORT: a UDP socket is bound to HOST:PORT in NS.
+udp_bound() {
+    local want=$2:$3
+    [[ $2 == *:* ]] && want="[$2]:$3"
+    in_ns "$1" timeout 1 ss -Hlun "sport = :$3" 2>/dev/null | awk '{print $4}' | grep -qxF "$want"
+}
+
+# wait_ready SERVER...: waits until each answers, at most 50 rounds of 0.1 s in all
+# (about 5 s, plus the probes' own time).
 wait_ready() {
-    local checks=(
-        "$SFY_NS_CLIENT $SFY_PROXY4 $SFY_PORT_DANTE"
-        "$SFY_NS_CLIENT $SFY_PROXY6 $SFY_PORT_DANTE"
-        "$SFY_NS_CLIENT $SFY_PROXY4 $SFY_PORT_DANTE_AUTH"
-        "$SFY_NS_CLIENT $SFY_PROXY4 $SFY_PORT_MICRO"
-        "$SFY_NS_CLIENT $SFY_PROXY6 $SFY_PORT_MICRO"
-        "$SFY_NS_CLIENT $SFY_PROXY4 $SFY_PORT_MICRO_AUTH"
-        "$SFY_NS_PROXY $SFY_DEST4 $SFY_PORT_ECHO"
-        "$SFY_NS_PROXY $SFY_DEST6 $SFY_PORT_ECHO"
-        "$SFY_NS_PROXY $SFY_DEST4 $SFY_PORT_WHOAMI"
-        "$SFY_NS_PROXY $SFY_DEST6 $SFY_PORT_WHOAMI"
-        "$SFY_NS_PROXY $SFY_DEST4 $SFY_PORT_HTTP"
-        "$SFY_NS_PROXY $SFY_DEST6 $SFY_PORT_HTTP"
-    )
-    local check ns host port round=0 f
-    for check in "${checks[@]}"; do
-        read -r ns host port <<<"$check"
-        until port_open "$ns" "$host" "$port"; do
-            if ((++round >= 50)); then
-                echo "world: $host port $port does not answer from $ns" >&2
-                for f in "$RUN"/*.pid; do
-                    alive "$(<"$f")" || echo "world: $(basename "$f" .pid) exited:" \
-                        "$(tail -n 3 "$LOG/$(basename "$f" .pid).log" | tr '\n' ' ')" >&2
-                done
-                return 1
-            fi
-            sleep 0.1
-        done
+    local name kind ns host port round=0 f
+    for name in "$@"; do
+        while read -r kind ns host port; do
+            [[ -n $kind ]] || continue
+            until if [[ $kind == udp ]]; then udp_bound "$ns" "$host" "$port"; else port_open "$ns" "$host" "$port"; fi; do
+                if ((++round >= 50)); then
+                    echo "world: $name: $kind $host port $port does not answer from $ns" >&2
+                    for f in "$RUN"/*.pid; do
+                        alive "$(<"$f")" || echo "world: $(basename "$f" .pid) exited:" \
+                            "$(tail -n 3 "$LOG/$(basename "$f" .pid).log" | tr '\n' ' ')" >&2
+                    done
+                    return 1
+                fi
+                sleep 0.1
+            done
+        done < <(ready_checks "$name")
     done
 }
 
 start_world() {
     ((EUID == 0)) || die "must run as root (network namespaces)"
-    local tool
-    for tool in danted microsocks socat python3 openssl unshare; do
+    local tool name
+    for tool in danted microsocks socat python3 openssl unshare dnsmasq git ss; do
         command -v "$tool" >/dev/null || die "missing $tool (scripts/install-deps.sh)"
     done
     stop_world
@@ -274,15 +426,29 @@ start_world() {
     mkdir -p "$WORLD"
     make_namespaces
     write_files
-    start_servers
-    if ! wait_ready; then
+    for name in "${SERVERS[@]}"; do start_one "$name"; done
+    if ! wait_ready "${SERVERS[@]}"; then
         stop_world
         die "start failed; logs in $LOG"
     fi
 }
 
+# restart_server NAME: stops one server of the running world by its PID and starts it
+# again (a test that needs a proxy restarted mid-connection, say).
+restart_server() {
+    local name=$1 pid
+    [[ -n $name && " ${SERVERS[*]} " == *" $name "* ]] || die "restart: unknown server '$name' (one of: ${SERVERS[*]})"
+    [[ -e /run/netns/$SFY_NS_PROXY && -f $RUN/$name.pid ]] || die "restart: the world is not running"
+    pid=$(<"$RUN/$name.pid")
+    [[ $pid =~ ^[0-9]+$ ]] && stop_pid "$pid"
+    rm -f "$RUN/$name.pid"
+    start_one "$name"
+    wait_ready "$name" || die "restart: $name did not come back; log in $LOG/$name.log"
+}
+
 case ${1:-} in
     start) start_world ;;
     stop) stop_world ;;
-    *) die "usage: $0 start|stop" ;;
+    restart) restart_server "${2:-}" ;;
+    *) die "usage: $0 start|stop|restart SERVER" ;;
 esac

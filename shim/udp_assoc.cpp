@@ -113,8 +113,12 @@ int open_association(int fd, UdpState& u, const Config& cfg) {
     }
     c->refs.store(1, std::memory_order_relaxed);
     set_kind(control, FdKind::kControl);  // hidden from the program from now on
-    // RFC 1928 §7: all-zero DST when the client's sending address is not known.
-    proto::Request request{proto::Command::kUdpAssociate, proto::Address{}};
+    // RFC 1928 §7: all-zero DST when the client's sending address is not known. Its
+    // family tells the proxy which relay the socket can reach: Dante answers an
+    // IPv4 zero with an IPv4 relay, which an IPV6_V6ONLY socket cannot use.
+    proto::Address zero;
+    zero.type = family == AF_INET6 ? proto::AddrType::kIpv6 : proto::AddrType::kIpv4;
+    proto::Request request{proto::Command::kUdpAssociate, zero};
     HandshakeResult result;
     int err = proxy_exchange(control, request, cfg, Deadline::after_ms(cfg.timeout_ms), result);
     sockaddr_storage relay{};
@@ -232,6 +236,21 @@ bool relayed_source(const proto::Address& a, int family, const Config& cfg,
     if (fake_lookup(cfg, name, family, out, len) != 0) return false;
     if (family == AF_INET6) reinterpret_cast<sockaddr_in6&>(out).sin6_port = htons(a.port);
     else reinterpret_cast<sockaddr_in&>(out).sin_port = htons(a.port);
+    return true;
+}
+
+// A connected socket only hears its peer. A peer given by name (a fake address)
+// answers from whatever address the proxy resolved it to: that source is reported
+// as the peer the program connected to.
+bool from_connected_peer(const FdRecord& rec, const Config& cfg, sockaddr_storage& src,
+                         socklen_t& src_len) {
+    if (!rec.udp.connected) return true;
+    const auto* peer = reinterpret_cast<const sockaddr*>(&rec.peer);
+    if (same_endpoint(reinterpret_cast<sockaddr*>(&src), peer)) return true;
+    uint32_t index = 0;
+    if (cfg.dns_mode != DnsMode::kRemote || !fake_index_of(cfg, peer, index)) return false;
+    memcpy(&src, &rec.peer, rec.peer_len);
+    src_len = rec.peer_len;
     return true;
 }
 
@@ -397,9 +416,7 @@ ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err,
             // RFC 1928 §7: fragments are dropped; so is anything malformed.
             if (r.status == proto::Status::kDone && header.frag == 0 &&
                 relayed_source(header.address, family, cfg, src, src_len) &&
-                (!rec->udp.connected ||
-                 same_endpoint(reinterpret_cast<sockaddr*>(&src),
-                               reinterpret_cast<sockaddr*>(&rec->peer)))) {
+                from_connected_peer(*rec, cfg, src, src_len)) {
                 size_t h = r.consumed;
                 payload_full = full - h;
                 size_t avail = got - h;

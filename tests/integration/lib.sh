@@ -8,7 +8,8 @@ SFY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/world-env.sh
 source "$SFY_ROOT/scripts/world-env.sh"
 
-SFY_WORLD=$SFY_ROOT/build/world
+SFY_WORLD=$SFY_ROOT/build/$SFY_WORLD_SUBDIR
+SFY_LOG=$SFY_WORLD/log
 # SOCKSIFY_BIN runs the tests against another launcher (an installed one, say).
 SOCKSIFY=${SOCKSIFY_BIN:-$SFY_ROOT/build/bin/socksify}
 PROBE=$SFY_ROOT/tests/integration/probe.py
@@ -18,7 +19,8 @@ PY=/usr/bin/python3
 
 # The tests choose every setting themselves: nothing from the caller's environment.
 unset SOCKSIFY_PROXY SOCKSIFY_PASSWORD SOCKSIFY_DIRECT SOCKSIFY_TIMEOUT SOCKSIFY_PIPELINE \
-    SOCKSIFY_LOG SOCKSIFY_SHM SOCKSIFY_STALL_MS LD_PRELOAD \
+    SOCKSIFY_LOG SOCKSIFY_SHM SOCKSIFY_STALL_MS SOCKSIFY_DNS SOCKSIFY_DNS_TCP SOCKSIFY_UDP \
+    SOCKSIFY_FAKE_NET SOCKSIFY_FAKE_NET6 LD_PRELOAD \
     ALL_PROXY all_proxy http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 
 SUITE=$(basename "$0" .sh)
@@ -58,12 +60,73 @@ ensure_scratch() {
     trap 'rm -rf "$SFY_TMP"' EXIT
 }
 
+# Logs of the world's servers that tests read: the part written since the last run
+# started is what that run caused (log_new).
+SFY_WATCHED_LOGS=(client-dns proxy-dns udpecho udpecho-local)
+declare -A SFY_LOG_MARK=()
+
+# mark_logs: remembers where each watched log ends now (run does this itself).
+mark_logs() {
+    local name size
+    for name in "${SFY_WATCHED_LOGS[@]}"; do
+        size=$(stat -c %s "$SFY_LOG/$name.log" 2>/dev/null) || size=0
+        SFY_LOG_MARK[$name]=$size
+    done
+}
+
+# log_new NAME: what build/world/log/NAME.log got since the last mark_logs (or run).
+log_new() {
+    tail -c +"$((${SFY_LOG_MARK[$1]:-0} + 1))" "$SFY_LOG/$1.log" 2>/dev/null || true
+}
+
+# client_dns_log_has NAME: the client side's resolver was asked for NAME since the last
+# run started. Polls for up to a second: dnsmasq writes its log as it answers.
+client_dns_log_has() {
+    local i
+    for ((i = 0; i < 10; i++)); do
+        log_new client-dns | grep -E 'query\[[A-Z0-9]+\] ' | grep -qiF " $1 from " && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# dns_leaks: the client resolver's query lines for any test name (*.socks.test) since
+# the last run started, on one line; empty when no test name reached it.
+dns_leaks() {
+    log_new client-dns | grep -E 'query\[[A-Z0-9]+\] ' | grep -iF ".$SFY_TEST_DOMAIN" |
+        sed 's/^.*dnsmasq\[[0-9]*\]: //' | tr '\n' ';' || true
+}
+
+# check_out_noleak NAME EXPECTED: check_out, and the client resolver saw no test name.
+check_out_noleak() {
+    local leaks
+    leaks=$(dns_leaks)
+    if ((RC == 0)) && [[ $OUT == *"$2"* && -z $leaks ]]; then
+        pass "$1"
+    elif [[ -n $leaks ]]; then
+        fail "$1" "$(why "DNS leaked to the client resolver: $(oneline "$leaks")")"
+    else
+        fail "$1" "$(why "expected output '$2'")"
+    fi
+}
+
+# Stops the script with one FAIL line when the world has no name service (a world
+# started by an older scripts/world.sh): every "no leak" check would pass vacuously.
+require_names() {
+    if [[ ! -f $SFY_LOG/client-dns.log || ! -f /etc/netns/$SFY_NS_CLIENT/resolv.conf ]]; then
+        fail all "the test world has no client resolver log (restart it: scripts/world.sh start)"
+        exit 1
+    fi
+}
+
 # run SECONDS COMMAND...: runs COMMAND with stdin from /dev/null, killed after SECONDS
-# (KILL 2 s later). Sets RC (124/137 = timed out), OUT, ERR and MS (wall time).
+# (KILL 2 s later). Sets RC (124/137 = timed out), OUT, ERR and MS (wall time), and
+# marks the watched logs first (log_new).
 run() {
     local secs=$1 t0 t1
     shift
     ensure_scratch
+    mark_logs
     RC=0
     t0=$(date +%s%N)
     timeout -k 2 "$secs" "$@" >"$SFY_TMP/out" 2>"$SFY_TMP/err" </dev/null || RC=$?
