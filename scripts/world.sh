@@ -145,9 +145,12 @@ EOF
     # Nothing answers DNS on the proxy side's loopback: a name missing from its hosts
     # file fails at once (port unreachable), so an unknown name fails fast.
     printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$p/resolv.conf"
+    # The proxy by name (the launcher and the library resolve it once, locally).
     cat >"$c/hosts" <<EOF
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
+$SFY_PROXY4 proxy4.sfy.lan
+$SFY_PROXY6 proxy6.sfy.lan
 EOF
     printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$SFY_CLIENT_DNS" >"$c/resolv.conf"
 }

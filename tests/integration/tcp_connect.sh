@@ -302,4 +302,16 @@ for c in "dante 4 4 $SFY_CLIENT4" "dante 6 6 $SFY_CLIENT6" "micro 4 4 $SFY_CLIEN
     pass "$name"
 done
 
+# --- The proxy given by host name: resolved once, locally (client /etc/hosts) -----
+for fam in 4 6; do
+    run $T "${SFY[@]}" -x "socks5://proxy$fam.sfy.lan:$SFY_PORT_DANTE" -- curl -sS --max-time 10 \
+        "http://$SFY_DEST4/hello.txt"
+    check_out "proxy-by-hostname-ipv$fam" "$TOKEN"
+done
+# The library preloaded by hand resolves the name itself at start-up.
+run $T "${IN_CLIENT[@]}" env LD_PRELOAD="$SFY_ROOT/build/lib/libsocksify.so" \
+    SOCKSIFY_PROXY="socks5://proxy4.sfy.lan:$SFY_PORT_DANTE" curl -sS --max-time 10 \
+    "http://$SFY_DEST4/hello.txt"
+check_out proxy-by-hostname-preloaded-by-hand "$TOKEN"
+
 finish
