@@ -299,4 +299,17 @@ else
     fail "echo-server-saw-only-proxy-side-sources" "sources: ${all:-none}; not proxy-side: ${bad:-none}"
 fi
 
+# --- A proxy that refuses UDP ASSOCIATE (microsocks: REP 7) -------------------------
+run 20 "${IN_CLIENT[@]}" "$SOCKSIFY" -q -x "socks5://$SFY_PROXY4:$SFY_PORT_MICRO" -- "$PY" -c '
+import errno, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"x", ("'"$SFY_DEST4"'", 7))
+    print("sent")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+'
+# EOPNOTSUPP and ENOTSUP are one value (95) on Linux; python names it ENOTSUP.
+check_out udp-associate-refused-is-eopnotsupp ENOTSUP
+
 finish
