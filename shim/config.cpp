@@ -595,6 +595,28 @@ const char* set_numeric_proxy(const char* host, uint16_t port, Config& cfg) {
     return "not a numeric address";
 }
 
+namespace {
+
+bool is_loopback_cidr(const Cidr& c) {
+    static constexpr uint8_t kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    if (c.family == AF_INET) return c.prefix >= 8 && c.addr[0] == 127;
+    return c.family == AF_INET6 && c.prefix == 128 &&
+           std::memcmp(c.addr.data(), kV6Loopback, 16) == 0;
+}
+
+}  // namespace
+
+const char* strict_violation(const Config& cfg) {
+    for (size_t i = 0; i < cfg.direct_count; ++i)
+        if (!is_loopback_cidr(cfg.direct[i]))
+            return "strict mode: a direct network other than loopback would bypass the proxy";
+    if (cfg.suffix_count > 0)
+        return "strict mode: a direct domain suffix would be resolved and reached locally";
+    if (cfg.dns_mode == DnsMode::kLocal)
+        return "strict mode: local DNS would leave unproxied (use socks5h:// or --dns remote)";
+    return nullptr;
+}
+
 void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
     cfg = Config{};
     auto fail_with = [&cfg](auto&& write_error) {
@@ -726,6 +748,19 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
     if (const char* v = scalar(kEnvUdp)) {
         if (const char* e = parse_bool(v, cfg.udp)) {
             fail_with([&] { set_error(cfg, kEnvUdp, v, e); });
+            return;
+        }
+    }
+
+    if (const char* v = scalar(kEnvStrict)) {
+        if (const char* e = parse_bool(v, cfg.strict)) {
+            fail_with([&] { set_error(cfg, kEnvStrict, v, e); });
+            return;
+        }
+    }
+    if (cfg.strict) {
+        if (const char* e = strict_violation(cfg)) {
+            fail_with([&] { std::snprintf(cfg.error, sizeof cfg.error, "%s", e); });
             return;
         }
     }

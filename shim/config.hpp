@@ -40,6 +40,7 @@ inline constexpr const char* kEnvFakeNet = "SOCKSIFY_FAKE_NET";    // IPv4 CIDR
 inline constexpr const char* kEnvFakeNet6 = "SOCKSIFY_FAKE_NET6";  // IPv6 CIDR
 inline constexpr const char* kDefaultFakeNet = "198.18.0.0/15";
 inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCKS"
+inline constexpr const char* kEnvStrict = "SOCKSIFY_STRICT";  // 1: nothing leaves unproxied
 inline constexpr const char* kEnvUdp = "SOCKSIFY_UDP";         // on (default) | off, as parse_bool
 inline constexpr const char* kEnvDnsTcp = "SOCKSIFY_DNS_TCP";  // res_* over TCP: IP[:port]
 inline constexpr size_t kMaxSuffixes = 32;
@@ -125,6 +126,9 @@ struct Config {
     socklen_t dns_server_len = 0;
 
     bool udp = true;  // false: UDP to proxied destinations fails with EACCES
+    // Strict mode: only loopback may be direct, names go to the proxy, and sockets
+    // that could reach the network around the proxy (raw, packet, ICMP, …) are refused.
+    bool strict = false;
 
     int timeout_ms = kDefaultTimeoutMs;
     int stall_ms = kDefaultStallMs;
@@ -143,6 +147,10 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve);
 // suffixes ("corp.internal", ".corp.internal", "*.corp.internal" all mean the name and
 // its subdomains). Fills cfg.direct and cfg.suffixes; "" is an empty list.
 const char* parse_direct_list(std::string_view text, Config& cfg);
+
+// Why cfg cannot run in strict mode (direct networks other than loopback, direct
+// domain suffixes, local DNS), or nullptr.
+const char* strict_violation(const Config& cfg);
 
 // Sets cfg.proxy from a numeric host; nullptr on success, else a reason.
 const char* set_numeric_proxy(const char* host, uint16_t port, Config& cfg);

@@ -2,6 +2,7 @@
 // byte load and a branch before the real call (DESIGN.md, Fast path); owned UDP
 // sockets go through udp_assoc.cpp. Every send form builds one msghdr and shares
 // send_common; every receive form shares recv_common.
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
 #include "shim/init.hpp"
+#include "shim/log.hpp"
 #include "shim/real.hpp"
 #include "shim/resolver.hpp"
 #include "shim/route.hpp"
@@ -134,11 +136,56 @@ bool send_fast(int fd, const void* addr) {
 
 bool recv_fast(int fd) { return !is_udp(kind_of(fd)) || inside_shim(); }
 
+// Sockets whose traffic the shim carries or that stay on this host: local, netlink,
+// kernel crypto, and TCP/UDP over IPv4/IPv6.
+bool is_carried(int domain, int type, int protocol) {
+    int base = type & 0xff;
+    switch (domain) {
+        case AF_UNIX:
+        case AF_NETLINK:
+        case AF_ALG:
+            return true;
+        case AF_INET:
+        case AF_INET6:
+            if (base == SOCK_STREAM)
+                return protocol == 0 || protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP;
+            if (base == SOCK_DGRAM) return protocol == 0 || protocol == IPPROTO_UDP;
+            return false;
+        default:
+            return false;
+    }
+}
+
+// Strict mode refuses every other socket (raw, packet, ICMP ping, SCTP, vsock, …):
+// it could reach the network around the proxy. Returns 0 or EACCES.
+int refuse_in_strict_mode(int domain, int type, int protocol) {
+    ensure_ready();
+    const Config& cfg = config();
+    if (!cfg.strict) return 0;
+    log_line(LogLevel::kError,
+             "refusing socket(domain %d, type %d, protocol %d): it could bypass the proxy "
+             "(--strict)",
+             domain, type & 0xff, protocol);
+    return EACCES;
+}
+
 }  // namespace
 
 SOCKSIFY_EXPORT int socket(int domain, int type, int protocol) {
+    if (!inside_shim() && !is_carried(domain, type, protocol)) {
+        int err = 0;
+        {
+            ShimScope scope;
+            err = refuse_in_strict_mode(domain, type, protocol);
+        }
+        if (err != 0) {
+            errno = err;
+            return -1;
+        }
+    }
     int fd = real::socket(domain, type, protocol);
-    if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) && (type & 0xff) == SOCK_DGRAM)
+    if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) && (type & 0xff) == SOCK_DGRAM &&
+        (protocol == 0 || protocol == IPPROTO_UDP))
         adopt_udp(fd);
     return fd;
 }

@@ -23,6 +23,7 @@
 
 #include "shim/config.hpp"
 #include "shim/shared_state.hpp"
+#include "shim/launcher_program.hpp"
 #include "shim/shm_file.hpp"
 
 #ifndef SOCKSIFY_VERSION
@@ -75,6 +76,10 @@ constexpr const char* kHelp =
     "      --no-pipeline         one SOCKS message per round trip (default: greeting,\n"
     "                            auth and request in one write, with a fallback for\n"
     "                            proxies that stall on it)\n"
+    "      --strict              nothing may leave except through the proxy: only\n"
+    "                            loopback direct, remote DNS, raw/packet/ICMP sockets\n"
+    "                            refused; a static, setuid or capability-carrying\n"
+    "                            program (which the preload cannot reach) is refused\n"
     "      --password-file FILE  proxy password: the first line of FILE; the password\n"
     "                            may also come from SOCKSIFY_PASSWORD or the URL\n"
     "  -v, --verbose             log one line per connection on stderr\n"
@@ -130,6 +135,7 @@ struct Options {
     std::string udp;
     std::string timeout;
     bool no_pipeline = false;
+    bool strict = false;
     std::string password;  // from --password-file
     bool password_file = false;
     const char* log = nullptr;
@@ -146,6 +152,7 @@ enum class Opt {
     kUdp,
     kTimeout,
     kNoPipeline,
+    kStrict,
     kPasswordFile,
     kVerbose,
     kQuiet,
@@ -169,6 +176,7 @@ constexpr LongOpt kLongOpts[] = {
     {"udp", Opt::kUdp, true},
     {"timeout", Opt::kTimeout, true},
     {"no-pipeline", Opt::kNoPipeline, false},
+    {"strict", Opt::kStrict, false},
     {"password-file", Opt::kPasswordFile, true},
     {"verbose", Opt::kVerbose, false},
     {"quiet", Opt::kQuiet, false},
@@ -275,6 +283,9 @@ void apply(Options& o, Opt id, std::string_view value) {
             o.timeout = value;
             break;
         }
+        case Opt::kStrict:
+            o.strict = true;
+            break;
         case Opt::kNoPipeline:
             o.no_pipeline = true;
             break;
@@ -563,6 +574,21 @@ std::string create_shm() {
     return path;
 }
 
+// The preload cannot act in a static, setuid/setgid or capability-carrying program:
+// strict mode refuses to run it, otherwise one warning says it runs unproxied.
+void check_program(const char* name, bool strict) {
+    std::string path = find_program(name);
+    if (path.empty()) return;  // spawning reports "not found"
+    const char* why = preload_blocker(path);
+    if (why == nullptr) return;
+    std::string msg = "program '" + printable(path) + "' is " + why +
+                      ": the preloaded library cannot act in it";
+    if (strict) die(msg + " (refused in --strict mode)");
+    msg = "socksify: warning: " + msg + "; its traffic is not proxied\n";
+    ssize_t ignored = write(STDERR_FILENO, msg.data(), msg.size());
+    (void)ignored;
+}
+
 volatile sig_atomic_t g_child = 0;
 
 void forward_signal(int sig) {
@@ -721,6 +747,7 @@ int launcher_main(int argc, char** argv) {
     if (o.direct_given) env_set(kEnvDirect, direct);
     if (!o.timeout.empty()) env_set(kEnvTimeout, o.timeout);
     if (o.no_pipeline) env_set(kEnvPipeline, "0");
+    if (o.strict) env_set(kEnvStrict, "1");
     if (!o.dns.empty()) env_set(kEnvDns, o.dns);
     if (!o.dns_tcp.empty()) env_set(kEnvDnsTcp, o.dns_tcp);
     if (!o.fake_net.empty()) env_set(kEnvFakeNet, o.fake_net);
@@ -738,6 +765,7 @@ int launcher_main(int argc, char** argv) {
     remove_stale_shm();
     std::string shm = create_shm();
     env_set(kEnvShm, shm);
+    check_program(argv[o.program], cfg.strict);
     return run(argv + o.program, shm);
 }
 

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# --strict: the launcher refuses what the preload cannot cover (static, setuid,
+# capability programs; direct networks; local DNS) and the library refuses sockets
+# that could reach the network around the proxy. Needs no test world: every refusal
+# happens before any packet could leave.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_launcher
+ensure_scratch
+
+URL=socks5h://127.0.0.1:1   # never reached: every case is refused before
+STRICT=("$SOCKSIFY" --strict -x "$URL" --)
+
+# refused NAME EXPECTED-IN-STDERR COMMAND...: exit 2 and one line naming the reason.
+refused() {
+    local name=$1 want=$2
+    shift 2
+    run 10 "$@"
+    if ((RC == 2)) && [[ $ERR == *"$want"* ]] && (($(wc -l <<<"$ERR") == 1)); then
+        pass "$name"
+    else
+        fail "$name" "$(why "expected exit 2 and '$want'")"
+    fi
+}
+
+printf 'int main(void) { return 0; }\n' >"$SFY_TMP/t.c"
+if gcc -static -o "$SFY_TMP/static_true" "$SFY_TMP/t.c" 2>/dev/null; then
+    refused static-program-refused "statically linked" "${STRICT[@]}" "$SFY_TMP/static_true"
+    run 10 "$SOCKSIFY" -x "$URL" -- "$SFY_TMP/static_true"
+    if ((RC == 0)) && [[ $ERR == *"warning"*"statically linked"* ]]; then
+        pass static-program-warned-without-strict
+    else
+        fail static-program-warned-without-strict "$(why)"
+    fi
+else
+    skip static-program-refused "no static libc to build a test program"
+    skip static-program-warned-without-strict "no static libc"
+fi
+
+cp /bin/true "$SFY_TMP/setuid_true"
+chmod 4755 "$SFY_TMP/setuid_true"
+refused setuid-program-refused "setuid" "${STRICT[@]}" "$SFY_TMP/setuid_true"
+cp /bin/true "$SFY_TMP/cap_true"
+if command -v setcap >/dev/null && setcap cap_net_raw+ep "$SFY_TMP/cap_true" 2>/dev/null; then
+    refused capability-program-refused "file capabilities" "${STRICT[@]}" "$SFY_TMP/cap_true"
+else
+    skip capability-program-refused "setcap unavailable or not permitted here"
+fi
+printf '#!%s\nexit 0\n' "$SFY_TMP/setuid_true" >"$SFY_TMP/script"
+chmod 755 "$SFY_TMP/script"
+refused script-judged-by-its-interpreter "setuid" "${STRICT[@]}" "$SFY_TMP/script"
+
+refused direct-network-refused "strict mode" "$SOCKSIFY" --strict --direct 10.0.0.0/8 \
+    -x "$URL" -- true
+refused direct-suffix-refused "strict mode" "$SOCKSIFY" --strict --direct .corp.internal \
+    -x "$URL" -- true
+refused local-dns-scheme-refused "strict mode" "$SOCKSIFY" --strict \
+    -x socks5://127.0.0.1:1 -- true
+refused local-dns-option-refused "strict mode" "$SOCKSIFY" --strict --dns local \
+    -x "$URL" -- true
+run 10 "${STRICT[@]}" true
+check_out loopback-only-strict-runs ""
+
+# Sockets: refused ones fail with EACCES and one log line each; carried ones work.
+run 10 "${STRICT[@]}" "$PY" -c '
+import errno, socket
+cases = [("raw-icmp", socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP),
+         ("raw-icmp6", socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6),
+         ("packet", socket.AF_PACKET, socket.SOCK_RAW, 0),
+         ("ping", socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP),
+         ("sctp", socket.AF_INET, socket.SOCK_STREAM, 132),
+         ("tcp", socket.AF_INET, socket.SOCK_STREAM, 0),
+         ("udp6", socket.AF_INET6, socket.SOCK_DGRAM, 0),
+         ("unix", socket.AF_UNIX, socket.SOCK_STREAM, 0)]
+for name, *args in cases:
+    try:
+        socket.socket(*args).close()
+        print(name, "ok")
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+'
+for c in "raw-icmp EACCES" "raw-icmp6 EACCES" "packet EACCES" "ping EACCES" "sctp EACCES" \
+    "tcp ok" "udp6 ok" "unix ok"; do
+    if [[ $OUT == *"$c"* ]]; then pass "socket-${c% *}-${c#* }"; else fail "socket-${c% *}" "$(why "want '$c'")"; fi
+done
+if (($(grep -c "refusing socket" <<<"$ERR") == 5)); then
+    pass one-log-line-per-refused-socket
+else
+    fail one-log-line-per-refused-socket "$(why)"
+fi
+
+# UDP off under strict: EACCES, nothing sent.
+run 10 "$SOCKSIFY" --strict --udp off -x "$URL" -- "$PY" -c '
+import errno, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"x", ("203.0.113.10", 7)); print("sent")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+'
+check_out udp-off-refused-in-strict EACCES
+finish
