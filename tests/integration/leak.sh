@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Proof that nothing leaks (issue 5, Leak test): a packet capture on the client
+# namespace's only interface while real programs work by name through socksify
+# must show traffic with the proxy's addresses only, and the client's own resolver
+# must see no query. Strict mode's refusals must put nothing on the wire either.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_world
+require_launcher
+require_names
+command -v tcpdump >/dev/null || { skip all "tcpdump is not installed"; finish; }
+
+ensure_scratch
+HERE=$SFY_ROOT/tests/integration
+T=20
+IFACE=$(ip -n "$SFY_NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" {sub(/@.*/, "", $2); print $2; exit}')
+PCAP=$SFY_TMP/leak.pcap
+REPORT=$SFY_ROOT/build/test-logs/leak-capture.txt
+mkdir -p "$(dirname "$REPORT")"
+SX=("${IN_CLIENT[@]}" "$SOCKSIFY" -q -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --)
+
+# The capture runs for the whole script and is stopped by PID.
+in_client tcpdump -i "$IFACE" -n -U -w "$PCAP" >/dev/null 2>"$SFY_TMP/tcpdump.err" &
+TCPDUMP=$!
+trap 'kill "$TCPDUMP" 2>/dev/null || true; rm -rf "$SFY_TMP"' EXIT
+for ((i = 0; i < 50; i++)); do
+    grep -q "listening on" "$SFY_TMP/tcpdump.err" 2>/dev/null && break
+    sleep 0.1
+done
+
+# offenders FILE: IP packets in a "tcpdump -n -q" listing that are not proxy traffic:
+# TCP with the proxy's SOCKS port, or UDP with the proxy's relay ports (never 53: a
+# DNS query to the proxy host would be a leak). Link-local chatter is ignored.
+P4='198\.51\.100\.[12]'
+P6='2001:db8:1::[12]'
+offenders() {
+    local ip
+    ip=$(awk '$2 == "IP" || $2 == "IP6"' "$1")
+    [[ -z $ip ]] && return 0
+    # DNS to any host is a leak, whatever the address.
+    grep -E '\.53: (UDP|tcp)' <<<"$ip" || true
+    grep -vE '\.53: (UDP|tcp)' <<<"$ip" |
+        grep -vE " fe80::[0-9a-f:]+\.?[0-9]* > (ff02|fe80)::[0-9a-f:]+" |
+        grep -vE " :: > ff02::" |
+        grep -vE " ($P4|$P6)\.[0-9]+ > ($P4|$P6)\.$SFY_PORT_DANTE: tcp" |
+        grep -vE " ($P4|$P6)\.$SFY_PORT_DANTE > ($P4|$P6)\.[0-9]+: tcp" |
+        grep -vE " ($P4|$P6)\.[0-9]+ > ($P4|$P6)\.[0-9]+: UDP" || true
+}
+# A UDP packet to the proxy host's port 53 is the kind of leak the filter must catch.
+for c in "dns-to-proxy-host|IP 198.51.100.2.40000 > 198.51.100.1.53: UDP, length 30" \
+    "tcp-to-destination|IP 198.51.100.2.40000 > 203.0.113.10.80: tcp 0" \
+    "tcp-to-proxy-other-port|IP 198.51.100.2.40000 > 198.51.100.1.8: tcp 0"; do
+    printf '12:00:00.000000 %s\n' "${c#*|}" >"$SFY_TMP/control.txt"
+    if [[ -n $(offenders "$SFY_TMP/control.txt") ]]; then
+        pass "filter-catches-${c%%|*}"
+    else
+        fail "filter-catches-${c%%|*}" "the capture filter let a leak through"
+    fi
+done
+
+# work NAME EXPECTED COMMAND...: the program works by name through the proxy.
+work() {
+    local name=$1 want=$2
+    shift 2
+    run $T "${SX[@]}" "$@"
+    check_out_noleak "$name" "$want"
+}
+
+TOKEN=$(token)
+mkdir -p "$SFY_TMP/java"
+work curl-by-name "$TOKEN" curl -sS --max-time 10 "http://$SFY_NAME_WEB/hello.txt"
+work wget-by-name "$TOKEN" wget -q -O - -T 10 "http://$SFY_NAME_WEB/hello.txt"
+work python-by-name "$TOKEN" "$PY" -c "import urllib.request as u; print(u.urlopen('http://$SFY_NAME_WEB/hello.txt', timeout=10).read().decode())"
+if javac -d "$SFY_TMP/java" "$HERE/HttpGet.java" 2>/dev/null; then
+    work java-by-name "$TOKEN" java -cp "$SFY_TMP/java" HttpGet "http://$SFY_NAME_WEB/hello.txt"
+else
+    skip java-by-name "javac not available"
+fi
+work node-by-name "$TOKEN" node "$HERE/node_http.js" "http://$SFY_NAME_WEB/hello.txt"
+work dig-server-by-name "$SFY_DEST4" dig +short +time=3 +tries=1 "@$SFY_NAME_DNS" "$SFY_NAME_WEB"
+work udp-sender-by-name "leak-udp" "$PY" "$HERE/udp_probe.py" echo "$SFY_NAME_ECHO" 7 leak-udp
+
+# Strict mode: a raw socket and UDP with --udp off are refused; nothing may leave.
+STRICT=("${IN_CLIENT[@]}" "$SOCKSIFY" -q --strict --udp off -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --)
+run $T "${STRICT[@]}" "$PY" -c '
+import errno, socket
+try:
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.sendto(b"\x08\x00\xf7\xff\x00\x00\x00\x00", ("'"$SFY_DEST4"'", 0)); print("raw sent")
+except OSError as e:
+    print("raw", errno.errorcode[e.errno])
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("'"$SFY_DEST4"'", 7)); print("udp sent")
+except OSError as e:
+    print("udp", errno.errorcode[e.errno])
+'
+if [[ $OUT == *"raw EACCES"* && $OUT == *"udp EACCES"* ]]; then
+    pass strict-raw-and-udp-off-refused
+else
+    fail strict-raw-and-udp-off-refused "$(why)"
+fi
+
+sleep 0.5
+kill "$TCPDUMP" 2>/dev/null || true
+wait "$TCPDUMP" 2>/dev/null || true
+
+# Every IP packet must be between the client and the proxy; link-level chatter
+# (ARP, IPv6 neighbour discovery and router solicitation on link-local/multicast)
+# is not traffic to a destination.
+tcpdump -r "$PCAP" -n -q 2>/dev/null >"$SFY_TMP/packets.txt" || true
+total=$(grep -c . "$SFY_TMP/packets.txt" || true)
+{
+    echo "# packets captured on $IFACE in $SFY_NS_CLIENT during tests/integration/leak.sh"
+    echo "# count  destination (address.port as tcpdump prints it, port stripped)"
+    awk '$2 == "IP" || $2 == "IP6" {d=$5; sub(/:$/, "", d); n=split(d, a, "."); if ($2 == "IP") d=a[1]"."a[2]"."a[3]"."a[4]; else {sub(/\.[0-9]+$/, "", d)}; print d}' \
+        "$SFY_TMP/packets.txt" | sort | uniq -c | sort -rn
+    echo "# other (ARP, ICMPv6 neighbour discovery): $(grep -vcE ' IP6? ' "$SFY_TMP/packets.txt" || true)"
+    echo "# total: $total"
+} >"$REPORT"
+bad=$(offenders "$SFY_TMP/packets.txt" | head -5)
+if ((total > 0)) && [[ -z $bad ]]; then
+    pass capture-shows-only-the-proxy
+else
+    fail capture-shows-only-the-proxy "packets=$total; not to the proxy: $(oneline "$bad")"
+fi
+if grep -qE "> 198\.51\.100\.1\.$SFY_PORT_DANTE: tcp" "$SFY_TMP/packets.txt"; then
+    pass capture-saw-the-proxy-traffic  # the capture worked at all
+else
+    fail capture-saw-the-proxy-traffic "no packets to the proxy in the capture"
+fi
+finish
