@@ -41,13 +41,11 @@ size_t encode_request(Out out, const Request& m) {
     return valid_command(cmd) ? encode(out, cmd, m.address) : 0;
 }
 
+// decode_address writes the address only once the whole message is in, so out is
+// still untouched on kNeedMore / kMalformed.
 Result decode_request(Bytes in, Request& out) {
-    Address a;
-    Result r = decode(in, valid_command, a);
-    if (r.status == Status::kDone) {
-        out.command = static_cast<Command>(in[1]);
-        out.address = a;
-    }
+    Result r = decode(in, valid_command, out.address);
+    if (r.status == Status::kDone) out.command = static_cast<Command>(in[1]);
     return r;
 }
 
@@ -57,12 +55,8 @@ size_t encode_reply(Out out, const ReplyMessage& m) {
 }
 
 Result decode_reply(Bytes in, ReplyMessage& out) {
-    Address a;
-    Result r = decode(in, valid_reply, a);
-    if (r.status == Status::kDone) {
-        out.reply = static_cast<Reply>(in[1]);
-        out.bound = a;
-    }
+    Result r = decode(in, valid_reply, out.bound);
+    if (r.status == Status::kDone) out.reply = static_cast<Reply>(in[1]);
     return r;
 }
 

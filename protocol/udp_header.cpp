@@ -23,11 +23,9 @@ Result decode_udp_header(Bytes in, UdpHeader& out) {
     if (in.size() >= 1 && in[0] != 0) return {Status::kMalformed, 0};
     if (in.size() >= 2 && in[1] != 0) return {Status::kMalformed, 0};
     if (in.size() < kHeader) return {Status::kNeedMore, 0};
-    Address a;
-    Result r = decode_address(in.subspan(kHeader), a);
+    Result r = decode_address(in.subspan(kHeader), out.address);  // written only when done
     if (r.status != Status::kDone) return r;
     out.frag = in[2];
-    out.address = a;
     return {Status::kDone, kHeader + r.consumed};
 }
 

@@ -131,7 +131,9 @@ msghdr one_buffer(iovec& iov, const void* buf, size_t len, const sockaddr* addr,
 // fast path.
 bool send_fast(int fd, const void* addr) {
     FdKind k = kind_of(fd);
-    return inside_shim() || (k == FdKind::kNone && addr == nullptr) || k == FdKind::kTcpProxied;
+    if (k == FdKind::kNone) [[likely]]
+        return addr == nullptr || inside_shim();
+    return k == FdKind::kTcpProxied || inside_shim();
 }
 
 bool recv_fast(int fd) { return !is_udp(kind_of(fd)) || inside_shim(); }

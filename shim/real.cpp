@@ -52,12 +52,9 @@ Ret missing() {
 }  // namespace
 
 #define SOCKSIFY_DEFINE_REAL(name, ret, params, args)                          \
-    ret name params {                                                          \
-        using Fn = ret(*) params;                                              \
-        constinit static std::atomic<Fn> slot{nullptr};                        \
-        Fn fn = load(slot, #name);                                             \
-        if (fn == nullptr) [[unlikely]]                                        \
-            return missing<ret>();                                             \
+    ret detail::slow_##name params {                                           \
+        auto fn = load(slot_##name, #name);                                    \
+        if (fn == nullptr) return missing<ret>();                              \
         return fn args;                                                        \
     }
 SOCKSIFY_REAL_FUNCTIONS(SOCKSIFY_DEFINE_REAL)

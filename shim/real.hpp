@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <atomic>
+
 namespace socksify::shim::real {
 
 // X(name, return type, parameter list, argument list). A missing symbol fails the
@@ -79,7 +81,19 @@ namespace socksify::shim::real {
     X(res_nsend, int,                                                                        \
       (res_state s, const unsigned char* m, int ml, unsigned char* a, int n), (s, m, ml, a, n))
 
-#define SOCKSIFY_DECLARE_REAL(name, ret, params, args) ret name params;
+// Each real function is one atomic load and an indirect tail call, inlined into the
+// hook; the first call takes the cold path that runs dlsym (real.cpp).
+#define SOCKSIFY_DECLARE_REAL(name, ret, params, args)                        \
+    namespace detail {                                                        \
+    inline constinit std::atomic<ret(*) params> slot_##name{nullptr};         \
+    [[gnu::cold, gnu::noinline]] ret slow_##name params;                      \
+    }                                                                         \
+    inline ret name params {                                                  \
+        auto fn = detail::slot_##name.load(std::memory_order_acquire);        \
+        if (fn == nullptr) [[unlikely]]                                       \
+            return detail::slow_##name args;                                  \
+        return fn args;                                                       \
+    }
 SOCKSIFY_REAL_FUNCTIONS(SOCKSIFY_DECLARE_REAL)
 #undef SOCKSIFY_DECLARE_REAL
 
