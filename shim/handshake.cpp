@@ -44,8 +44,12 @@ int read_reply(int fd, uint8_t* buf, size_t have, const Deadline& deadline,
                HandshakeResult& out) {
     size_t got = 0;
     if (have < kReplyPrefix) {
-        if (int err = recv_exact(fd, {buf + have, kReplyPrefix - have}, got, deadline))
-            return err;
+        if (int err = recv_exact(fd, {buf + have, kReplyPrefix - have}, got, deadline)) {
+            // Cut inside the prefix: a REP that did arrive still says what happened.
+            bool has_rep = have + got >= 2 && buf[0] == proto::kVersion;
+            int rep_err = has_rep ? proto::reply_errno(buf[1]) : 0;
+            return rep_err != 0 && err == ECONNABORTED ? rep_err : err;
+        }
     }
     if (buf[0] != proto::kVersion) return ECONNABORTED;
     // A failure reply may be cut short by a proxy that closes at once: its REP

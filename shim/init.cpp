@@ -49,10 +49,8 @@ void start() {
     ShimScope scope;
     load_config(g_config, [](const char* name) -> const char* { return getenv(name); }, &resolve_proxy);
     attach_shared_state(getenv(kEnvShm), fake_capacity(g_config));
+    // A bad configuration is reported by each refusal (one line each), not here.
     g_state.store(kReady, std::memory_order_release);
-    if (!g_config.valid)
-        log_line(LogLevel::kError, "bad configuration, refusing proxied connections: %s",
-                 g_config.error);
 }
 
 }  // namespace

@@ -159,8 +159,8 @@ int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hint
     if (route == NameRoute::kLocal) return 0;
     handled = true;
     if (route == NameRoute::kRefuse) {
-        log_line(LogLevel::kVerbose, "lookup of %s refused (%s)", node,
-                 cfg.valid ? "--dns off" : cfg.error);
+        log_line(cfg.valid ? LogLevel::kVerbose : LogLevel::kError, "lookup of %s refused (%s)",
+                 node, cfg.valid ? "--dns off" : cfg.error);
         return cfg.valid ? EAI_NONAME : EAI_FAIL;
     }
     // glibc's defaults when hints is null.

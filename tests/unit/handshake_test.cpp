@@ -171,6 +171,11 @@ TEST_F(HandshakeTest, FailureReplyCutShortStillReportsItsCode) {
     EXPECT_EQ(run(HandshakeMode::kPipelined).err, ECONNREFUSED);
 }
 
+TEST_F(HandshakeTest, StepwiseReplyCutInsideItsPrefixStillReportsItsCode) {
+    play({{kGreetingNoAuth, kSelNoAuth}, {kRequest, {5, 2, 0}}}, true);
+    EXPECT_EQ(run(HandshakeMode::kStepwise).err, EACCES);
+}
+
 TEST_F(HandshakeTest, NoAcceptableMethodIsEacces) {
     play({{cat({kGreetingNoAuth, kRequest}), {5, 0xff}}}, true);
     EXPECT_EQ(run(HandshakeMode::kPipelined).err, EACCES);
