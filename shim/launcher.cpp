@@ -21,6 +21,9 @@
 #include <string_view>
 #include <vector>
 
+#include <dlfcn.h>
+#include <elf.h>
+
 #include "shim/config.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/launcher_program.hpp"
@@ -574,6 +577,41 @@ std::string create_shm() {
     return path;
 }
 
+// A library the dynamic loader cannot load is skipped with a warning, and the program
+// would run unproxied: refuse instead. Every run checks the ELF header; strict mode
+// also loads it (RTLD_LOCAL: no symbol of ours reaches the launcher).
+bool complete_elf(const std::string& lib) {
+    int fd = open(lib.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    Elf64_Ehdr eh{};
+    bool ok = fstat(fd, &st) == 0 && pread(fd, &eh, sizeof eh, 0) == sizeof eh &&
+              memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+              eh.e_type == ET_DYN;
+    auto size = static_cast<uint64_t>(st.st_size);
+    ok = ok && eh.e_phoff + uint64_t{eh.e_phnum} * eh.e_phentsize <= size &&
+         eh.e_shoff + uint64_t{eh.e_shnum} * eh.e_shentsize <= size;
+    for (unsigned i = 0; ok && i < eh.e_phnum; ++i) {
+        Elf64_Phdr ph{};
+        ok = pread(fd, &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + i * eh.e_phentsize)) ==
+                 sizeof ph &&
+             ph.p_offset + ph.p_filesz <= size;
+    }
+    close(fd);
+    return ok;
+}
+
+// A library the dynamic loader cannot load is skipped with a warning, and the program
+// would run unproxied: refuse instead. Every run checks that the ELF file is whole;
+// strict mode also loads it (RTLD_LOCAL: no symbol of ours reaches the launcher).
+void check_library(const std::string& lib, bool strict) {
+    if (!complete_elf(lib)) die("library '" + printable(lib) + "' is not a whole shared object");
+    if (!strict) return;
+    void* h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) die("library '" + printable(lib) + "' cannot be loaded: " + dlerror());
+    dlclose(h);
+}
+
 // The preload cannot act in a static, setuid/setgid or capability-carrying program:
 // strict mode refuses to run it, otherwise one warning says it runs unproxied.
 void check_program(const char* name, bool strict) {
@@ -728,6 +766,7 @@ int launcher_main(int argc, char** argv) {
     }
 
     std::string lib = find_library();
+    check_library(lib, o.strict);
     std::string preload = build_preload(lib);
 
     std::string host = url.host;

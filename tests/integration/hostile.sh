@@ -112,11 +112,12 @@ fi
 {
     printf '# hostile proxy matrix: socksify --direct %s --timeout %s, limit %s ms\n' "''" "$TIMEOUT" "$LIMIT_MS"
     printf '# conns: connections the proxy saw (2: the shim retried after a stall)\n'
-    printf '%-34s %-24s %-9s %-14s %-14s %6s %5s  %s\n' case fault mode expected got ms conns verdict
+    printf '# udp: expected/got are sendto/first recvfrom/second recvfrom (1 s timeout each)\n'
+    printf '%-34s %-24s %-9s %-20s %-20s %6s %5s  %s\n' case fault mode expected got ms conns verdict
 } >"$MATRIX"
 
 # row CASE FAULT MODE EXPECTED GOT MS CONNS VERDICT
-row() { printf '%-34s %-24s %-9s %-14s %-14s %6s %5s  %s\n' "$@" >>"$MATRIX"; }
+row() { printf '%-34s %-24s %-9s %-20s %-20s %6s %5s  %s\n' "$@" >>"$MATRIX"; }
 
 # Connections the last proxy served (one log line each).
 proxy_conns() { grep -c ': conn [0-9]* from' "$DIR/proxy.log" || true; }
@@ -276,9 +277,11 @@ udp_case() {
     n=$(grep -c '^udp ' "$REC" || true)
     ((n >= min_dg)) || WHY+=("the relay received $n datagrams, want $min_dg")
     dest_clean || WHY+=("the destination saw: $(dest_seen)")
-    got="$(field send1)/$(field recv1 | sed 's/@.*/@dest/')"
-    row "$name" "$script" udp "$w_send1/${w_recv1/@*/@dest}" "$got" "${ms:-?}" "$(proxy_conns)" \
-        "$(verdict)"
+    # In the matrix: sendto/first recvfrom/second recvfrom, an echo shown as "echo".
+    local short='s/^u-[^@]*@.*/echo/'
+    got="$(field send1)/$(field recv1 | sed "$short")/$(field recv2 | sed "$short")"
+    row "$name" "$script" udp "$w_send1/$(sed "$short" <<<"$w_recv1")/$(sed "$short" <<<"$w_recv2")" \
+        "$got" "${ms:-?}" "$(proxy_conns)" "$(verdict)"
     conclude "$name"
 }
 

@@ -100,4 +100,14 @@ except OSError as e:
     print(errno.errorcode[e.errno])
 '
 check_out udp-off-refused-in-strict EACCES
+# A library the loader would skip (truncated) must stop the launcher, not let the
+# program run unproxied. The launcher takes ../lib/libsocksify.so beside its bin/.
+mkdir -p "$SFY_TMP/tree/bin" "$SFY_TMP/tree/lib"
+cp "$SOCKSIFY" "$SFY_TMP/tree/bin/socksify"
+for n in 100 5000 50000; do
+    head -c "$n" "$SFY_ROOT/build/lib/libsocksify.so" >"$SFY_TMP/tree/lib/libsocksify.so"
+    refused "truncated-library-$n-refused" "not a whole shared object" \
+        "$SFY_TMP/tree/bin/socksify" -x "$URL" -- true
+done
+
 finish
