@@ -4,25 +4,60 @@
 #include "shim/real.hpp"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <algorithm>
+#include <cstdint>
 #include <type_traits>
 
 namespace socksify::shim::real {
 namespace {
 
+// Our own loaded segments, found once: a symbol inside them is one of our hooks.
+struct Range {
+    uintptr_t begin = 0;
+    uintptr_t end = 0;
+};
+
+int find_self(dl_phdr_info* info, size_t, void* data) {
+    auto* r = static_cast<Range*>(data);
+    if (info->dlpi_addr != r->begin) return 0;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; ++i) {
+        const auto& ph = info->dlpi_phdr[i];
+        if (ph.p_type != PT_LOAD) continue;
+        lo = std::min<uintptr_t>(lo, info->dlpi_addr + ph.p_vaddr);
+        hi = std::max<uintptr_t>(hi, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+    }
+    r->begin = lo;
+    r->end = hi;
+    return 1;
+}
+
+Range self_range() {
+    // Computed on first use and cached; racing threads compute the same value. (dladdr
+    // per symbol cost ~1 M instructions per process.)
+    static constinit std::atomic<uintptr_t> begin{0}, end{0};
+    if (uintptr_t b = begin.load(std::memory_order_acquire)) return {b, end.load()};
+    Range r;
+    Dl_info mine{};
+    if (dladdr(reinterpret_cast<void*>(&find_self), &mine) == 0) return r;
+    r.begin = reinterpret_cast<uintptr_t>(mine.dli_fbase);
+    if (dl_iterate_phdr(find_self, &r) == 0) r.end = r.begin;  // not found: empty range
+    end.store(r.end, std::memory_order_relaxed);
+    begin.store(r.begin, std::memory_order_release);
+    return r;
+}
+
 void* resolve(const char* name) {
     void* next = dlsym(RTLD_NEXT, name);
-    Dl_info found{};
-    Dl_info mine{};
-    if (next != nullptr && dladdr(next, &found) != 0 &&
-        dladdr(reinterpret_cast<void*>(&resolve), &mine) != 0 &&
-        found.dli_fbase == mine.dli_fbase) {
-        return nullptr;
-    }
+    Range self = self_range();
+    auto at = reinterpret_cast<uintptr_t>(next);
+    if (next != nullptr && at >= self.begin && at < self.end) return nullptr;
     return next;
 }
 
