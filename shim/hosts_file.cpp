@@ -4,8 +4,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "shim/real.hpp"
@@ -123,12 +125,77 @@ bool hosts_text_has_address(std::string_view text, int family, const void* addr)
     return text_matches(text, Query{{}, family, addr});
 }
 
+namespace {
+
+// The last hosts file read, kept while stat() says it is the same file unchanged:
+// one system call per lookup instead of open/read/close and a fresh read.
+struct Cache {
+    std::atomic<uint32_t> busy{0};
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    bool valid = false;  // all-zero initial state keeps the 64 KiB in .bss
+    timespec mtime{};
+    char path[64] = {};
+    size_t len = 0;
+    char text[64 * 1024] = {};
+};
+constinit Cache g_cache;
+
+bool cached_matches(const char* path, const Query& q, bool& answered) {
+    answered = false;
+    struct stat st {};
+    if (strlen(path) >= sizeof g_cache.path || stat(path, &st) != 0 ||
+        st.st_size >= static_cast<off_t>(sizeof g_cache.text))
+        return false;  // the streaming reader handles it
+    uint32_t free_word = 0;
+    if (!g_cache.busy.compare_exchange_strong(free_word, 1, std::memory_order_acquire))
+        return false;  // another thread holds it: read the file directly
+    bool same = g_cache.valid && g_cache.size == st.st_size && g_cache.dev == st.st_dev &&
+                g_cache.ino == st.st_ino && g_cache.mtime.tv_sec == st.st_mtim.tv_sec &&
+                g_cache.mtime.tv_nsec == st.st_mtim.tv_nsec && strcmp(g_cache.path, path) == 0;
+    if (!same) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        size_t len = 0;
+        if (fd >= 0) {
+            ssize_t n;
+            while (len < sizeof g_cache.text &&
+                   (n = real::read(fd, g_cache.text + len, sizeof g_cache.text - len)) > 0)
+                len += static_cast<size_t>(n);
+            real::close(fd);
+        }
+        same = fd >= 0 && len == static_cast<size_t>(st.st_size);
+        g_cache.valid = same;
+        g_cache.size = st.st_size;
+        g_cache.dev = st.st_dev;
+        g_cache.ino = st.st_ino;
+        g_cache.mtime = st.st_mtim;
+        g_cache.len = len;
+        strcpy(g_cache.path, path);
+    }
+    bool found = false;
+    if (same) {
+        found = text_matches({g_cache.text, g_cache.len}, q);
+        answered = true;
+    }
+    g_cache.busy.store(0, std::memory_order_release);
+    return found;
+}
+
+bool lookup(const char* path, const Query& q) {
+    bool answered = false;
+    bool found = cached_matches(path, q, answered);
+    return answered ? found : file_matches(path, q);
+}
+
+}  // namespace
+
 bool hosts_file_has(const char* path, std::string_view name) {
-    return file_matches(path, Query{name});
+    return lookup(path, Query{name});
 }
 
 bool hosts_file_has_address(const char* path, int family, const void* addr) {
-    return file_matches(path, Query{{}, family, addr});
+    return lookup(path, Query{{}, family, addr});
 }
 
 }  // namespace socksify::shim

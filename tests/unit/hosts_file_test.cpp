@@ -3,6 +3,9 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -57,6 +60,32 @@ TEST(HostsFile, ReadsLargeFilesInChunks) {
     EXPECT_TRUE(hosts_file_has(path, "last.example"));
     EXPECT_FALSE(hosts_file_has(path, "host2000.example"));
     EXPECT_FALSE(hosts_file_has("/nonexistent/hosts", "host0.example"));
+    unlink(path);
+}
+
+TEST(HostsFile, CachedCopyFollowsEditsOfTheFile) {
+    char path[] = "/tmp/socksify-hosts-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    auto write_file = [&](const char* text) {
+        FILE* f = fopen(path, "w");
+        ASSERT_NE(f, nullptr);
+        fputs(text, f);
+        fclose(f);
+    };
+    write_file("10.0.0.1 first.example\n");
+    EXPECT_TRUE(hosts_file_has(path, "first.example"));
+    EXPECT_TRUE(hosts_file_has(path, "first.example"));  // from the cached copy
+    // Same size, new content: the inode's mtime (or size) moves, the cache follows.
+    timespec later{};
+    clock_gettime(CLOCK_REALTIME, &later);
+    later.tv_sec += 5;
+    write_file("10.0.0.1 other.example\n");
+    timespec times[2] = {later, later};
+    utimensat(AT_FDCWD, path, times, 0);
+    EXPECT_FALSE(hosts_file_has(path, "first.example"));
+    EXPECT_TRUE(hosts_file_has(path, "other.example"));
     unlink(path);
 }
 
