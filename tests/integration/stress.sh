@@ -55,7 +55,7 @@ fi
 ASAN_LIB=$SFY_ROOT/build/asan/lib/libsocksify.so
 run 600 make -s -C "$SFY_ROOT" BUILD=build/asan \
     CXXFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-    LDFLAGS="-fsanitize=address,undefined" "$ASAN_LIB"
+    LDFLAGS="-fsanitize=address,undefined" build/asan/lib/libsocksify.so
 if ((RC != 0)); then
     fail asan-threads "$(why "building the sanitized shim failed")"
 else
