@@ -25,7 +25,8 @@ PROTO_SRC := $(wildcard protocol/*.cpp)
 LAUNCHER_SRC := $(wildcard shim/launcher*.cpp)
 HOOK_SRC := $(wildcard shim/hooks_*.cpp)
 CORE_SRC := $(filter-out $(LAUNCHER_SRC) $(HOOK_SRC),$(wildcard shim/*.cpp))
-LIB_SRC := $(PROTO_SRC) $(CORE_SRC) $(HOOK_SRC)
+# config_file.cpp is the launcher's (and the unit tests'): the library never reads files.
+LIB_SRC := $(PROTO_SRC) $(filter-out shim/config_file.cpp,$(CORE_SRC)) $(HOOK_SRC)
 UNIT_SRC := $(wildcard tests/unit/*_test.cpp)
 BENCH_SRC := $(wildcard tests/bench/*_bench.cpp)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.cpp)
@@ -73,8 +74,11 @@ $(BUILD)/launcher/obj/%.o: %.cpp $(PREFIX_STAMP)
 	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -DSOCKSIFY_LIBDIR='"$(LIBDIR_INSTALLED)"' -c $< -o $@
 
 # Static libstdc++: loading the shared one costs ~0.4 ms of page faults per start.
-$(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) shim/config.cpp shim/shm_file.cpp \
-		$(PROTO_SRC)) | $(LIB)
+# The launcher shares the library's pure parsers (config, policy, config files, audit
+# records) and nothing that hooks.
+LAUNCHER_SHARED := shim/config.cpp shim/shm_file.cpp shim/policy.cpp shim/config_file.cpp \
+	shim/audit_format.cpp
+$(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) $(LAUNCHER_SHARED) $(PROTO_SRC)) | $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -static-libstdc++ -static-libgcc -o $@ $(filter %.o,$^)
 
@@ -160,12 +164,15 @@ deps:
 	scripts/install-deps.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR_INSTALLED)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR_INSTALLED) \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR_INSTALLED)/libsocksify.so
 	install -m 0755 $(LAUNCHER) $(DESTDIR)$(PREFIX)/bin/socksify
+	install -m 0644 docs/socksify.1 $(DESTDIR)$(PREFIX)/share/man/man1/socksify.1
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR_INSTALLED)/libsocksify.so $(DESTDIR)$(PREFIX)/bin/socksify
+	rm -f $(DESTDIR)$(LIBDIR_INSTALLED)/libsocksify.so $(DESTDIR)$(PREFIX)/bin/socksify \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/socksify.1
 
 format-check:
 	clang-format --dry-run --Werror protocol/*.[ch]pp shim/*.[ch]pp tests/unit/*.cpp

@@ -626,6 +626,14 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
         cfg.valid = false;
     };
 
+    // First, so that the refusals of a bad configuration are recorded too.
+    if (const char* v = env(kEnvAudit); v != nullptr && v[0] != '\0') {
+        if (!to_cstr(v, cfg.audit_path, sizeof cfg.audit_path)) {
+            fail_with([&] { set_error(cfg, kEnvAudit, v, "path too long"); });
+            return;
+        }
+    }
+
     const char* proxy = env(kEnvProxy);
     if (proxy == nullptr) {
         fail_with([&] { std::snprintf(cfg.error, sizeof cfg.error, "%s is not set", kEnvProxy); });
@@ -748,6 +756,19 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
     if (const char* v = scalar(kEnvUdp)) {
         if (const char* e = parse_bool(v, cfg.udp)) {
             fail_with([&] { set_error(cfg, kEnvUdp, v, e); });
+            return;
+        }
+    }
+
+    if (const char* v = env(kEnvPolicy)) {
+        if (const char* e = parse_policy(v, cfg.policy)) {
+            fail_with([&] { set_error(cfg, kEnvPolicy, v, e); });
+            return;
+        }
+    }
+    if (const char* v = scalar(kEnvDefaultDeny)) {
+        if (const char* e = parse_bool(v, cfg.policy.default_deny)) {
+            fail_with([&] { set_error(cfg, kEnvDefaultDeny, v, e); });
             return;
         }
     }

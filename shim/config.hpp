@@ -10,6 +10,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "shim/cidr.hpp"
+#include "shim/policy.hpp"
+
 namespace socksify::shim {
 
 // Environment contract between the launcher and libsocksify.so. The launcher sets
@@ -43,14 +46,13 @@ inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCK
 inline constexpr const char* kEnvStrict = "SOCKSIFY_STRICT";  // 1: nothing leaves unproxied
 inline constexpr const char* kEnvUdp = "SOCKSIFY_UDP";         // on (default) | off, as parse_bool
 inline constexpr const char* kEnvDnsTcp = "SOCKSIFY_DNS_TCP";  // res_* over TCP: IP[:port]
+inline constexpr const char* kEnvPolicy = "SOCKSIFY_POLICY";  // allow:RULE,deny:RULE,…
+inline constexpr const char* kEnvDefaultDeny = "SOCKSIFY_DEFAULT_DENY";  // as parse_bool
+inline constexpr const char* kEnvAudit = "SOCKSIFY_AUDIT";    // audit log path
+inline constexpr const char* kEnvConfig = "SOCKSIFY_CONFIG";  // launcher: config file
+inline constexpr size_t kMaxAuditPath = 4096;                  // PATH_MAX
 inline constexpr size_t kMaxSuffixes = 32;
 inline constexpr size_t kMaxSuffixLen = 127;
-
-struct Cidr {
-    sa_family_t family = AF_UNSPEC;  // AF_INET or AF_INET6
-    uint8_t prefix = 0;
-    std::array<uint8_t, 16> addr{};  // network order, host bits zeroed
-};
 
 // A proxy URL as written by the user: [socks5|socks5h]://[user[:pass]@]host[:port].
 // A missing scheme means socks5h. host is numeric or a name, without brackets.
@@ -129,6 +131,12 @@ struct Config {
     // Strict mode: only loopback may be direct, names go to the proxy, and sockets
     // that could reach the network around the proxy (raw, packet, ICMP, …) are refused.
     bool strict = false;
+
+    // Allow/deny rules and the default, checked before the proxy is contacted.
+    Policy policy{};
+    // Audit log (SOCKSIFY_AUDIT): read first, so that even a bad configuration's
+    // refusals are recorded; empty when there is none.
+    char audit_path[kMaxAuditPath] = {};
 
     int timeout_ms = kDefaultTimeoutMs;
     int stall_ms = kDefaultStallMs;

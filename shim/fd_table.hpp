@@ -15,10 +15,15 @@ enum class FdKind : uint8_t {
     kTcpProxied = 1,  // connected through the proxy; getpeername answers from the record
     kUdp = 2,         // an AF_INET/AF_INET6 datagram socket; may hold an association
     kControl = 3,     // the shim's own UDP ASSOCIATE control connection: hidden
+    kHidden = 4,      // another fd of the shim's own (the audit log): hidden
 };
 
 // The hooks on the data path (read, write, send, recv, …) only care about kUdp.
 inline bool is_udp(FdKind k) { return k == FdKind::kUdp; }
+
+// The shim's own fds: to the program they are not open (close, dup, fcntl(F_DUPFD*)
+// fail with EBADF; close_range and closefrom skip them).
+inline bool is_hidden(FdKind k) { return k == FdKind::kControl || k == FdKind::kHidden; }
 
 // Covers the kernel's default fs.nr_open (1 << 20). Larger fds are never owned; a
 // connect on one is still proxied, only getpeername then reports the proxy.

@@ -34,7 +34,7 @@ void duplicated(int from, int to) {
 int dup_onto(int fd, int to, int flags, bool is_dup3) {
     if (kind_of(fd) == FdKind::kNone && kind_of(to) == FdKind::kNone) [[likely]]
         return is_dup3 ? real::dup3(fd, to, flags) : real::dup2(fd, to);
-    if (kind_of(fd) == FdKind::kControl) {
+    if (is_hidden(kind_of(fd))) {
         errno = EBADF;  // not an fd the program opened
         return -1;
     }
@@ -58,7 +58,7 @@ int close_span(unsigned first, unsigned last, int flags) {
     for (unsigned fd = first; fd <= limit && from <= last; ++fd) {
         FdKind k = kind_of(static_cast<int>(fd));
         if (k == FdKind::kNone) continue;
-        if (k == FdKind::kControl) {
+        if (is_hidden(k)) {
             if (fd > from && real::close_range(from, fd - 1, flags) != 0) rc = -1;
             from = fd + 1;
         } else if ((flags & CLOSE_RANGE_CLOEXEC) == 0) {
@@ -75,7 +75,7 @@ SOCKSIFY_EXPORT int close(int fd) {
     FdKind k = kind_of(fd);
     if (k == FdKind::kNone) [[likely]]
         return real::close(fd);
-    if (k == FdKind::kControl && !inside_shim()) {
+    if (is_hidden(k) && !inside_shim()) {
         errno = EBADF;  // hidden: to the program this fd is not open
         return -1;
     }
@@ -84,7 +84,7 @@ SOCKSIFY_EXPORT int close(int fd) {
 }
 
 SOCKSIFY_EXPORT int dup(int fd) {
-    if (kind_of(fd) == FdKind::kControl) {
+    if (is_hidden(kind_of(fd))) {
         errno = EBADF;
         return -1;
     }
@@ -123,7 +123,7 @@ int fcntl_common(int fd, int cmd, long arg) {
     bool dups = cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
     if (!dups || kind_of(fd) == FdKind::kNone) [[likely]]
         return real::fcntl(fd, cmd, arg);
-    if (kind_of(fd) == FdKind::kControl) {
+    if (is_hidden(kind_of(fd))) {
         errno = EBADF;
         return -1;
     }

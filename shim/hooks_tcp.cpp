@@ -10,9 +10,6 @@
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
 #include "shim/init.hpp"
-#include "shim/io.hpp"
-#include "shim/log.hpp"
-#include "shim/names.hpp"
 #include "shim/real.hpp"
 #include "shim/resolver.hpp"
 #include "shim/route.hpp"
@@ -44,18 +41,6 @@ bool is_datagram(int fd) {
     return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &n) == 0 && type == SOCK_DGRAM;
 }
 
-void log_connect(int fd, const sockaddr* dest, std::string_view name, const Config& cfg, int err,
-                 int64_t start_ns) {
-    LogLevel level = err == 0 ? LogLevel::kVerbose : LogLevel::kError;
-    if (static_cast<int>(level) > static_cast<int>(cfg.log_level)) return;
-    char dest_text[64];
-    long ms = static_cast<long>((monotonic_ns() - start_ns) / 1000000);
-    format_sockaddr(dest, dest_text, sizeof dest_text);
-    log_line(level, "connect fd %d to %.*s%s%s via %s: %s (%ld ms)", fd,
-             static_cast<int>(name.size()), name.data(), name.empty() ? "" : " = ", dest_text,
-             cfg.proxy_text, err == 0 ? "ok" : strerror(err), ms);
-}
-
 // Returns 0 or an errno; *handled is false when the call must go to libc unchanged.
 int proxied_connect(int fd, const sockaddr* dest, socklen_t len, bool& handled) {
     handled = false;
@@ -76,25 +61,7 @@ int proxied_connect(int fd, const sockaddr* dest, socklen_t len, bool& handled) 
     }
     handled = true;
     if (kind_of(fd) == FdKind::kTcpProxied) return EISCONN;
-    int64_t start = monotonic_ns();
-    if (!cfg.valid) {
-        // Never fall back to a direct connection on a broken configuration.
-        log_line(LogLevel::kError, "refusing connect: %s", cfg.error);
-        return EACCES;
-    }
-    // A fake address stands for a name: the proxy gets the name, never a guess.
-    std::string_view name;
-    uint32_t index = 0;
-    if (cfg.dns_mode == DnsMode::kRemote && fake_index_of(cfg, dest, index)) {
-        name = fake_name_of(cfg, dest);
-        if (name.empty()) {
-            log_connect(fd, dest, name, cfg, EHOSTUNREACH, start);
-            return EHOSTUNREACH;
-        }
-    }
-    int err = connect_via_proxy(fd, dest, len, name, cfg);
-    log_connect(fd, dest, name, cfg, err, start);
-    return err;
+    return proxied_tcp_connect(fd, dest, len, cfg);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "shim/audit.hpp"
 #include "shim/export.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
@@ -53,7 +54,7 @@ bool claim_unknown(int fd, const msghdr* msg, int& flags, int& err) {
         return true;
     }
     if (type == SOCK_STREAM && (flags & MSG_FASTOPEN)) {
-        err = cfg.valid ? connect_via_proxy(fd, dest, msg->msg_namelen, {}, cfg) : EACCES;
+        err = proxied_tcp_connect(fd, dest, msg->msg_namelen, cfg);
         flags &= ~MSG_FASTOPEN;
         return true;
     }
@@ -168,6 +169,7 @@ int refuse_in_strict_mode(int domain, int type, int protocol) {
              "refusing socket(domain %d, type %d, protocol %d): it could bypass the proxy "
              "(--strict)",
              domain, type & 0xff, protocol);
+    audit_denied(cfg, audit_event(AuditKind::kRefusal, nullptr), "strict");
     return EACCES;
 }
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "shim/audit.hpp"
 #include "shim/guard.hpp"
 #include "shim/names.hpp"
 #include "shim/log.hpp"
@@ -49,6 +50,7 @@ void start() {
     ShimScope scope;
     load_config(g_config, [](const char* name) -> const char* { return getenv(name); }, &resolve_proxy);
     attach_shared_state(getenv(kEnvShm), fake_capacity(g_config));
+    audit_open(g_config);
     // A bad configuration is reported by each refusal (one line each), not here.
     g_state.store(kReady, std::memory_order_release);
 }

@@ -24,7 +24,11 @@
 #include <dlfcn.h>
 #include <elf.h>
 
+#include "shim/audit_format.hpp"
 #include "shim/config.hpp"
+#include "shim/config_file.hpp"
+#include "shim/launcher_summary.hpp"
+#include "shim/policy.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/launcher_program.hpp"
 #include "shim/shm_file.hpp"
@@ -85,17 +89,38 @@ constexpr const char* kHelp =
     "                            program (which the preload cannot reach) is refused\n"
     "      --password-file FILE  proxy password: the first line of FILE; the password\n"
     "                            may also come from SOCKSIFY_PASSWORD or the URL\n"
+    "      --allow RULE          allow connections, datagrams and lookups matching RULE\n"
+    "      --deny RULE           deny them (EACCES; a denied lookup fails with EAI_FAIL);\n"
+    "                            both repeatable, first match wins. RULE: example.com,\n"
+    "                            *.example.com (subdomains), a CIDR or address, '*',\n"
+    "                            each with an optional :PORT or :LO-HI\n"
+    "                            ([2001:db8::/32]:443 for IPv6)\n"
+    "      --default-deny        deny what no rule allows (default: allow)\n"
+    "      --audit FILE          append one JSON line per connection, UDP association,\n"
+    "                            name lookup and refusal to FILE\n"
+    "      --audit-summary FILE  print a table of the destinations in an audit log and\n"
+    "                            exit\n"
+    "      --config FILE         read settings from FILE (default: SOCKSIFY_CONFIG, then\n"
+    "                            ~/.config/socksify/config, then /etc/socksify.conf,\n"
+    "                            the first that exists); options given here win\n"
+    "      --proxychains-conf FILE  take the proxy, proxy_dns, timeouts and localnet\n"
+    "                            from a proxychains.conf\n"
     "  -v, --verbose             log one line per connection on stderr\n"
     "  -q, --quiet               log nothing, not even errors (default: errors only)\n"
     "  -h, --help                show this help and exit\n"
     "      --version             show the version and exit\n"
     "\n"
     "Exit status: the program's; 2 when an option is bad, 126/127 when the program\n"
-    "cannot be run or is not found.\n";
+    "cannot be run or is not found. See socksify(1).\n";
+
+// "FILE:LINE" while a config file's line is applied: errors name it.
+std::string g_where;
+// The directory relative paths in the file being applied are taken from ("" = cwd).
+std::string g_base_dir;
 
 // One line on stderr, then exit: every refusal looks the same.
 [[noreturn]] void die(const std::string& msg, int code = kExitUsage) {
-    std::string line = "socksify: " + msg + "\n";
+    std::string line = "socksify: " + (g_where.empty() ? "" : g_where + ": ") + msg + "\n";
     ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
     (void)ignored;
     std::exit(code);
@@ -103,6 +128,8 @@ constexpr const char* kHelp =
 
 [[noreturn]] void die_bad_value(const char* what, std::string_view value, const char* reason) {
     char line[512];
+    // In a file the setting is named by its key ("udp"), not the option ("--udp").
+    if (!g_where.empty() && std::strncmp(what, "--", 2) == 0) what += 2;
     format_bad_value(line, sizeof line, what, value, reason);
     die(line);
 }
@@ -142,6 +169,11 @@ struct Options {
     std::string password;  // from --password-file
     bool password_file = false;
     const char* log = nullptr;
+    std::vector<std::string> rules;  // "allow:RULE" / "deny:RULE", in order
+    bool default_deny = false;
+    std::string audit;  // absolute path
+    std::string config_file;
+    std::string proxychains;
     int program = 0;  // argv index of the program
 };
 
@@ -157,6 +189,13 @@ enum class Opt {
     kNoPipeline,
     kStrict,
     kPasswordFile,
+    kAllow,
+    kDeny,
+    kDefaultDeny,
+    kAudit,
+    kAuditSummary,
+    kConfig,
+    kProxychainsConf,
     kVerbose,
     kQuiet,
     kHelp,
@@ -181,11 +220,35 @@ constexpr LongOpt kLongOpts[] = {
     {"no-pipeline", Opt::kNoPipeline, false},
     {"strict", Opt::kStrict, false},
     {"password-file", Opt::kPasswordFile, true},
+    {"allow", Opt::kAllow, true},
+    {"deny", Opt::kDeny, true},
+    {"default-deny", Opt::kDefaultDeny, false},
+    {"audit", Opt::kAudit, true},
+    {"audit-summary", Opt::kAuditSummary, true},
+    {"config", Opt::kConfig, true},
+    {"proxychains-conf", Opt::kProxychainsConf, true},
     {"verbose", Opt::kVerbose, false},
     {"quiet", Opt::kQuiet, false},
     {"help", Opt::kHelp, false},
     {"version", Opt::kVersion, false},
 };
+
+// A path from the file being applied is relative to that file's directory.
+std::string path_in_context(std::string_view path) {
+    if (g_base_dir.empty() || path.empty() || path.front() == '/') return std::string(path);
+    return g_base_dir + "/" + std::string(path);
+}
+
+// The library opens the audit log at its first network call, after the program may
+// have changed directory: it gets an absolute path.
+std::string absolute_path(const std::string& path) {
+    if (path.front() == '/') return path;
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd) == nullptr) {
+        die(std::string("cannot get the current directory: ") + std::strerror(errno));
+    }
+    return std::string(cwd) + "/" + path;
+}
 
 std::string read_password_file(const std::string& path) {
     const char* what = "--password-file";
@@ -293,8 +356,33 @@ void apply(Options& o, Opt id, std::string_view value) {
             o.no_pipeline = true;
             break;
         case Opt::kPasswordFile:
-            o.password = read_password_file(std::string(value));
+            o.password = read_password_file(path_in_context(value));
             o.password_file = true;
+            break;
+        case Opt::kAllow:
+        case Opt::kDeny: {
+            bool allow = id == Opt::kAllow;
+            Rule rule;
+            if (const char* e = parse_rule(value, allow, rule)) {
+                die_bad_value(allow ? "--allow" : "--deny", value, e);
+            }
+            o.rules.push_back((allow ? "allow:" : "deny:") + std::string(value));
+            break;
+        }
+        case Opt::kDefaultDeny:
+            o.default_deny = true;
+            break;
+        case Opt::kAudit:
+            if (value.empty()) die_bad_value("--audit", value, "empty path");
+            o.audit = absolute_path(path_in_context(value));
+            break;
+        case Opt::kAuditSummary:
+            std::exit(audit_summary(std::string(value)));
+        case Opt::kConfig:
+            o.config_file = value;
+            break;
+        case Opt::kProxychainsConf:
+            o.proxychains = value;
             break;
         case Opt::kVerbose:
             o.log = "verbose";
@@ -614,6 +702,30 @@ void check_library(const std::string& lib, bool strict) {
 
 // The preload cannot act in a static, setuid/setgid or capability-carrying program:
 // strict mode refuses to run it, otherwise one warning says it runs unproxied.
+// The launcher's own refusal of a program, for the audit log (when there is one).
+void audit_refusal(const std::string& program, const char* reason) {
+    const char* path = env_lookup(kEnvAudit);
+    if (path == nullptr || path[0] == '\0') return;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0) return;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    AuditRecord r;
+    r.time_ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+    r.pid = static_cast<long>(getpid());
+    size_t slash = program.rfind('/');
+    r.program = slash == std::string::npos ? std::string_view(program)
+                                           : std::string_view(program).substr(slash + 1);
+    r.kind = "refusal";
+    r.verdict = "deny";
+    r.reason = reason;
+    char line[kAuditRecordMax];
+    size_t n = format_audit_record(r, line, sizeof line);
+    ssize_t ignored = write(fd, line, n);
+    (void)ignored;
+    close(fd);
+}
+
 void check_program(const char* name, bool strict) {
     std::string path = find_program(name);
     if (path.empty()) return;  // spawning reports "not found"
@@ -621,7 +733,10 @@ void check_program(const char* name, bool strict) {
     if (why == nullptr) return;
     std::string msg = "program '" + printable(path) + "' is " + why +
                       ": the preloaded library cannot act in it";
-    if (strict) die(msg + " (refused in --strict mode)");
+    if (strict) {
+        audit_refusal(path, "not-preloadable");
+        die(msg + " (refused in --strict mode)");
+    }
     msg = "socksify: warning: " + msg + "; its traffic is not proxied\n";
     ssize_t ignored = write(STDERR_FILENO, msg.data(), msg.size());
     (void)ignored;
@@ -720,8 +835,243 @@ int run(char** argv, const std::string& shm) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+// --- configuration files ------------------------------------------------------------
+
+constexpr size_t kMaxFileSize = 1 << 20;
+
+std::string read_text_file(const std::string& path, const char* what) {
+    auto cannot = [&](int err) {
+        die(std::string("cannot read ") + what + " '" + printable(path) + "': " + std::strerror(err));
+    };
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) cannot(errno);
+    std::string text;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int err = errno;
+            close(fd);
+            cannot(err);
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<size_t>(n));
+        if (text.size() > kMaxFileSize) {
+            close(fd);
+            die(std::string(what) + " '" + printable(path) + "' is larger than 1 MiB");
+        }
+    }
+    close(fd);
+    return text;
+}
+
+std::string dir_of(const std::string& path) {
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return "";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string where(const std::string& path, size_t line) {
+    return printable(path) + ":" + std::to_string(line);
+}
+
+// Settings from a file fill only what the command line left unset; the file's rules
+// follow the command line's.
+void merge(Options& into, Options& from) {
+    if (into.proxy_source == nullptr && from.proxy_source != nullptr) {
+        into.proxy = std::move(from.proxy);
+        into.proxy_source = from.proxy_source;
+    }
+    if (!into.direct_given && from.direct_given) {
+        into.direct = std::move(from.direct);
+        into.direct_given = true;
+        into.direct_none = from.direct_none;
+    }
+    for (auto field : {&Options::dns, &Options::dns_tcp, &Options::fake_net, &Options::fake_net6,
+                       &Options::udp, &Options::timeout, &Options::audit}) {
+        if ((into.*field).empty()) into.*field = std::move(from.*field);
+    }
+    into.no_pipeline = into.no_pipeline || from.no_pipeline;
+    into.strict = into.strict || from.strict;
+    into.default_deny = into.default_deny || from.default_deny;
+    // A password in the command line's URL beats a password file from a file.
+    ProxyUrl url;
+    bool url_password = into.proxy_source != nullptr &&
+                        parse_proxy_url(into.proxy, url) == nullptr && url.has_pass;
+    explicit_bzero(url.pass, sizeof url.pass);
+    if (!into.password_file && from.password_file && !url_password) {
+        into.password = std::move(from.password);
+        into.password_file = true;
+    }
+    if (into.log == nullptr) into.log = from.log;
+    for (std::string& r : from.rules) into.rules.push_back(std::move(r));
+}
+
+struct FileContext {
+    Options* options;
+    const std::string* path;
+};
+
+bool file_bool(std::string_view key, std::string_view value) {
+    bool on = false;
+    if (const char* e = parse_bool(value, on)) die_bad_value(std::string(key).c_str(), value, e);
+    return on;
+}
+
+const char* apply_config_line(void* ctx, size_t line_no, const ConfigLine& line) {
+    auto& c = *static_cast<FileContext*>(ctx);
+    Options& o = *c.options;
+    g_where = where(*c.path, line_no);
+    std::string_view v = line.value;
+    if (line.kind == ConfigLine::Kind::kRule) {
+        apply(o, line.allow ? Opt::kAllow : Opt::kDeny, v);
+        return nullptr;
+    }
+    switch (line.key) {
+        case ConfigKey::kProxy: apply(o, Opt::kProxy, v); break;
+        case ConfigKey::kDirect: apply(o, Opt::kDirect, v); break;
+        case ConfigKey::kDns: apply(o, Opt::kDns, v); break;
+        case ConfigKey::kDnsTcp: apply(o, Opt::kDnsTcp, v); break;
+        case ConfigKey::kTimeout: apply(o, Opt::kTimeout, v); break;
+        case ConfigKey::kUdp: apply(o, Opt::kUdp, v); break;
+        case ConfigKey::kFakeNet: apply(o, Opt::kFakeNet, v); break;
+        case ConfigKey::kFakeNet6: apply(o, Opt::kFakeNet6, v); break;
+        case ConfigKey::kAudit: apply(o, Opt::kAudit, v); break;
+        case ConfigKey::kPasswordFile: apply(o, Opt::kPasswordFile, v); break;
+        case ConfigKey::kStrict:
+            if (file_bool("strict", v)) o.strict = true;
+            break;
+        case ConfigKey::kPipeline:
+            if (!file_bool("pipeline", v)) o.no_pipeline = true;
+            break;
+        case ConfigKey::kDefaultDeny:
+            if (file_bool("default-deny", v)) o.default_deny = true;
+            break;
+        case ConfigKey::kLog: {
+            LogLevel level;
+            if (const char* e = parse_log_level(v, level)) die_bad_value("log", v, e);
+            o.log = level == LogLevel::kQuiet   ? "quiet"
+                    : level == LogLevel::kError ? "error"
+                                                : "verbose";
+            break;
+        }
+    }
+    return nullptr;
+}
+
+Options read_config_file(const std::string& path) {
+    std::string text = read_text_file(path, "config file");
+    Options f;
+    FileContext ctx{&f, &path};
+    g_base_dir = dir_of(path);
+    size_t line_no = 0;
+    if (const char* e = parse_config_text(text, apply_config_line, &ctx, line_no)) {
+        g_where = where(path, line_no);
+        if (std::string_view(e) == "unknown key") {
+            std::string_view rest = text;
+            for (size_t i = 1; i < line_no; ++i) rest = rest.substr(rest.find('\n') + 1);
+            size_t start = rest.find_first_not_of(" \t");
+            rest = start == std::string_view::npos ? std::string_view{} : rest.substr(start);
+            die("unknown key '" + printable(rest.substr(0, rest.find_first_of(" \t=\n"))) + "'");
+        }
+        die(e);
+    }
+    g_where.clear();
+    g_base_dir.clear();
+    return f;
+}
+
+// --config FILE, else SOCKSIFY_CONFIG, else the first of ~/.config/socksify/config
+// ($XDG_CONFIG_HOME when set) and /etc/socksify.conf that exists; "" for none.
+std::string find_config(const Options& o) {
+    if (!o.config_file.empty()) return o.config_file;
+    if (const char* v = std::getenv(kEnvConfig); v != nullptr && v[0] != '\0') return v;
+    std::string user;
+    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && xdg[0] == '/') {
+        user = std::string(xdg) + "/socksify/config";
+    } else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] != '\0') {
+        user = std::string(home) + "/.config/socksify/config";
+    }
+    for (const std::string& path : {user, std::string("/etc/socksify.conf")}) {
+        if (!path.empty() && access(path.c_str(), F_OK) == 0) return path;
+    }
+    return "";
+}
+
+// A proxychains.conf read as the options it stands for: -x from the first socks5
+// entry, --dns remote with proxy_dns (else local), --timeout, --direct from localnet.
+Options read_proxychains(const std::string& path) {
+    std::string text = read_text_file(path, "proxychains.conf");
+    static ProxychainsConf pc;  // large: not on the stack
+    size_t line_no = 0;
+    const char* e = parse_proxychains(text, pc, line_no);
+    explicit_bzero(text.data(), text.size());
+    if (e != nullptr) {
+        g_where = where(path, line_no);
+        die(e);
+    }
+    if (!pc.has_proxy) {
+        die("no socks5 or socks4 proxy in the [ProxyList] of '" + printable(path) + "'");
+    }
+    auto warn = [&](size_t line, const char* what) {
+        std::string msg = "socksify: warning: " + where(path, line) + ": " + what + "\n";
+        ssize_t ignored = write(STDERR_FILENO, msg.data(), msg.size());
+        (void)ignored;
+    };
+    if (pc.socks4) {
+        warn(pc.proxy_line,
+             "socks4 entry spoken to as SOCKS5 (socksify speaks SOCKS5 only; Tor, Dante and "
+             "ssh -D answer both on one port)");
+    }
+    if (pc.ignored_proxies > 0) {
+        warn(pc.first_ignored_line, "only the first proxy of [ProxyList] is used (no chains)");
+    }
+    Options p;
+    g_where = where(path, pc.proxy_line);
+    std::string host = pc.host;
+    std::string url = pc.proxy_dns ? "socks5h://" : "socks5://";
+    if (pc.has_user) url += percent_encode(pc.user) + ":" + percent_encode(pc.pass) + "@";
+    url += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    url += ":" + std::to_string(pc.port);
+    apply(p, Opt::kProxy, url);
+    explicit_bzero(url.data(), url.size());
+    explicit_bzero(pc.pass, sizeof pc.pass);
+    p.dns = pc.proxy_dns ? "remote" : "local";
+    if (pc.timeout_ms > 0) {
+        g_where = where(path, pc.timeout_line);
+        char t[32];
+        std::snprintf(t, sizeof t, "%d.%03d", pc.timeout_ms / 1000, pc.timeout_ms % 1000);
+        apply(p, Opt::kTimeout, t);
+    }
+    if (pc.localnet_count > 0) {
+        std::string list;
+        for (size_t i = 0; i < pc.localnet_count; ++i) {
+            const Cidr& c = pc.localnet[i];
+            char addr[INET6_ADDRSTRLEN];
+            inet_ntop(c.family, c.addr.data(), addr, sizeof addr);
+            if (!list.empty()) list += ',';
+            list += std::string(addr) + "/" + std::to_string(c.prefix);
+        }
+        g_where = printable(path);
+        apply(p, Opt::kDirect, list);
+    }
+    g_where.clear();
+    return p;
+}
+
 int launcher_main(int argc, char** argv) {
     Options o = parse_args(argc, argv);
+    // Command line, then proxychains.conf, then the config file: the first to set a
+    // value wins; the environment only supplies what none of them set.
+    if (!o.proxychains.empty()) {
+        Options p = read_proxychains(o.proxychains);
+        merge(o, p);
+    }
+    if (std::string path = find_config(o); !path.empty()) {
+        Options f = read_config_file(path);
+        merge(o, f);
+    }
     pick_proxy(o);
 
     ProxyUrl url;
@@ -792,6 +1142,23 @@ int launcher_main(int argc, char** argv) {
     if (!o.fake_net.empty()) env_set(kEnvFakeNet, o.fake_net);
     if (!o.fake_net6.empty()) env_set(kEnvFakeNet6, o.fake_net6);
     if (!o.udp.empty()) env_set(kEnvUdp, o.udp);
+    if (!o.rules.empty()) {
+        if (o.rules.size() > kMaxRules) {
+            die("too many --allow/--deny rules (at most 64, config file included)");
+        }
+        std::string policy;
+        for (const std::string& r : o.rules) policy += (policy.empty() ? "" : ",") + r;
+        env_set(kEnvPolicy, policy);
+    }
+    if (o.default_deny) env_set(kEnvDefaultDeny, "1");
+    if (!o.audit.empty()) {
+        int fd = open(o.audit.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd < 0) {
+            die("cannot open audit log '" + printable(o.audit) + "': " + std::strerror(errno));
+        }
+        close(fd);
+        env_set(kEnvAudit, o.audit);
+    }
     if (o.log != nullptr) env_set(kEnvLog, o.log);
     env_set("LD_PRELOAD", preload);
 

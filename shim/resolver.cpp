@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "shim/audit.hpp"
 #include "shim/dns_tcp.hpp"
 #include "shim/fake_dns.hpp"
 #include "shim/hosts_file.hpp"
@@ -134,6 +135,24 @@ bool reverse_stays_local(const Config& cfg, int family, const void* addr) {
     return hosts_file_has_address(kHostsPath, family, addr);
 }
 
+// One audit record for a fake-DNS lookup: answered with fake (reason null), or
+// refused/failed for reason.
+void audit_lookup(const Config& cfg, const char* name, const sockaddr_storage* fake,
+                  const char* reason) {
+    AuditEvent e = audit_event(AuditKind::kLookup, nullptr, name);
+    e.via_proxy = false;  // the name reaches the proxy with the connection, not now
+    if (fake != nullptr) {
+        e.address = reinterpret_cast<const sockaddr*>(fake);
+        audit(cfg, e);
+    } else if (std::strncmp(reason, "EAI_", 4) == 0) {
+        e.verdict = AuditVerdict::kError;
+        e.reason = reason;
+        audit(cfg, e);
+    } else {
+        audit_denied(cfg, e, reason);
+    }
+}
+
 }  // namespace
 
 void remember_direct(const sockaddr* a) {
@@ -161,8 +180,10 @@ int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hint
     if (route == NameRoute::kRefuse) {
         log_line(cfg.valid ? LogLevel::kVerbose : LogLevel::kError, "lookup of %s refused (%s)",
                  node, cfg.valid ? "--dns off" : cfg.error);
+        audit_lookup(cfg, node, nullptr, cfg.valid ? "dns-off" : "config");
         return cfg.valid ? EAI_NONAME : EAI_FAIL;
     }
+    if (!police_lookup(cfg, node)) return EAI_FAIL;
     // glibc's defaults when hints is null.
     int flags = hints != nullptr ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
     int family = hints != nullptr ? hints->ai_family : AF_UNSPEC;
@@ -185,9 +206,11 @@ int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hint
     socklen_t len = 0;
     if ((rc = fake_lookup(cfg, node, fam, fake, len)) != 0) {
         real::freeaddrinfo(list);
+        audit_lookup(cfg, node, nullptr, rc == EAI_AGAIN ? "EAI_AGAIN" : "EAI_NONAME");
         return rc;
     }
     for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) copy_address(ai, fake);
+    audit_lookup(cfg, node, &fake, nullptr);
     if (flags & AI_CANONNAME) {
         // glibc's freeaddrinfo frees ai_canonname with free().
         char* canon = strdup(node);
@@ -222,8 +245,13 @@ int fake_gethostbyname(const char* name, int af, hostent* out, char* buf, size_t
     handled = true;
     *result = nullptr;
     if (route == NameRoute::kRefuse) {
+        audit_lookup(cfg, name, nullptr, cfg.valid ? "dns-off" : "config");
         *h_errnop = HOST_NOT_FOUND;
         return 0;
+    }
+    if (!police_lookup(cfg, name)) {
+        *h_errnop = NO_RECOVERY;
+        return EACCES;
     }
     if (af != AF_INET && af != AF_INET6) {
         *h_errnop = NETDB_INTERNAL;
@@ -231,10 +259,12 @@ int fake_gethostbyname(const char* name, int af, hostent* out, char* buf, size_t
     }
     sockaddr_storage fake;
     socklen_t len = 0;
-    if (fake_lookup(cfg, name, af, fake, len) != 0) {
+    if (int rc = fake_lookup(cfg, name, af, fake, len); rc != 0) {
+        audit_lookup(cfg, name, nullptr, rc == EAI_AGAIN ? "EAI_AGAIN" : "EAI_NONAME");
         *h_errnop = TRY_AGAIN;
         return EAGAIN;
     }
+    audit_lookup(cfg, name, &fake, nullptr);
     return fill_hostent(name, af, sockaddr_bytes(fake), out, buf, buflen, result, h_errnop);
 }
 
@@ -304,6 +334,8 @@ int res_common(const char* name, const char* domain, int klass, int type,
         log_line(LogLevel::kError, "refusing res_* query for %s: it would bypass the proxy%s",
                  name != nullptr ? name : "(raw message)",
                  cfg.valid ? " (use --dns-tcp to carry it)" : "");
+        audit_denied(cfg, audit_event(AuditKind::kRefusal, nullptr, name != nullptr ? name : ""),
+                     cfg.valid ? "res-query" : "config");
         *h_errnop = NO_RECOVERY;
         errno = EACCES;
         return -1;

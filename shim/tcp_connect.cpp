@@ -9,10 +9,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "shim/audit.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/handshake.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/names.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/socket_ops.hpp"
 #include "shim/socks_address.hpp"
@@ -69,7 +71,53 @@ int attempt(int fd, const proto::Request& request, const Config& cfg, HandshakeM
     return result.err;
 }
 
+void log_connect(int fd, const sockaddr* dest, std::string_view name, const Config& cfg, int err,
+                 int64_t start_ns) {
+    LogLevel level = err == 0 ? LogLevel::kVerbose : LogLevel::kError;
+    if (static_cast<int>(level) > static_cast<int>(cfg.log_level)) return;
+    char dest_text[64];
+    long ms = static_cast<long>((monotonic_ns() - start_ns) / 1000000);
+    format_sockaddr(dest, dest_text, sizeof dest_text);
+    log_line(level, "connect fd %d to %.*s%s%s via %s: %s (%ld ms)", fd,
+             static_cast<int>(name.size()), name.data(), name.empty() ? "" : " = ", dest_text,
+             cfg.proxy_text, err == 0 ? "ok" : strerror(err), ms);
+}
+
+void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view name, int err,
+                   int64_t start_ns, bool via_proxy = true) {
+    AuditEvent e = audit_event(AuditKind::kConnect, dest, name);
+    e.start_ns = start_ns;
+    e.via_proxy = via_proxy;
+    audit_result(cfg, e, err);
+}
+
 }  // namespace
+
+int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg) {
+    int64_t start = monotonic_ns();
+    if (!cfg.valid) {
+        // Never fall back to a direct connection on a broken configuration.
+        log_line(LogLevel::kError, "refusing connect: %s", cfg.error);
+        audit_denied(cfg, audit_event(AuditKind::kRefusal, dest), "config");
+        return EACCES;
+    }
+    // A fake address stands for a name: the proxy gets the name, never a guess.
+    std::string_view name;
+    uint32_t index = 0;
+    if (cfg.dns_mode == DnsMode::kRemote && fake_index_of(cfg, dest, index)) {
+        name = fake_name_of(cfg, dest);
+        if (name.empty()) {
+            log_connect(fd, dest, name, cfg, EHOSTUNREACH, start);
+            audit_connect(cfg, dest, name, EHOSTUNREACH, start, false);
+            return EHOSTUNREACH;
+        }
+    }
+    if (int err = police(cfg, dest, name, AuditKind::kConnect)) return err;
+    int err = connect_via_proxy(fd, dest, dest_len, name, cfg);
+    log_connect(fd, dest, name, cfg, err, start);
+    audit_connect(cfg, dest, name, err, start);
+    return err;
+}
 
 int proxy_exchange(int fd, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result) {

@@ -20,6 +20,12 @@ namespace socksify::shim {
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                       const Config& cfg);
 
+// The whole TCP decision for a destination that is not direct: refuse under a bad
+// configuration, find the name behind a fake address, apply the policy, then
+// connect_via_proxy; one log line (errors, or -v) and one audit record either way.
+// Returns 0 or an errno.
+int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg);
+
 // Connects fd (non-blocking) to the proxy and runs request on it; if the proxy loses
 // pipelined bytes, remembers that for the process tree and retries stepwise on a
 // fresh socket in fd's place. Returns 0 or an errno; result holds the reply.

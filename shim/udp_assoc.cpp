@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "protocol/messages.hpp"
+#include "shim/audit.hpp"
 #include "shim/fake_dns.hpp"
 #include "shim/handshake.hpp"
 #include "shim/io.hpp"
@@ -52,15 +53,6 @@ int socket_family(int fd) {
     int domain = 0;
     socklen_t len = sizeof domain;
     return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 ? domain : AF_UNSPEC;
-}
-
-// The lowest fd the shim uses for its own sockets: out of the way of programs that
-// take the lowest free number, and of select()'s FD_SETSIZE.
-int high_fd_floor() {
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
-    rlim_t floor = rl.rlim_cur - rl.rlim_cur / 4;
-    return floor > 1024 ? static_cast<int>(floor) : static_cast<int>(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 3);
 }
 
 void close_control(int control) {
@@ -145,7 +137,22 @@ int open_association(int fd, UdpState& u, const Config& cfg) {
     return 0;
 }
 
-int ensure_association(int fd, FdRecord& rec, const Config& cfg) {
+// One audit record for a datagram or UDP connect refused before the policy: a bad
+// configuration, --udp off, a socket beyond the fd table, a fake address without a name.
+void audit_refusal(const Config& cfg, const sockaddr* dest, std::string_view name, int err) {
+    AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
+    e.via_proxy = false;
+    if (err == EHOSTUNREACH) {
+        audit_result(cfg, e, err);
+        return;
+    }
+    e.kind = AuditKind::kRefusal;
+    audit_denied(cfg, e, !cfg.valid ? "config" : !cfg.udp ? "udp-off" : "fd-table");
+}
+
+// dest and name: the destination that needs the association (for the audit record).
+int ensure_association(int fd, FdRecord& rec, const Config& cfg, const sockaddr* dest,
+                       std::string_view name) {
     UdpState& u = rec.udp;
     SpinLock lock(u.busy);
     if (control_alive(u)) return 0;
@@ -162,6 +169,9 @@ int ensure_association(int fd, FdRecord& rec, const Config& cfg) {
              "UDP associate fd %d via %s: %s, relay %s (%ld ms)", fd, cfg.proxy_text,
              err == 0 ? "ok" : strerror(err), relay_text,
              static_cast<long>((monotonic_ns() - start) / 1000000));
+    AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
+    e.start_ns = start;
+    audit_result(cfg, e, err);
     return err;
 }
 
@@ -256,6 +266,13 @@ bool from_connected_peer(const FdRecord& rec, const Config& cfg, sockaddr_storag
 
 }  // namespace
 
+int high_fd_floor() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
+    rlim_t floor = rl.rlim_cur - rl.rlim_cur / 4;
+    return floor > 1024 ? static_cast<int>(floor) : static_cast<int>(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 3);
+}
+
 void adopt_udp(int fd) {
     FdRecord* rec = fd_record(fd);
     if (rec == nullptr) return;
@@ -304,15 +321,18 @@ int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, 
     handled = true;
     if (rec == nullptr || kind_of(fd) != FdKind::kUdp) {
         log_line(LogLevel::kError, "refusing UDP connect on fd %d: beyond the fd table", fd);
+        audit_refusal(cfg, dest, {}, EACCES);
         return EACCES;  // an untracked socket would send unwrapped: never go direct
     }
     std::string_view name;
     if (int err = refuse_reason(cfg, dest, name)) {
         log_line(LogLevel::kError, "refusing UDP connect: %s",
                  !cfg.valid ? cfg.error : cfg.udp ? strerror(err) : "UDP is off (--udp off)");
+        audit_refusal(cfg, dest, name, err);
         return err;
     }
-    if (int err = ensure_association(fd, *rec, cfg)) return err;
+    if (int err = police(cfg, dest, name, AuditKind::kUdp)) return err;
+    if (int err = ensure_association(fd, *rec, cfg, dest, name)) return err;
     // The socket talks to the relay only; the program's peer lives in the record.
     if (real::connect(fd, reinterpret_cast<sockaddr*>(&rec->udp.relay), rec->udp.relay_len) != 0)
         return errno;
@@ -342,13 +362,15 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
         log_line(LogLevel::kError, "refusing UDP datagram to %s: %s",
                  format_sockaddr(dest, text, sizeof text),
                  !cfg.valid ? cfg.error : cfg.udp ? strerror(err) : "UDP is off (--udp off)");
+        audit_refusal(cfg, dest, name, err);
         return -1;
     }
+    if ((err = police(cfg, dest, name, AuditKind::kUdp))) return -1;
     if (msg->msg_iovlen >= kMaxIov) {
         err = EMSGSIZE;
         return -1;
     }
-    if ((err = ensure_association(fd, *rec, cfg))) return -1;
+    if ((err = ensure_association(fd, *rec, cfg, dest, name))) return -1;
     uint8_t header[proto::kMaxUdpHeader];
     size_t h = proto::encode_udp_header(header, proto::UdpHeader{0, socks_address(dest, name)});
     if (h == 0) {

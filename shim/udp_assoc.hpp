@@ -10,6 +10,11 @@
 
 namespace socksify::shim {
 
+// The lowest fd number the shim moves its own fds to (UDP control connections, the
+// audit log): out of the way of programs that take the lowest free number, and of
+// select()'s FD_SETSIZE.
+int high_fd_floor();
+
 // Starts watching fd, a fresh AF_INET/AF_INET6 datagram socket.
 void adopt_udp(int fd);
 

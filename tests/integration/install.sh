@@ -9,7 +9,8 @@ prefix=$SFY_TMP/prefix
 stage=$SFY_TMP/stage
 
 run 300 make -s -C "$SFY_ROOT" install PREFIX="$prefix"
-if ((RC == 0)) && [[ -x $prefix/bin/socksify && -f $prefix/lib/socksify/libsocksify.so ]]; then
+if ((RC == 0)) && [[ -x $prefix/bin/socksify && -f $prefix/lib/socksify/libsocksify.so &&
+    -f $prefix/share/man/man1/socksify.1 ]]; then
     pass install-prefix-files
 else
     fail install-prefix-files "$(why "missing files")"
@@ -32,6 +33,29 @@ if ((RC == 2)) && [[ $ERR == *"/opt/socksify-test/lib/socksify/libsocksify.so"* 
     pass staged-launcher-names-its-install-path
 else
     fail staged-launcher-names-its-install-path "$(why)"
+fi
+
+# The installed man page renders and documents every option --help lists.
+if command -v man >/dev/null; then
+    run 30 env MANWIDTH=200 man -l "$prefix/share/man/man1/socksify.1"
+    missing=
+    for opt in $("$prefix/bin/socksify" --help | grep -oE -- '--[a-z0-9-]+' | sort -u); do
+        [[ $OUT == *"$opt"* ]] || missing+=" $opt"
+    done
+    if ((RC == 0)) && [[ -z $missing ]]; then
+        pass man-page-lists-every-option
+    else
+        fail man-page-lists-every-option "$(why "man page lacks:$missing")"
+    fi
+else
+    skip man-page-lists-every-option "man not installed"
+fi
+
+run 300 make -s -C "$SFY_ROOT" uninstall PREFIX="$prefix"
+if ((RC == 0)) && [[ ! -e $prefix/bin/socksify && ! -e $prefix/share/man/man1/socksify.1 ]]; then
+    pass uninstall-removes-files
+else
+    fail uninstall-removes-files "$(why)"
 fi
 
 # Leave the build tree's own launcher as make all builds it.

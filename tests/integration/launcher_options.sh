@@ -20,7 +20,9 @@ trap 'rm -rf "$T"' EXIT
 # The launcher reads these; the cases set them explicitly when they want them.
 unset SOCKSIFY_PROXY SOCKSIFY_PASSWORD SOCKSIFY_DIRECT SOCKSIFY_TIMEOUT SOCKSIFY_PIPELINE \
     SOCKSIFY_LOG SOCKSIFY_SHM SOCKSIFY_STALL_MS SOCKSIFY_DNS SOCKSIFY_DNS_TCP SOCKSIFY_FAKE_NET \
-    SOCKSIFY_FAKE_NET6 SOCKSIFY_UDP ALL_PROXY all_proxy LD_PRELOAD
+    SOCKSIFY_FAKE_NET6 SOCKSIFY_UDP SOCKSIFY_STRICT SOCKSIFY_POLICY SOCKSIFY_DEFAULT_DENY \
+    SOCKSIFY_AUDIT ALL_PROXY all_proxy LD_PRELOAD
+export SOCKSIFY_CONFIG=/dev/null  # no config file of this machine
 
 report() {  # name [why]: no reason means pass
     if [[ -z ${2:-} ]]; then
@@ -152,7 +154,8 @@ why=
 [[ $RC -eq 0 ]] || why="exit $RC"
 [[ -s $T/err ]] && why="stderr: $(cat "$T/err")"
 for opt in -x --proxy --direct --dns --dns-tcp --fake-net --fake-net6 --udp --timeout \
-    --no-pipeline --password-file -v --verbose -q --quiet -h --help --version; do
+    --no-pipeline --strict --password-file --allow --deny --default-deny --audit \
+    --audit-summary --config --proxychains-conf -v --verbose -q --quiet -h --help --version; do
     grep -qE -- "(^|[ ,])$opt([ ,=]|$)" "$T/out" || why="${why:+$why; }help lacks $opt"
 done
 report help_lists_every_option "$why"

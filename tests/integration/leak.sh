@@ -101,6 +101,66 @@ else
     fail strict-raw-and-udp-off-refused "$(why)"
 fi
 
+# The CI job of issue 7 (--strict --default-deny --allow … --audit): the allowed name
+# works, and a denied name, a denied port, a denied address, a raw socket and a static
+# program that would connect on its own are all refused; the capture below must still
+# hold nothing but proxy traffic.
+CI_AUDIT=$SFY_TMP/ci-audit.log
+CI=("${IN_CLIENT[@]}" "$SOCKSIFY" -q --strict --default-deny --allow "$SFY_NAME_WEB:80"
+    --audit "$CI_AUDIT" -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --)
+run $T "${CI[@]}" curl -sS --max-time 10 "http://$SFY_NAME_WEB/hello.txt"
+check_out_noleak ci-job-allowed-name "$TOKEN"
+run $T "${CI[@]}" sh -c 'curl -sS --max-time 5 "http://$1/" ; echo "denied-name $?"
+    curl -sS --max-time 5 "http://$2:$3/" ; echo "denied-port $?"
+    curl -sS --max-time 5 "http://$4/" ; echo "denied-address $?"' sh \
+    "$SFY_NAME_GIT" "$SFY_NAME_WEB" "$SFY_PORT_WHOAMI" "$SFY_DEST4"
+if [[ $OUT == *"denied-name 6"*"denied-port 7"*"denied-address 7"* ]] && [[ -z $(dns_leaks) ]]; then
+    pass ci-job-denials
+else
+    fail ci-job-denials "$(why "expected curl exits 6, 7, 7")"
+fi
+run $T "${CI[@]}" "$PY" -c '
+import socket
+try:
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.sendto(b"\x08\x00\xf7\xff\x00\x00\x00\x00", ("'"$SFY_DEST4"'", 0)); print("raw sent")
+except PermissionError:
+    print("raw refused")
+'
+if [[ $OUT == "raw refused" ]]; then pass ci-job-raw-socket-refused; else fail ci-job-raw-socket-refused "$(why)"; fi
+# A static program that connects by itself: only the launcher can stop it.
+cat >"$SFY_TMP/static_connect.c" <<EOF
+#include <arpa/inet.h>
+#include <sys/socket.h>
+int main(void) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(80)};
+    inet_pton(AF_INET, "$SFY_DEST4", &a.sin_addr);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    return connect(s, (struct sockaddr*)&a, sizeof a) == 0 ? 0 : 3;
+}
+EOF
+STATIC_RECORD=()
+if gcc -static -o "$SFY_TMP/static_connect" "$SFY_TMP/static_connect.c" 2>/dev/null; then
+    STATIC_RECORD=("refusal - - deny not-preloadable")
+    run $T "${CI[@]}" "$SFY_TMP/static_connect"
+    if ((RC == 2)) && [[ $ERR == *"statically linked"* ]]; then
+        pass ci-job-static-program-refused
+    else
+        fail ci-job-static-program-refused "$(why "expected exit 2")"
+    fi
+else
+    skip ci-job-static-program-refused "no static libc to build a test program"
+fi
+# One record per attempt: the allowed curl (lookup + connect), the three denials
+# (lookup; lookup + connect; connect), the raw socket and the static program.
+got=$("$PY" "$HERE/audit_check.py" records "$CI_AUDIT" 0 \
+    "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB 80 allow ok" \
+    "lookup $SFY_NAME_GIT - deny policy" \
+    "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB $SFY_PORT_WHOAMI deny policy" \
+    "connect $SFY_DEST4 80 deny policy" \
+    "refusal - - deny strict" "${STATIC_RECORD[@]}" 2>&1) || true
+if [[ $got == ok ]]; then pass ci-job-audit-one-record-per-attempt; else fail ci-job-audit-one-record-per-attempt "$(oneline "$got")"; fi
+
 sleep 0.5
 kill "$TCPDUMP" 2>/dev/null || true
 wait "$TCPDUMP" 2>/dev/null || true

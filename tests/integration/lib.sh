@@ -20,8 +20,11 @@ PY=/usr/bin/python3
 # The tests choose every setting themselves: nothing from the caller's environment.
 unset SOCKSIFY_PROXY SOCKSIFY_PASSWORD SOCKSIFY_DIRECT SOCKSIFY_TIMEOUT SOCKSIFY_PIPELINE \
     SOCKSIFY_LOG SOCKSIFY_SHM SOCKSIFY_STALL_MS SOCKSIFY_DNS SOCKSIFY_DNS_TCP SOCKSIFY_UDP \
-    SOCKSIFY_FAKE_NET SOCKSIFY_FAKE_NET6 LD_PRELOAD \
+    SOCKSIFY_FAKE_NET SOCKSIFY_FAKE_NET6 SOCKSIFY_STRICT SOCKSIFY_POLICY SOCKSIFY_DEFAULT_DENY \
+    SOCKSIFY_AUDIT SOCKSIFY_CONFIG LD_PRELOAD \
     ALL_PROXY all_proxy http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
+# Nor from this machine's ~/.config/socksify/config or /etc/socksify.conf: an empty file.
+export SOCKSIFY_CONFIG=/dev/null
 
 SUITE=$(basename "$0" .sh)
 _sfy_failed=0

@@ -1,0 +1,212 @@
+// Audit records from the library: formatted on the stack (audit_format.cpp) and
+// appended with one write(2) to an O_APPEND file, so that the records of many
+// processes never interleave. Also the policy checks, which log and record a denial.
+#include "shim/audit.hpp"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "shim/audit_format.hpp"
+#include "shim/fd_table.hpp"
+#include "shim/io.hpp"
+#include "shim/log.hpp"
+#include "shim/policy.hpp"
+#include "shim/real.hpp"
+#include "shim/udp_assoc.hpp"
+
+namespace socksify::shim {
+namespace {
+
+constinit int g_audit_fd = -1;  // written once before the shim is ready
+constinit std::atomic<bool> g_lost_logged{false};
+
+const char* kind_text(AuditKind k) {
+    switch (k) {
+        case AuditKind::kConnect: return "connect";
+        case AuditKind::kUdp: return "udp";
+        case AuditKind::kLookup: return "lookup";
+        case AuditKind::kRefusal: return "refusal";
+    }
+    return "?";
+}
+
+const char* verdict_text(AuditVerdict v) {
+    switch (v) {
+        case AuditVerdict::kAllow: return "allow";
+        case AuditVerdict::kDeny: return "deny";
+        case AuditVerdict::kError: return "error";
+    }
+    return "?";
+}
+
+// "ECONNREFUSED" for ECONNREFUSED (glibc ≥ 2.32), else "E<number>".
+const char* errno_name(int err, char (&buf)[16]) {
+    if (const char* n = strerrorname_np(err)) return n;
+    std::snprintf(buf, sizeof buf, "E%d", err);
+    return buf;
+}
+
+// The numeric address (no port) and the port of a.
+bool address_text(const sockaddr* a, char (&out)[INET6_ADDRSTRLEN], int& port) {
+    if (a->sa_family == AF_INET) {
+        auto* in = reinterpret_cast<const sockaddr_in*>(a);
+        port = ntohs(in->sin_port);
+        return inet_ntop(AF_INET, &in->sin_addr, out, sizeof out) != nullptr;
+    }
+    if (a->sa_family == AF_INET6) {
+        auto* in6 = reinterpret_cast<const sockaddr_in6*>(a);
+        port = ntohs(in6->sin6_port);
+        return inet_ntop(AF_INET6, &in6->sin6_addr, out, sizeof out) != nullptr;
+    }
+    return false;
+}
+
+uint16_t port_of(const sockaddr* a) {
+    if (a->sa_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(a)->sin_port);
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(a)->sin6_port);
+}
+
+// "(rule 2: deny *.example.com)" or "(default deny)".
+void describe(const Config& cfg, const Verdict& v, char* out, size_t cap) {
+    if (v.rule == 0) {
+        std::snprintf(out, cap, "(default deny)");
+        return;
+    }
+    char rule[320];
+    format_rule(cfg.policy.rules[v.rule - 1], rule, sizeof rule);
+    std::snprintf(out, cap, "(rule %zu: %s)", v.rule, rule);
+}
+
+}  // namespace
+
+void audit_open(Config& cfg) {
+    if (cfg.audit_path[0] == '\0') return;
+    int fd = open(cfg.audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    int err = fd < 0 ? errno : 0;
+    int high = fd >= 0 ? real::fcntl(fd, F_DUPFD_CLOEXEC, high_fd_floor()) : -1;
+    if (high >= 0) {
+        real::close(fd);
+        fd = high;
+    }
+    if (fd >= kMaxFds) {  // cannot be hidden from the program
+        real::close(fd);
+        fd = -1;
+        err = EMFILE;
+    }
+    if (fd < 0) {
+        if (cfg.valid) {
+            std::snprintf(cfg.error, sizeof cfg.error, "cannot open audit log '%.120s' (%s): %s",
+                          cfg.audit_path, kEnvAudit, strerror(err));
+            cfg.valid = false;
+        }
+        return;
+    }
+    set_kind(fd, FdKind::kHidden);  // the program cannot close or dup it
+    g_audit_fd = fd;
+}
+
+void audit(const Config& cfg, const AuditEvent& e) {
+    int fd = g_audit_fd;
+    if (fd < 0) return;
+    int saved = errno;
+    if (kind_of(fd) != FdKind::kHidden) {
+        // The program dup2()ed over it: stop rather than write into its file.
+        if (!g_lost_logged.exchange(true))
+            log_line(LogLevel::kError,
+                     "audit log fd %d was replaced by the program; no more records", fd);
+        errno = saved;
+        return;
+    }
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    char addr[INET6_ADDRSTRLEN];
+    char errbuf[16];
+    AuditRecord r;
+    r.time_ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+    r.pid = static_cast<long>(getpid());
+    r.program = program_invocation_short_name != nullptr ? program_invocation_short_name : "";
+    r.kind = kind_text(e.kind);
+    r.name = e.name;
+    r.port = e.port;
+    int port = -1;
+    if (e.address != nullptr && address_text(e.address, addr, port)) {
+        r.address = addr;
+        if (e.kind != AuditKind::kLookup) r.port = port;  // a lookup's answer has no port
+    }
+    if (e.via_proxy && cfg.proxy_text[0] != '\0') r.proxy = cfg.proxy_text;
+    r.verdict = verdict_text(e.verdict);
+    r.reason = e.err != 0 ? errno_name(e.err, errbuf) : e.reason;
+    r.ms = e.start_ns != 0 ? static_cast<long>((monotonic_ns() - e.start_ns) / 1000000) : 0;
+    char line[kAuditRecordMax];
+    size_t n = format_audit_record(r, line, sizeof line);
+    while (real::write(fd, line, n) < 0 && errno == EINTR) {
+    }
+    errno = saved;
+}
+
+AuditEvent audit_event(AuditKind kind, const sockaddr* dest, std::string_view name) {
+    AuditEvent e;
+    e.kind = kind;
+    if (!name.empty()) {
+        e.name = name;
+        if (dest != nullptr) e.port = port_of(dest);
+    } else {
+        e.address = dest;
+    }
+    return e;
+}
+
+void audit_denied(const Config& cfg, AuditEvent e, const char* reason) {
+    e.verdict = AuditVerdict::kDeny;
+    e.reason = reason;
+    e.via_proxy = false;
+    audit(cfg, e);
+}
+
+void audit_result(const Config& cfg, AuditEvent e, int err) {
+    if (err != 0) {
+        e.verdict = AuditVerdict::kError;
+        e.err = err;
+    }
+    audit(cfg, e);
+}
+
+int police(const Config& cfg, const sockaddr* dest, std::string_view name, AuditKind kind) {
+    bool by_name = name.data() != nullptr && !name.empty();
+    Verdict v =
+        by_name ? check_name(cfg.policy, name, port_of(dest)) : check_address(cfg.policy, dest);
+    if (v.allow) return 0;
+    char why[360];
+    describe(cfg, v, why, sizeof why);
+    char text[64];
+    format_sockaddr(dest, text, sizeof text);
+    const char* what = kind == AuditKind::kUdp ? "UDP to" : "connect to";
+    if (by_name) {
+        log_line(LogLevel::kError, "denied by policy: %s %.*s:%u %s", what,
+                 static_cast<int>(name.size()), name.data(), unsigned{port_of(dest)}, why);
+    } else {
+        log_line(LogLevel::kError, "denied by policy: %s %s %s", what, text, why);
+    }
+    audit_denied(cfg, audit_event(kind, dest, by_name ? name : std::string_view{}), "policy");
+    return EACCES;
+}
+
+bool police_lookup(const Config& cfg, const char* name) {
+    Verdict v = check_lookup(cfg.policy, name);
+    if (v.allow) return true;
+    char why[360];
+    describe(cfg, v, why, sizeof why);
+    log_line(LogLevel::kError, "denied by policy: lookup of %.255s %s", name, why);
+    audit_denied(cfg, audit_event(AuditKind::kLookup, nullptr, name), "policy");
+    return false;
+}
+
+}  // namespace socksify::shim

@@ -1,0 +1,57 @@
+// The library's audit log (SOCKSIFY_AUDIT) and the policy checks that report to it:
+// one JSON line per connect, UDP association, name lookup and refusal, appended with
+// one write(2) to a file opened once and hidden from the program.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "shim/config.hpp"
+
+namespace socksify::shim {
+
+enum class AuditKind : uint8_t { kConnect, kUdp, kLookup, kRefusal };
+enum class AuditVerdict : uint8_t { kAllow, kDeny, kError };
+
+struct AuditEvent {
+    AuditKind kind = AuditKind::kConnect;
+    std::string_view name;              // data() == nullptr: no name (JSON null)
+    const sockaddr* address = nullptr;  // numeric destination and its port; or null
+    int port = -1;                      // used when address is null; < 0: null
+    AuditVerdict verdict = AuditVerdict::kAllow;
+    const char* reason = "ok";  // with verdict kError and err set: the errno's name
+    int err = 0;
+    int64_t start_ns = 0;   // monotonic start, for "ms"; 0: 0 ms
+    bool via_proxy = true;  // false: "proxy" is null (nothing was sent to it)
+};
+
+// Opens cfg.audit_path once, at start-up, before the configuration is published: the
+// fd is moved above high_fd_floor() and hidden like a UDP control connection. A log
+// that cannot be opened makes the configuration invalid, so nothing runs unaudited.
+void audit_open(Config& cfg);
+
+// Appends one record when a log is open. Never touches errno.
+void audit(const Config& cfg, const AuditEvent& e);
+
+// An event about dest: by name and port when name is set (dest was its fake address),
+// else by address; dest may be null.
+AuditEvent audit_event(AuditKind kind, const sockaddr* dest, std::string_view name = {});
+
+// Records e as refused for reason before anything was sent: verdict deny, no proxy.
+void audit_denied(const Config& cfg, AuditEvent e, const char* reason);
+
+// Records e as done (err 0: allow) or as failed with err (verdict error).
+void audit_result(const Config& cfg, AuditEvent e, int err);
+
+// The policy for a connection (kConnect) or datagram (kUdp) to dest, by name when
+// name is set (dest was a fake address), by address otherwise. Returns 0, or EACCES
+// after one log line and one audit record.
+int police(const Config& cfg, const sockaddr* dest, std::string_view name, AuditKind kind);
+
+// The policy for a lookup of name: true when allowed; false after one log line and
+// one audit record.
+bool police_lookup(const Config& cfg, const char* name);
+
+}  // namespace socksify::shim
