@@ -17,6 +17,7 @@
 #include "shim/fake_dns.hpp"
 #include "shim/hosts_file.hpp"
 #include "shim/init.hpp"
+#include "shim/io.hpp"
 #include "shim/log.hpp"
 #include "shim/names.hpp"
 #include "shim/real.hpp"
@@ -358,8 +359,26 @@ int res_common(const char* name, const char* domain, int klass, int type,
         }
         msg = query;
     }
+    // The policy judges the name asked about, as for getaddrinfo; a message whose
+    // question cannot be read is judged as no name (only "*" or the default allow it).
+    char asked[NS_MAXDNAME] = "";
+    if (msglen >= NS_HFIXEDSZ && ((msg[4] << 8) | msg[5]) != 0 &&
+        dn_expand(msg, msg + msglen, msg + NS_HFIXEDSZ, asked, sizeof asked) < 0) {
+        asked[0] = '\0';
+    }
+    if (!police_lookup(cfg, asked)) {
+        *h_errnop = NO_RECOVERY;
+        errno = EACCES;
+        return -1;
+    }
     int err = 0;
+    int64_t start = monotonic_ns();
     int n = dns_query_over_proxy(cfg, msg, msglen, answer, anslen, err);
+    // A carried query's record names the nameserver as its address, and the proxy.
+    AuditEvent e = audit_event(AuditKind::kLookup, nullptr, asked);
+    e.address = reinterpret_cast<const sockaddr*>(&cfg.dns_server);
+    e.start_ns = start;
+    audit_result(cfg, e, n < 0 ? err : 0);
     if (n < 0) {
         log_line(LogLevel::kError, "DNS over TCP through the proxy failed: %s", strerror(err));
         *h_errnop = TRY_AGAIN;

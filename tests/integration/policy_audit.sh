@@ -214,6 +214,32 @@ run $T "${JOB[@]}" sh -c 'curl -sS "http://$1/hello.txt" >/dev/null; curl -sS "h
 audit_is ci-shell-records-each-program "lookup $WEB - allow ok" "connect $WEB 80 allow ok" \
     "lookup $DENIED_NAME - deny policy"
 
+# res_query carried over TCP (--dns-tcp): the policy judges the name asked about.
+DNSP=$HERE/dns_probe.py
+DJOB=("${JOB[@]:0:${#JOB[@]}-1}" --dns-tcp "$SFY_DEST4" --)
+audit_mark
+run $T "${DJOB[@]}" "$PY" "$DNSP" resq "$WEB"
+if ((RC == 0)) && [[ $OUT =~ ^rc=[1-9][0-9]*\ h_errno=0\ answers=$SFY_DEST4$ ]]; then
+    pass ci-res-query-carried-allowed-name
+else
+    fail ci-res-query-carried-allowed-name "$(why "expected the proxy side's nameserver to answer")"
+fi
+audit_is ci-res-query-carried-audit "lookup $WEB - allow ok"
+if tail -n 1 "$AUDIT" | grep -q "\"address\":\"$SFY_DEST4\".*\"proxy\":\"$SFY_PROXY4:$SFY_PORT_DANTE\""; then
+    pass ci-res-query-carried-audit-names-server-and-proxy
+else
+    fail ci-res-query-carried-audit-names-server-and-proxy "$(oneline "$(tail -n 1 "$AUDIT")")"
+fi
+audit_mark
+run $T "${DJOB[@]}" "$PY" "$DNSP" resq "$DENIED_NAME"
+if [[ $OUT == "rc=-1 h_errno=3 answers=" ]] && ! log_new proxy-dns | grep -qF "$DENIED_NAME"; then
+    pass ci-res-query-denied-name-never-asked
+else
+    fail ci-res-query-denied-name-never-asked "$(why "expected NO_RECOVERY and no query at the nameserver")"
+fi
+denied_once ci-res-query-denied-one-log-line "lookup of $DENIED_NAME (default deny)"
+audit_is ci-res-query-denied-audit "lookup $DENIED_NAME - deny policy"
+
 # --- denial by address ---------------------------------------------------------------------
 
 ADDR_JOB=("${SFY[@]}" --deny 203.0.113.0/24 --deny "[2001:db8:2::/64]:$SFY_PORT_ECHO"
