@@ -113,6 +113,8 @@ void audit_open(Config& cfg) {
     g_audit_fd = fd;
 }
 
+bool audit_on() { return g_audit_fd >= 0; }
+
 void audit(const Config& cfg, const AuditEvent& e) {
     int fd = g_audit_fd;
     if (fd < 0) return;

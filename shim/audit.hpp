@@ -32,6 +32,9 @@ struct AuditEvent {
 // that cannot be opened makes the configuration invalid, so nothing runs unaudited.
 void audit_open(Config& cfg);
 
+// True when a log is open: callers skip the work of building a record otherwise.
+bool audit_on();
+
 // Appends one record when a log is open. Never touches errno.
 void audit(const Config& cfg, const AuditEvent& e);
 

@@ -4,6 +4,8 @@
 
 #include <sys/mman.h>
 
+#include <iterator>
+
 
 namespace socksify::shim {
 namespace detail {
@@ -66,6 +68,12 @@ void copy_fd_state(int from, int to) {
     dst->udp.connected = src->udp.connected;
     dst->udp.expect_header = src->udp.expect_header;
     dst->udp.checked_ns = src->udp.checked_ns;
+    dst->udp.opened_ns.store(src->udp.opened_ns.load(std::memory_order_relaxed),
+                             std::memory_order_relaxed);
+    for (size_t i = 0; i < std::size(dst->udp.audited); ++i)
+        dst->udp.audited[i].store(src->udp.audited[i].load(std::memory_order_relaxed),
+                                  std::memory_order_relaxed);
+    dst->udp.audited_next.store(0, std::memory_order_relaxed);
     set_kind(to, kind);
 }
 

@@ -38,6 +38,11 @@ struct UdpState {
     bool connected;              // connect()ed to a proxied destination (peer)
     uint8_t expect_header;       // header size of the last datagram sent: receive layout
     int64_t checked_ns;          // when the control connection was last seen alive
+    // Audit log only: the association's start while no record names it yet (0: none),
+    // and hashes of the last destinations recorded on it (0: empty slot).
+    std::atomic<int64_t> opened_ns;
+    std::atomic<uint64_t> audited[4];
+    std::atomic<uint8_t> audited_next;
 };
 
 struct FdRecord {

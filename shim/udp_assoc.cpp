@@ -150,6 +150,33 @@ void audit_refusal(const Config& cfg, const sockaddr* dest, std::string_view nam
     audit_denied(cfg, e, !cfg.valid ? "config" : !cfg.udp ? "udp-off" : "fd-table");
 }
 
+// One "udp" record per association and destination, not per datagram: the socket
+// remembers its last destinations by a hash of their SOCKS header (FNV-1a), which
+// names the destination exactly. A destination that drops out of the four slots and
+// comes back is recorded again. The association's first record carries its set-up
+// time.
+void audit_destination(UdpState& u, const Config& cfg, const sockaddr* dest,
+                       std::string_view name, const uint8_t* header, size_t h) {
+    uint64_t key = 14695981039346656037ull;
+    for (size_t i = 0; i < h; ++i) key = (key ^ header[i]) * 1099511628211ull;
+    key |= 1;  // 0 marks an empty slot
+    for (const auto& slot : u.audited) {
+        if (slot.load(std::memory_order_relaxed) == key) return;
+    }
+    uint8_t at = u.audited_next.fetch_add(1, std::memory_order_relaxed);
+    u.audited[at % std::size(u.audited)].store(key, std::memory_order_relaxed);
+    AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
+    e.start_ns = u.opened_ns.exchange(0, std::memory_order_relaxed);
+    audit(cfg, e);
+}
+
+// The SOCKS UDP header for dest (name: dest was its fake address); 0 when it cannot
+// be encoded.
+size_t udp_header_for(const sockaddr* dest, std::string_view name,
+                      uint8_t (&out)[proto::kMaxUdpHeader]) {
+    return proto::encode_udp_header(out, proto::UdpHeader{0, socks_address(dest, name)});
+}
+
 // dest and name: the destination that needs the association (for the audit record).
 int ensure_association(int fd, FdRecord& rec, const Config& cfg, const sockaddr* dest,
                        std::string_view name) {
@@ -169,10 +196,17 @@ int ensure_association(int fd, FdRecord& rec, const Config& cfg, const sockaddr*
              "UDP associate fd %d via %s: %s, relay %s (%ld ms)", fd, cfg.proxy_text,
              err == 0 ? "ok" : strerror(err), relay_text,
              static_cast<long>((monotonic_ns() - start) / 1000000));
-    AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
-    e.start_ns = start;
-    audit_result(cfg, e, err);
-    return err;
+    if (err != 0) {
+        AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
+        e.start_ns = start;
+        audit_result(cfg, e, err);
+        return err;
+    }
+    // Recorded by the first datagram's destination (audit_destination): a new
+    // association names its destinations afresh.
+    for (auto& slot : u.audited) slot.store(0, std::memory_order_relaxed);
+    u.opened_ns.store(start, std::memory_order_relaxed);
+    return 0;
 }
 
 // Why a datagram to dest may not go through the proxy; 0 when it may.
@@ -283,6 +317,8 @@ void adopt_udp(int fd) {
     rec->udp.connected = false;
     rec->udp.expect_header = 10;  // IPv4: the common case
     rec->udp.checked_ns = 0;
+    rec->udp.opened_ns.store(0, std::memory_order_relaxed);
+    for (auto& slot : rec->udp.audited) slot.store(0, std::memory_order_relaxed);
     set_kind(fd, FdKind::kUdp);
 }
 
@@ -339,6 +375,10 @@ int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, 
     memcpy(&rec->peer, dest, len < sizeof rec->peer ? len : sizeof rec->peer);
     rec->peer_len = len < sizeof rec->peer ? len : sizeof rec->peer;
     rec->udp.connected = true;
+    if (uint8_t header[proto::kMaxUdpHeader]; audit_on()) {
+        if (size_t h = udp_header_for(dest, name, header))
+            audit_destination(rec->udp, cfg, dest, name, header, h);
+    }
     return 0;
 }
 
@@ -372,11 +412,12 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
     }
     if ((err = ensure_association(fd, *rec, cfg, dest, name))) return -1;
     uint8_t header[proto::kMaxUdpHeader];
-    size_t h = proto::encode_udp_header(header, proto::UdpHeader{0, socks_address(dest, name)});
+    size_t h = udp_header_for(dest, name, header);
     if (h == 0) {
         err = EINVAL;
         return -1;
     }
+    if (audit_on()) audit_destination(rec->udp, cfg, dest, name, header, h);
     iovec iov[kMaxIov + 1];
     iov[0] = {header, h};
     for (size_t i = 0; i < msg->msg_iovlen; ++i) iov[i + 1] = msg->msg_iov[i];

@@ -273,6 +273,25 @@ run $T "${ADDR_JOB[@]}" "$PY" "$PROBE" read "$SFY_DEST6" "$SFY_PORT_WHOAMI"
 if ((RC == 0)) && [[ -n $OUT ]]; then pass ipv6-other-port-allowed; else fail ipv6-other-port-allowed "$(why)"; fi
 audit_is ipv6-other-port-allowed-audit "connect $SFY_DEST6 $SFY_PORT_WHOAMI allow ok"
 
+# UDP: one record per association and destination, not per datagram.
+audit_mark
+run $T "${SFY[@]}" --audit "$AUDIT" -x "$PROXY" -- "$PY" -c '
+import socket, sys
+name, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+by_name = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+got = 0
+for i in range(3):
+    for dest in (by_name, (addr, port)):
+        s.sendto(b"ping %d" % i, dest)
+        got += len(s.recvfrom(100)[0]) > 0
+print(got)
+' "$ECHO" "$SFY_DEST4" "$SFY_PORT_UDP_ECHO"
+out_is udp-six-datagrams-two-destinations 6
+audit_is udp-one-record-per-destination "lookup $ECHO - allow ok" \
+    "udp $ECHO $SFY_PORT_UDP_ECHO allow ok" "udp $SFY_DEST4 $SFY_PORT_UDP_ECHO allow ok"
+
 # A proxy error is an "error" record with the errno's name.
 audit_mark
 run $T "${SFY[@]}" --audit "$AUDIT" -x "$PROXY" -- "$PY" "$PROBE" errno "$WEB" "$SFY_PORT_CLOSED"
