@@ -10,10 +10,8 @@ constexpr size_t kPortSize = 2;
 // Bytes of the ADDR field, or 0 for a type that has no encoding.
 size_t addr_size(const Address& a) {
     switch (a.type) {
-        case AddrType::kIpv4:
-            return 4;
-        case AddrType::kIpv6:
-            return 16;
+        case AddrType::kIpv4: return 4;
+        case AddrType::kIpv6: return 16;
         case AddrType::kDomain:
             return a.domain.empty() || a.domain.size() > 255 ? 0 : 1 + a.domain.size();
     }
@@ -65,8 +63,7 @@ Result decode_address(Bytes in, Address& out) {
             a.type = AddrType::kDomain;
             addr_len = 1 + size_t{in[1]};
             break;
-        default:
-            return {Status::kMalformed, 0};
+        default: return {Status::kMalformed, 0};
     }
     size_t total = 1 + addr_len + kPortSize;
     if (in.size() < total) return {Status::kNeedMore, 0};

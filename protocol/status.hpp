@@ -11,14 +11,14 @@ namespace socksify::proto {
 constexpr int reply_errno(uint8_t rep) {
     switch (rep) {
         case 0: return 0;
-        case 1: return ECONNREFUSED;   // general SOCKS server failure
-        case 2: return EACCES;         // connection not allowed by ruleset
+        case 1: return ECONNREFUSED;  // general SOCKS server failure
+        case 2: return EACCES;        // connection not allowed by ruleset
         case 3: return ENETUNREACH;
         case 4: return EHOSTUNREACH;
         case 5: return ECONNREFUSED;
-        case 6: return ETIMEDOUT;      // TTL expired
-        case 7: return EOPNOTSUPP;     // command not supported
-        case 8: return EAFNOSUPPORT;   // address type not supported
+        case 6: return ETIMEDOUT;     // TTL expired
+        case 7: return EOPNOTSUPP;    // command not supported
+        case 8: return EAFNOSUPPORT;  // address type not supported
         default: return ECONNABORTED;
     }
 }

@@ -36,7 +36,8 @@ int dns_query_over_proxy(const Config& cfg, const unsigned char* query, int qlen
             (err = recv_exact(fd, prefix, got, deadline)) == 0) {
             size_t len = (static_cast<size_t>(prefix[0]) << 8) | prefix[1];
             size_t keep = len < static_cast<size_t>(anslen) ? len : static_cast<size_t>(anslen);
-            if ((err = recv_exact(fd, {answer, keep}, got, deadline)) == 0) stored = static_cast<int>(keep);
+            if ((err = recv_exact(fd, {answer, keep}, got, deadline)) == 0)
+                stored = static_cast<int>(keep);
         }
     }
     set_kind(fd, FdKind::kNone);

@@ -12,9 +12,9 @@
 
 namespace socksify::shim {
 
-inline constexpr uint32_t kFakeDnsCapacity = 131072;   // ≥ 100,000 names
-inline constexpr uint32_t kFakeDnsSlots = 1u << 18;     // hash index, load ≤ 0.5
-inline constexpr size_t kMaxName = 255;                 // SOCKS DOMAINNAME limit
+inline constexpr uint32_t kFakeDnsCapacity = 131072;  // ≥ 100,000 names
+inline constexpr uint32_t kFakeDnsSlots = 1u << 18;   // hash index, load ≤ 0.5
+inline constexpr size_t kMaxName = 255;               // SOCKS DOMAINNAME limit
 
 struct FakeDnsEntry {
     std::atomic<uint32_t> ready;  // 1 once name is written; never cleared
@@ -24,8 +24,8 @@ struct FakeDnsEntry {
 static_assert(sizeof(FakeDnsEntry) == 260);
 
 struct FakeDnsTable {
-    std::atomic<uint32_t> next;      // entries claimed so far (≤ capacity)
-    uint32_t capacity;               // set once at creation
+    std::atomic<uint32_t> next;  // entries claimed so far (≤ capacity)
+    uint32_t capacity;           // set once at creation
     std::atomic<uint32_t> full_logged;
     uint32_t reserved;
     std::atomic<uint32_t> slots[kFakeDnsSlots];  // entry index + 1; 0 = empty

@@ -6,7 +6,6 @@
 
 #include <iterator>
 
-
 namespace socksify::shim {
 namespace detail {
 constinit std::atomic<uint8_t> g_fd_kind[kMaxFds]{};

@@ -10,13 +10,13 @@ inline bool inside_shim() { return t_inside_shim; }
 
 // Sets the flag for a scope and restores the previous value (nested scopes nest).
 class ShimScope {
-public:
+  public:
     ShimScope() : saved_(t_inside_shim) { t_inside_shim = true; }
     ~ShimScope() { t_inside_shim = saved_; }
     ShimScope(const ShimScope&) = delete;
     ShimScope& operator=(const ShimScope&) = delete;
 
-private:
+  private:
     bool saved_;
 };
 

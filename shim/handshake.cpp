@@ -40,8 +40,7 @@ int complete(proto::Result r, size_t expected) {
 }
 
 // Reads and decodes the reply; its first `have` bytes may already be in buf.
-int read_reply(int fd, uint8_t* buf, size_t have, const Deadline& deadline,
-               HandshakeResult& out) {
+int read_reply(int fd, uint8_t* buf, size_t have, const Deadline& deadline, HandshakeResult& out) {
     size_t got = 0;
     if (have < kReplyPrefix) {
         if (int err = recv_exact(fd, {buf + have, kReplyPrefix - have}, got, deadline)) {
@@ -80,7 +79,7 @@ int encode_all(const proto::Request& request, const Credentials& creds, Handshak
     static constexpr uint8_t kNoAuth[] = {0x00};
     static constexpr uint8_t kUserPassOnly[] = {0x02};
     static constexpr uint8_t kBoth[] = {0x00, 0x02};
-    Bytes methods = !auth ? Bytes(kNoAuth)
+    Bytes methods = !auth                               ? Bytes(kNoAuth)
                     : mode == HandshakeMode::kPipelined ? Bytes(kUserPassOnly)
                                                         : Bytes(kBoth);
     proto::Out out(e.bytes);
@@ -93,8 +92,8 @@ int encode_all(const proto::Request& request, const Credentials& creds, Handshak
     return 0;
 }
 
-void run_pipelined(int fd, const Encoded& e, bool auth, const Deadline& deadline,
-                   int stall_ms, HandshakeResult& out) {
+void run_pipelined(int fd, const Encoded& e, bool auth, const Deadline& deadline, int stall_ms,
+                   HandshakeResult& out) {
     if ((out.err = send_all(fd, {e.bytes, e.greeting + e.auth + e.request}, deadline))) return;
     // Method selection, the auth status and the reply prefix are fixed-size: one read.
     uint8_t* buf = out.storage;

@@ -48,8 +48,8 @@ SOCKSIFY_EXPORT void freeaddrinfo(addrinfo* res) { real::freeaddrinfo(res); }
 
 namespace {
 
-int hostbyname_r(const char* name, int af, hostent* ret, char* buf, size_t buflen,
-                 hostent** result, int* h_errnop, bool& handled) {
+int hostbyname_r(const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,
+                 int* h_errnop, bool& handled) {
     handled = false;
     if (inside_shim() || name == nullptr) return 0;
     ShimScope scope;
@@ -59,8 +59,8 @@ int hostbyname_r(const char* name, int af, hostent* ret, char* buf, size_t bufle
 hostent* hostbyname_static(const char* name, int af, bool& handled) {
     hostent* result = nullptr;
     int err = 0;
-    int rc = hostbyname_r(name, af, &t_hostent, t_hostbuf, sizeof t_hostbuf, &result, &err,
-                          handled);
+    int rc =
+        hostbyname_r(name, af, &t_hostent, t_hostbuf, sizeof t_hostbuf, &result, &err, handled);
     if (handled) {
         h_errno = err;
         if (rc != 0) errno = rc;
@@ -98,14 +98,16 @@ SOCKSIFY_EXPORT int gethostbyname2_r(const char* name, int af, hostent* ret, cha
 
 SOCKSIFY_EXPORT int gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent* ret,
                                     char* buf, size_t buflen, hostent** result, int* h_errnop) {
-    if (inside_shim()) return real::gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+    if (inside_shim())
+        return real::gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
     bool handled = false;
     int rc;
     {
         ShimScope scope;
         rc = fake_gethostbyaddr(addr, len, type, ret, buf, buflen, result, h_errnop, handled);
     }
-    return handled ? rc : real::gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+    return handled ? rc
+                   : real::gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
 }
 
 SOCKSIFY_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
@@ -116,8 +118,8 @@ SOCKSIFY_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type
     int rc;
     {
         ShimScope scope;
-        rc = fake_gethostbyaddr(addr, len, type, &t_hostent, t_hostbuf, sizeof t_hostbuf,
-                                &result, &err, handled);
+        rc = fake_gethostbyaddr(addr, len, type, &t_hostent, t_hostbuf, sizeof t_hostbuf, &result,
+                                &err, handled);
     }
     if (!handled) return real::gethostbyaddr(addr, len, type);
     h_errno = err;
@@ -125,8 +127,8 @@ SOCKSIFY_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type
     return result;
 }
 
-SOCKSIFY_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host,
-                                socklen_t hostlen, char* serv, socklen_t servlen, int flags) {
+SOCKSIFY_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
+                                char* serv, socklen_t servlen, int flags) {
     if (inside_shim()) return real::getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
     bool handled = false;
     int rc;
@@ -171,8 +173,8 @@ SOCKSIFY_EXPORT int res_search(const char* d, int c, int t, unsigned char* a, in
     return res_entry(nullptr, d, nullptr, c, t, nullptr, 0, a, n);
 }
 
-SOCKSIFY_EXPORT int res_querydomain(const char* d, const char* dom, int c, int t,
-                                    unsigned char* a, int n) {
+SOCKSIFY_EXPORT int res_querydomain(const char* d, const char* dom, int c, int t, unsigned char* a,
+                                    int n) {
     if (res_passes_through()) return real::res_querydomain(d, dom, c, t, a, n);
     return res_entry(nullptr, d, dom, c, t, nullptr, 0, a, n);
 }
@@ -182,14 +184,12 @@ SOCKSIFY_EXPORT int res_send(const unsigned char* m, int ml, unsigned char* a, i
     return res_entry(nullptr, nullptr, nullptr, 0, 0, m, ml, a, n);
 }
 
-SOCKSIFY_EXPORT int res_nquery(res_state s, const char* d, int c, int t, unsigned char* a,
-                               int n) {
+SOCKSIFY_EXPORT int res_nquery(res_state s, const char* d, int c, int t, unsigned char* a, int n) {
     if (res_passes_through()) return real::res_nquery(s, d, c, t, a, n);
     return res_entry(s, d, nullptr, c, t, nullptr, 0, a, n);
 }
 
-SOCKSIFY_EXPORT int res_nsearch(res_state s, const char* d, int c, int t, unsigned char* a,
-                                int n) {
+SOCKSIFY_EXPORT int res_nsearch(res_state s, const char* d, int c, int t, unsigned char* a, int n) {
     if (res_passes_through()) return real::res_nsearch(s, d, c, t, a, n);
     return res_entry(s, d, nullptr, c, t, nullptr, 0, a, n);
 }

@@ -20,14 +20,18 @@ namespace {
 // Forgets whatever the shim knew about fd before it is closed or replaced.
 void forget(int fd) {
     FdKind k = kind_of(fd);
-    if (k == FdKind::kUdp) release_udp(fd);
-    else if (k != FdKind::kNone) set_kind(fd, FdKind::kNone);
+    if (k == FdKind::kUdp)
+        release_udp(fd);
+    else if (k != FdKind::kNone)
+        set_kind(fd, FdKind::kNone);
 }
 
 // fd `to` is now a duplicate of `from`.
 void duplicated(int from, int to) {
-    if (kind_of(from) == FdKind::kUdp) share_udp(from, to);
-    else copy_fd_state(from, to);
+    if (kind_of(from) == FdKind::kUdp)
+        share_udp(from, to);
+    else
+        copy_fd_state(from, to);
 }
 
 // dup2 and dup3 differ only in the flags argument.

@@ -30,7 +30,8 @@ SOCKSIFY_EXPORT long syscall(long number, ...) {
         kind_of(static_cast<int>(a)) == FdKind::kUdp) {
         auto* vec = reinterpret_cast<mmsghdr*>(b);
         if (number == SYS_sendmmsg)
-            return sendmmsg(static_cast<int>(a), vec, static_cast<unsigned>(c), static_cast<int>(d));
+            return sendmmsg(static_cast<int>(a), vec, static_cast<unsigned>(c),
+                            static_cast<int>(d));
         return recvmmsg(static_cast<int>(a), vec, static_cast<unsigned>(c), static_cast<int>(d),
                         reinterpret_cast<timespec*>(e));
     }

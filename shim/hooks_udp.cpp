@@ -146,16 +146,14 @@ bool is_carried(int domain, int type, int protocol) {
     switch (domain) {
         case AF_UNIX:
         case AF_NETLINK:
-        case AF_ALG:
-            return true;
+        case AF_ALG: return true;
         case AF_INET:
         case AF_INET6:
             if (base == SOCK_STREAM)
                 return protocol == 0 || protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP;
             if (base == SOCK_DGRAM) return protocol == 0 || protocol == IPPROTO_UDP;
             return false;
-        default:
-            return false;
+        default: return false;
     }
 }
 

@@ -190,9 +190,7 @@ bool lookup(const char* path, const Query& q) {
 
 }  // namespace
 
-bool hosts_file_has(const char* path, std::string_view name) {
-    return lookup(path, Query{name});
-}
+bool hosts_file_has(const char* path, std::string_view name) { return lookup(path, Query{name}); }
 
 bool hosts_file_has_address(const char* path, int family, const void* addr) {
     return lookup(path, Query{{}, family, addr});

@@ -11,8 +11,8 @@
 
 #include "shim/audit.hpp"
 #include "shim/guard.hpp"
-#include "shim/names.hpp"
 #include "shim/log.hpp"
+#include "shim/names.hpp"
 #include "shim/real.hpp"
 #include "shim/shared_state.hpp"
 
@@ -48,7 +48,8 @@ const char* resolve_proxy(const char* host, uint16_t port, Config& cfg) {
 
 void start() {
     ShimScope scope;
-    load_config(g_config, [](const char* name) -> const char* { return getenv(name); }, &resolve_proxy);
+    load_config(
+        g_config, [](const char* name) -> const char* { return getenv(name); }, &resolve_proxy);
     attach_shared_state(getenv(kEnvShm), fake_capacity(g_config));
     audit_open(g_config);
     // A bad configuration is reported by each refusal (one line each), not here.

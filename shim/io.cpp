@@ -34,7 +34,7 @@ int wait_for(int fd, short events, const Deadline& deadline) {
         if (ms == 0) return ETIMEDOUT;
         pollfd p{fd, events, 0};
         int n = real::poll(&p, 1, ms);
-        if (n > 0) return 0;  // readiness or an error condition: the next call reports it
+        if (n > 0) return 0;   // readiness or an error condition: the next call reports it
         if (n == 0) continue;  // re-check against the clock
         if (errno != EINTR) return errno;
     }

@@ -12,7 +12,7 @@
 namespace socksify::shim {
 
 class Deadline {
-public:
+  public:
     static Deadline after_ms(int ms);
     Deadline earlier(const Deadline& other) const {
         return end_ns_ < other.end_ns_ ? *this : other;
@@ -20,7 +20,7 @@ public:
     int remaining_ms() const;  // 0 once passed; rounded up
     bool passed() const { return remaining_ms() == 0; }
 
-private:
+  private:
     int64_t end_ns_ = 0;
 };
 

@@ -2,6 +2,8 @@
 // creates the shared state file and runs the program with libsocksify.so preloaded.
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <dlfcn.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
@@ -21,16 +23,13 @@
 #include <string_view>
 #include <vector>
 
-#include <dlfcn.h>
-#include <elf.h>
-
 #include "shim/audit_format.hpp"
 #include "shim/config.hpp"
 #include "shim/config_file.hpp"
+#include "shim/launcher_program.hpp"
 #include "shim/launcher_summary.hpp"
 #include "shim/policy.hpp"
 #include "shim/shared_state.hpp"
-#include "shim/launcher_program.hpp"
 #include "shim/shm_file.hpp"
 
 #ifndef SOCKSIFY_VERSION
@@ -349,12 +348,8 @@ void apply(Options& o, Opt id, std::string_view value) {
             o.timeout = value;
             break;
         }
-        case Opt::kStrict:
-            o.strict = true;
-            break;
-        case Opt::kNoPipeline:
-            o.no_pipeline = true;
-            break;
+        case Opt::kStrict: o.strict = true; break;
+        case Opt::kNoPipeline: o.no_pipeline = true; break;
         case Opt::kPasswordFile:
             o.password = read_password_file(path_in_context(value));
             o.password_file = true;
@@ -369,33 +364,18 @@ void apply(Options& o, Opt id, std::string_view value) {
             o.rules.push_back((allow ? "allow:" : "deny:") + std::string(value));
             break;
         }
-        case Opt::kDefaultDeny:
-            o.default_deny = true;
-            break;
+        case Opt::kDefaultDeny: o.default_deny = true; break;
         case Opt::kAudit:
             if (value.empty()) die_bad_value("--audit", value, "empty path");
             o.audit = absolute_path(path_in_context(value));
             break;
-        case Opt::kAuditSummary:
-            std::exit(audit_summary(std::string(value)));
-        case Opt::kConfig:
-            o.config_file = value;
-            break;
-        case Opt::kProxychainsConf:
-            o.proxychains = value;
-            break;
-        case Opt::kVerbose:
-            o.log = "verbose";
-            break;
-        case Opt::kQuiet:
-            o.log = "quiet";
-            break;
-        case Opt::kHelp:
-            std::fputs(kHelp, stdout);
-            std::exit(0);
-        case Opt::kVersion:
-            std::puts("socksify " SOCKSIFY_VERSION);
-            std::exit(0);
+        case Opt::kAuditSummary: std::exit(audit_summary(std::string(value)));
+        case Opt::kConfig: o.config_file = value; break;
+        case Opt::kProxychainsConf: o.proxychains = value; break;
+        case Opt::kVerbose: o.log = "verbose"; break;
+        case Opt::kQuiet: o.log = "quiet"; break;
+        case Opt::kHelp: std::fputs(kHelp, stdout); std::exit(0);
+        case Opt::kVersion: std::puts("socksify " SOCKSIFY_VERSION); std::exit(0);
     }
 }
 
@@ -448,17 +428,10 @@ Options parse_args(int argc, char** argv) {
                     }
                     j = a.size();
                     break;
-                case 'v':
-                    apply(o, Opt::kVerbose, {});
-                    break;
-                case 'q':
-                    apply(o, Opt::kQuiet, {});
-                    break;
-                case 'h':
-                    apply(o, Opt::kHelp, {});
-                    break;
-                default:
-                    die("unknown option '-" + printable(a.substr(j, 1)) + "' (see --help)");
+                case 'v': apply(o, Opt::kVerbose, {}); break;
+                case 'q': apply(o, Opt::kQuiet, {}); break;
+                case 'h': apply(o, Opt::kHelp, {}); break;
+                default: die("unknown option '-" + printable(a.substr(j, 1)) + "' (see --help)");
             }
         }
     }
@@ -731,8 +704,8 @@ void check_program(const char* name, bool strict) {
     if (path.empty()) return;  // spawning reports "not found"
     const char* why = preload_blocker(path);
     if (why == nullptr) return;
-    std::string msg = "program '" + printable(path) + "' is " + why +
-                      ": the preloaded library cannot act in it";
+    std::string msg =
+        "program '" + printable(path) + "' is " + why + ": the preloaded library cannot act in it";
     if (strict) {
         audit_refusal(path, "not-preloadable");
         die(msg + " (refused in --strict mode)");
@@ -841,7 +814,8 @@ constexpr size_t kMaxFileSize = 1 << 20;
 
 std::string read_text_file(const std::string& path, const char* what) {
     auto cannot = [&](int err) {
-        die(std::string("cannot read ") + what + " '" + printable(path) + "': " + std::strerror(err));
+        die(std::string("cannot read ") + what + " '" + printable(path) +
+            "': " + std::strerror(err));
     };
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) cannot(errno);
@@ -897,8 +871,8 @@ void merge(Options& into, Options& from) {
     into.default_deny = into.default_deny || from.default_deny;
     // A password in the command line's URL beats a password file from a file.
     ProxyUrl url;
-    bool url_password = into.proxy_source != nullptr &&
-                        parse_proxy_url(into.proxy, url) == nullptr && url.has_pass;
+    bool url_password =
+        into.proxy_source != nullptr && parse_proxy_url(into.proxy, url) == nullptr && url.has_pass;
     explicit_bzero(url.pass, sizeof url.pass);
     if (!into.password_file && from.password_file && !url_password) {
         into.password = std::move(from.password);

@@ -55,9 +55,8 @@ const char* check(const std::string& path, int depth) {
     const char* reason = nullptr;
     if (pread(fd, ident, sizeof ident, 0) == EI_NIDENT && memcmp(ident, ELFMAG, SELFMAG) == 0) {
         bool interp = true;
-        bool ok = ident[EI_CLASS] == ELFCLASS64
-                      ? scan_elf<Elf64_Ehdr, Elf64_Phdr>(fd, interp)
-                      : scan_elf<Elf32_Ehdr, Elf32_Phdr>(fd, interp);
+        bool ok = ident[EI_CLASS] == ELFCLASS64 ? scan_elf<Elf64_Ehdr, Elf64_Phdr>(fd, interp)
+                                                : scan_elf<Elf32_Ehdr, Elf32_Phdr>(fd, interp);
         if (ok && !interp) reason = "statically linked";
     } else if (depth == 0) {
         std::string interp = script_interpreter(fd);
@@ -76,8 +75,8 @@ std::string find_program(const std::string& name) {
     size_t start = 0;
     while (start <= dirs.size()) {
         size_t colon = dirs.find(':', start);
-        std::string dir = dirs.substr(start, colon == std::string::npos ? std::string::npos
-                                                                         : colon - start);
+        std::string dir =
+            dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
         std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
         if (access(candidate.c_str(), X_OK) == 0) return candidate;
         if (colon == std::string::npos) break;

@@ -29,9 +29,8 @@ bool has_suffix(const Config& cfg, std::string_view name) {
         bare.remove_prefix(1);
         if (name.size() == bare.size() && strncasecmp(name.data(), bare.data(), bare.size()) == 0)
             return true;
-        if (name.size() > suffix.size() &&
-            strncasecmp(name.data() + name.size() - suffix.size(), suffix.data(),
-                        suffix.size()) == 0)
+        if (name.size() > suffix.size() && strncasecmp(name.data() + name.size() - suffix.size(),
+                                                       suffix.data(), suffix.size()) == 0)
             return true;
     }
     return false;
@@ -129,8 +128,8 @@ bool fake_index_of_bytes(const Config& cfg, int family, const void* addr, uint32
 
 bool fake_index_of(const Config& cfg, const sockaddr* a, uint32_t& index) {
     if (a->sa_family == AF_INET)
-        return fake_index_of_bytes(cfg, AF_INET,
-                                   &reinterpret_cast<const sockaddr_in*>(a)->sin_addr, index);
+        return fake_index_of_bytes(cfg, AF_INET, &reinterpret_cast<const sockaddr_in*>(a)->sin_addr,
+                                   index);
     if (a->sa_family == AF_INET6)
         return fake_index_of_bytes(cfg, AF_INET6,
                                    &reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr, index);
@@ -143,11 +142,8 @@ int fake_lookup(const Config& cfg, const char* name, int family, sockaddr_storag
     if (table == nullptr) return EAI_AGAIN;
     uint32_t index = 0;
     switch (fake_dns_insert(*table, name, index)) {
-        case InsertResult::kOk:
-            fake_address(cfg, index, family, out, len);
-            return 0;
-        case InsertResult::kBadName:
-            return EAI_NONAME;
+        case InsertResult::kOk: fake_address(cfg, index, family, out, len); return 0;
+        case InsertResult::kBadName: return EAI_NONAME;
         case InsertResult::kFull:
             uint32_t zero = 0;
             if (table->full_logged.compare_exchange_strong(zero, 1))

@@ -4,13 +4,13 @@
 #include "shim/real.hpp"
 
 #include <dlfcn.h>
-#include <link.h>
 #include <fcntl.h>
+#include <link.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
@@ -86,11 +86,11 @@ Ret missing() {
 
 }  // namespace
 
-#define SOCKSIFY_DEFINE_REAL(name, ret, params, args)                          \
-    ret detail::slow_##name params {                                           \
-        auto fn = load(slot_##name, #name);                                    \
-        if (fn == nullptr) return missing<ret>();                              \
-        return fn args;                                                        \
+#define SOCKSIFY_DEFINE_REAL(name, ret, params, args) \
+    ret detail::slow_##name params {                  \
+        auto fn = load(slot_##name, #name);           \
+        if (fn == nullptr) return missing<ret>();     \
+        return fn args;                               \
     }
 SOCKSIFY_REAL_FUNCTIONS(SOCKSIFY_DEFINE_REAL)
 #undef SOCKSIFY_DEFINE_REAL

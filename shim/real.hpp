@@ -15,84 +15,83 @@ namespace socksify::shim::real {
 
 // X(name, return type, parameter list, argument list). A missing symbol fails the
 // call with ENOSYS instead of exiting (STYLE.md habit 7).
-#define SOCKSIFY_REAL_FUNCTIONS(X)                                                          \
-    X(connect, int, (int fd, const sockaddr* a, socklen_t n), (fd, a, n))                   \
-    X(close, int, (int fd), (fd))                                                            \
-    X(dup, int, (int fd), (fd))                                                              \
-    X(dup2, int, (int fd, int to), (fd, to))                                                 \
-    X(dup3, int, (int fd, int to, int flags), (fd, to, flags))                               \
-    X(close_range, int, (unsigned first, unsigned last, int flags), (first, last, flags))    \
-    X(getpeername, int, (int fd, sockaddr* a, socklen_t* n), (fd, a, n))                     \
-    X(send, ssize_t, (int fd, const void* b, size_t n, int flags), (fd, b, n, flags))        \
-    X(recv, ssize_t, (int fd, void* b, size_t n, int flags), (fd, b, n, flags))              \
-    X(write, ssize_t, (int fd, const void* b, size_t n), (fd, b, n))                         \
-    X(read, ssize_t, (int fd, void* b, size_t n), (fd, b, n))                                \
-    X(poll, int, (pollfd * fds, nfds_t n, int timeout), (fds, n, timeout))                   \
-    X(socket, int, (int domain, int type, int protocol), (domain, type, protocol))           \
-    X(sendto, ssize_t,                                                                       \
-      (int fd, const void* b, size_t n, int flags, const sockaddr* to, socklen_t tolen),     \
-      (fd, b, n, flags, to, tolen))                                                          \
-    X(recvfrom, ssize_t,                                                                     \
-      (int fd, void* b, size_t n, int flags, sockaddr* from, socklen_t* fromlen),            \
-      (fd, b, n, flags, from, fromlen))                                                      \
-    X(sendmsg, ssize_t, (int fd, const msghdr* m, int flags), (fd, m, flags))                \
-    X(recvmsg, ssize_t, (int fd, msghdr* m, int flags), (fd, m, flags))                      \
-    X(sendmmsg, int, (int fd, mmsghdr* v, unsigned n, int flags), (fd, v, n, flags))         \
-    X(recvmmsg, int, (int fd, mmsghdr* v, unsigned n, int flags, timespec* t),               \
-      (fd, v, n, flags, t))                                                                  \
-    X(writev, ssize_t, (int fd, const iovec* v, int n), (fd, v, n))                          \
-    X(readv, ssize_t, (int fd, const iovec* v, int n), (fd, v, n))                           \
-    X(getaddrinfo, int,                                                                      \
-      (const char* node, const char* service, const addrinfo* hints, addrinfo** res),        \
-      (node, service, hints, res))                                                           \
-    X(freeaddrinfo, void, (addrinfo * res), (res))                                           \
-    X(getnameinfo, int,                                                                      \
-      (const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen, char* serv,       \
-       socklen_t servlen, int flags),                                                        \
-      (sa, salen, host, hostlen, serv, servlen, flags))                                      \
-    X(gethostbyname2_r, int,                                                                 \
-      (const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,   \
-       int* h_errnop),                                                                       \
-      (name, af, ret, buf, buflen, result, h_errnop))                                        \
-    X(gethostbyname_r, int,                                                                  \
-      (const char* name, hostent* ret, char* buf, size_t buflen, hostent** result,           \
-       int* h_errnop),                                                                       \
-      (name, ret, buf, buflen, result, h_errnop))                                            \
-    X(gethostbyname, hostent*, (const char* name), (name))                                   \
-    X(gethostbyname2, hostent*, (const char* name, int af), (name, af))                      \
-    X(gethostbyaddr_r, int,                                                                  \
-      (const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,    \
-       hostent** result, int* h_errnop),                                                     \
-      (addr, len, type, ret, buf, buflen, result, h_errnop))                                 \
-    X(gethostbyaddr, hostent*, (const void* addr, socklen_t len, int type), (addr, len, type)) \
-    X(res_query, int, (const char* d, int c, int t, unsigned char* a, int n), (d, c, t, a, n))  \
-    X(res_search, int, (const char* d, int c, int t, unsigned char* a, int n), (d, c, t, a, n)) \
-    X(res_querydomain, int,                                                                  \
-      (const char* d, const char* dom, int c, int t, unsigned char* a, int n),               \
-      (d, dom, c, t, a, n))                                                                  \
-    X(res_send, int, (const unsigned char* m, int ml, unsigned char* a, int n), (m, ml, a, n)) \
-    X(res_nquery, int, (res_state s, const char* d, int c, int t, unsigned char* a, int n),  \
-      (s, d, c, t, a, n))                                                                    \
-    X(res_nsearch, int, (res_state s, const char* d, int c, int t, unsigned char* a, int n), \
-      (s, d, c, t, a, n))                                                                    \
-    X(res_nquerydomain, int,                                                                 \
-      (res_state s, const char* d, const char* dom, int c, int t, unsigned char* a, int n),  \
-      (s, d, dom, c, t, a, n))                                                               \
-    X(res_nsend, int,                                                                        \
-      (res_state s, const unsigned char* m, int ml, unsigned char* a, int n), (s, m, ml, a, n))
+#define SOCKSIFY_REAL_FUNCTIONS(X)                                                                 \
+    X(connect, int, (int fd, const sockaddr* a, socklen_t n), (fd, a, n))                          \
+    X(close, int, (int fd), (fd))                                                                  \
+    X(dup, int, (int fd), (fd))                                                                    \
+    X(dup2, int, (int fd, int to), (fd, to))                                                       \
+    X(dup3, int, (int fd, int to, int flags), (fd, to, flags))                                     \
+    X(close_range, int, (unsigned first, unsigned last, int flags), (first, last, flags))          \
+    X(getpeername, int, (int fd, sockaddr* a, socklen_t* n), (fd, a, n))                           \
+    X(send, ssize_t, (int fd, const void* b, size_t n, int flags), (fd, b, n, flags))              \
+    X(recv, ssize_t, (int fd, void* b, size_t n, int flags), (fd, b, n, flags))                    \
+    X(write, ssize_t, (int fd, const void* b, size_t n), (fd, b, n))                               \
+    X(read, ssize_t, (int fd, void* b, size_t n), (fd, b, n))                                      \
+    X(poll, int, (pollfd * fds, nfds_t n, int timeout), (fds, n, timeout))                         \
+    X(socket, int, (int domain, int type, int protocol), (domain, type, protocol))                 \
+    X(sendto, ssize_t,                                                                             \
+      (int fd, const void* b, size_t n, int flags, const sockaddr* to, socklen_t tolen),           \
+      (fd, b, n, flags, to, tolen))                                                                \
+    X(recvfrom, ssize_t,                                                                           \
+      (int fd, void* b, size_t n, int flags, sockaddr* from, socklen_t* fromlen),                  \
+      (fd, b, n, flags, from, fromlen))                                                            \
+    X(sendmsg, ssize_t, (int fd, const msghdr* m, int flags), (fd, m, flags))                      \
+    X(recvmsg, ssize_t, (int fd, msghdr* m, int flags), (fd, m, flags))                            \
+    X(sendmmsg, int, (int fd, mmsghdr* v, unsigned n, int flags), (fd, v, n, flags))               \
+    X(recvmmsg, int, (int fd, mmsghdr* v, unsigned n, int flags, timespec* t),                     \
+      (fd, v, n, flags, t))                                                                        \
+    X(writev, ssize_t, (int fd, const iovec* v, int n), (fd, v, n))                                \
+    X(readv, ssize_t, (int fd, const iovec* v, int n), (fd, v, n))                                 \
+    X(getaddrinfo, int,                                                                            \
+      (const char* node, const char* service, const addrinfo* hints, addrinfo** res),              \
+      (node, service, hints, res))                                                                 \
+    X(freeaddrinfo, void, (addrinfo * res), (res))                                                 \
+    X(getnameinfo, int,                                                                            \
+      (const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen, char* serv,             \
+       socklen_t servlen, int flags),                                                              \
+      (sa, salen, host, hostlen, serv, servlen, flags))                                            \
+    X(gethostbyname2_r, int,                                                                       \
+      (const char* name, int af, hostent* ret, char* buf, size_t buflen, hostent** result,         \
+       int* h_errnop),                                                                             \
+      (name, af, ret, buf, buflen, result, h_errnop))                                              \
+    X(gethostbyname_r, int,                                                                        \
+      (const char* name, hostent* ret, char* buf, size_t buflen, hostent** result, int* h_errnop), \
+      (name, ret, buf, buflen, result, h_errnop))                                                  \
+    X(gethostbyname, hostent*, (const char* name), (name))                                         \
+    X(gethostbyname2, hostent*, (const char* name, int af), (name, af))                            \
+    X(gethostbyaddr_r, int,                                                                        \
+      (const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,          \
+       hostent** result, int* h_errnop),                                                           \
+      (addr, len, type, ret, buf, buflen, result, h_errnop))                                       \
+    X(gethostbyaddr, hostent*, (const void* addr, socklen_t len, int type), (addr, len, type))     \
+    X(res_query, int, (const char* d, int c, int t, unsigned char* a, int n), (d, c, t, a, n))     \
+    X(res_search, int, (const char* d, int c, int t, unsigned char* a, int n), (d, c, t, a, n))    \
+    X(res_querydomain, int,                                                                        \
+      (const char* d, const char* dom, int c, int t, unsigned char* a, int n),                     \
+      (d, dom, c, t, a, n))                                                                        \
+    X(res_send, int, (const unsigned char* m, int ml, unsigned char* a, int n), (m, ml, a, n))     \
+    X(res_nquery, int, (res_state s, const char* d, int c, int t, unsigned char* a, int n),        \
+      (s, d, c, t, a, n))                                                                          \
+    X(res_nsearch, int, (res_state s, const char* d, int c, int t, unsigned char* a, int n),       \
+      (s, d, c, t, a, n))                                                                          \
+    X(res_nquerydomain, int,                                                                       \
+      (res_state s, const char* d, const char* dom, int c, int t, unsigned char* a, int n),        \
+      (s, d, dom, c, t, a, n))                                                                     \
+    X(res_nsend, int, (res_state s, const unsigned char* m, int ml, unsigned char* a, int n),      \
+      (s, m, ml, a, n))
 
 // Each real function is one atomic load and an indirect tail call, inlined into the
 // hook; the first call takes the cold path that runs dlsym (real.cpp).
-#define SOCKSIFY_DECLARE_REAL(name, ret, params, args)                        \
-    namespace detail {                                                        \
-    inline constinit std::atomic<ret(*) params> slot_##name{nullptr};         \
-    [[gnu::cold, gnu::noinline]] ret slow_##name params;                      \
-    }                                                                         \
-    inline ret name params {                                                  \
-        auto fn = detail::slot_##name.load(std::memory_order_acquire);        \
-        if (fn == nullptr) [[unlikely]]                                       \
-            return detail::slow_##name args;                                  \
-        return fn args;                                                       \
+#define SOCKSIFY_DECLARE_REAL(name, ret, params, args)                 \
+    namespace detail {                                                 \
+    inline constinit std::atomic<ret(*) params> slot_##name{nullptr};  \
+    [[gnu::cold, gnu::noinline]] ret slow_##name params;               \
+    }                                                                  \
+    inline ret name params {                                           \
+        auto fn = detail::slot_##name.load(std::memory_order_acquire); \
+        if (fn == nullptr) [[unlikely]]                                \
+            return detail::slow_##name args;                           \
+        return fn args;                                                \
     }
 SOCKSIFY_REAL_FUNCTIONS(SOCKSIFY_DECLARE_REAL)
 #undef SOCKSIFY_DECLARE_REAL

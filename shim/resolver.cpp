@@ -94,8 +94,8 @@ void copy_address(addrinfo* ai, const sockaddr_storage& fake) {
 }
 
 // Lays a one-address hostent out in the caller's buffer (the _r contract).
-int fill_hostent(const char* name, int af, const void* addr, hostent* out, char* buf,
-                 size_t buflen, hostent** result, int* h_errnop) {
+int fill_hostent(const char* name, int af, const void* addr, hostent* out, char* buf, size_t buflen,
+                 hostent** result, int* h_errnop) {
     size_t addr_len = af == AF_INET6 ? 16 : 4;
     size_t name_len = strlen(name) + 1;
     uintptr_t base = reinterpret_cast<uintptr_t>(buf);
@@ -171,8 +171,8 @@ bool is_remembered_direct(const sockaddr* a) {
     return false;
 }
 
-int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hints,
-                     addrinfo** res, bool& handled) {
+int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** res,
+                     bool& handled) {
     handled = false;
     const Config& cfg = ready_config();
     NameRoute route = route_name(cfg, node);
@@ -195,8 +195,8 @@ int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hint
     // protocols, service ports) exactly as glibc would; only the address changes.
     addrinfo shape = hints != nullptr ? *hints : addrinfo{};
     shape.ai_family = fam;
-    shape.ai_flags = (flags & ~(AI_CANONNAME | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG)) |
-                     AI_NUMERICHOST;
+    shape.ai_flags =
+        (flags & ~(AI_CANONNAME | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG)) | AI_NUMERICHOST;
     shape.ai_addr = nullptr;
     shape.ai_canonname = nullptr;
     shape.ai_next = nullptr;
@@ -299,16 +299,17 @@ int fake_gethostbyaddr(const void* addr, socklen_t len, int type, hostent* out, 
     return fill_hostent(text, type, addr, out, buf, buflen, result, h_errnop);
 }
 
-int fake_getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
-                     char* serv, socklen_t servlen, int flags, bool& handled) {
+int fake_getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen, char* serv,
+                     socklen_t servlen, int flags, bool& handled) {
     handled = false;
     if (sa == nullptr || host == nullptr || hostlen == 0 || (flags & NI_NUMERICHOST)) return 0;
     if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) return 0;
     const Config& cfg = ready_config();
     uint32_t index = 0;
-    const void* bytes = sa->sa_family == AF_INET
-                            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr)
-                            : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr);
+    const void* bytes =
+        sa->sa_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr);
     bool fake = fake_index_of(cfg, sa, index);
     if (!fake && reverse_stays_local(cfg, sa->sa_family, bytes)) return 0;
     handled = true;
@@ -327,9 +328,8 @@ int fake_getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t 
     return 0;
 }
 
-int res_common(const char* name, const char* domain, int klass, int type,
-               const unsigned char* msg, int msglen, unsigned char* answer, int anslen,
-               int* h_errnop) {
+int res_common(const char* name, const char* domain, int klass, int type, const unsigned char* msg,
+               int msglen, unsigned char* answer, int anslen, int* h_errnop) {
     const Config& cfg = ready_config();
     if (!cfg.valid || !cfg.dns_tcp) {
         log_line(LogLevel::kError, "refusing res_* query for %s: it would bypass the proxy%s",
@@ -351,8 +351,8 @@ int res_common(const char* name, const char* domain, int klass, int type,
             errno = EMSGSIZE;
             return -1;
         }
-        msglen = res_mkquery(ns_o_query, full, klass, type, nullptr, 0, nullptr, query,
-                             sizeof query);
+        msglen =
+            res_mkquery(ns_o_query, full, klass, type, nullptr, 0, nullptr, query, sizeof query);
         if (msglen < 0) {
             *h_errnop = NO_RECOVERY;
             return -1;

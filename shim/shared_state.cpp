@@ -21,7 +21,7 @@ constinit SharedHeader g_local{};
 constinit std::atomic<SharedHeader*> g_shared{nullptr};
 
 void* map_fd(int fd) {
-    struct stat st{};
+    struct stat st {};
     if (fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kSharedSize)) return nullptr;
     void* p = mmap(nullptr, kSharedSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     return p == MAP_FAILED ? nullptr : p;

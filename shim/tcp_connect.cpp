@@ -124,14 +124,13 @@ int proxy_exchange(int fd, const proto::Request& request, const Config& cfg,
     SharedHeader& shared = shared_state();
     bool bound_by_program = is_bound(fd);
     bool pipeline = cfg.pipeline && shared.no_pipeline.load(std::memory_order_relaxed) == 0;
-    int err = attempt(fd, request, cfg,
-                      pipeline ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline,
-                      result);
+    int err =
+        attempt(fd, request, cfg, pipeline ? HandshakeMode::kPipelined : HandshakeMode::kStepwise,
+                deadline, result);
     if (err != 0 && result.stalled) {
         shared.no_pipeline.store(1, std::memory_order_relaxed);
         log_line(LogLevel::kVerbose,
-                 "proxy %s lost pipelined bytes; using one message per round trip",
-                 cfg.proxy_text);
+                 "proxy %s lost pipelined bytes; using one message per round trip", cfg.proxy_text);
         err = replace_socket(fd, socket_domain(fd), bound_by_program);
         if (err == 0) err = attempt(fd, request, cfg, HandshakeMode::kStepwise, deadline, result);
     }

@@ -35,7 +35,7 @@ constexpr int kMaxDrops = 64;                     // bounded skipping of foreign
 constexpr size_t kMaxIov = 1024;                  // UIO_MAXIOV
 
 class SpinLock {
-public:
+  public:
     explicit SpinLock(std::atomic<uint32_t>& word) : word_(word) {
         uint32_t expected = 0;
         while (!word_.compare_exchange_weak(expected, 1, std::memory_order_acquire)) {
@@ -45,7 +45,7 @@ public:
     }
     ~SpinLock() { word_.store(0, std::memory_order_release); }
 
-private:
+  private:
     std::atomic<uint32_t>& word_;
 };
 
@@ -96,8 +96,10 @@ int open_association(int fd, UdpState& u, const Config& cfg) {
     int raw = real::socket(cfg.proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (raw < 0) return errno;
     int control = real::fcntl(raw, F_DUPFD_CLOEXEC, high_fd_floor());
-    if (control < 0) control = raw;  // a low number still works
-    else real::close(raw);
+    if (control < 0)
+        control = raw;  // a low number still works
+    else
+        real::close(raw);
     FdRecord* c = fd_record(control);
     if (c == nullptr) {
         real::close(control);
@@ -155,8 +157,8 @@ void audit_refusal(const Config& cfg, const sockaddr* dest, std::string_view nam
 // names the destination exactly. A destination that drops out of the four slots and
 // comes back is recorded again. The association's first record carries its set-up
 // time.
-void audit_destination(UdpState& u, const Config& cfg, const sockaddr* dest,
-                       std::string_view name, const uint8_t* header, size_t h) {
+void audit_destination(UdpState& u, const Config& cfg, const sockaddr* dest, std::string_view name,
+                       const uint8_t* header, size_t h) {
     uint64_t key = 14695981039346656037ull;
     for (size_t i = 0; i < h; ++i) key = (key ^ header[i]) * 1099511628211ull;
     key |= 1;  // 0 marks an empty slot
@@ -191,7 +193,8 @@ int ensure_association(int fd, FdRecord& rec, const Config& cfg, const sockaddr*
     int64_t start = monotonic_ns();
     int err = open_association(fd, u, cfg);
     char relay_text[64] = "-";
-    if (err == 0) format_sockaddr(reinterpret_cast<sockaddr*>(&u.relay), relay_text, sizeof relay_text);
+    if (err == 0)
+        format_sockaddr(reinterpret_cast<sockaddr*>(&u.relay), relay_text, sizeof relay_text);
     log_line(err == 0 ? LogLevel::kVerbose : LogLevel::kError,
              "UDP associate fd %d via %s: %s, relay %s (%ld ms)", fd, cfg.proxy_text,
              err == 0 ? "ok" : strerror(err), relay_text,
@@ -271,15 +274,17 @@ void report_source(msghdr* msg, const sockaddr_storage& src, socklen_t len) {
 }
 
 // The source a relayed datagram reports: its address, or the fake address of its name.
-bool relayed_source(const proto::Address& a, int family, const Config& cfg,
-                    sockaddr_storage& out, socklen_t& len) {
+bool relayed_source(const proto::Address& a, int family, const Config& cfg, sockaddr_storage& out,
+                    socklen_t& len) {
     if (a.type != proto::AddrType::kDomain) return sockaddr_of(a, family, out, len);
     char name[kMaxName + 1];
     memcpy(name, a.domain.data(), a.domain.size());
     name[a.domain.size()] = '\0';
     if (fake_lookup(cfg, name, family, out, len) != 0) return false;
-    if (family == AF_INET6) reinterpret_cast<sockaddr_in6&>(out).sin6_port = htons(a.port);
-    else reinterpret_cast<sockaddr_in&>(out).sin_port = htons(a.port);
+    if (family == AF_INET6)
+        reinterpret_cast<sockaddr_in6&>(out).sin6_port = htons(a.port);
+    else
+        reinterpret_cast<sockaddr_in&>(out).sin_port = htons(a.port);
     return true;
 }
 
@@ -304,7 +309,8 @@ int high_fd_floor() {
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
     rlim_t floor = rl.rlim_cur - rl.rlim_cur / 4;
-    return floor > 1024 ? static_cast<int>(floor) : static_cast<int>(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 3);
+    return floor > 1024 ? static_cast<int>(floor)
+                        : static_cast<int>(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 3);
 }
 
 void adopt_udp(int fd) {
@@ -363,7 +369,9 @@ int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, 
     std::string_view name;
     if (int err = refuse_reason(cfg, dest, name)) {
         log_line(LogLevel::kError, "refusing UDP connect: %s",
-                 !cfg.valid ? cfg.error : cfg.udp ? strerror(err) : "UDP is off (--udp off)");
+                 !cfg.valid ? cfg.error
+                 : cfg.udp  ? strerror(err)
+                            : "UDP is off (--udp off)");
         audit_refusal(cfg, dest, name, err);
         return err;
     }
@@ -401,7 +409,9 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
         char text[64];
         log_line(LogLevel::kError, "refusing UDP datagram to %s: %s",
                  format_sockaddr(dest, text, sizeof text),
-                 !cfg.valid ? cfg.error : cfg.udp ? strerror(err) : "UDP is off (--udp off)");
+                 !cfg.valid ? cfg.error
+                 : cfg.udp  ? strerror(err)
+                            : "UDP is off (--udp off)");
         audit_refusal(cfg, dest, name, err);
         return -1;
     }

@@ -90,7 +90,9 @@ TEST(FakeDns, EightThreadsTenThousandInsertsEach) {
     for (int t = 0; t < kThreads; ++t) {
         for (int i = 0; i < kPerThread; ++i) {
             int n = (i % 10 == 0) ? 100000 + t * kPerThread + i : i;
-            if (i % 10 != 0) EXPECT_EQ(got[t][i], got[0][i]) << name_of(n);
+            if (i % 10 != 0) {
+                EXPECT_EQ(got[t][i], got[0][i]) << name_of(n);
+            }
             EXPECT_EQ(fake_dns_name(*s.table, got[t][i]), name_of(n));
             indices.insert(got[t][i]);
         }

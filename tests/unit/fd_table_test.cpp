@@ -55,8 +55,7 @@ TEST(FdTable, ClearRangeReleasesOnlyTheRange) {
 TEST(FdTable, ConcurrentFirstUseOfAChunkGivesOneRecord) {
     std::vector<FdRecord*> seen(8);
     std::vector<std::thread> threads;
-    for (int t = 0; t < 8; ++t)
-        threads.emplace_back([&, t] { seen[t] = fd_record(900000 + t); });
+    for (int t = 0; t < 8; ++t) threads.emplace_back([&, t] { seen[t] = fd_record(900000 + t); });
     for (auto& th : threads) th.join();
     for (int t = 1; t < 8; ++t) EXPECT_EQ(seen[t], seen[0] + t);
 }

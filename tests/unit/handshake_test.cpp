@@ -25,7 +25,7 @@ struct Step {
 };
 
 class HandshakeTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds_), 0);
         ASSERT_EQ(fcntl(fds_[0], F_SETFL, O_NONBLOCK), 0);
@@ -60,8 +60,7 @@ protected:
     HandshakeResult run(HandshakeMode mode, Credentials creds = {}, int timeout_ms = 2000,
                         int stall_ms = 1000) {
         HandshakeResult r;
-        run_handshake(fds_[0], request_, creds, mode, Deadline::after_ms(timeout_ms), stall_ms,
-                      r);
+        run_handshake(fds_[0], request_, creds, mode, Deadline::after_ms(timeout_ms), stall_ms, r);
         return r;
     }
 
@@ -187,8 +186,7 @@ TEST_F(HandshakeTest, UnofferedMethodIsAborted) {
 }
 
 TEST_F(HandshakeTest, BadAuthStatusIsEacces) {
-    play({{cat({kGreetingUserPassOnly, kUserPass, kRequest}), cat({kSelUserPass, {1, 1}})}},
-         true);
+    play({{cat({kGreetingUserPassOnly, kUserPass, kRequest}), cat({kSelUserPass, {1, 1}})}}, true);
     EXPECT_EQ(run(HandshakeMode::kPipelined, {"u", "pw"}).err, EACCES);
 }
 

@@ -20,7 +20,7 @@ namespace socksify::shim {
 namespace {
 
 class ResolverTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         char path[128];
         int fd = create_shm_file(path, sizeof path, kSharedSize);
@@ -46,8 +46,10 @@ protected:
         bool handled = false;
         int rc = fake_getaddrinfo(name, service, &hints, &res, handled);
         EXPECT_TRUE(handled) << name;
-        if (rc_out != nullptr) *rc_out = rc;
-        else EXPECT_EQ(rc, 0) << gai_strerror(rc);
+        if (rc_out != nullptr)
+            *rc_out = rc;
+        else
+            EXPECT_EQ(rc, 0) << gai_strerror(rc);
         return res;
     }
 
@@ -170,8 +172,8 @@ TEST_F(ResolverTest, HostentFormsAndTheirBuffers) {
     int herr = 0;
     bool handled = false;
     char buf[512];
-    int rc = fake_gethostbyname("hostent.socks.test", AF_INET, &h, buf, sizeof buf, &result,
-                                &herr, handled);
+    int rc = fake_gethostbyname("hostent.socks.test", AF_INET, &h, buf, sizeof buf, &result, &herr,
+                                handled);
     ASSERT_TRUE(handled);
     ASSERT_EQ(rc, 0);
     ASSERT_EQ(result, &h);
@@ -181,8 +183,8 @@ TEST_F(ResolverTest, HostentFormsAndTheirBuffers) {
     EXPECT_EQ(h.h_addr_list[1], nullptr);
     EXPECT_EQ(h.h_aliases[0], nullptr);
     char small[8];
-    rc = fake_gethostbyname("hostent.socks.test", AF_INET6, &h, small, sizeof small, &result,
-                            &herr, handled);
+    rc = fake_gethostbyname("hostent.socks.test", AF_INET6, &h, small, sizeof small, &result, &herr,
+                            handled);
     EXPECT_EQ(rc, ERANGE);  // the _r contract: the caller retries with a larger buffer
     EXPECT_EQ(result, nullptr);
     // Reverse: the fake address gives the name back.
@@ -201,19 +203,19 @@ TEST_F(ResolverTest, GetnameinfoOfAFakeAddress) {
     ASSERT_NE(res, nullptr);
     char host[256], serv[32];
     bool handled = false;
-    EXPECT_EQ(fake_getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof host, serv,
-                               sizeof serv, NI_NUMERICSERV, handled),
+    EXPECT_EQ(fake_getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof host, serv, sizeof serv,
+                               NI_NUMERICSERV, handled),
               0);
     EXPECT_TRUE(handled);
     EXPECT_STREQ(host, "rev.socks.test");
     EXPECT_STREQ(serv, "80");
     char tiny[4];
-    EXPECT_EQ(fake_getnameinfo(res->ai_addr, res->ai_addrlen, tiny, sizeof tiny, nullptr, 0, 0,
-                               handled),
-              EAI_OVERFLOW);
+    EXPECT_EQ(
+        fake_getnameinfo(res->ai_addr, res->ai_addrlen, tiny, sizeof tiny, nullptr, 0, 0, handled),
+        EAI_OVERFLOW);
     // NI_NUMERICHOST is the real function's job.
-    fake_getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof host, nullptr, 0,
-                     NI_NUMERICHOST, handled);
+    fake_getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST,
+                     handled);
     EXPECT_FALSE(handled);
     freeaddrinfo(res);
 }

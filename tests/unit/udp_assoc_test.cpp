@@ -45,7 +45,7 @@ sockaddr_in name_of(int fd) {
 }
 
 class UdpAssocTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         cfg_.valid = true;
         cfg_.udp = true;
@@ -77,9 +77,9 @@ protected:
     // The relay sends raw bytes to the app socket.
     void relay_sends(const Bytes& b) {
         sockaddr_in to = name_of(app_);
-        ASSERT_EQ(sendto(relay_, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                         sizeof to),
-                  static_cast<ssize_t>(b.size()));
+        ASSERT_EQ(
+            sendto(relay_, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+            static_cast<ssize_t>(b.size()));
     }
 
     ssize_t app_receives(void* buf, size_t len, int flags, sockaddr_storage* from = nullptr,
@@ -102,8 +102,8 @@ protected:
     }
 
     static Bytes header_v4(const char* ip, uint16_t port, uint8_t frag = 0) {
-        Bytes h = {0, 0, frag, 1, 0, 0, 0, 0, static_cast<uint8_t>(port >> 8),
-                   static_cast<uint8_t>(port)};
+        Bytes h = {
+            0, 0, frag, 1, 0, 0, 0, 0, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port)};
         inet_pton(AF_INET, ip, h.data() + 4);
         return h;
     }
