@@ -1,6 +1,7 @@
-// syscall(2): libuv (dig, node) calls sendmmsg/recvmmsg through syscall() rather
-// than through their libc wrappers; those numbers are routed to our hooks, every
-// other number passes straight through.
+// syscall(2): libuv (dig, node) calls sendmmsg/recvmmsg through syscall() rather than
+// through their libc wrappers, and a program may do the same with socket, connect or
+// sendto. Those numbers go to our hooks, which return -1 and set errno exactly as
+// syscall() does; every other number passes straight through.
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -10,9 +11,6 @@
 #include "shim/export.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/real.hpp"
-
-SOCKSIFY_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags);
-SOCKSIFY_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, timespec* timeout);
 
 SOCKSIFY_EXPORT long syscall(long number, ...) {
     va_list ap;
@@ -26,14 +24,38 @@ SOCKSIFY_EXPORT long syscall(long number, ...) {
     va_end(ap);
     using socksify::shim::FdKind;
     using socksify::shim::kind_of;
-    if ((number == SYS_sendmmsg || number == SYS_recvmmsg) &&
-        kind_of(static_cast<int>(a)) == FdKind::kUdp) {
-        auto* vec = reinterpret_cast<mmsghdr*>(b);
-        if (number == SYS_sendmmsg)
-            return sendmmsg(static_cast<int>(a), vec, static_cast<unsigned>(c),
+    auto fd = static_cast<int>(a);
+    auto addr = reinterpret_cast<sockaddr*>(e);
+    auto addr_len = static_cast<socklen_t>(f);
+    switch (number) {
+        // Creation and connection: strict mode, UDP adoption and the proxy apply.
+        case SYS_socket:
+            return socket(static_cast<int>(a), static_cast<int>(b), static_cast<int>(c));
+        case SYS_connect:
+            return connect(fd, reinterpret_cast<const sockaddr*>(b), static_cast<socklen_t>(c));
+        // Sends: a datagram may need its header, a socket made before we were loaded
+        // adopting, a TCP Fast Open send the proxy. Receives: only a UDP socket of ours
+        // has headers to remove.
+        case SYS_sendto:
+            return sendto(fd, reinterpret_cast<const void*>(b), static_cast<size_t>(c),
+                          static_cast<int>(d), addr, addr_len);
+        case SYS_sendmsg:
+            return sendmsg(fd, reinterpret_cast<const msghdr*>(b), static_cast<int>(c));
+        case SYS_sendmmsg:
+            return sendmmsg(fd, reinterpret_cast<mmsghdr*>(b), static_cast<unsigned>(c),
                             static_cast<int>(d));
-        return recvmmsg(static_cast<int>(a), vec, static_cast<unsigned>(c), static_cast<int>(d),
-                        reinterpret_cast<timespec*>(e));
+        case SYS_recvfrom:
+            if (kind_of(fd) != FdKind::kUdp) break;
+            return recvfrom(fd, reinterpret_cast<void*>(b), static_cast<size_t>(c),
+                            static_cast<int>(d), addr, reinterpret_cast<socklen_t*>(f));
+        case SYS_recvmsg:
+            if (kind_of(fd) != FdKind::kUdp) break;
+            return recvmsg(fd, reinterpret_cast<msghdr*>(b), static_cast<int>(c));
+        case SYS_recvmmsg:
+            if (kind_of(fd) != FdKind::kUdp) break;
+            return recvmmsg(fd, reinterpret_cast<mmsghdr*>(b), static_cast<unsigned>(c),
+                            static_cast<int>(d), reinterpret_cast<timespec*>(e));
+        default: break;
     }
     return socksify::shim::real::syscall(number, a, b, c, d, e, f);
 }

@@ -90,6 +90,16 @@ else
     fail one-log-line-per-refused-socket "$(why)"
 fi
 
+# The same refusal when the socket is asked for through syscall(2).
+run 10 "${STRICT[@]}" "$PY" -c '
+import ctypes, os, socket
+nr = {"x86_64": 41, "aarch64": 198}[os.uname().machine]
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.syscall(nr, socket.AF_PACKET, socket.SOCK_RAW, 0)
+print(fd, os.strerror(ctypes.get_errno()) if fd < 0 else "")
+'
+check_out packet-socket-by-syscall-refused "-1 Permission denied"
+
 # UDP off under strict: EACCES, nothing sent.
 run 10 "$SOCKSIFY" --strict --udp off -x "$URL" -- "$PY" -c '
 import errno, socket

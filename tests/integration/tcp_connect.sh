@@ -302,6 +302,24 @@ for c in "dante 4 4 $SFY_CLIENT4" "dante 6 6 $SFY_CLIENT6" "micro 4 4 $SFY_CLIEN
     pass "$name"
 done
 
+# Through syscall(2): socket, connect and sendto by number reach the hooks too.
+run $T "${SFY[@]}" -x "$(url dante 4)" -- "$PY" -c '
+import ctypes, os, socket, struct, sys
+nr = {"x86_64": (41, 42, 44), "aarch64": (198, 203, 206)}[os.uname().machine]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+fd = libc.syscall(nr[0], socket.AF_INET, socket.SOCK_STREAM, 0)
+addr = struct.pack("!HH4s8x", socket.AF_INET, int(sys.argv[2]), socket.inet_aton(sys.argv[1]))
+addr = struct.pack("=H", socket.AF_INET) + addr[2:]
+rc = libc.syscall(nr[1], fd, addr, len(addr))
+if rc != 0:
+    print("connect", os.strerror(ctypes.get_errno())); sys.exit(1)
+msg = sys.argv[3].encode() + b"\n"
+libc.syscall(nr[2], fd, msg, len(msg), 0, None, 0)
+print(os.read(fd, 200).decode().strip())
+' "$SFY_DEST4" "$SFY_PORT_ECHO" "sys-$TOKEN"
+check_out syscall-socket-connect-sendto-proxied "sys-$TOKEN"
+
 # --- The proxy given by host name: resolved once, locally (client /etc/hosts) -----
 for fam in 4 6; do
     run $T "${SFY[@]}" -x "socks5://proxy$fam.sfy.lan:$SFY_PORT_DANTE" -- curl -sS --max-time 10 \
