@@ -90,8 +90,10 @@ $(BUILD)/obj/tests/%.o: tests/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -fPIC -c $< -o $@
 
+# The pure parsers of shim/ the fuzz targets reach besides the codec.
+FUZZ_SHIM_SRC := shim/config.cpp shim/policy.cpp shim/config_file.cpp shim/audit_format.cpp
 $(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o \
-		$(call obj,$(BUILD),$(PROTO_SRC))
+		$(call obj,$(BUILD),$(PROTO_SRC) $(FUZZ_SHIM_SRC))
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^
 
@@ -128,7 +130,7 @@ test:
 bench: all $(BENCH) $(BUILD)/bench/connrate $(BUILD)/bench/udprate
 	$(BENCH) --benchmark_repetitions=$(BENCH_REPS) --benchmark_report_aggregates_only=true
 
-# libFuzzer needs clang++; every decoder target runs for FUZZ_SECONDS.
+# libFuzzer needs clang++; every target runs for FUZZ_SECONDS.
 fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
 	@for t in $(FUZZ_NAMES); do \
 	  mkdir -p $(BUILD)/fuzz/work/$$t; \
@@ -136,7 +138,8 @@ fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
 	    || exit 1; \
 	done
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(PROTO_SRC) $(wildcard protocol/*.hpp tests/fuzz/*.hpp)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(PROTO_SRC) $(FUZZ_SHIM_SRC) \
+		$(wildcard protocol/*.hpp shim/*.hpp tests/fuzz/*.hpp)
 	@mkdir -p $(dir $@)
 	$(CLANGXX) -std=c++20 -I. -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ $(filter %.cpp,$^)

@@ -80,6 +80,39 @@ SEEDS = {
         "bad_rsv": bytes([0, 1, 0]) + IPV4 + PORT,
     },
     "address": addresses(b""),
+    # Text inputs for the parsers of shim/ (policy rules, config files, audit lines).
+    "policy": {
+        "names": b"allow:*.pypi.internal:443,allow:git.internal:22,deny:ads.example",
+        "networks": b"deny:203.0.113.0/24,allow:198.51.100.0/24:1-1024,deny:192.0.2.7",
+        "ipv6": b"deny:[2001:db8::/32]:443,allow:2001:db8:1::/48,allow:*",
+        "bad_port": b"allow:a.test:99999",
+        "bad_range": b"allow:a.test:9-1",
+        "star_inside": b"deny:a.*.test",
+        "empty_item": b"allow:a.test,",
+        "no_verb": b"a.test",
+    },
+    "config_file": {
+        "socksify": b"# CI\nproxy = socks5h://10.0.0.1:1080\nstrict = yes\n"
+                    b"default-deny = yes\naudit = /var/log/a.log\n\n[policy]\n"
+                    b"allow *.pypi.internal:443\ndeny 10.0.0.0/8\n",
+        "quoted": b'timeout = "7"\naudit = "/var/log/a#1" # comment\n',
+        "unknown_key": b"colour = blue\n",
+        "bad_section": b"[proxies]\n",
+        "proxychains": b"strict_chain\nproxy_dns\ntcp_read_time_out 15000\n"
+                       b"tcp_connect_time_out 8000\nlocalnet 10.0.0.0/255.0.0.0\n"
+                       b"[ProxyList]\nsocks5 127.0.0.1 9050 user pass\nsocks4 10.0.0.1 1080 id\n",
+        "proxychains_http": b"[ProxyList]\nhttp 127.0.0.1 3128\n",
+        "nul": b"proxy = a\x00b\n",
+    },
+    "audit_line": {
+        "connect": b'{"time":"2026-11-27T00:00:00.123Z","pid":1,"program":"curl",'
+                   b'"kind":"connect","name":"a.test","address":null,"port":443,'
+                   b'"proxy":"198.51.100.1:1080","verdict":"allow","reason":"ok","ms":3}',
+        "escapes": b'{"kind":"lookup","verdict":"deny","name":"a\\"b\\u00ff\\n"}',
+        "truncated": b'{"kind":"connect","verdict":"allow"',
+        "split": b"curl\x01a.test\x01192.0.2.1\x01ECONNREFUSED",
+        "utf8": "prog\x01n\u00e4me\x01\x01ok".encode() + b"\xff\xfe",
+    },
 }
 
 
