@@ -23,12 +23,13 @@
 #include <string_view>
 #include <vector>
 
+#include "shim/audit_file.hpp"
 #include "shim/audit_format.hpp"
 #include "shim/config.hpp"
 #include "shim/config_file.hpp"
-#include "shim/launcher_program.hpp"
 #include "shim/launcher_summary.hpp"
 #include "shim/policy.hpp"
+#include "shim/program_check.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/shm_file.hpp"
 
@@ -675,39 +676,16 @@ void check_library(const std::string& lib, bool strict) {
 
 // The preload cannot act in a static, setuid/setgid or capability-carrying program:
 // strict mode refuses to run it, otherwise one warning says it runs unproxied.
-// The launcher's own refusal of a program, for the audit log (when there is one).
-void audit_refusal(const std::string& program, const char* reason) {
-    const char* path = env_lookup(kEnvAudit);
-    if (path == nullptr || path[0] == '\0') return;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-    if (fd < 0) return;
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    AuditRecord r;
-    r.time_ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
-    r.pid = static_cast<long>(getpid());
-    size_t slash = program.rfind('/');
-    r.program = slash == std::string::npos ? std::string_view(program)
-                                           : std::string_view(program).substr(slash + 1);
-    r.kind = "refusal";
-    r.verdict = "deny";
-    r.reason = reason;
-    char line[kAuditRecordMax];
-    size_t n = format_audit_record(r, line, sizeof line);
-    ssize_t ignored = write(fd, line, n);
-    (void)ignored;
-    close(fd);
-}
-
 void check_program(const char* name, bool strict) {
-    std::string path = find_program(name);
-    if (path.empty()) return;  // spawning reports "not found"
-    const char* why = preload_blocker(path);
+    char found[4096];
+    if (!find_program(name, std::getenv("PATH"), found, sizeof found)) return;  // "not found"
+    std::string path = found;
+    const char* why = preload_blocker(found);
     if (why == nullptr) return;
     std::string msg =
         "program '" + printable(path) + "' is " + why + ": the preloaded library cannot act in it";
     if (strict) {
-        audit_refusal(path, "not-preloadable");
+        append_refusal(env_lookup(kEnvAudit), path.c_str(), "not-preloadable");
         die(msg + " (refused in --strict mode)");
     }
     msg = "socksify: warning: " + msg + "; its traffic is not proxied\n";

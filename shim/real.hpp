@@ -5,6 +5,8 @@
 #include <netdb.h>
 #include <poll.h>
 #include <resolv.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -78,7 +80,24 @@ namespace socksify::shim::real {
       (res_state s, const char* d, const char* dom, int c, int t, unsigned char* a, int n),        \
       (s, d, dom, c, t, a, n))                                                                     \
     X(res_nsend, int, (res_state s, const unsigned char* m, int ml, unsigned char* a, int n),      \
-      (s, m, ml, a, n))
+      (s, m, ml, a, n))                                                                            \
+    X(execve, int, (const char* p, char* const* a, char* const* e), (p, a, e))                     \
+    X(execv, int, (const char* p, char* const* a), (p, a))                                         \
+    X(execvp, int, (const char* f, char* const* a), (f, a))                                        \
+    X(execvpe, int, (const char* f, char* const* a, char* const* e), (f, a, e))                    \
+    X(fexecve, int, (int fd, char* const* a, char* const* e), (fd, a, e))                          \
+    X(execveat, int, (int d, const char* p, char* const* a, char* const* e, int fl),               \
+      (d, p, a, e, fl))                                                                            \
+    X(posix_spawn, int,                                                                            \
+      (pid_t * pid, const char* p, const posix_spawn_file_actions_t* fa,                           \
+       const posix_spawnattr_t* at, char* const* a, char* const* e),                               \
+      (pid, p, fa, at, a, e))                                                                      \
+    X(posix_spawnp, int,                                                                           \
+      (pid_t * pid, const char* f, const posix_spawn_file_actions_t* fa,                           \
+       const posix_spawnattr_t* at, char* const* a, char* const* e),                               \
+      (pid, f, fa, at, a, e))                                                                      \
+    X(system, int, (const char* c), (c))                                                           \
+    X(popen, FILE*, (const char* c, const char* m), (c, m))
 
 // Each real function is one atomic load and an indirect tail call, inlined into the
 // hook; the first call takes the cold path that runs dlsym (real.cpp).

@@ -151,14 +151,32 @@ if gcc -static -o "$SFY_TMP/static_connect" "$SFY_TMP/static_connect.c" 2>/dev/n
 else
     skip ci-job-static-program-refused "no static libc to build a test program"
 fi
+# A child started with a cleared environment still goes through the proxy, and a
+# static program started by a child is refused at its exec.
+run $T "${CI[@]}" "$PY" -c '
+import subprocess, sys
+r = subprocess.run(["curl", "-sS", "--max-time", "10", sys.argv[1]], env={"PATH": "/usr/bin:/bin"},
+                   capture_output=True, text=True)
+print(r.stdout.strip() or r.stderr.strip())
+' "http://$SFY_NAME_WEB/hello.txt"
+check_out_noleak ci-job-child-with-cleared-environment-proxied "$TOKEN"
+if [[ -x $SFY_TMP/static_connect ]]; then
+    STATIC_RECORD+=("refusal - - deny not-preloadable")
+    run $T "${CI[@]}" sh -c '"$1"; echo "rc=$?"' sh "$SFY_TMP/static_connect"
+    check_out ci-job-static-program-started-by-a-child-refused "rc=126"
+fi
 # One record per attempt: the allowed curl (lookup + connect), the three denials
-# (lookup; lookup + connect; connect), the raw socket and the static program.
+# (lookup; lookup + connect; connect), the raw socket, the static program (refused by
+# the launcher), the child with a cleared environment (lookup + connect) and the
+# static program a child started.
 got=$("$PY" "$HERE/audit_check.py" records "$CI_AUDIT" 0 \
     "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB 80 allow ok" \
     "lookup $SFY_NAME_GIT - deny policy" \
     "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB $SFY_PORT_WHOAMI deny policy" \
     "connect $SFY_DEST4 80 deny policy" \
-    "refusal - - deny strict" "${STATIC_RECORD[@]}" 2>&1) || true
+    "refusal - - deny strict" "${STATIC_RECORD[@]:0:1}" \
+    "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB 80 allow ok" \
+    "${STATIC_RECORD[@]:1}" 2>&1) || true
 if [[ $got == ok ]]; then pass ci-job-audit-one-record-per-attempt; else fail ci-job-audit-one-record-per-attempt "$(oneline "$got")"; fi
 
 sleep 0.5

@@ -110,6 +110,77 @@ except OSError as e:
     print(errno.errorcode[e.errno])
 '
 check_out udp-off-refused-in-strict EACCES
+# --- What the program runs in turn -------------------------------------------------
+# A program the preload cannot act in is refused at every exec (EACCES, one log line,
+# one audit record); every other exec keeps the preload and socksify's variables even
+# when the caller cleared or changed them.
+EXEC_AUDIT=$SFY_TMP/exec-audit.log
+if [[ -x $SFY_TMP/static_true ]]; then
+    run 10 "$SOCKSIFY" --strict --audit "$EXEC_AUDIT" -x "$URL" -- sh -c '"$1"; echo "rc=$?"' sh "$SFY_TMP/static_true"
+    if [[ $OUT == "rc=126" ]] && (($(grep -c "refusing to run '$SFY_TMP/static_true': it is statically linked" <<<"$ERR") == 1)); then
+        pass exec-of-static-program-refused
+    else
+        fail exec-of-static-program-refused "$(why "expected sh to get EACCES (126) and one log line")"
+    fi
+    if [[ $(grep -c '"program":"static_true","kind":"refusal".*"reason":"not-preloadable"' "$EXEC_AUDIT") == 1 ]]; then
+        pass exec-refusal-audited
+    else
+        fail exec-refusal-audited "$(oneline "$(cat "$EXEC_AUDIT" 2>/dev/null)")"
+    fi
+    # Each way a program can start another: execve, execvp with a cleared environment,
+    # posix_spawn, posix_spawnp, system(), os.execl in a child.
+    run 20 "${STRICT[@]}" "$PY" -c '
+import os, subprocess, sys
+static = sys.argv[1]
+def attempt(name, fn):
+    try:
+        r = fn()
+        print(name, "ran", r)
+    except PermissionError:
+        print(name, "EACCES")
+attempt("subprocess", lambda: subprocess.run([static], env={}).returncode)
+attempt("subprocess-path", lambda: subprocess.run(["static_true"], env={"PATH": os.path.dirname(static)}).returncode)
+attempt("posix_spawn", lambda: os.waitpid(os.posix_spawn(static, [static], {}), 0)[1])
+os.environ["PATH"] = os.path.dirname(static) + ":" + os.environ["PATH"]  # posix_spawnp searches ours
+attempt("posix_spawnp", lambda: os.waitpid(os.posix_spawnp("static_true", ["x"], {}), 0)[1])
+print("system", os.waitstatus_to_exitcode(os.system(static)))
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execl(static, static)
+    except PermissionError:
+        os._exit(13)
+    os._exit(0)
+print("execl", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+' "$SFY_TMP/static_true"
+    for c in "subprocess EACCES" "subprocess-path EACCES" "posix_spawn EACCES" "posix_spawnp EACCES" "system 126" "execl 13"; do
+        if grep -qx "$c" <<<"$OUT"; then pass "exec-refused-${c% *}"; else fail "exec-refused-${c% *}" "$(why "want '$c'")"; fi
+    done
+    run 10 "$SOCKSIFY" -q -x "$URL" -- sh -c '"$1"; echo "rc=$?"' sh "$SFY_TMP/static_true"
+    check_out exec-of-static-program-allowed-without-strict "rc=0"
+else
+    skip exec-of-static-program-refused "no static libc to build a test program"
+fi
+run 10 "${STRICT[@]}" sh -c '"$1"; echo "rc=$?"' sh "$SFY_TMP/setuid_true"
+check_out exec-of-setuid-program-refused "rc=126"
+
+run 10 "${STRICT[@]}" env -i /usr/bin/env
+if grep -qx "LD_PRELOAD=$SFY_ROOT/build/lib/libsocksify.so" <<<"$OUT" && grep -qx "SOCKSIFY_STRICT=1" <<<"$OUT" &&
+    grep -qx "SOCKSIFY_PROXY=$URL" <<<"$OUT"; then
+    pass cleared-environment-gets-preload-back
+else
+    fail cleared-environment-gets-preload-back "$(why)"
+fi
+run 10 "${STRICT[@]}" env SOCKSIFY_STRICT=0 SOCKSIFY_PROXY=socks5://192.0.2.1:9 LD_PRELOAD=/lib/none.so /usr/bin/env
+if grep -qx "SOCKSIFY_STRICT=1" <<<"$OUT" && grep -qx "SOCKSIFY_PROXY=$URL" <<<"$OUT" &&
+    grep -qx "LD_PRELOAD=$SFY_ROOT/build/lib/libsocksify.so:/lib/none.so" <<<"$OUT"; then
+    pass changed-environment-cannot-leave-strict-mode
+else
+    fail changed-environment-cannot-leave-strict-mode "$(why)"
+fi
+run 10 "$SOCKSIFY" -x "$URL" -- env -i /usr/bin/env
+check_out cleared-environment-left-alone-without-strict ""
+
 # A library the loader would skip (truncated) must stop the launcher, not let the
 # program run unproxied. The launcher takes ../lib/libsocksify.so beside its bin/.
 mkdir -p "$SFY_TMP/tree/bin" "$SFY_TMP/tree/lib"

@@ -1,0 +1,165 @@
+// Strict mode across exec. The variables are copied when the library is loaded (a
+// constructor: by the first hooked call the program may have cleared its environment
+// already); the checks run in the exec hooks, which may be in a vfork() child, so
+// nothing here allocates, locks or needs the lazily started configuration.
+#include "shim/exec_guard.hpp"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "shim/audit_file.hpp"
+#include "shim/config.hpp"
+#include "shim/program_check.hpp"
+
+namespace socksify::shim {
+namespace {
+
+constexpr std::string_view kPrefix = "SOCKSIFY_";
+constexpr std::string_view kPreload = "LD_PRELOAD=";
+constexpr size_t kMaxVars = 32;
+
+struct Captured {
+    bool strict = false;
+    bool quiet = false;
+    const char* audit = nullptr;  // into buf
+    size_t count = 0;
+    const char* vars[kMaxVars] = {};  // "SOCKSIFY_X=value", into buf
+    char lib[PATH_MAX] = {};
+    char buf[1 << 16] = {};  // the policy alone may take 17 KiB
+};
+constinit Captured g_env{};
+
+bool starts_with(const char* s, std::string_view prefix) {
+    return std::strncmp(s, prefix.data(), prefix.size()) == 0;
+}
+
+// Whether the ':'- or ' '-separated list names lib.
+bool list_names(std::string_view list, std::string_view lib) {
+    while (!list.empty()) {
+        size_t cut = list.find_first_of(": ");
+        if (list.substr(0, cut) == lib) return true;
+        if (cut == std::string_view::npos) break;
+        list.remove_prefix(cut + 1);
+    }
+    return false;
+}
+
+// ELF constructor: copies the SOCKSIFY_* variables when SOCKSIFY_STRICT is on. Costs a
+// scan of environ per process start; nothing more outside strict mode.
+__attribute__((constructor)) void capture() {
+    const char* strict = getenv(kEnvStrict);
+    bool on = false;
+    if (strict == nullptr || parse_bool(strict, on) != nullptr || !on) return;
+    Dl_info self{};
+    if (dladdr(reinterpret_cast<void*>(&capture), &self) == 0 || self.dli_fname == nullptr ||
+        std::strlen(self.dli_fname) >= sizeof g_env.lib)
+        return;  // without our own path nothing can be put back: stay off
+    std::strcpy(g_env.lib, self.dli_fname);
+    size_t used = 0;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        if (!starts_with(*e, kPrefix)) continue;
+        size_t len = std::strlen(*e) + 1;
+        if (g_env.count == kMaxVars || used + len > sizeof g_env.buf) return;  // stay off
+        char* copy = g_env.buf + used;
+        std::memcpy(copy, *e, len);
+        used += len;
+        g_env.vars[g_env.count++] = copy;
+        if (starts_with(copy, "SOCKSIFY_LOG=quiet")) g_env.quiet = true;
+        if (starts_with(copy, "SOCKSIFY_AUDIT=")) g_env.audit = copy + 15;
+    }
+    g_env.strict = true;
+}
+
+}  // namespace
+
+bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const char* lib,
+                char** out, size_t cap, char* buf, size_t buf_cap) {
+    size_t n = 0;
+    bool preload_done = false;
+    auto put = [&](const char* entry) {
+        if (n + 1 >= cap) return false;
+        out[n++] = const_cast<char*>(entry);
+        return true;
+    };
+    for (char* const* e = envp; e != nullptr && *e != nullptr; ++e) {
+        if (starts_with(*e, kPrefix)) continue;  // ours replace them
+        if (!starts_with(*e, kPreload)) {
+            if (!put(*e)) return false;
+            continue;
+        }
+        if (preload_done) continue;  // the loader reads the first one
+        preload_done = true;
+        std::string_view theirs(*e + kPreload.size());
+        if (list_names(theirs, lib)) {
+            if (!put(*e)) return false;
+            continue;
+        }
+        int len = std::snprintf(buf, buf_cap, "LD_PRELOAD=%s%s%.*s", lib, theirs.empty() ? "" : ":",
+                                static_cast<int>(theirs.size()), theirs.data());
+        if (len < 0 || static_cast<size_t>(len) >= buf_cap || !put(buf)) return false;
+    }
+    if (!preload_done) {
+        int len = std::snprintf(buf, buf_cap, "LD_PRELOAD=%s", lib);
+        if (len < 0 || static_cast<size_t>(len) >= buf_cap || !put(buf)) return false;
+    }
+    for (size_t i = 0; i < n_ours; ++i) {
+        if (!put(ours[i])) return false;
+    }
+    out[n] = nullptr;
+    return true;
+}
+
+bool exec_guard_on() { return g_env.strict; }
+
+int exec_refusal(const char* path) {
+    const char* why = preload_blocker(path);
+    if (why == nullptr) return 0;
+    if (!g_env.quiet) {
+        char line[PATH_MAX + 256];
+        int n = std::snprintf(line, sizeof line,
+                              "socksify[%d]: refusing to run '%.*s': it is %s, so the preloaded "
+                              "library cannot act in it (--strict)\n",
+                              static_cast<int>(getpid()), PATH_MAX, path, why);
+        if (n > 0)
+            (void)syscall(SYS_write, 2, line,
+                          static_cast<size_t>(n) < sizeof line ? n : sizeof line - 1);
+    }
+    append_refusal(g_env.audit, path, "not-preloadable");
+    return EACCES;
+}
+
+size_t exec_env_extra() { return g_env.count + 2; }
+
+bool exec_env(char* const* envp, char** out, size_t cap, char* buf, size_t buf_cap) {
+    return strict_env(envp, g_env.vars, g_env.count, g_env.lib, out, cap, buf, buf_cap);
+}
+
+void restore_environ() {
+    for (size_t i = 0; i < g_env.count; ++i) {
+        const char* eq = std::strchr(g_env.vars[i], '=');
+        char name[64];
+        size_t len = static_cast<size_t>(eq - g_env.vars[i]);
+        if (len >= sizeof name) continue;
+        std::memcpy(name, g_env.vars[i], len);
+        name[len] = '\0';
+        const char* now = getenv(name);
+        if (now == nullptr || std::strcmp(now, eq + 1) != 0) setenv(name, eq + 1, 1);
+    }
+    const char* preload = getenv("LD_PRELOAD");
+    if (preload != nullptr && list_names(preload, g_env.lib)) return;
+    char value[PATH_MAX * 2];
+    int n = std::snprintf(value, sizeof value, "%s%s%s", g_env.lib,
+                          preload != nullptr && preload[0] != '\0' ? ":" : "",
+                          preload != nullptr ? preload : "");
+    if (n > 0 && static_cast<size_t>(n) < sizeof value) setenv("LD_PRELOAD", value, 1);
+}
+
+}  // namespace socksify::shim

@@ -1,0 +1,37 @@
+// Strict mode across exec: what the program runs in turn must carry the preload too.
+// An exec of a program the preload cannot act in (static, setuid/setgid, file
+// capabilities) is refused with EACCES; every other exec gets LD_PRELOAD and the
+// SOCKSIFY_* variables back, even when the program cleared or replaced them
+// (subprocess with env={}, env -i). Outside strict mode nothing changes.
+#pragma once
+
+#include <cstddef>
+
+namespace socksify::shim {
+
+// The environment under --strict: envp without its SOCKSIFY_* entries, then ours
+// (the SOCKSIFY_* entries the launcher set, as "NAME=value"), and LD_PRELOAD carrying
+// lib: envp's own LD_PRELOAD when it names lib already, else lib in front of it. The
+// pointers go to out (cap entries, null-terminated); a rewritten LD_PRELOAD is built
+// in buf. False when out or buf is too small. Pure: no allocation.
+bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const char* lib,
+                char** out, size_t cap, char* buf, size_t buf_cap);
+
+// True when the process runs under --strict (read once, when the library is loaded).
+bool exec_guard_on();
+
+// For an exec of path (already searched for in PATH): 0, or EACCES after one log
+// line and one audit record when the preload could not act in it.
+int exec_refusal(const char* path);
+
+// Entries strict_env needs beyond envp's own.
+size_t exec_env_extra();
+
+// strict_env with this process's own variables; false when the arrays are too small.
+bool exec_env(char* const* envp, char** out, size_t cap, char* buf, size_t buf_cap);
+
+// Puts the SOCKSIFY_* variables and LD_PRELOAD back into environ where the program
+// removed or changed them (before system() and popen(), whose shell takes environ).
+void restore_environ();
+
+}  // namespace socksify::shim
