@@ -54,6 +54,11 @@ bool claim_unknown(int fd, const msghdr* msg, int& flags, int& err) {
         return true;
     }
     if (type == SOCK_STREAM && (flags & MSG_FASTOPEN)) {
+        int domain = 0;
+        socklen_t len = sizeof domain;
+        // Another family is the kernel's error to give, as for connect.
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != dest->sa_family)
+            return false;
         err = proxied_tcp_connect(fd, dest, msg->msg_namelen, cfg);
         flags &= ~MSG_FASTOPEN;
         return true;

@@ -69,18 +69,16 @@ bool is_bound(int fd) {
            has_explicit_binding(local);
 }
 
-int make_nonblocking(int fd, bool& was_blocking) {
-    int flags = real::fcntl(fd, F_GETFL, 0);
-    if (flags < 0) return errno;
-    was_blocking = (flags & O_NONBLOCK) == 0;
-    if (was_blocking && real::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return errno;
+int make_nonblocking(int fd, int& old_flags) {
+    old_flags = real::fcntl(fd, F_GETFL, 0);
+    if (old_flags < 0) return errno;
+    if ((old_flags & O_NONBLOCK) == 0 && real::fcntl(fd, F_SETFL, old_flags | O_NONBLOCK) != 0)
+        return errno;
     return 0;
 }
 
-void restore_blocking(int fd, bool was_blocking) {
-    if (!was_blocking) return;
-    int flags = real::fcntl(fd, F_GETFL, 0);
-    if (flags >= 0) (void)real::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+void restore_blocking(int fd, int old_flags) {
+    if ((old_flags & O_NONBLOCK) == 0) (void)real::fcntl(fd, F_SETFL, old_flags);
 }
 
 int replace_socket(int fd, int family, bool rebind_wanted) {

@@ -7,11 +7,12 @@
 
 namespace socksify::shim {
 
-// Sets O_NONBLOCK if needed; was_blocking says whether it was clear. 0 or errno.
-int make_nonblocking(int fd, bool& was_blocking);
+// Sets O_NONBLOCK if needed; old_flags gets the file status flags fd had. 0 or errno.
+int make_nonblocking(int fd, int& old_flags);
 
-// Clears O_NONBLOCK again if make_nonblocking set it (only that bit changes).
-void restore_blocking(int fd, bool was_blocking);
+// Puts back the flags make_nonblocking found, if it changed them: one fcntl, and
+// right also when fd was replaced by a fresh socket in between.
+void restore_blocking(int fd, int old_flags);
 
 // Replaces fd by a new socket of family with the same type and protocol. Options
 // carry over where they mean the same thing; with rebind, so does the local address

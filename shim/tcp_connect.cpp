@@ -22,20 +22,15 @@
 namespace socksify::shim {
 namespace {
 
-int socket_domain(int fd) {
-    int domain = 0;
-    socklen_t len = sizeof domain;
-    return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 ? domain : -1;
-}
-
 // A proxy address the socket fd can connect to: the proxy itself, its v4-mapped
 // form on a dual-stack AF_INET6 socket, or — failing both — fd is replaced by a
 // socket of the proxy's family.
-int reachable_proxy(int fd, const Config& cfg, sockaddr_storage& out, socklen_t& out_len) {
+// domain: fd's family, updated when fd is replaced.
+int reachable_proxy(int fd, int& domain, const Config& cfg, sockaddr_storage& out,
+                    socklen_t& out_len) {
     memcpy(&out, &cfg.proxy, sizeof out);
     out_len = cfg.proxy_len;
     int proxy_family = cfg.proxy.ss_family;
-    int domain = socket_domain(fd);
     if (domain == proxy_family) return 0;
     if (domain == AF_INET6 && proxy_family == AF_INET) {
         int v6only = 0;
@@ -52,7 +47,10 @@ int reachable_proxy(int fd, const Config& cfg, sockaddr_storage& out, socklen_t&
             return 0;
         }
     }
-    return replace_socket(fd, proxy_family, true);  // not connected yet: a binding is the program's
+    int err =
+        replace_socket(fd, proxy_family, true);  // not connected yet: a binding is the program's
+    if (err == 0) domain = proxy_family;
+    return err;
 }
 
 Credentials credentials_of(const Config& cfg) {
@@ -60,11 +58,11 @@ Credentials credentials_of(const Config& cfg) {
     return {{cfg.user, cfg.user_len}, {cfg.pass, cfg.pass_len}};
 }
 
-int attempt(int fd, const proto::Request& request, const Config& cfg, HandshakeMode mode,
-            const Deadline& deadline, HandshakeResult& result) {
+int attempt(int fd, int& domain, const proto::Request& request, const Config& cfg,
+            HandshakeMode mode, const Deadline& deadline, HandshakeResult& result) {
     sockaddr_storage proxy;
     socklen_t proxy_len = 0;
-    if (int err = reachable_proxy(fd, cfg, proxy, proxy_len)) return err;
+    if (int err = reachable_proxy(fd, domain, cfg, proxy, proxy_len)) return err;
     if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len, deadline))
         return err;
     run_handshake(fd, request, credentials_of(cfg), mode, deadline, cfg.stall_ms, result);
@@ -119,32 +117,35 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
     return err;
 }
 
-int proxy_exchange(int fd, const proto::Request& request, const Config& cfg,
+int proxy_exchange(int fd, int domain, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result) {
     SharedHeader& shared = shared_state();
-    bool bound_by_program = is_bound(fd);
     bool pipeline = cfg.pipeline && shared.no_pipeline.load(std::memory_order_relaxed) == 0;
+    // Only a pipelined exchange can need a retry, and only the retry the binding.
+    bool bound_by_program = pipeline && is_bound(fd);
     int err =
-        attempt(fd, request, cfg, pipeline ? HandshakeMode::kPipelined : HandshakeMode::kStepwise,
-                deadline, result);
+        attempt(fd, domain, request, cfg,
+                pipeline ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline, result);
     if (err != 0 && result.stalled) {
         shared.no_pipeline.store(1, std::memory_order_relaxed);
         log_line(LogLevel::kVerbose,
                  "proxy %s lost pipelined bytes; using one message per round trip", cfg.proxy_text);
-        err = replace_socket(fd, socket_domain(fd), bound_by_program);
-        if (err == 0) err = attempt(fd, request, cfg, HandshakeMode::kStepwise, deadline, result);
+        err = replace_socket(fd, domain, bound_by_program);
+        if (err == 0)
+            err = attempt(fd, domain, request, cfg, HandshakeMode::kStepwise, deadline, result);
     }
     return err;
 }
 
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                       const Config& cfg) {
-    bool was_blocking = false;
-    if (int err = make_nonblocking(fd, was_blocking)) return err;
+    int old_flags = 0;
+    if (int err = make_nonblocking(fd, old_flags)) return err;
     Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
     proto::Request request{proto::Command::kConnect, socks_address(dest, name)};
     HandshakeResult result;
-    int err = proxy_exchange(fd, request, cfg, deadline, result);
+    // The hook checked that the socket's family is dest's.
+    int err = proxy_exchange(fd, dest->sa_family, request, cfg, deadline, result);
     if (err != 0) {
         (void)shutdown(fd, SHUT_RDWR);  // fail closed: nothing more flows on this socket
     } else if (FdRecord* rec = fd_record(fd)) {
@@ -153,7 +154,7 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
         rec->peer_len = dest_len;
         set_kind(fd, FdKind::kTcpProxied);
     }
-    restore_blocking(fd, was_blocking);
+    restore_blocking(fd, old_flags);
     return err;
 }
 

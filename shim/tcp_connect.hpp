@@ -12,24 +12,26 @@
 
 namespace socksify::shim {
 
-// Connects fd (an AF_INET/AF_INET6 stream socket) to dest through the proxy of cfg;
-// a non-empty name (the fake-DNS name behind dest) is sent as DOMAINNAME.
-// Blocks until the reply or the configured timeout, whatever O_NONBLOCK says, and
-// leaves O_NONBLOCK as it found it. Returns 0 or the errno for the program
-// (DESIGN.md, Failure); on failure the socket is shut down so nothing flows.
+// Connects fd (an AF_INET/AF_INET6 stream socket of dest's family) to dest through the proxy of
+// cfg; a non-empty name (the fake-DNS name behind dest) is sent as DOMAINNAME. Blocks until the
+// reply or the configured timeout, whatever O_NONBLOCK says, and leaves O_NONBLOCK as it found it.
+// Returns 0 or the errno for the program (DESIGN.md, Failure); on failure the socket is shut down
+// so nothing flows.
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                       const Config& cfg);
 
 // The whole TCP decision for a destination that is not direct: refuse under a bad
 // configuration, find the name behind a fake address, apply the policy, then
 // connect_via_proxy; one log line (errors, or -v) and one audit record either way.
-// Returns 0 or an errno.
+// fd must be a stream socket of dest's family (the callers check). Returns 0 or an
+// errno.
 int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg);
 
 // Connects fd (non-blocking) to the proxy and runs request on it; if the proxy loses
 // pipelined bytes, remembers that for the process tree and retries stepwise on a
 // fresh socket in fd's place. Returns 0 or an errno; result holds the reply.
-int proxy_exchange(int fd, const proto::Request& request, const Config& cfg,
+// domain is fd's family.
+int proxy_exchange(int fd, int domain, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result);
 
 }  // namespace socksify::shim

@@ -114,7 +114,8 @@ int open_association(int fd, UdpState& u, const Config& cfg) {
     zero.type = family == AF_INET6 ? proto::AddrType::kIpv6 : proto::AddrType::kIpv4;
     proto::Request request{proto::Command::kUdpAssociate, zero};
     HandshakeResult result;
-    int err = proxy_exchange(control, request, cfg, Deadline::after_ms(cfg.timeout_ms), result);
+    int err = proxy_exchange(control, cfg.proxy.ss_family, request, cfg,
+                             Deadline::after_ms(cfg.timeout_ms), result);
     sockaddr_storage relay{};
     socklen_t relay_len = 0;
     if (err == 0) {
