@@ -118,8 +118,8 @@ struct Parser {
         return true;
     }
     // A string after its opening quote; decoded into out (cut at cap - 1, NUL ended)
-    // when out is set.
-    bool string(char* out, size_t cap) {
+    // when out is set; *len gets the decoded length kept (NULs included).
+    bool string(char* out, size_t cap, size_t* len = nullptr) {
         size_t n = 0;
         auto put = [&](unsigned char c) {
             if (out != nullptr && n + 1 < cap) out[n++] = static_cast<char>(c);
@@ -176,6 +176,7 @@ struct Parser {
             }
         }
         if (out != nullptr && cap > 0) out[n] = '\0';
+        if (len != nullptr) *len = n;
         return true;
     }
     // RFC 8259 §6 number; integer value in v when it is one that fits.
@@ -313,12 +314,13 @@ bool parse_audit_line(std::string_view line, AuditFields& out) {
     if (!p.eat('}')) {
         for (;;) {
             char key[16];
-            if (!p.eat('"') || !p.string(key, sizeof key)) return false;
+            size_t key_len = 0;
+            if (!p.eat('"') || !p.string(key, sizeof key, &key_len)) return false;
             if (!p.eat(':')) return false;
             p.ws();
             if (p.i >= line.size()) return false;
             char c = line[p.i];
-            std::string_view k = key;
+            std::string_view k(key, key_len);  // "kind\u0000x" is not "kind"
             if (c == '"') {
                 ++p.i;
                 char* dst = nullptr;

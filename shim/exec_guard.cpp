@@ -24,10 +24,11 @@ namespace {
 
 constexpr std::string_view kPrefix = "SOCKSIFY_";
 constexpr std::string_view kPreload = "LD_PRELOAD=";
-constexpr size_t kMaxVars = 32;
+constexpr size_t kMaxVars = 64;
 
 struct Captured {
     bool strict = false;
+    bool broken = false;  // strict, but the variables could not be kept: refuse every exec
     bool quiet = false;
     const char* audit = nullptr;  // into buf
     size_t count = 0;
@@ -54,28 +55,54 @@ bool list_names(std::string_view list, std::string_view lib) {
 
 // ELF constructor: copies the SOCKSIFY_* variables when SOCKSIFY_STRICT is on. Costs a
 // scan of environ per process start; nothing more outside strict mode.
+// Strict mode that cannot keep its variables (too many, or our own path unknown) does
+// not quietly stop at the next exec: every exec is refused instead.
 __attribute__((constructor)) void capture() {
     const char* strict = getenv(kEnvStrict);
     bool on = false;
     if (strict == nullptr || parse_bool(strict, on) != nullptr || !on) return;
+    g_env.strict = true;
     Dl_info self{};
     if (dladdr(reinterpret_cast<void*>(&capture), &self) == 0 || self.dli_fname == nullptr ||
-        std::strlen(self.dli_fname) >= sizeof g_env.lib)
-        return;  // without our own path nothing can be put back: stay off
+        std::strlen(self.dli_fname) >= sizeof g_env.lib) {
+        g_env.broken = true;
+        return;
+    }
     std::strcpy(g_env.lib, self.dli_fname);
     size_t used = 0;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
         if (!starts_with(*e, kPrefix)) continue;
         size_t len = std::strlen(*e) + 1;
-        if (g_env.count == kMaxVars || used + len > sizeof g_env.buf) return;  // stay off
+        if (g_env.count == kMaxVars || used + len > sizeof g_env.buf) {
+            g_env.broken = true;
+            return;
+        }
         char* copy = g_env.buf + used;
         std::memcpy(copy, *e, len);
         used += len;
         g_env.vars[g_env.count++] = copy;
-        if (starts_with(copy, "SOCKSIFY_LOG=quiet")) g_env.quiet = true;
+        LogLevel level = LogLevel::kError;
+        if (starts_with(copy, "SOCKSIFY_LOG=") && parse_log_level(copy + 13, level) == nullptr)
+            g_env.quiet = level == LogLevel::kQuiet;
         if (starts_with(copy, "SOCKSIFY_AUDIT=")) g_env.audit = copy + 15;
     }
-    g_env.strict = true;
+}
+
+// One log line (unless quiet) and one audit record for a refused exec of path.
+int refuse(const char* path, const char* why) {
+    if (!g_env.quiet) {
+        char line[PATH_MAX + 256];
+        int n = std::snprintf(line, sizeof line,
+                              "socksify[%d]: refusing to run '%.*s': %s (--strict)\n",
+                              static_cast<int>(getpid()), PATH_MAX, path, why);
+        if (n > 0) {
+            size_t len =
+                static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1;
+            (void)syscall(SYS_write, 2, line, len);
+        }
+    }
+    append_refusal(g_env.audit, path, "not-preloadable");
+    return EACCES;
 }
 
 }  // namespace
@@ -120,20 +147,16 @@ bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const
 bool exec_guard_on() { return g_env.strict; }
 
 int exec_refusal(const char* path) {
+    if (g_env.broken) return refuse(path, "strict mode could not be carried into it");
     const char* why = preload_blocker(path);
     if (why == nullptr) return 0;
-    if (!g_env.quiet) {
-        char line[PATH_MAX + 256];
-        int n = std::snprintf(line, sizeof line,
-                              "socksify[%d]: refusing to run '%.*s': it is %s, so the preloaded "
-                              "library cannot act in it (--strict)\n",
-                              static_cast<int>(getpid()), PATH_MAX, path, why);
-        if (n > 0)
-            (void)syscall(SYS_write, 2, line,
-                          static_cast<size_t>(n) < sizeof line ? n : sizeof line - 1);
-    }
-    append_refusal(g_env.audit, path, "not-preloadable");
-    return EACCES;
+    char text[128];
+    std::snprintf(text, sizeof text, "it is %s, so the preloaded library cannot act in it", why);
+    return refuse(path, text);
+}
+
+int exec_refusal_uninspectable(const char* path) {
+    return refuse(path, "it cannot be inspected without /proc");
 }
 
 size_t exec_env_extra() { return g_env.count + 2; }

@@ -21,8 +21,12 @@ bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const
 bool exec_guard_on();
 
 // For an exec of path (already searched for in PATH): 0, or EACCES after one log
-// line and one audit record when the preload could not act in it.
+// line and one audit record when the preload could not act in it, or when strict
+// mode could not be carried across exec at all (see capture in exec_guard.cpp).
 int exec_refusal(const char* path);
+
+// EACCES after one log line and one audit record: path (an fd's) cannot be inspected.
+int exec_refusal_uninspectable(const char* path);
 
 // Entries strict_env needs beyond envp's own.
 size_t exec_env_extra();

@@ -28,9 +28,20 @@ namespace {
 // EACCES (after the log line and audit record) when path may not run; 0 otherwise.
 // A name without '/' is looked up in PATH first, as execvp does.
 int refusal(const char* file, bool search) {
+    int saved = errno;  // a posix_spawn that succeeds leaves errno alone, as libc's does
     char found[PATH_MAX];
-    if (search && !find_program(file, getenv("PATH"), found, sizeof found)) return 0;
-    return exec_refusal(search ? found : file);
+    int err = search && !find_program(file, getenv("PATH"), found, sizeof found)
+                  ? 0
+                  : exec_refusal(search ? found : file);
+    errno = saved;
+    return err;
+}
+
+// fexecve and execveat name the program by fd: without /proc it cannot be inspected,
+// so strict mode refuses rather than guess.
+int refusal_by_fd(const char* proc_path) {
+    if (access("/proc/self/fd", F_OK) != 0) return exec_refusal_uninspectable(proc_path);
+    return refusal(proc_path, false);
 }
 
 // Calls run(env) with the strict-mode environment for envp, built on this stack
@@ -55,19 +66,21 @@ int fail_errno(int err) {
     return -1;
 }
 
-// The arguments of execl, execle and execlp as an argv: arg0, then ap up to its null
-// pointer; with envp set, the pointer after that null too (execle). False (E2BIG)
-// beyond cap - 1 arguments.
-constexpr size_t kMaxListArgs = 4096;
-bool collect_args(const char* arg0, va_list ap, char** argv, size_t cap, char* const** envp) {
-    size_t n = 0;
-    for (const char* a = arg0; a != nullptr; a = va_arg(ap, const char*)) {
-        if (n + 1 == cap) return false;
-        argv[n++] = const_cast<char*>(a);
-    }
+// The arguments of execl, execle and execlp: how many follow arg0 up to the null
+// pointer, then those arguments as an argv (sized by the count, as glibc does: no
+// limit of our own); envp (execle) gets the pointer after the null.
+size_t count_args(const char* arg0, va_list ap) {
+    size_t n = arg0 != nullptr ? 1 : 0;
+    while (arg0 != nullptr && va_arg(ap, const char*) != nullptr) ++n;
+    return n;
+}
+
+void collect_args(const char* arg0, va_list ap, char** argv, size_t n, char* const** envp) {
+    if (n > 0) argv[0] = const_cast<char*>(arg0);
+    for (size_t i = 1; i < n; ++i) argv[i] = va_arg(ap, char*);
+    if (n > 0) (void)va_arg(ap, char*);  // the terminating null
     argv[n] = nullptr;
     if (envp != nullptr) *envp = va_arg(ap, char* const*);
-    return true;
 }
 
 }  // namespace
@@ -96,39 +109,39 @@ SOCKSIFY_EXPORT int execvp(const char* file, char* const argv[]) {
     return execvpe(file, argv, environ);
 }
 
+// The argv of a list form on the calling frame: alloca must run in the hook itself.
+#define SOCKSIFY_LIST_ARGV(arg0, argv, envp)                                \
+    va_list ap_;                                                            \
+    va_list count_;                                                         \
+    va_start(ap_, arg0);                                                    \
+    va_copy(count_, ap_);                                                   \
+    size_t argc_ = count_args(arg0, count_);                                \
+    va_end(count_);                                                         \
+    auto** argv = static_cast<char**>(alloca((argc_ + 1) * sizeof(char*))); \
+    collect_args(arg0, ap_, argv, argc_, envp);                             \
+    va_end(ap_)
+
 SOCKSIFY_EXPORT int execl(const char* path, const char* arg0, ...) {
-    char* argv[kMaxListArgs];
-    va_list ap;
-    va_start(ap, arg0);
-    bool ok = collect_args(arg0, ap, argv, kMaxListArgs, nullptr);
-    va_end(ap);
-    return ok ? execv(path, argv) : fail_errno(E2BIG);
+    SOCKSIFY_LIST_ARGV(arg0, argv, nullptr);
+    return execv(path, argv);
 }
 
 SOCKSIFY_EXPORT int execle(const char* path, const char* arg0, ...) {
-    char* argv[kMaxListArgs];
     char* const* envp = nullptr;
-    va_list ap;
-    va_start(ap, arg0);
-    bool ok = collect_args(arg0, ap, argv, kMaxListArgs, &envp);
-    va_end(ap);
-    return ok ? execve(path, argv, envp) : fail_errno(E2BIG);
+    SOCKSIFY_LIST_ARGV(arg0, argv, &envp);
+    return execve(path, argv, envp);
 }
 
 SOCKSIFY_EXPORT int execlp(const char* file, const char* arg0, ...) {
-    char* argv[kMaxListArgs];
-    va_list ap;
-    va_start(ap, arg0);
-    bool ok = collect_args(arg0, ap, argv, kMaxListArgs, nullptr);
-    va_end(ap);
-    return ok ? execvp(file, argv) : fail_errno(E2BIG);
+    SOCKSIFY_LIST_ARGV(arg0, argv, nullptr);
+    return execvp(file, argv);
 }
 
 SOCKSIFY_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
     if (!exec_guard_on()) return real::fexecve(fd, argv, envp);
     char path[64];
     std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    if (int err = refusal(path, false)) return fail_errno(err);
+    if (int err = refusal_by_fd(path)) return fail_errno(err);
     return with_env(
         envp, [&](char* const* env) { return real::fexecve(fd, argv, env); }, fail_errno);
 }
@@ -138,13 +151,14 @@ SOCKSIFY_EXPORT int execveat(int dirfd, const char* pathname, char* const argv[]
     if (!exec_guard_on()) return real::execveat(dirfd, pathname, argv, envp, flags);
     // The file the kernel will run, as a path the checks can open.
     char path[PATH_MAX];
-    if (pathname[0] == '/' || dirfd == AT_FDCWD)
+    bool by_fd = pathname[0] != '/' && dirfd != AT_FDCWD;
+    if (!by_fd)
         std::snprintf(path, sizeof path, "%s", pathname);
     else if (pathname[0] == '\0')
         std::snprintf(path, sizeof path, "/proc/self/fd/%d", dirfd);
     else
         std::snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dirfd, pathname);
-    if (int err = refusal(path, false)) return fail_errno(err);
+    if (int err = by_fd ? refusal_by_fd(path) : refusal(path, false)) return fail_errno(err);
     return with_env(
         envp, [&](char* const* env) { return real::execveat(dirfd, pathname, argv, env, flags); },
         fail_errno);

@@ -49,13 +49,18 @@ bool script_interpreter(int fd, char (&out)[256]) {
     return true;
 }
 
+// The kernel follows at most this many "#!" interpreters (BINPRM_MAX_RECURSION).
+constexpr int kMaxInterpreters = 4;
+
 const char* check(const char* path, int depth) {
     struct stat st {};
-    if (stat(path, &st) != 0) return nullptr;  // exec reports it
+    // Only a regular file can be run; anything else (a directory, a FIFO that open()
+    // would block on) is exec's to refuse.
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
     if (st.st_mode & S_ISUID) return "setuid";
     if (st.st_mode & S_ISGID) return "setgid";
     if (getxattr(path, "security.capability", nullptr, 0) > 0) return "has file capabilities";
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) return nullptr;
     unsigned char ident[EI_NIDENT] = {};
     const char* reason = nullptr;
@@ -65,7 +70,7 @@ const char* check(const char* path, int depth) {
         bool ok = ident[EI_CLASS] == ELFCLASS64 ? scan_elf<Elf64_Ehdr, Elf64_Phdr>(fd, has_interp)
                                                 : scan_elf<Elf32_Ehdr, Elf32_Phdr>(fd, has_interp);
         if (ok && !has_interp) reason = "statically linked";
-    } else if (depth == 0 && script_interpreter(fd, interp)) {
+    } else if (depth < kMaxInterpreters && script_interpreter(fd, interp)) {
         reason = check(interp, depth + 1);
     }
     close_fd(fd);
@@ -81,7 +86,7 @@ bool find_program(const char* name, const char* dirs, char* out, size_t cap) {
         std::memcpy(out, name, name_len + 1);
         return true;
     }
-    if (dirs == nullptr) dirs = "/usr/local/bin:/usr/bin:/bin";
+    if (dirs == nullptr) dirs = "/bin:/usr/bin";  // glibc's default (confstr _CS_PATH)
     for (const char* start = dirs;; ++start) {
         const char* colon = std::strchr(start, ':');
         size_t dir_len = colon != nullptr ? static_cast<size_t>(colon - start) : std::strlen(start);
@@ -91,7 +96,10 @@ bool find_program(const char* name, const char* dirs, char* out, size_t cap) {
             std::memcpy(out, dir, dir_len);
             out[dir_len] = '/';
             std::memcpy(out + dir_len + 1, name, name_len + 1);
-            if (access(out, X_OK) == 0) return true;
+            // execvp goes on past what execve refuses with EACCES or ENOENT (a
+            // directory, a file without x): the first regular executable file runs.
+            struct stat st {};
+            if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0) return true;
         }
         if (colon == nullptr) return false;
         start = colon;

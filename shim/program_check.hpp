@@ -9,14 +9,16 @@
 
 namespace socksify::shim {
 
-// The file execvp would try first for name: name itself when it has a '/', else the
-// first executable name in the ':'-separated dirs (an empty entry is the current
-// directory). False when none is found or the path does not fit in cap.
+// The file execvp would run for name: name itself when it has a '/', else the first
+// regular executable file named name in the ':'-separated dirs (an empty entry is the
+// current directory; null dirs is glibc's default, /bin:/usr/bin). False when none
+// is found or the path does not fit in cap.
 bool find_program(const char* name, const char* dirs, char* out, size_t cap);
 
 // nullptr when the preload will take effect in path; else a short reason
 // ("statically linked", "setuid", "setgid", "has file capabilities"). A script is
-// judged by its interpreter. A file that cannot be read is left to exec to report.
+// judged by its interpreter, as many levels as the kernel follows. What is not a
+// regular file, or cannot be read, is left to exec to report.
 const char* preload_blocker(const char* path);
 
 }  // namespace socksify::shim

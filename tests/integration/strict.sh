@@ -158,8 +158,44 @@ print("execl", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
     done
     run 10 "$SOCKSIFY" -q -x "$URL" -- sh -c '"$1"; echo "rc=$?"' sh "$SFY_TMP/static_true"
     check_out exec-of-static-program-allowed-without-strict "rc=0"
+    # execvp skips a directory of the same name earlier in PATH, and so must the check.
+    mkdir -p "$SFY_TMP/p1/static_true" "$SFY_TMP/p2"
+    cp "$SFY_TMP/static_true" "$SFY_TMP/p2/static_true"
+    # (env(1) runs its program with execvp, the search the hook must repeat.)
+    run 10 "${STRICT[@]}" /usr/bin/env "PATH=$SFY_TMP/p1:$SFY_TMP/p2" static_true
+    if ((RC == 126)) && [[ $ERR == *"refusing to run '$SFY_TMP/p2/static_true'"* ]]; then
+        pass exec-path-search-skips-a-directory
+    else
+        fail exec-path-search-skips-a-directory "$(why "expected env to get EACCES for p2/static_true")"
+    fi
 else
     skip exec-of-static-program-refused "no static libc to build a test program"
+fi
+# A FIFO is not inspected (open would block): exec refuses it at once, strict or not.
+mkfifo -m 755 "$SFY_TMP/fifo"
+run 10 "$SOCKSIFY" -x "$URL" -- "$SFY_TMP/fifo"
+if ((RC == 126)); then pass launcher-fifo-does-not-hang; else fail launcher-fifo-does-not-hang "$(why "expected exit 126")"; fi
+run 10 "${STRICT[@]}" sh -c '"$1"; echo "rc=$?"' sh "$SFY_TMP/fifo"
+check_out exec-of-fifo-does-not-hang "rc=126"
+# execl with more arguments than any fixed array: sized by the count, as in glibc.
+printf '%s\n' '#include <unistd.h>' 'static char* a[6002];' \
+    'int main(void) { for (int i = 1; i < 6001; ++i) a[i] = "x";' \
+    '  return execl("/bin/true", "true",' "$(printf '"x",%.0s' $(seq 5000))" '(char*)0) == 0 ? 0 : 3; }' \
+    >"$SFY_TMP/many.c"
+if gcc -o "$SFY_TMP/many" "$SFY_TMP/many.c" 2>/dev/null; then
+    run 10 "$SOCKSIFY" -x "$URL" -- "$SFY_TMP/many"
+    if ((RC == 0)); then pass execl-5000-arguments; else fail execl-5000-arguments "$(why)"; fi
+    run 10 "${STRICT[@]}" "$SFY_TMP/many"
+    if ((RC == 0)); then pass execl-5000-arguments-strict; else fail execl-5000-arguments-strict "$(why)"; fi
+else
+    skip execl-5000-arguments "gcc failed"
+fi
+# Strict mode that cannot carry its variables into children refuses every exec.
+run 10 env $(for i in $(seq 70); do printf 'SOCKSIFY_PAD%d=1 ' "$i"; done) "${STRICT[@]}" sh -c '/bin/true; echo "rc=$?"'
+if [[ $OUT == "rc=126" && $ERR == *"strict mode could not be carried into it"* ]]; then
+    pass exec-refused-when-strict-cannot-be-carried
+else
+    fail exec-refused-when-strict-cannot-be-carried "$(why)"
 fi
 run 10 "${STRICT[@]}" sh -c '"$1"; echo "rc=$?"' sh "$SFY_TMP/setuid_true"
 check_out exec-of-setuid-program-refused "rc=126"

@@ -147,6 +147,13 @@ TEST(AuditParseTest, MinimalAndUnicode) {
     EXPECT_EQ(f.port, 7);
 }
 
+TEST(AuditParseTest, KeysAreComparedWhole) {
+    // A NUL inside a key does not make it another key.
+    AuditFields f;
+    EXPECT_FALSE(parse_audit_line(R"({"kind\u0000zzz":"connect","verdict\u0000":"deny"})", f));
+    EXPECT_TRUE(parse_audit_line(R"({"kind":"connect","verdict":"deny"})", f));
+}
+
 TEST(AuditParseTest, Malformed) {
     AuditFields f;
     for (const char* bad : {"", "{", "}", "{}", "[]", "garbage",

@@ -87,6 +87,40 @@ TEST_F(ProgramCheckTest, MissingOrUnreadableFilesAreLeftToExec) {
     EXPECT_EQ(preload_blocker(write_file("junk", junk, sizeof junk).c_str()), nullptr);
 }
 
+TEST_F(ProgramCheckTest, OnlyRegularFilesAreInspected) {
+    // A FIFO would block open(); a directory is exec's EACCES. Neither is judged.
+    std::string fifo = dir_ + "/fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0755), 0);
+    EXPECT_EQ(preload_blocker(fifo.c_str()), nullptr);
+    EXPECT_EQ(preload_blocker(dir_.c_str()), nullptr);
+}
+
+TEST_F(ProgramCheckTest, InterpreterChainsAreFollowedAsFarAsTheKernelGoes) {
+    std::string target = elf("static", PT_LOAD);
+    for (int i = 0; i < 3; ++i) {
+        std::string script = "#!" + target + "\n";
+        target = write_file("level" + std::to_string(i), script.data(), script.size());
+    }
+    EXPECT_STREQ(preload_blocker(target.c_str()), "statically linked");
+}
+
+TEST_F(ProgramCheckTest, FindProgramSkipsWhatExecvpSkips) {
+    // A directory of the same name earlier in PATH: execvp goes on to the next entry.
+    std::string first = dir_ + "/a";
+    std::string second = dir_ + "/b";
+    ASSERT_EQ(mkdir(first.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir((first + "/tool").c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(second.c_str(), 0755), 0);
+    elf("b/tool", PT_LOAD);
+    std::string dirs = first + ":" + second;
+    char out[4096];
+    ASSERT_TRUE(find_program("tool", dirs.c_str(), out, sizeof out));
+    EXPECT_EQ(std::string(out), second + "/tool");
+    // No PATH at all: glibc's default, /bin:/usr/bin.
+    ASSERT_TRUE(find_program("sh", nullptr, out, sizeof out));
+    EXPECT_STREQ(out, "/bin/sh");
+}
+
 TEST_F(ProgramCheckTest, FindProgramSearchesLikeExecvp) {
     elf("tool", PT_INTERP);
     std::string no_exec = elf("data", PT_INTERP);
