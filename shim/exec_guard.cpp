@@ -110,31 +110,27 @@ int refuse(const char* path, const char* why) {
 bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const char* lib,
                 char** out, size_t cap, char* buf, size_t buf_cap) {
     size_t n = 0;
-    bool preload_done = false;
     auto put = [&](const char* entry) {
         if (n + 1 >= cap) return false;
         out[n++] = const_cast<char*>(entry);
         return true;
     };
+    const char* last_preload = nullptr;  // ld.so takes the last LD_PRELOAD entry
     for (char* const* e = envp; e != nullptr && *e != nullptr; ++e) {
         if (starts_with(*e, kPrefix)) continue;  // ours replace them
-        if (!starts_with(*e, kPreload)) {
-            if (!put(*e)) return false;
+        if (starts_with(*e, kPreload)) {
+            last_preload = *e;
             continue;
         }
-        if (preload_done) continue;  // the loader reads the first one
-        preload_done = true;
-        std::string_view theirs(*e + kPreload.size());
-        if (list_names(theirs, lib)) {
-            if (!put(*e)) return false;
-            continue;
-        }
+        if (!put(*e)) return false;
+    }
+    std::string_view theirs =
+        last_preload != nullptr ? std::string_view(last_preload + kPreload.size()) : "";
+    if (last_preload != nullptr && list_names(theirs, lib)) {
+        if (!put(last_preload)) return false;
+    } else {
         int len = std::snprintf(buf, buf_cap, "LD_PRELOAD=%s%s%.*s", lib, theirs.empty() ? "" : ":",
                                 static_cast<int>(theirs.size()), theirs.data());
-        if (len < 0 || static_cast<size_t>(len) >= buf_cap || !put(buf)) return false;
-    }
-    if (!preload_done) {
-        int len = std::snprintf(buf, buf_cap, "LD_PRELOAD=%s", lib);
         if (len < 0 || static_cast<size_t>(len) >= buf_cap || !put(buf)) return false;
     }
     for (size_t i = 0; i < n_ours; ++i) {

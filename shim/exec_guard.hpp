@@ -10,8 +10,9 @@
 namespace socksify::shim {
 
 // The environment under --strict: envp without its SOCKSIFY_* entries, then ours
-// (the SOCKSIFY_* entries the launcher set, as "NAME=value"), and LD_PRELOAD carrying
-// lib: envp's own LD_PRELOAD when it names lib already, else lib in front of it. The
+// (the SOCKSIFY_* entries the launcher set, as "NAME=value"), and one LD_PRELOAD
+// carrying lib: envp's own (the last one, which is what ld.so reads) when it names lib
+// already, else lib in front of it. The
 // pointers go to out (cap entries, null-terminated); a rewritten LD_PRELOAD is built
 // in buf. False when out or buf is too small. Pure: no allocation.
 bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const char* lib,

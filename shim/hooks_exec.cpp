@@ -52,7 +52,8 @@ auto with_env(char* const* envp, Run run, Failed failed) {
     size_t count = 0;
     size_t preload = 0;
     for (char* const* e = envp; e != nullptr && *e != nullptr; ++e, ++count)
-        if (std::strncmp(*e, "LD_PRELOAD=", 11) == 0 && preload == 0) preload = std::strlen(*e);
+        if (std::strncmp(*e, "LD_PRELOAD=", 11) == 0 && std::strlen(*e) > preload)
+            preload = std::strlen(*e);
     size_t cap = count + exec_env_extra() + 1;
     auto** out = static_cast<char**>(alloca(cap * sizeof(char*)));
     size_t buf_cap = preload + PATH_MAX + 16;

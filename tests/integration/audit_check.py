@@ -30,7 +30,7 @@ def problem(rec):
         return f"keys {list(rec.keys())}"
     if not isinstance(rec["time"], str) or not TIME.match(rec["time"]):
         return f"time {rec['time']!r}"
-    if not isinstance(rec["pid"], int) or rec["pid"] <= 0:
+    if type(rec["pid"]) is not int or rec["pid"] <= 0:
         return f"pid {rec['pid']!r}"
     if not isinstance(rec["program"], str) or not rec["program"]:
         return f"program {rec['program']!r}"
@@ -45,9 +45,9 @@ def problem(rec):
         except ValueError:
             return f"address {rec['address']!r}"
     port = rec["port"]
-    if port is not None and (not isinstance(port, int) or not 1 <= port <= 65535):
+    if port is not None and (type(port) is not int or not 1 <= port <= 65535):
         return f"port {port!r}"
-    if not isinstance(rec["ms"], int) or rec["ms"] < 0:
+    if type(rec["ms"]) is not int or rec["ms"] < 0:
         return f"ms {rec['ms']!r}"
     verdict, reason = rec["verdict"], rec["reason"]
     if verdict == "allow" and reason != "ok":

@@ -183,7 +183,19 @@ require_launcher() {
 }
 
 # The token build/world/www/hello.txt holds for this run of the world.
-token() { tr -d '\n' <"$SFY_WORLD/www/hello.txt"; }
+# The token the web server's file holds; never empty, or every "*$TOKEN*" check
+# would pass on any output.
+token() {
+    local t
+    t=$(tr -d '\n' <"$SFY_WORLD/www/hello.txt" 2>/dev/null || true)
+    if [[ -z $t ]]; then
+        # stdout is the caller's $(...): the FAIL line goes to stderr, which the
+        # runner reads too, and set -e stops the script at the assignment.
+        echo "FAIL $SUITE/token: $SFY_WORLD/www/hello.txt is missing or empty" >&2
+        exit 1
+    fi
+    printf '%s' "$t"
+}
 
 # URL host form of an address: brackets around IPv6.
 urlhost() { if [[ $1 == *:* ]]; then printf '[%s]' "$1"; else printf '%s' "$1"; fi; }

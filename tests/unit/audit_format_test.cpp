@@ -110,6 +110,8 @@ TEST(AuditRecordTest, HostileStringsStayOneBoundedLine) {
     r.proxy = nasty;
     std::string s = record(r);
     EXPECT_LE(s.size(), kAuditRecordMax);
+    ASSERT_FALSE(s.empty());
+    EXPECT_EQ(s.back(), '\n');
     EXPECT_EQ(s.find('\n'), s.size() - 1);
     AuditFields f;
     ASSERT_TRUE(parse_audit_line(std::string_view(s.data(), s.size() - 1), f)) << s;

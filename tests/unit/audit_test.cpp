@@ -4,6 +4,7 @@
 #include "shim/audit.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -73,6 +75,9 @@ TEST(AuditLogTest, OpenWriteAndPolice) {
     ASSERT_GE(fd, 0);
     EXPECT_GE(fd, high_fd_floor());
     EXPECT_EQ(kind_of(fd), FdKind::kHidden);
+    // Appends only, and gone at exec (the next program opens its own).
+    EXPECT_NE(fcntl(fd, F_GETFL) & O_APPEND, 0);
+    EXPECT_NE(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
 
     sockaddr_in web = v4("198.18.0.1", 80);
     AuditEvent allowed;
@@ -148,11 +153,22 @@ TEST(AuditLogTest, UnopenableLogInvalidatesTheConfiguration) {
         << cfg->error;
 }
 
+size_t open_fds() {
+    size_t n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        (void)entry;
+        ++n;
+    }
+    return n;
+}
+
 TEST(AuditLogTest, NoPathNoLog) {
     auto cfg = std::make_unique<Config>();
     cfg->valid = true;
+    size_t before = open_fds();
     audit_open(*cfg);
     EXPECT_TRUE(cfg->valid);
+    EXPECT_EQ(open_fds(), before);  // nothing opened
 }
 
 }  // namespace

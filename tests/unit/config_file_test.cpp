@@ -148,6 +148,7 @@ TEST(ConfigTextTest, ErrorsCarryTheLineNumber) {
     EXPECT_EQ(line, 2u);
     EXPECT_STREQ(parse_config_text(std::string_view("udp = on\0\n", 10), collect, &seen, line),
                  "NUL byte in line");
+    EXPECT_EQ(line, 1u);
 }
 
 TEST(ConfigTextTest, EmptyText) {

@@ -45,26 +45,35 @@ TEST(StrictEnvTest, TheCallersSocksifyVariablesAreReplaced) {
                       "SOCKSIFY_PROXY=socks5h://198.51.100.1:1080", "SOCKSIFY_STRICT=1"}));
 }
 
+// The whole environment for one LD_PRELOAD value: ours after it, nothing else.
+V with_preload(const std::string& preload) {
+    return V{"LD_PRELOAD=" + preload, "SOCKSIFY_PROXY=socks5h://198.51.100.1:1080",
+             "SOCKSIFY_STRICT=1"};
+}
+
 TEST(StrictEnvTest, APreloadNamingTheLibraryIsKept) {
-    V got = env_of({"LD_PRELOAD=/usr/lib/libfoo.so:/opt/socksify/lib/libsocksify.so"});
-    EXPECT_EQ(got[0], "LD_PRELOAD=/usr/lib/libfoo.so:/opt/socksify/lib/libsocksify.so");
-    got = env_of({"LD_PRELOAD=/opt/socksify/lib/libsocksify.so /usr/lib/libfoo.so"});
-    EXPECT_EQ(got[0], "LD_PRELOAD=/opt/socksify/lib/libsocksify.so /usr/lib/libfoo.so");
+    EXPECT_EQ(env_of({"LD_PRELOAD=/usr/lib/libfoo.so:/opt/socksify/lib/libsocksify.so"}),
+              with_preload("/usr/lib/libfoo.so:/opt/socksify/lib/libsocksify.so"));
+    EXPECT_EQ(env_of({"LD_PRELOAD=/opt/socksify/lib/libsocksify.so /usr/lib/libfoo.so"}),
+              with_preload("/opt/socksify/lib/libsocksify.so /usr/lib/libfoo.so"));
 }
 
 TEST(StrictEnvTest, APreloadWithoutTheLibraryGetsItInFront) {
-    EXPECT_EQ(env_of({"LD_PRELOAD=/usr/lib/libfoo.so"})[0],
-              "LD_PRELOAD=/opt/socksify/lib/libsocksify.so:/usr/lib/libfoo.so");
-    EXPECT_EQ(env_of({"LD_PRELOAD="})[0], "LD_PRELOAD=/opt/socksify/lib/libsocksify.so");
+    EXPECT_EQ(env_of({"LD_PRELOAD=/usr/lib/libfoo.so"}),
+              with_preload("/opt/socksify/lib/libsocksify.so:/usr/lib/libfoo.so"));
+    EXPECT_EQ(env_of({"LD_PRELOAD="}), with_preload("/opt/socksify/lib/libsocksify.so"));
     // A name that only contains the path is not it.
-    EXPECT_EQ(env_of({"LD_PRELOAD=/opt/socksify/lib/libsocksify.so.bak"})[0],
-              "LD_PRELOAD=/opt/socksify/lib/libsocksify.so:/opt/socksify/lib/libsocksify.so.bak");
+    EXPECT_EQ(
+        env_of({"LD_PRELOAD=/opt/socksify/lib/libsocksify.so.bak"}),
+        with_preload("/opt/socksify/lib/libsocksify.so:/opt/socksify/lib/libsocksify.so.bak"));
 }
 
-TEST(StrictEnvTest, OnlyTheFirstPreloadCounts) {
-    V got = env_of({"LD_PRELOAD=/usr/lib/a.so", "LD_PRELOAD=/usr/lib/b.so"});
-    EXPECT_EQ(got, (V{"LD_PRELOAD=/opt/socksify/lib/libsocksify.so:/usr/lib/a.so",
-                      "SOCKSIFY_PROXY=socks5h://198.51.100.1:1080", "SOCKSIFY_STRICT=1"}));
+TEST(StrictEnvTest, OneLdPreloadFromTheLastOne) {
+    // ld.so reads the last LD_PRELOAD entry; the result has exactly one.
+    EXPECT_EQ(env_of({"LD_PRELOAD=/usr/lib/a.so", "LD_PRELOAD=/usr/lib/b.so"}),
+              with_preload("/opt/socksify/lib/libsocksify.so:/usr/lib/b.so"));
+    EXPECT_EQ(env_of({"LD_PRELOAD=/opt/socksify/lib/libsocksify.so", "LD_PRELOAD=/usr/lib/b.so"}),
+              with_preload("/opt/socksify/lib/libsocksify.so:/usr/lib/b.so"));
 }
 
 TEST(StrictEnvTest, ArraysTooSmallFail) {

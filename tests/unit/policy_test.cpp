@@ -299,7 +299,9 @@ TEST(PolicyMatchTest, V4MappedAddressMatchesIpv4Network) {
 TEST(PolicyMatchTest, NameRulesIgnoreAddressesAndNetworkRulesIgnoreNames) {
     auto p = policy("deny:198.18.0.0/15,allow:*", false);
     // A fake address is judged by its name: the network rule does not see it.
-    EXPECT_TRUE(check_name(*p, "web.socks.test", 80).allow);
+    Verdict v = check_name(*p, "web.socks.test", 80);
+    EXPECT_TRUE(v.allow);
+    EXPECT_EQ(v.rule, 2u);  // "allow:*", not the network rule
     auto q = policy("allow:web.socks.test", true);
     auto a = addr("203.0.113.10", 80);
     EXPECT_FALSE(check_address(*q, sa(a)).allow);
