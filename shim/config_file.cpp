@@ -157,12 +157,12 @@ const char* parse_config_line(std::string_view line, ConfigLine& out) {
     if (word == "allow" || word == "deny") {
         if (!rest.empty() && rest.front() == '=') rest = cf_trim(cf_tail(rest, 1));
         rest = unquote(rest);
-        Rule rule;
-        if (const char* e = parse_rule(rest, word == "allow", rule)) return e;
+        // Filled before the check, so that an error can quote the rule.
         out.kind = ConfigLine::Kind::kRule;
         out.allow = word == "allow";
         out.value = rest;
-        return nullptr;
+        Rule rule;
+        return parse_rule(rest, out.allow, rule);
     }
     const KeyName* found = nullptr;
     for (const KeyName& k : kKeys) {
@@ -176,7 +176,8 @@ const char* parse_config_line(std::string_view line, ConfigLine& out) {
     return nullptr;
 }
 
-const char* parse_config_text(std::string_view text, ConfigLineFn fn, void* ctx, size_t& line_no) {
+const char* parse_config_text(std::string_view text, ConfigLineFn fn, void* ctx, size_t& line_no,
+                              ConfigLine* failed) {
     line_no = 0;
     while (!text.empty()) {
         ++line_no;
@@ -185,7 +186,10 @@ const char* parse_config_text(std::string_view text, ConfigLineFn fn, void* ctx,
         text = nl == std::string_view::npos ? std::string_view{} : cf_tail(text, nl + 1);
         if (line.find('\0') != std::string_view::npos) return "NUL byte in line";
         ConfigLine parsed;
-        if (const char* e = parse_config_line(line, parsed)) return e;
+        if (const char* e = parse_config_line(line, parsed)) {
+            if (failed != nullptr) *failed = parsed;
+            return e;
+        }
         if (parsed.kind == ConfigLine::Kind::kBlank) continue;
         if (const char* e = fn(ctx, line_no, parsed)) return e;
     }

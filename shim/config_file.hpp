@@ -40,14 +40,17 @@ struct ConfigLine {
 
 // One line of a socksify config file, without its newline. Blank lines, comments
 // (from a '#' at the start or after a blank) and a "[policy]" header are kBlank; a
-// rule's text is checked with parse_rule, a setting's value is left to the launcher
-// (optional double quotes removed). Returns nullptr or a one-phrase reason.
+// rule's text is checked with parse_rule (out still holds the rule when it fails), a
+// setting's value is left to the launcher (optional double quotes removed). Returns
+// nullptr or a one-phrase reason.
 const char* parse_config_line(std::string_view line, ConfigLine& out);
 
 // Calls fn for every setting and rule of text, in order; stops at the first error,
-// its own or fn's, and reports the 1-based line number in line_no.
+// its own or fn's, and reports the 1-based line number in line_no. On an error of its
+// own, *failed (when given) gets the line as far as it was parsed.
 using ConfigLineFn = const char* (*)(void* ctx, size_t line_no, const ConfigLine& line);
-const char* parse_config_text(std::string_view text, ConfigLineFn fn, void* ctx, size_t& line_no);
+const char* parse_config_text(std::string_view text, ConfigLineFn fn, void* ctx, size_t& line_no,
+                              ConfigLine* failed = nullptr);
 
 inline constexpr size_t kMaxLocalnets = kMaxDirect;
 

@@ -59,13 +59,13 @@ constexpr const char* kHelp =
     "\n"
     "  -x, --proxy URL           [socks5|socks5h]://[user[:password]@]host[:port]\n"
     "                            socks5h (also when no scheme is given) lets the proxy\n"
-    "                            resolve names; default port 1080. Without -x:\n"
-    "                            SOCKSIFY_PROXY, then all_proxy or ALL_PROXY when it is\n"
-    "                            a socks5(h) URL\n"
+    "                            resolve names; default port 1080. Without -x: the\n"
+    "                            proxychains.conf's, the config file's, SOCKSIFY_PROXY,\n"
+    "                            then all_proxy or ALL_PROXY when it is a socks5(h) URL\n"
     "      --direct LIST         also reach these directly, not through the proxy: CIDRs\n"
     "                            and domain suffixes, comma-separated (repeatable;\n"
-    "                            loopback 127.0.0.0/8 and ::1/128 always are);\n"
-    "                            --direct '' proxies everything, loopback too\n"
+    "                            loopback 127.0.0.0/8 and ::1/128 are direct unless\n"
+    "                            --direct '' is given, which proxies loopback too)\n"
     "      --dns MODE            remote: names get fake addresses and go to the proxy;\n"
     "                            local: the local resolver; off: host name lookups fail\n"
     "                            (default: remote for socks5h, local for socks5)\n"
@@ -164,14 +164,14 @@ struct Options {
     std::string fake_net6;
     std::string udp;
     std::string timeout;
-    bool no_pipeline = false;
+    int pipeline = -1;  // -1: not set here (the environment decides); 0 or 1
     bool strict = false;
     std::string password;  // from --password-file
     bool password_file = false;
     const char* log = nullptr;
     std::vector<std::string> rules;  // "allow:RULE" / "deny:RULE", in order
-    bool default_deny = false;
-    std::string audit;  // absolute path
+    int default_deny = -1;           // as pipeline
+    std::string audit;               // absolute path
     std::string config_file;
     std::string proxychains;
     int program = 0;  // argv index of the program
@@ -350,7 +350,7 @@ void apply(Options& o, Opt id, std::string_view value) {
             break;
         }
         case Opt::kStrict: o.strict = true; break;
-        case Opt::kNoPipeline: o.no_pipeline = true; break;
+        case Opt::kNoPipeline: o.pipeline = 0; break;
         case Opt::kPasswordFile:
             o.password = read_password_file(path_in_context(value));
             o.password_file = true;
@@ -365,7 +365,7 @@ void apply(Options& o, Opt id, std::string_view value) {
             o.rules.push_back((allow ? "allow:" : "deny:") + std::string(value));
             break;
         }
-        case Opt::kDefaultDeny: o.default_deny = true; break;
+        case Opt::kDefaultDeny: o.default_deny = 1; break;
         case Opt::kAudit:
             if (value.empty()) die_bad_value("--audit", value, "empty path");
             o.audit = absolute_path(path_in_context(value));
@@ -844,9 +844,10 @@ void merge(Options& into, Options& from) {
                        &Options::udp, &Options::timeout, &Options::audit}) {
         if ((into.*field).empty()) into.*field = std::move(from.*field);
     }
-    into.no_pipeline = into.no_pipeline || from.no_pipeline;
+    if (into.pipeline < 0) into.pipeline = from.pipeline;
+    if (into.default_deny < 0) into.default_deny = from.default_deny;
+    // Strict mode is a one-way switch: no file turns off what a job asked for.
     into.strict = into.strict || from.strict;
-    into.default_deny = into.default_deny || from.default_deny;
     // A password in the command line's URL beats a password file from a file.
     ProxyUrl url;
     bool url_password =
@@ -894,12 +895,8 @@ const char* apply_config_line(void* ctx, size_t line_no, const ConfigLine& line)
         case ConfigKey::kStrict:
             if (file_bool("strict", v)) o.strict = true;
             break;
-        case ConfigKey::kPipeline:
-            if (!file_bool("pipeline", v)) o.no_pipeline = true;
-            break;
-        case ConfigKey::kDefaultDeny:
-            if (file_bool("default-deny", v)) o.default_deny = true;
-            break;
+        case ConfigKey::kPipeline: o.pipeline = file_bool("pipeline", v) ? 1 : 0; break;
+        case ConfigKey::kDefaultDeny: o.default_deny = file_bool("default-deny", v) ? 1 : 0; break;
         case ConfigKey::kLog: {
             LogLevel level;
             if (const char* e = parse_log_level(v, level)) die_bad_value("log", v, e);
@@ -918,8 +915,13 @@ Options read_config_file(const std::string& path) {
     FileContext ctx{&f, &path};
     g_base_dir = dir_of(path);
     size_t line_no = 0;
-    if (const char* e = parse_config_text(text, apply_config_line, &ctx, line_no)) {
+    ConfigLine failed;
+    if (const char* e = parse_config_text(text, apply_config_line, &ctx, line_no, &failed)) {
         g_where = where(path, line_no);
+        // A bad rule reads as the option's error would: "bad allow value '…': reason".
+        if (failed.kind == ConfigLine::Kind::kRule) {
+            die_bad_value(failed.allow ? "allow" : "deny", failed.value, e);
+        }
         if (std::string_view(e) == "unknown key") {
             std::string_view rest = text;
             for (size_t i = 1; i < line_no; ++i) rest = rest.substr(rest.find('\n') + 1);
@@ -1018,6 +1020,8 @@ int launcher_main(int argc, char** argv) {
     // value wins; the environment only supplies what none of them set.
     if (!o.proxychains.empty()) {
         Options p = read_proxychains(o.proxychains);
+        // Its proxy_dns speaks for its own proxy: -x's scheme decides for -x's.
+        if (o.proxy_source != nullptr) p.dns.clear();
         merge(o, p);
     }
     if (std::string path = find_config(o); !path.empty()) {
@@ -1087,7 +1091,7 @@ int launcher_main(int argc, char** argv) {
     }
     if (o.direct_given) env_set(kEnvDirect, direct);
     if (!o.timeout.empty()) env_set(kEnvTimeout, o.timeout);
-    if (o.no_pipeline) env_set(kEnvPipeline, "0");
+    if (o.pipeline >= 0) env_set(kEnvPipeline, o.pipeline ? "1" : "0");
     if (o.strict) env_set(kEnvStrict, "1");
     if (!o.dns.empty()) env_set(kEnvDns, o.dns);
     if (!o.dns_tcp.empty()) env_set(kEnvDnsTcp, o.dns_tcp);
@@ -1102,7 +1106,12 @@ int launcher_main(int argc, char** argv) {
         for (const std::string& r : o.rules) policy += (policy.empty() ? "" : ",") + r;
         env_set(kEnvPolicy, policy);
     }
-    if (o.default_deny) env_set(kEnvDefaultDeny, "1");
+    if (o.default_deny >= 0) env_set(kEnvDefaultDeny, o.default_deny ? "1" : "0");
+    // An inherited SOCKSIFY_AUDIT is checked like --audit, and made absolute too.
+    if (const char* inherited = std::getenv(kEnvAudit);
+        o.audit.empty() && inherited != nullptr && inherited[0] != '\0') {
+        o.audit = absolute_path(inherited);
+    }
     if (!o.audit.empty()) {
         int fd = open(o.audit.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0) {

@@ -52,6 +52,19 @@ bool script_interpreter(int fd, char (&out)[256]) {
 // The kernel follows at most this many "#!" interpreters (BINPRM_MAX_RECURSION).
 constexpr int kMaxInterpreters = 4;
 
+// A script's reason names its interpreter: "program 'x.sh' is run by a setuid
+// interpreter", not "is setuid".
+const char* via_interpreter(const char* reason) {
+    if (reason == nullptr) return nullptr;
+    if (std::strcmp(reason, "statically linked") == 0)
+        return "run by a statically linked interpreter";
+    if (std::strcmp(reason, "setuid") == 0) return "run by a setuid interpreter";
+    if (std::strcmp(reason, "setgid") == 0) return "run by a setgid interpreter";
+    if (std::strcmp(reason, "has file capabilities") == 0)
+        return "run by an interpreter with file capabilities";
+    return reason;  // already an interpreter's, further down the chain
+}
+
 const char* check(const char* path, int depth) {
     struct stat st {};
     // Only a regular file can be run; anything else (a directory, a FIFO that open()
@@ -71,7 +84,7 @@ const char* check(const char* path, int depth) {
                                                 : scan_elf<Elf32_Ehdr, Elf32_Phdr>(fd, has_interp);
         if (ok && !has_interp) reason = "statically linked";
     } else if (depth < kMaxInterpreters && script_interpreter(fd, interp)) {
-        reason = check(interp, depth + 1);
+        reason = via_interpreter(check(interp, depth + 1));
     }
     close_fd(fd);
     return reason;

@@ -16,8 +16,9 @@ namespace socksify::shim {
 bool find_program(const char* name, const char* dirs, char* out, size_t cap);
 
 // nullptr when the preload will take effect in path; else a short reason
-// ("statically linked", "setuid", "setgid", "has file capabilities"). A script is
-// judged by its interpreter, as many levels as the kernel follows. What is not a
+// ("statically linked", "setuid", "setgid", "has file capabilities"; for a script,
+// judged by its interpreter as many levels down as the kernel follows, "run by a
+// statically linked interpreter" and so on). What is not a
 // regular file, or cannot be read, is left to exec to report.
 const char* preload_blocker(const char* path);
 

@@ -398,6 +398,53 @@ for fam in (socket.AF_INET, socket.AF_INET6):
     fi
 fi
 
+# --- configuration files against the environment -------------------------------------
+
+# env_has NAME LINE...: every LINE is a whole line of the last run's stdout (an `env`).
+env_has() {
+    local name=$1 why=
+    shift
+    [[ $RC -eq 0 ]] || why="exit $RC: $(cat "$T/err")"
+    for line in "$@"; do
+        [[ -n $why ]] || grep -qxF -- "$line" "$T/out" || why="no '$line' in the environment"
+    done
+    report "$name" "$why"
+}
+
+# A file's booleans win over inherited variables both ways; strict only ever turns on.
+printf 'pipeline = yes\ndefault-deny = no\nstrict = no\n' >"$T/bools.conf"
+run env SOCKSIFY_PIPELINE=0 SOCKSIFY_DEFAULT_DENY=1 SOCKSIFY_STRICT=1 \
+    "$S" --config "$T/bools.conf" -x socks5h://127.0.0.1:1080 -- env
+env_has config_booleans_override_environment SOCKSIFY_PIPELINE=1 SOCKSIFY_DEFAULT_DENY=0 \
+    SOCKSIFY_STRICT=1
+printf 'pipeline = no\ndefault-deny = yes\nstrict = yes\n' >"$T/bools2.conf"
+run "$S" --config "$T/bools2.conf" -x socks5h://127.0.0.1:1080 -- env
+env_has config_booleans_turn_on SOCKSIFY_PIPELINE=0 SOCKSIFY_DEFAULT_DENY=1 SOCKSIFY_STRICT=1
+
+# An inherited SOCKSIFY_AUDIT is made absolute and checked before the program runs.
+(cd "$T" && SOCKSIFY_AUDIT=rel.log "$S" -x "$PROXY" -- env >"$T/out" 2>"$T/err")
+RC=$?
+env_has inherited_audit_made_absolute "SOCKSIFY_AUDIT=$T/rel.log"
+expect_refusal inherited_audit_checked "cannot open audit log '/nonexistent-dir/a.log'" \
+    env SOCKSIFY_AUDIT=/nonexistent-dir/a.log "$S" -x "$PROXY" -- true
+
+# -x's scheme decides the DNS mode even when a proxychains.conf without proxy_dns is read.
+printf '[ProxyList]\nsocks5 127.0.0.1 1080\n' >"$T/pc.conf"
+run "$S" -x socks5h://127.0.0.1:1080 --proxychains-conf "$T/pc.conf" -- env
+if [[ $RC -eq 0 ]] && ! grep -qx "SOCKSIFY_DNS=local" "$T/out"; then
+    report proxychains_dns_follows_its_own_proxy_only
+else
+    report proxychains_dns_follows_its_own_proxy_only "exit $RC: $(grep SOCKSIFY_DNS "$T/out")"
+fi
+run "$S" --proxychains-conf "$T/pc.conf" -- env
+env_has proxychains_without_proxy_dns_is_local_dns SOCKSIFY_DNS=local
+
+# A bad rule in a file reads like the option's error, with the file and line.
+printf '# rules\nallow 300.1.2.3\n' >"$T/badrule.conf"
+expect_refusal config_bad_rule_like_the_option \
+    "$T/badrule.conf:2: bad allow value '300.1.2.3': bad address" \
+    "$S" --config "$T/badrule.conf" -x "$PROXY" -- true
+
 # SIGTERM to the launcher alone reaches the program, whose exit status comes back.
 "$S" -x "$PROXY" sh -c 'trap "kill \$!; exit 7" TERM; sleep 20 & : >"$1"; wait' sh "$T/ready" \
     >/dev/null 2>&1 &

@@ -482,7 +482,7 @@ bad_conf() {
 }
 bad_conf bad-config-value 3 "bad udp value 'maybe': expected" '# x\nstrict = no\nudp = maybe\n'
 bad_conf bad-config-key 2 "unknown key 'colour'" 'udp = on\ncolour = blue\n'
-bad_conf bad-config-rule 4 "not a domain pattern or CIDR" '[policy]\nallow a.test\n\ndeny bad rule!\n'
+bad_conf bad-config-rule 4 "bad deny value 'bad rule!': not a domain pattern or CIDR" '[policy]\nallow a.test\n\ndeny bad rule!\n'
 bad_conf bad-config-section 1 "unknown section" '[main]\n'
 bad_conf bad-config-syntax 1 "expected 'key = value'" 'proxy socks5h://1.2.3.4\n'
 bad_conf bad-config-proxy-redacted 1 "bad proxy value 'ftp://u:***@1.2.3.4'" 'proxy = ftp://u:secretpw@1.2.3.4\n'

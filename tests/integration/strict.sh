@@ -49,7 +49,7 @@ else
 fi
 printf '#!%s\nexit 0\n' "$SFY_TMP/setuid_true" >"$SFY_TMP/script"
 chmod 755 "$SFY_TMP/script"
-refused script-judged-by-its-interpreter "is setuid: the preloaded library cannot act in it" "${STRICT[@]}" "$SFY_TMP/script"
+refused script-judged-by-its-interpreter "is run by a setuid interpreter: the preloaded library cannot act in it" "${STRICT[@]}" "$SFY_TMP/script"
 
 refused direct-network-refused "a direct network other than loopback" "$SOCKSIFY" --strict --direct 10.0.0.0/8 \
     -x "$URL" -- true

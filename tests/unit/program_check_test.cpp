@@ -76,7 +76,7 @@ TEST_F(ProgramCheckTest, AScriptIsJudgedByItsInterpreter) {
     std::string stat_interp = elf("static-interp", PT_LOAD);
     std::string script = "#!" + stat_interp + " -x\necho hi\n";
     EXPECT_STREQ(preload_blocker(write_file("s1", script.data(), script.size()).c_str()),
-                 "statically linked");
+                 "run by a statically linked interpreter");
     std::string sh = "#! /bin/sh\necho hi\n";
     EXPECT_EQ(preload_blocker(write_file("s2", sh.data(), sh.size()).c_str()), nullptr);
 }
@@ -101,7 +101,7 @@ TEST_F(ProgramCheckTest, InterpreterChainsAreFollowedAsFarAsTheKernelGoes) {
         std::string script = "#!" + target + "\n";
         target = write_file("level" + std::to_string(i), script.data(), script.size());
     }
-    EXPECT_STREQ(preload_blocker(target.c_str()), "statically linked");
+    EXPECT_STREQ(preload_blocker(target.c_str()), "run by a statically linked interpreter");
 }
 
 TEST_F(ProgramCheckTest, FindProgramSkipsWhatExecvpSkips) {
