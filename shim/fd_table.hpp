@@ -35,9 +35,9 @@ struct UdpState {
     int control_fd;              // -1: no association
     sockaddr_storage relay;      // in the socket's own family (v4-mapped if needed)
     socklen_t relay_len;
-    bool connected;         // connect()ed to a proxied destination (peer)
-    uint8_t expect_header;  // header size of the last datagram sent: receive layout
-    int64_t checked_ns;     // when the control connection was last seen alive
+    bool connected;          // connect()ed to a proxied destination (peer)
+    uint16_t expect_header;  // header size of the last datagram sent: receive layout
+    int64_t checked_ns;      // when the control connection was last seen alive
     // Audit log only: the association's start while no record names it yet (0: none),
     // and hashes of the last destinations recorded on it (0: empty slot).
     std::atomic<int64_t> opened_ns;

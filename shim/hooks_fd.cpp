@@ -18,14 +18,6 @@ using namespace socksify::shim;
 namespace {
 
 // Forgets whatever the shim knew about fd before it is closed or replaced.
-void forget(int fd) {
-    FdKind k = kind_of(fd);
-    if (k == FdKind::kUdp)
-        release_udp(fd);
-    else if (k != FdKind::kNone)
-        set_kind(fd, FdKind::kNone);
-}
-
 // fd `to` is now a duplicate of `from`.
 void duplicated(int from, int to) {
     if (kind_of(from) == FdKind::kUdp)
@@ -47,7 +39,7 @@ int dup_onto(int fd, int to, int flags, bool is_dup3) {
         int saved = errno;
         // A control connection overwritten by the program is simply gone; its
         // association is noticed dead and re-opened on the next send.
-        forget(to);
+        release_fd(to);
         duplicated(fd, to);
         errno = saved;
     }
@@ -66,7 +58,7 @@ int close_span(unsigned first, unsigned last, int flags) {
             if (fd > from && real::close_range(from, fd - 1, flags) != 0) rc = -1;
             from = fd + 1;
         } else if ((flags & CLOSE_RANGE_CLOEXEC) == 0) {
-            forget(static_cast<int>(fd));
+            release_fd(static_cast<int>(fd));
         }
     }
     if (from <= last && real::close_range(from, last, flags) != 0) rc = -1;
@@ -83,7 +75,7 @@ SOCKSIFY_EXPORT int close(int fd) {
         errno = EBADF;  // hidden: to the program this fd is not open
         return -1;
     }
-    forget(fd);
+    release_fd(fd);
     return real::close(fd);
 }
 

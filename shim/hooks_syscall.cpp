@@ -31,6 +31,7 @@ SOCKSIFY_EXPORT long syscall(long number, ...) {
         // Creation and connection: strict mode, UDP adoption and the proxy apply.
         case SYS_socket:
             return socket(static_cast<int>(a), static_cast<int>(b), static_cast<int>(c));
+        case SYS_close: return close(fd);
         case SYS_connect:
             return connect(fd, reinterpret_cast<const sockaddr*>(b), static_cast<socklen_t>(c));
         // Sends: a datagram may need its header, a socket made before we were loaded

@@ -60,7 +60,13 @@ int proxied_connect(int fd, const sockaddr* dest, socklen_t len, bool& handled) 
         return 0;
     }
     handled = true;
-    if (kind_of(fd) == FdKind::kTcpProxied) return EISCONN;
+    if (kind_of(fd) == FdKind::kTcpProxied) {
+        sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        if (real::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
+            return EISCONN;
+        release_fd(fd);  // a stale record: this socket is new under an old number
+    }
     return proxied_tcp_connect(fd, dest, len, cfg);
 }
 

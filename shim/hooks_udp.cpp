@@ -191,6 +191,13 @@ SOCKSIFY_EXPORT int socket(int domain, int type, int protocol) {
         }
     }
     int fd = real::socket(domain, type, protocol);
+    // A record under this number outlived its fd (closed by fclose(), or by a system
+    // call we do not see): it describes nothing now.
+    if (kind_of(fd) != FdKind::kNone) [[unlikely]] {
+        int saved = errno;
+        release_fd(fd);
+        errno = saved;
+    }
     if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) && (type & 0xff) == SOCK_DGRAM &&
         (protocol == 0 || protocol == IPPROTO_UDP))
         adopt_udp(fd);

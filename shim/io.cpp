@@ -1,10 +1,12 @@
 // Deadline-bound socket I/O for the handshake driver.
 #include "shim/io.hpp"
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <time.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "shim/real.hpp"
 
@@ -40,12 +42,43 @@ int wait_for(int fd, short events, const Deadline& deadline) {
     }
 }
 
+namespace {
+
+// Whether fd's peer is a (same family, address and port).
+bool peer_is(int fd, const sockaddr* a) {
+    sockaddr_storage peer{};
+    socklen_t n = sizeof peer;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &n) != 0) return false;
+    if (peer.ss_family != a->sa_family) return false;
+    if (a->sa_family == AF_INET) {
+        const auto& x = reinterpret_cast<const sockaddr_in&>(peer);
+        const auto* y = reinterpret_cast<const sockaddr_in*>(a);
+        return x.sin_port == y->sin_port && x.sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const auto& x = reinterpret_cast<const sockaddr_in6&>(peer);
+    const auto* y = reinterpret_cast<const sockaddr_in6*>(a);
+    return x.sin6_port == y->sin6_port &&
+           std::memcmp(&x.sin6_addr, &y->sin6_addr, sizeof x.sin6_addr) == 0;
+}
+
+}  // namespace
+
 int connect_until(int fd, const sockaddr* a, socklen_t len, const Deadline& deadline) {
     int rc;
-    do {
+    bool interrupted = false;
+    for (;;) {
         rc = real::connect(fd, a, len);
-    } while (rc != 0 && errno == EINTR && !deadline.passed());
-    if (rc == 0) return 0;
+        if (rc == 0 || errno != EINTR || deadline.passed()) break;
+        interrupted = true;
+    }
+    // A 0 at once can also be the kernel finishing the program's own earlier
+    // non-blocking connect (whatever address is passed): then the peer is not a.
+    if (rc == 0) return interrupted || peer_is(fd, a) ? 0 : EISCONN;
+    // Before any connect of ours, EISCONN and EALREADY describe the program's own
+    // connection (made directly, or still in progress): not ours to touch. After an
+    // interrupted one they describe ours.
+    if (errno == EISCONN) return interrupted ? 0 : EISCONN;
+    if (errno == EALREADY && !interrupted) return EALREADY;
     // EINTR from a connect in progress continues in the background, like EINPROGRESS.
     if (errno != EINPROGRESS && errno != EINTR && errno != EALREADY) return errno;
     if (int err = wait_for(fd, POLLOUT, deadline)) return err;

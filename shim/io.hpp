@@ -29,7 +29,9 @@ int64_t monotonic_ns();
 // poll for events until the deadline; EINTR recomputes the time left.
 int wait_for(int fd, short events, const Deadline& deadline);
 
-// connect that waits for completion (EINPROGRESS → poll → SO_ERROR).
+// connect that waits for completion (EINPROGRESS → poll → SO_ERROR). EISCONN or
+// EALREADY from the first call (the socket was already connected or connecting) is
+// returned as it is.
 int connect_until(int fd, const sockaddr* a, socklen_t len, const Deadline& deadline);
 
 // Sends every byte (MSG_NOSIGNAL: a vanished proxy is an errno, not SIGPIPE).

@@ -262,8 +262,12 @@ int fake_gethostbyname(const char* name, int af, hostent* out, char* buf, size_t
     socklen_t len = 0;
     if (int rc = fake_lookup(cfg, name, af, fake, len); rc != 0) {
         audit_lookup(cfg, name, nullptr, rc == EAI_AGAIN ? "EAI_AGAIN" : "EAI_NONAME");
-        *h_errnop = TRY_AGAIN;
-        return EAGAIN;
+        if (rc == EAI_AGAIN) {  // the table is full: another time, perhaps
+            *h_errnop = TRY_AGAIN;
+            return EAGAIN;
+        }
+        *h_errnop = HOST_NOT_FOUND;  // a name that can never be carried (too long)
+        return 0;
     }
     audit_lookup(cfg, name, &fake, nullptr);
     return fill_hostent(name, af, sockaddr_bytes(fake), out, buf, buflen, result, h_errnop);

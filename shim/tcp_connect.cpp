@@ -146,7 +146,9 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
     HandshakeResult result;
     // The hook checked that the socket's family is dest's.
     int err = proxy_exchange(fd, dest->sa_family, request, cfg, deadline, result);
-    if (err != 0) {
+    if (err == EISCONN || err == EALREADY) {
+        // The program's own connection (direct, or still connecting): left alone.
+    } else if (err != 0) {
         (void)shutdown(fd, SHUT_RDWR);  // fail closed: nothing more flows on this socket
     } else if (FdRecord* rec = fd_record(fd)) {
         if (dest_len > sizeof rec->peer) dest_len = sizeof rec->peer;

@@ -248,9 +248,13 @@ struct Chain {
     // Moves len bytes from logical offset from to offset to (overlap-safe).
     void move(size_t from, size_t to, size_t len) const {
         if (from == to || len == 0) return;
-        if (n == 2 && from > v[0].iov_len && to >= v[0].iov_len) {
+        // Both ranges inside the first buffer after the scratch (one program buffer,
+        // the common case): one memmove.
+        size_t lo = v[0].iov_len;
+        size_t hi = n > 1 ? lo + v[1].iov_len : lo;
+        if (n > 1 && from >= lo && to >= lo && from + len <= hi && to + len <= hi) {
             auto* base = static_cast<uint8_t*>(v[1].iov_base);
-            memmove(base + (to - v[0].iov_len), base + (from - v[0].iov_len), len);
+            memmove(base + (to - lo), base + (from - lo), len);
             return;
         }
         if (from > to) {
@@ -330,6 +334,14 @@ void adopt_udp(int fd) {
     rec->udp.opened_ns.store(0, std::memory_order_relaxed);
     for (auto& slot : rec->udp.audited) slot.store(0, std::memory_order_relaxed);
     set_kind(fd, FdKind::kUdp);
+}
+
+void release_fd(int fd) {
+    FdKind k = kind_of(fd);
+    if (k == FdKind::kUdp)
+        release_udp(fd);
+    else if (k != FdKind::kNone)
+        set_kind(fd, FdKind::kNone);
 }
 
 void release_udp(int fd) {
@@ -445,7 +457,7 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
         err = errno;
         return -1;
     }
-    rec->udp.expect_header = static_cast<uint8_t>(h);
+    rec->udp.expect_header = static_cast<uint16_t>(h);
     return n >= static_cast<ssize_t>(h) ? n - static_cast<ssize_t>(h) : 0;
 }
 
@@ -458,18 +470,22 @@ ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err,
     int family = rec->udp.relay.ss_family;
     for (int drops = 0; drops < kMaxDrops; ++drops) {
         uint8_t scratch[proto::kMaxUdpHeader];
+        // A header longer than expected pushes the payload's end past the program's
+        // buffers: the tail catches it, so nothing is cut that fits once moved.
+        uint8_t tail[proto::kMaxUdpHeader];
         size_t expect = rec->udp.expect_header;
-        iovec iov[kMaxIov + 1];
+        iovec iov[kMaxIov + 2];
         iov[0] = {scratch, expect};
         for (size_t i = 0; i < msg->msg_iovlen; ++i) iov[i + 1] = msg->msg_iov[i];
-        Chain chain{iov, msg->msg_iovlen + 1};
+        iov[msg->msg_iovlen + 1] = {tail, sizeof tail};
+        Chain chain{iov, msg->msg_iovlen + 2};
         size_t user_cap = total_len(msg->msg_iov, msg->msg_iovlen);
         sockaddr_storage from{};
         msghdr in = *msg;
         in.msg_name = &from;
         in.msg_namelen = sizeof from;
         in.msg_iov = iov;
-        in.msg_iovlen = msg->msg_iovlen + 1;
+        in.msg_iovlen = msg->msg_iovlen + 2;
         // MSG_TRUNC: the kernel returns the datagram's full length.
         ssize_t n = real::recvmsg(fd, &in, flags | MSG_TRUNC);
         if (n < 0) {
@@ -477,7 +493,8 @@ ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err,
             return -1;
         }
         size_t full = static_cast<size_t>(n);
-        size_t got = full < expect + user_cap ? full : expect + user_cap;
+        size_t capacity = expect + user_cap + sizeof tail;
+        size_t got = full < capacity ? full : capacity;
         sockaddr_storage src{};
         socklen_t src_len = 0;
         size_t payload_full = 0;
@@ -499,7 +516,7 @@ ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err,
                 size_t avail = got - h;
                 stored = avail < user_cap ? avail : user_cap;
                 chain.move(h, expect, stored);
-                rec->udp.expect_header = static_cast<uint8_t>(h);
+                rec->udp.expect_header = static_cast<uint16_t>(h);
                 deliver = true;
             }
         } else if (goes_direct(cfg, reinterpret_cast<sockaddr*>(&from)) && !rec->udp.connected) {

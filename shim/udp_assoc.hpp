@@ -15,6 +15,10 @@ namespace socksify::shim {
 // select()'s FD_SETSIZE.
 int high_fd_floor();
 
+// fd no longer names what the table says (closed, or the number now holds another
+// object): its record goes, and with a UDP socket's its association.
+void release_fd(int fd);
+
 // Starts watching fd, a fresh AF_INET/AF_INET6 datagram socket.
 void adopt_udp(int fd);
 

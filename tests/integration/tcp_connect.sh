@@ -320,6 +320,67 @@ print(os.read(fd, 200).decode().strip())
 ' "$SFY_DEST4" "$SFY_PORT_ECHO" "sys-$TOKEN"
 check_out syscall-socket-connect-sendto-proxied "sys-$TOKEN"
 
+# An fd closed where the shim cannot see it (fclose() of an fdopen()ed socket closes
+# inside libc): the next socket under that number is a new one, neither "already
+# connected" nor tied to the old UDP association.
+run $T "${SFY[@]}" -x "$(url dante 4)" -- "$PY" -c '
+import ctypes, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fdopen.restype = ctypes.c_void_p
+libc.fclose.argtypes = [ctypes.c_void_p]
+dest, port, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def unseen_close(s):
+    fd = s.detach()
+    libc.fclose(libc.fdopen(fd, b"r+"))
+    return fd
+def echo(s, text):
+    s.settimeout(10)
+    s.sendall(text.encode() + b"\n")
+    return s.recv(200).decode().strip()
+a = socket.create_connection((dest, port), timeout=10)   # proxied TCP
+old = unseen_close(a)
+b = socket.socket()
+print("reused" if b.fileno() == old else "other", end=" ")
+b.connect((dest, port))
+print(echo(b, "tcp-" + token), end=" ")
+b.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)       # UDP with an association
+u.sendto(b"x", (dest, 7))
+old = unseen_close(u)
+c = socket.socket()
+print("reused" if c.fileno() == old else "other", end=" ")
+c.connect((dest, port))
+print(echo(c, "udp-" + token))
+' "$SFY_DEST4" "$SFY_PORT_ECHO" "$TOKEN"
+check_out unseen-close-leaves-no-stale-record "reused tcp-$TOKEN reused udp-$TOKEN"
+
+# A second connect, to a proxied address, on a socket the program connected directly
+# (loopback) fails with EISCONN; no SOCKS bytes go into the first connection, which
+# keeps working.
+run $T "${SFY[@]}" -x "$(url dante 4)" -- "$PY" -c '
+import errno, socket, sys, threading
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+got = []
+def serve():
+    conn, _ = srv.accept()
+    conn.settimeout(10)
+    got.append(conn.recv(100))
+t = threading.Thread(target=serve)
+t.start()
+s = socket.create_connection(srv.getsockname(), timeout=10)
+try:
+    s.connect((sys.argv[1], 80))
+    print("connected again")
+except OSError as e:
+    print(errno.errorcode[e.errno], end=" ")
+s.sendall(b"still-here")
+t.join(10)
+print(got[0].decode() if got else "nothing")
+' "$SFY_DEST4"
+check_out second-connect-on-a-direct-socket-is-eisconn "EISCONN still-here"
+
 # --- The proxy given by host name: resolved once, locally (client /etc/hosts) -----
 for fam in 4 6; do
     run $T "${SFY[@]}" -x "socks5://proxy$fam.sfy.lan:$SFY_PORT_DANTE" -- curl -sS --max-time 10 \

@@ -166,6 +166,23 @@ TEST_F(ResolverTest, NumericAndHostsFileNamesGoToTheRealResolver) {
     }
 }
 
+TEST_F(ResolverTest, ANameTooLongForSocksIsNotFoundNotTryAgain) {
+    // SOCKS5 carries names of at most 255 bytes: a longer one never works, so
+    // retrying (TRY_AGAIN) would loop forever.
+    std::string name(300, 'a');
+    hostent h{};
+    hostent* result = &h;
+    int herr = 0;
+    bool handled = false;
+    char buf[512];
+    int rc =
+        fake_gethostbyname(name.c_str(), AF_INET, &h, buf, sizeof buf, &result, &herr, handled);
+    ASSERT_TRUE(handled);
+    EXPECT_EQ(rc, 0);
+    EXPECT_EQ(result, nullptr);
+    EXPECT_EQ(herr, HOST_NOT_FOUND);
+}
+
 TEST_F(ResolverTest, HostentFormsAndTheirBuffers) {
     hostent h{};
     hostent* result = nullptr;

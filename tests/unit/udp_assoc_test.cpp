@@ -207,6 +207,27 @@ TEST_F(UdpAssocTest, HeaderOfAnotherSizeMovesThePayloadBothWays) {
     EXPECT_EQ(std::string(buf, 5), "again");
 }
 
+TEST_F(UdpAssocTest, LongerHeaderThanExpectedLosesNothing) {
+    // The program's buffer fits the payload exactly; the header is longer than the
+    // layout expected, so the payload's end first lands past the program's buffer.
+    const std::string payload = "0123456789abcdef";
+    for (uint8_t expect : {7, 3}) {
+        fd_record(app_)->udp.expect_header = expect;
+        relay_sends(cat(header_v4("203.0.113.10", 7), payload));
+        char buf[16] = {};
+        int flags = 0;
+        ASSERT_EQ(app_receives(buf, sizeof buf, 0, nullptr, &flags), 16) << int(expect);
+        EXPECT_EQ(std::string(buf, 16), payload) << int(expect);
+        EXPECT_FALSE(flags & MSG_TRUNC) << int(expect);
+    }
+    // Smaller than the header itself: still delivered, not dropped.
+    fd_record(app_)->udp.expect_header = 3;
+    relay_sends(cat(header_v4("203.0.113.10", 7), "abcd"));
+    char small[4] = {};
+    ASSERT_EQ(app_receives(small, sizeof small, 0), 4);
+    EXPECT_EQ(std::string(small, 4), "abcd");
+}
+
 TEST_F(UdpAssocTest, Ipv6SourceCannotBeReportedOnAnIpv4SocketAndIsDropped) {
     Bytes h = {0, 0, 0, 4};
     in6_addr a{};
