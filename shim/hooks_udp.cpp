@@ -104,14 +104,40 @@ ssize_t send_common(int fd, const msghdr* msg, int flags) {
     return n;
 }
 
+// A UDP socket without an association yet: the receive runs here, outside the guard
+// (it may block for long), and is looked at afterwards, since another thread's first
+// send may open the association meanwhile and the relay's reply arrive here.
+ssize_t recv_unassociated(int fd, msghdr* msg, int flags) {
+    for (int drops = 0;; ++drops) {
+        sockaddr_storage from{};
+        msghdr in = *msg;
+        in.msg_name = &from;
+        in.msg_namelen = sizeof from;
+        ssize_t n = real::recvmsg(fd, &in, flags);
+        if (n < 0) return -1;
+        ShimScope scope;
+        ssize_t m = udp_after_recv(fd, msg, in, n, flags, config());
+        if (m >= 0 || drops == 64) return m >= 0 ? m : (errno = EAGAIN, -1);
+        if (flags & MSG_PEEK) (void)real::recv(fd, &from, 0, MSG_DONTWAIT);  // consume it
+    }
+}
+
 ssize_t recv_common(int fd, msghdr* msg, int flags, bool& handled) {
     int saved = errno;
     int err = 0;
     ssize_t n;
+    bool unassociated = false;
     {
         ShimScope scope;
         ensure_ready();
         n = udp_recvmsg(fd, msg, flags, config(), err, handled);
+        unassociated = !handled && udp_unassociated(fd);
+    }
+    if (unassociated) {
+        handled = true;
+        n = recv_unassociated(fd, msg, flags);
+        if (n >= 0) errno = saved;
+        return n;
     }
     if (!handled) return 0;
     if (n < 0) {

@@ -541,4 +541,43 @@ ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err,
     return -1;
 }
 
+bool udp_unassociated(int fd) {
+    if (kind_of(fd) != FdKind::kUdp) return false;
+    FdRecord* rec = fd_record(fd);
+    return rec != nullptr && rec->udp.control_fd < 0;
+}
+
+ssize_t udp_after_recv(int fd, msghdr* msg, const msghdr& in, ssize_t n, int flags,
+                       const Config& cfg) {
+    msg->msg_controllen = in.msg_controllen;
+    msg->msg_flags = in.msg_flags;
+    const auto* from = static_cast<const sockaddr*>(in.msg_name);
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr || kind_of(fd) != FdKind::kUdp || rec->udp.control_fd < 0 ||
+        !same_endpoint(from, reinterpret_cast<sockaddr*>(&rec->udp.relay))) {
+        report_source(msg, *static_cast<const sockaddr_storage*>(in.msg_name), in.msg_namelen);
+        return n;
+    }
+    Chain chain{msg->msg_iov, msg->msg_iovlen};
+    size_t user_cap = total_len(msg->msg_iov, msg->msg_iovlen);
+    size_t full = static_cast<size_t>(n);  // with MSG_TRUNC asked: the datagram's length
+    size_t got = full < user_cap ? full : user_cap;
+    uint8_t head[proto::kMaxUdpHeader];
+    size_t head_len = got < sizeof head ? got : sizeof head;
+    for (size_t i = 0; i < head_len; ++i) head[i] = *chain.at(i);
+    proto::UdpHeader header;
+    proto::Result r = proto::decode_udp_header(proto::Bytes(head, head_len), header);
+    sockaddr_storage src{};
+    socklen_t src_len = 0;
+    if (r.status != proto::Status::kDone || header.frag != 0 ||
+        !relayed_source(header.address, rec->udp.relay.ss_family, cfg, src, src_len) ||
+        !from_connected_peer(*rec, cfg, src, src_len))
+        return -1;
+    size_t h = r.consumed;
+    size_t stored = got - h;
+    chain.move(h, 0, stored);
+    report_source(msg, src, src_len);
+    return static_cast<ssize_t>((flags & MSG_TRUNC) ? full - h : stored);
+}
+
 }  // namespace socksify::shim

@@ -42,6 +42,19 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
 // sources. handled false: pass through.
 ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err, bool& handled);
 
+// True for a watched UDP socket without an association: its receives run outside the
+// shim (they may block) and are looked at afterwards by udp_after_recv.
+bool udp_unassociated(int fd);
+
+// After real::recvmsg(fd, in, flags) returned n (>= 0) on an unassociated socket,
+// with in.msg_name our own storage and in.msg_iov the program's buffers: if an
+// association opened meanwhile (another thread's first send) and the datagram came
+// from its relay, takes the header off in place and reports the true source. Fills
+// msg's name, flags and control length. Returns the length for the program, or -1
+// when the datagram is to be dropped (malformed, a fragment, not the peer).
+ssize_t udp_after_recv(int fd, msghdr* msg, const msghdr& in, ssize_t n, int flags,
+                       const Config& cfg);
+
 // True while fd is a connected, proxied UDP socket (getpeername answers peer).
 bool udp_connected(int fd);
 

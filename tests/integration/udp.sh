@@ -312,4 +312,26 @@ except OSError as e:
 # EOPNOTSUPP and ENOTSUP are one value (95) on Linux; python names it ENOTSUP.
 check_out udp-associate-refused-is-eopnotsupp ENOTSUP
 
+TOKEN=$(token)
+# A reader thread already blocked in recvfrom when the first datagram is sent (the
+# association opens under it): it gets the payload and the true source, no header.
+run $T "${SFY[@]}" -x "$U4" -- "$PY" -c '
+import socket, sys, threading, time
+dest = (sys.argv[1], int(sys.argv[2]))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 0))     # blocking: the reader sits in recvfrom itself, not in poll
+got = []
+def reader():
+    data, src = s.recvfrom(200)
+    got.append((data, src))
+t = threading.Thread(target=reader, daemon=True)
+t.start()
+time.sleep(0.3)          # the reader is blocked before anything was sent
+s.sendto(sys.argv[3].encode(), dest)
+t.join(12)
+data, src = got[0] if got else (b"", ("none", 0))
+print(data.decode(errors="replace"), src[0], src[1])
+' "$SFY_DEST4" "$SFY_PORT_UDP_ECHO" "early-$TOKEN"
+check_out reader-blocked-before-first-send-gets-unwrapped "early-$TOKEN $SFY_DEST4 $SFY_PORT_UDP_ECHO"
+
 finish
