@@ -14,6 +14,7 @@
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
 #include "shim/init.hpp"
+#include "shim/io.hpp"
 #include "shim/log.hpp"
 #include "shim/real.hpp"
 #include "shim/resolver.hpp"
@@ -276,10 +277,16 @@ SOCKSIFY_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags) {
         any_addr = vec[i].msg_hdr.msg_name != nullptr;
     if (vec == nullptr || send_fast(fd, any_addr ? vec : nullptr)) [[likely]]
         return real::sendmmsg(fd, vec, vlen, flags);
-    // One datagram at a time: each may need its own header and route.
+    // One datagram at a time: each may need its own header and route. A partial
+    // result is a success: errno stays as it was, as with the kernel's sendmmsg.
+    int saved = errno;
     for (unsigned i = 0; i < vlen; ++i) {
         ssize_t n = send_common(fd, &vec[i].msg_hdr, flags);
-        if (n < 0) return i == 0 ? -1 : static_cast<int>(i);
+        if (n < 0) {
+            if (i == 0) return -1;
+            errno = saved;
+            return static_cast<int>(i);
+        }
         vec[i].msg_len = static_cast<unsigned>(n);
     }
     return static_cast<int>(vlen);
@@ -341,8 +348,12 @@ SOCKSIFY_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
 SOCKSIFY_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, timespec* timeout) {
     if (vec == nullptr || recv_fast(fd)) [[likely]]
         return real::recvmmsg(fd, vec, vlen, flags, timeout);
-    // One datagram at a time, keeping recvmmsg's blocking rules: MSG_WAITFORONE makes
-    // every datagram after the first non-blocking.
+    // One datagram at a time, keeping recvmmsg's rules: MSG_WAITFORONE makes every
+    // datagram after the first non-blocking, and the timeout is checked after each
+    // datagram (recvmmsg(2), BUGS: it does not bound the wait for one).
+    int saved = errno;
+    int64_t end_ns =
+        timeout != nullptr ? monotonic_ns() + timeout->tv_sec * 1000000000LL + timeout->tv_nsec : 0;
     for (unsigned i = 0; i < vlen; ++i) {
         int f = flags & ~MSG_WAITFORONE;
         if (i > 0 && (flags & MSG_WAITFORONE)) f |= MSG_DONTWAIT;
@@ -352,8 +363,13 @@ SOCKSIFY_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, tim
             if (i > 0) return static_cast<int>(i);
             return real::recvmmsg(fd, vec, vlen, flags, timeout);
         }
-        if (n < 0) return i == 0 ? -1 : static_cast<int>(i);
+        if (n < 0) {
+            if (i == 0) return -1;
+            errno = saved;
+            return static_cast<int>(i);
+        }
         vec[i].msg_len = static_cast<unsigned>(n);
+        if (timeout != nullptr && monotonic_ns() >= end_ns) return static_cast<int>(i + 1);
     }
     return static_cast<int>(vlen);
 }
