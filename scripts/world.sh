@@ -330,8 +330,10 @@ start_one() {
             start_server microsocks-auth microsocks -i "$SFY_PROXY4" -p "$SFY_PORT_MICRO_AUTH" \
                 -u "$SFY_USER" -P "$SFY_PASS"
             ;;
-        echo4) start_server echo4 socat "TCP4-LISTEN:$SFY_PORT_ECHO,bind=$SFY_DEST4,reuseaddr,fork" PIPE ;;
-        echo6) start_server echo6 socat "TCP6-LISTEN:$SFY_PORT_ECHO,bind=[$SFY_DEST6],reuseaddr,fork" PIPE ;;
+        # socat's default listen backlog (5) drops SYNs when 64 stress clients arrive
+        # at once; the retransmits can outlast a client's 20 s read timeout.
+        echo4) start_server echo4 socat "TCP4-LISTEN:$SFY_PORT_ECHO,bind=$SFY_DEST4,reuseaddr,fork,backlog=256" PIPE ;;
+        echo6) start_server echo6 socat "TCP6-LISTEN:$SFY_PORT_ECHO,bind=[$SFY_DEST6],reuseaddr,fork,backlog=256" PIPE ;;
         whoami4) start_server whoami4 python3 -c "$WHOAMI_PY" "$SFY_DEST4" "$SFY_PORT_WHOAMI" ;;
         whoami6) start_server whoami6 python3 -c "$WHOAMI_PY" "$SFY_DEST6" "$SFY_PORT_WHOAMI" ;;
         # On the address the client reaches directly: tells a direct connection (peer
