@@ -18,7 +18,11 @@ WARN := -Wall -Wextra -Wpedantic
 BASE_FLAGS := -std=c++20 -I. $(WARN) -MMD -MP -DSOCKSIFY_VERSION='"$(VERSION)"'
 SHIM_FLAGS := -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -fno-exceptions \
 	-fno-rtti -ftls-model=initial-exec
-LIB_LDFLAGS := -shared -Wl,--version-script=shim/libsocksify.map -Wl,-z,defs -Wl,-z,now \
+# The sanitized library of the stress test links with LIB_DEFS= and -fno-sanitize=all:
+# its sanitizer symbols come from the runtimes the test preloads first, so it still
+# needs libc alone.
+LIB_DEFS ?= -Wl,-z,defs
+LIB_LDFLAGS := -shared -Wl,--version-script=shim/libsocksify.map $(LIB_DEFS) -Wl,-z,now \
 	-Wl,--as-needed -static-libstdc++ -static-libgcc
 
 PROTO_SRC := $(wildcard protocol/*.cpp)
