@@ -69,7 +69,7 @@ struct ProxyUrl {
 // Parsers: return nullptr on success, else a static one-phrase reason
 // ("missing host", "port out of range", …) that the caller prints next to the value.
 const char* parse_proxy_url(std::string_view text, ProxyUrl& out);
-const char* parse_cidr(std::string_view text, Cidr& out);  // "10.0.0.0/8", "::1", "1.2.3.4"
+const char* parse_cidr(std::string_view text, Cidr& out);  // "203.0.113.0/24", "::1", "1.2.3.4"
 const char* parse_cidr_list(std::string_view text, Cidr* out, size_t cap, size_t& count);
 const char* parse_timeout_ms(std::string_view text, int& ms);  // seconds, >0, ≤ 3600
 const char* parse_log_level(std::string_view text, LogLevel& out);

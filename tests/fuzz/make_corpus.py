@@ -92,15 +92,15 @@ SEEDS = {
         "no_verb": b"a.test",
     },
     "config_file": {
-        "socksify": b"# CI\nproxy = socks5h://10.0.0.1:1080\nstrict = yes\n"
+        "socksify": b"# CI\nproxy = socks5h://198.51.100.1:1080\nstrict = yes\n"
                     b"default-deny = yes\naudit = /var/log/a.log\n\n[policy]\n"
-                    b"allow *.pypi.internal:443\ndeny 10.0.0.0/8\n",
+                    b"allow *.pypi.internal:443\ndeny 203.0.113.0/24\n",
         "quoted": b'timeout = "7"\naudit = "/var/log/a#1" # comment\n',
         "unknown_key": b"colour = blue\n",
         "bad_section": b"[proxies]\n",
         "proxychains": b"strict_chain\nproxy_dns\ntcp_read_time_out 15000\n"
-                       b"tcp_connect_time_out 8000\nlocalnet 10.0.0.0/255.0.0.0\n"
-                       b"[ProxyList]\nsocks5 127.0.0.1 9050 user pass\nsocks4 10.0.0.1 1080 id\n",
+                       b"tcp_connect_time_out 8000\nlocalnet 203.0.113.0/255.255.255.0\n"
+                       b"[ProxyList]\nsocks5 127.0.0.1 9050 user pass\nsocks4 198.51.100.1 1080 id\n",
         "proxychains_http": b"[ProxyList]\nhttp 127.0.0.1 3128\n",
         "nul": b"proxy = a\x00b\n",
     },

@@ -90,9 +90,9 @@ expect_refusal password_redacted_scheme "http://alice:***@h" \
     "$S" -x "http://alice:$SECRET@h" true
 expect_refusal password_redacted_unresolvable "no-such-host.invalid" \
     "$S" -x "socks5://alice:$SECRET@no-such-host.invalid" true
-expect_refusal bad_cidr_prefix "10.0.0.0/33" "$S" -x "$PROXY" --direct 10.0.0.0/33 true
+expect_refusal bad_cidr_prefix "203.0.113.0/33" "$S" -x "$PROXY" --direct 203.0.113.0/33 true
 expect_refusal bad_cidr_address "300.1.2.0/24" "$S" -x "$PROXY" --direct=300.1.2.0/24 true
-expect_refusal bad_cidr_empty_item "10.0.0.0/8," "$S" -x "$PROXY" --direct '10.0.0.0/8,' true
+expect_refusal bad_cidr_empty_item "203.0.113.0/24," "$S" -x "$PROXY" --direct '203.0.113.0/24,' true
 expect_refusal bad_direct_suffix "a..b" "$S" -x "$PROXY" --direct a..b true
 expect_refusal bad_dns_mode "'maybe'" "$S" -x "$PROXY" --dns maybe true
 expect_refusal bad_dns_tcp "'dns.example'" "$S" -x "$PROXY" --dns-tcp dns.example true
@@ -100,16 +100,16 @@ expect_refusal bad_dns_tcp_port "1.2.3.4:0" "$S" -x "$PROXY" --dns-tcp=1.2.3.4:0
 expect_refusal bad_udp "bad --udp value 'maybe'" "$S" -x "$PROXY" --udp maybe true
 expect_refusal bad_udp_empty "bad --udp value ''" "$S" -x "$PROXY" --udp= true
 expect_refusal udp_needs_value "option '--udp' needs a value" "$S" -x "$PROXY" --udp
-expect_refusal bad_fake_net_small "bad --fake-net value '10.0.0.0/31'" \
-    "$S" -x "$PROXY" --fake-net 10.0.0.0/31 true
+expect_refusal bad_fake_net_small "bad --fake-net value '203.0.113.0/31'" \
+    "$S" -x "$PROXY" --fake-net 203.0.113.0/31 true
 expect_refusal bad_fake_net_family "bad --fake-net value 'fd00::/96'" \
     "$S" -x "$PROXY" --fake-net=fd00::/96 true
 expect_refusal bad_fake_net_garbage "bad --fake-net value '198.18.0.0/x'" \
     "$S" -x "$PROXY" --fake-net 198.18.0.0/x true
 expect_refusal bad_fake_net6_wide "bad --fake-net6 value 'fd00::/64'" \
     "$S" -x "$PROXY" --fake-net6 fd00::/64 true
-expect_refusal bad_fake_net6_family "bad --fake-net6 value '10.0.0.0/8'" \
-    "$S" -x "$PROXY" --fake-net6 10.0.0.0/8 true
+expect_refusal bad_fake_net6_family "bad --fake-net6 value '203.0.113.0/24'" \
+    "$S" -x "$PROXY" --fake-net6 203.0.113.0/24 true
 expect_refusal bad_timeout_0 "'0'" "$S" -x "$PROXY" --timeout 0 true
 expect_refusal bad_timeout_negative "'-1'" "$S" -x "$PROXY" --timeout -1 true
 expect_refusal bad_timeout_abc "bad --timeout value 'abc': not a number" \
@@ -142,8 +142,8 @@ expect_refusal bad_all_proxy "ALL_PROXY" env ALL_PROXY=socks5://127.0.0.1:0 "$S"
 expect_refusal bad_inherited_log "SOCKSIFY_LOG" env SOCKSIFY_LOG=loud "$S" -x "$PROXY" true
 expect_refusal bad_inherited_udp "bad SOCKSIFY_UDP value 'maybe'" \
     env SOCKSIFY_UDP=maybe "$S" -x "$PROXY" true
-expect_refusal bad_inherited_fake_net "bad SOCKSIFY_FAKE_NET value '10.0.0.0/31'" \
-    env SOCKSIFY_FAKE_NET=10.0.0.0/31 "$S" -x "$PROXY" true
+expect_refusal bad_inherited_fake_net "bad SOCKSIFY_FAKE_NET value '203.0.113.0/31'" \
+    env SOCKSIFY_FAKE_NET=203.0.113.0/31 "$S" -x "$PROXY" true
 expect_refusal bad_inherited_fake_net6 "bad SOCKSIFY_FAKE_NET6 value 'fd00::/127'" \
     env SOCKSIFY_FAKE_NET6=fd00::/127 "$S" -x "$PROXY" true
 
@@ -242,17 +242,17 @@ else
     report child_env_no_password
 fi
 
-run "$S" -x "$PROXY" --direct 10.0.0.0/8 --direct=fd00::/8,192.168.0.0/16 --timeout 2.5 \
+run "$S" -x "$PROXY" --direct 203.0.113.0/24 --direct=fd00::/8,198.51.100.0/24 --timeout 2.5 \
     --no-pipeline -v env
-env_has child_env_options "SOCKSIFY_DIRECT=127.0.0.0/8,::1/128,10.0.0.0/8,fd00::/8,192.168.0.0/16" \
+env_has child_env_options "SOCKSIFY_DIRECT=127.0.0.0/8,::1/128,203.0.113.0/24,fd00::/8,198.51.100.0/24" \
     "SOCKSIFY_TIMEOUT=2.5" "SOCKSIFY_PIPELINE=0" "SOCKSIFY_LOG=verbose"
 
 run "$S" -x "$PROXY" --direct corp.example --dns local --dns-tcp '[2001:db8::53]:5353' env
 env_has dns_options_to_env "SOCKSIFY_DIRECT=127.0.0.0/8,::1/128,corp.example" \
     "SOCKSIFY_DNS=local" "SOCKSIFY_DNS_TCP=[2001:db8::53]:5353"
 
-run "$S" -x "$PROXY" --udp off --fake-net 10.99.0.0/16 --fake-net6=fd00:1::/112 env
-env_has udp_and_fake_nets_to_env "SOCKSIFY_UDP=off" "SOCKSIFY_FAKE_NET=10.99.0.0/16" \
+run "$S" -x "$PROXY" --udp off --fake-net 203.0.113.0/24 --fake-net6=fd00:1::/112 env
+env_has udp_and_fake_nets_to_env "SOCKSIFY_UDP=off" "SOCKSIFY_FAKE_NET=203.0.113.0/24" \
     "SOCKSIFY_FAKE_NET6=fd00:1::/112"
 
 run "$S" -x "$PROXY" --udp=ON env
@@ -261,8 +261,8 @@ env_has udp_on_to_env "SOCKSIFY_UDP=on"
 run env SOCKSIFY_UDP=maybe "$S" -x "$PROXY" --udp 0 env
 env_has udp_option_beats_environment "SOCKSIFY_UDP=off"
 
-run env SOCKSIFY_UDP=off SOCKSIFY_FAKE_NET=10.98.0.0/16 "$S" -x "$PROXY" env
-env_has udp_environment_kept "SOCKSIFY_UDP=off" "SOCKSIFY_FAKE_NET=10.98.0.0/16"
+run env SOCKSIFY_UDP=off SOCKSIFY_FAKE_NET=198.51.100.0/24 "$S" -x "$PROXY" env
+env_has udp_environment_kept "SOCKSIFY_UDP=off" "SOCKSIFY_FAKE_NET=198.51.100.0/24"
 
 run "$S" -x "$PROXY" env
 if grep -qE '^SOCKSIFY_(UDP|FAKE_NET6?|DNS|DNS_TCP)=' "$T/out"; then
@@ -389,9 +389,9 @@ except OSError as e:
     lookup='import socket
 for fam in (socket.AF_INET, socket.AF_INET6):
     print(socket.getaddrinfo("web.socksify-test.example", 80, fam, socket.SOCK_STREAM)[0][4][0])'
-    run "$S" -x "socks5h://127.0.0.1:$free_port" --fake-net 10.99.0.0/16 \
+    run "$S" -x "socks5h://127.0.0.1:$free_port" --fake-net 203.0.113.0/24 \
         --fake-net6 fd00:1:2::/112 "$PY" -c "$lookup"
-    if [[ $RC -eq 0 && $(tr '\n' ' ' <"$T/out") == "10.99.0.1 fd00:1:2::1 " ]]; then
+    if [[ $RC -eq 0 && $(tr '\n' ' ' <"$T/out") == "203.0.113.1 fd00:1:2::1 " ]]; then
         report fake_nets_used_by_lookups
     else
         report fake_nets_used_by_lookups "exit $RC, got '$(tr '\n' ' ' <"$T/out")': $(cat "$T/err")"

@@ -542,9 +542,9 @@ check_out proxychains-conf-user-password "$TOKEN"
 got=$("$PY" "$CHECK" absent "$PCA_LOG" "$SFY_PASS")
 if [[ $got == ok ]] && [[ -s $PCA_LOG ]]; then pass proxychains-password-not-in-log; else fail proxychains-password-not-in-log "$got"; fi
 
-printf 'localnet 10.0.0.0/255.0.0.0\n[ProxyList]\nsocks5 %s %s\n' "$SFY_PROXY4" "$SFY_PORT_DANTE" >"$SFY_TMP/pc-local.conf"
+printf 'localnet 203.0.113.0/255.255.255.0\n[ProxyList]\nsocks5 %s %s\n' "$SFY_PROXY4" "$SFY_PORT_DANTE" >"$SFY_TMP/pc-local.conf"
 run $T "${SFY[@]}" --proxychains-conf "$SFY_TMP/pc-local.conf" -- env
-if grep -qx "SOCKSIFY_DIRECT=127.0.0.0/8,::1/128,10.0.0.0/8" <<<"$OUT" && grep -qx "SOCKSIFY_DNS=local" <<<"$OUT"; then
+if grep -qx "SOCKSIFY_DIRECT=127.0.0.0/8,::1/128,203.0.113.0/24" <<<"$OUT" && grep -qx "SOCKSIFY_DNS=local" <<<"$OUT"; then
     pass proxychains-localnet-direct-no-proxy-dns-local
 else
     fail proxychains-localnet-direct-no-proxy-dns-local "$(why)"

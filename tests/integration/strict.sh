@@ -51,7 +51,7 @@ printf '#!%s\nexit 0\n' "$SFY_TMP/setuid_true" >"$SFY_TMP/script"
 chmod 755 "$SFY_TMP/script"
 refused script-judged-by-its-interpreter "is run by a setuid interpreter: the preloaded library cannot act in it" "${STRICT[@]}" "$SFY_TMP/script"
 
-refused direct-network-refused "a direct network other than loopback" "$SOCKSIFY" --strict --direct 10.0.0.0/8 \
+refused direct-network-refused "a direct network other than loopback" "$SOCKSIFY" --strict --direct 203.0.113.0/24 \
     -x "$URL" -- true
 refused direct-suffix-refused "a direct domain suffix" "$SOCKSIFY" --strict --direct .corp.internal \
     -x "$URL" -- true

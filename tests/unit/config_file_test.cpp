@@ -244,15 +244,15 @@ TEST(ProxychainsTest, LargerTimeoutWins) {
 TEST(ProxychainsTest, Localnets) {
     auto pc = proxychains(
         "localnet 127.0.0.0/255.0.0.0\n"
-        "localnet 10.1.0.0/16\n"
-        "localnet 192.168.1.0/255.255.255.0\n"
+        "localnet 127.1.0.0/16\n"
+        "localnet 198.51.100.0/255.255.255.0\n"
         "localnet 0.0.0.0/0.0.0.0\n"
         "localnet fd00::/8\n"
         "[ProxyList]\nsocks5 1.2.3.4 1080\n");
     ASSERT_EQ(pc->localnet_count, 5u);
     EXPECT_EQ(cidr_text(pc->localnet[0]), "127.0.0.0/8");
-    EXPECT_EQ(cidr_text(pc->localnet[1]), "10.1.0.0/16");
-    EXPECT_EQ(cidr_text(pc->localnet[2]), "192.168.1.0/24");
+    EXPECT_EQ(cidr_text(pc->localnet[1]), "127.1.0.0/16");
+    EXPECT_EQ(cidr_text(pc->localnet[2]), "198.51.100.0/24");
     EXPECT_EQ(cidr_text(pc->localnet[3]), "0.0.0.0/0");
     EXPECT_EQ(cidr_text(pc->localnet[4]), "fd00::/8");
 }
@@ -270,9 +270,9 @@ TEST(ProxychainsTest, Errors) {
     proxychains("[ProxyList]\nsocks5 127.0.0.1 0\n", "bad port", 2);
     proxychains("[ProxyList]\nsocks5 127.0.0.1 65536\n", "bad port", 2);
     proxychains("tcp_read_time_out soon\n", "bad timeout (milliseconds)", 1);
-    proxychains("localnet 10.0.0.0:80/255.0.0.0\n", "localnet with a port is not supported", 1);
-    proxychains("\nlocalnet 10.0.0.0/255.0.255.0\n", "netmask is not contiguous", 2);
-    proxychains("localnet 10.0.0.0/255.0.0\n", "bad netmask", 1);
+    proxychains("localnet 203.0.113.0:80/255.255.255.0\n", "localnet with a port is not supported", 1);
+    proxychains("\nlocalnet 203.0.113.0/255.0.255.0\n", "netmask is not contiguous", 2);
+    proxychains("localnet 203.0.113.0/255.0.0\n", "bad netmask", 1);
     proxychains("localnet\n", "expected 'localnet address/netmask'", 1);
 }
 

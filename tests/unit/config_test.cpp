@@ -26,7 +26,7 @@ TEST(ProxyUrlTest, Ipv4WithSchemeAndPort) {
 
 TEST(ProxyUrlTest, Socks5hMeansRemoteDns) {
     ProxyUrl u;
-    ASSERT_EQ(parse_proxy_url("socks5h://10.1.2.3:1081", u), nullptr);
+    ASSERT_EQ(parse_proxy_url("socks5h://203.0.113.3:1081", u), nullptr);
     EXPECT_TRUE(u.remote_dns);
     EXPECT_EQ(u.port, 1081);
 }
@@ -82,12 +82,12 @@ TEST(ProxyUrlTest, HostNames) {
 
 TEST(ProxyUrlTest, UserAndPassword) {
     ProxyUrl u;
-    ASSERT_EQ(parse_proxy_url("socks5://alice:s3cret@10.0.0.1:1080", u), nullptr);
+    ASSERT_EQ(parse_proxy_url("socks5://alice:s3cret@203.0.113.1:1080", u), nullptr);
     EXPECT_TRUE(u.has_user);
     EXPECT_TRUE(u.has_pass);
     EXPECT_STREQ(u.user, "alice");
     EXPECT_STREQ(u.pass, "s3cret");
-    EXPECT_STREQ(u.host, "10.0.0.1");
+    EXPECT_STREQ(u.host, "203.0.113.1");
 }
 
 TEST(ProxyUrlTest, UserOnly) {
@@ -231,15 +231,15 @@ std::string cidr_text(const Cidr& c) {
 
 TEST(CidrTest, Ipv4WithPrefix) {
     Cidr c;
-    ASSERT_EQ(parse_cidr("10.0.0.0/8", c), nullptr);
+    ASSERT_EQ(parse_cidr("203.0.113.0/24", c), nullptr);
     EXPECT_EQ(c.family, AF_INET);
-    EXPECT_EQ(cidr_text(c), "10.0.0.0/8");
+    EXPECT_EQ(cidr_text(c), "203.0.113.0/24");
 }
 
 TEST(CidrTest, HostBitsAreZeroed) {
     Cidr c;
-    ASSERT_EQ(parse_cidr("192.168.77.200/20", c), nullptr);
-    EXPECT_EQ(cidr_text(c), "192.168.64.0/20");
+    ASSERT_EQ(parse_cidr("127.168.77.200/20", c), nullptr);
+    EXPECT_EQ(cidr_text(c), "127.168.64.0/20");
     ASSERT_EQ(parse_cidr("2001:db8:ffff::1/33", c), nullptr);
     EXPECT_EQ(cidr_text(c), "2001:db8:8000::/33");
     ASSERT_EQ(parse_cidr("1.2.3.4/0", c), nullptr);
@@ -268,16 +268,16 @@ TEST(CidrTest, Errors) {
     Cidr c;
     EXPECT_STREQ(parse_cidr("", c), "missing address");
     EXPECT_STREQ(parse_cidr("/8", c), "missing address");
-    EXPECT_STREQ(parse_cidr("10.0.0/8", c), "bad address");
+    EXPECT_STREQ(parse_cidr("203.0.113/8", c), "bad address");
     EXPECT_STREQ(parse_cidr("300.0.0.0/8", c), "bad address");
     EXPECT_STREQ(parse_cidr("example.com", c), "bad address");
-    EXPECT_STREQ(parse_cidr("10.0.0.0/", c), "bad prefix length");
-    EXPECT_STREQ(parse_cidr("10.0.0.0/x", c), "bad prefix length");
-    EXPECT_STREQ(parse_cidr("10.0.0.0/-1", c), "bad prefix length");
-    EXPECT_STREQ(parse_cidr("10.0.0.0/0008", c), "bad prefix length");
-    EXPECT_STREQ(parse_cidr("10.0.0.0/33", c), "prefix length out of range");
+    EXPECT_STREQ(parse_cidr("203.0.113.0/", c), "bad prefix length");
+    EXPECT_STREQ(parse_cidr("203.0.113.0/x", c), "bad prefix length");
+    EXPECT_STREQ(parse_cidr("203.0.113.0/-1", c), "bad prefix length");
+    EXPECT_STREQ(parse_cidr("203.0.113.0/0008", c), "bad prefix length");
+    EXPECT_STREQ(parse_cidr("203.0.113.0/33", c), "prefix length out of range");
     EXPECT_STREQ(parse_cidr("::/129", c), "prefix length out of range");
-    EXPECT_STREQ(parse_cidr("10.0.0.0/8/8", c), "bad prefix length");
+    EXPECT_STREQ(parse_cidr("203.0.113.0/24/8", c), "bad prefix length");
 }
 
 TEST(CidrListTest, EmptyStringIsEmptyList) {
@@ -290,19 +290,19 @@ TEST(CidrListTest, EmptyStringIsEmptyList) {
 TEST(CidrListTest, SeveralItems) {
     Cidr list[4];
     size_t count = 0;
-    ASSERT_EQ(parse_cidr_list("127.0.0.0/8,::1/128, 10.1.2.3", list, 4, count), nullptr);
+    ASSERT_EQ(parse_cidr_list("127.0.0.0/8,::1/128, 203.0.113.3", list, 4, count), nullptr);
     ASSERT_EQ(count, 3u);
     EXPECT_EQ(cidr_text(list[0]), "127.0.0.0/8");
     EXPECT_EQ(cidr_text(list[1]), "::1/128");
-    EXPECT_EQ(cidr_text(list[2]), "10.1.2.3/32");
+    EXPECT_EQ(cidr_text(list[2]), "203.0.113.3/32");
 }
 
 TEST(CidrListTest, EmptyItemIsAnError) {
     Cidr list[4];
     size_t count = 0;
     EXPECT_STREQ(parse_cidr_list(",", list, 4, count), "empty item");
-    EXPECT_STREQ(parse_cidr_list("10.0.0.0/8,", list, 4, count), "empty item");
-    EXPECT_STREQ(parse_cidr_list("10.0.0.0/8,,::1", list, 4, count), "empty item");
+    EXPECT_STREQ(parse_cidr_list("203.0.113.0/24,", list, 4, count), "empty item");
+    EXPECT_STREQ(parse_cidr_list("203.0.113.0/24,,::1", list, 4, count), "empty item");
     EXPECT_STREQ(parse_cidr_list(" ", list, 4, count), "empty item");
 }
 
@@ -317,7 +317,7 @@ TEST(CidrListTest, CapIsEnforced) {
 TEST(CidrListTest, BadItemReportsItsReason) {
     Cidr list[4];
     size_t count = 0;
-    EXPECT_STREQ(parse_cidr_list("10.0.0.0/8,bogus", list, 4, count), "bad address");
+    EXPECT_STREQ(parse_cidr_list("203.0.113.0/24,bogus", list, 4, count), "bad address");
 }
 
 // --- cidr_contains --------------------------------------------------------------------
@@ -348,8 +348,8 @@ TEST(CidrContainsTest, Ipv4) {
     EXPECT_TRUE(contains("127.0.0.0/8", v4("127.0.0.1")));
     EXPECT_TRUE(contains("127.0.0.0/8", v4("127.255.255.255")));
     EXPECT_FALSE(contains("127.0.0.0/8", v4("128.0.0.1")));
-    EXPECT_TRUE(contains("192.168.64.0/20", v4("192.168.79.1")));
-    EXPECT_FALSE(contains("192.168.64.0/20", v4("192.168.80.1")));
+    EXPECT_TRUE(contains("127.168.64.0/20", v4("127.168.79.1")));
+    EXPECT_FALSE(contains("127.168.64.0/20", v4("127.168.80.1")));
     EXPECT_TRUE(contains("0.0.0.0/0", v4("8.8.8.8")));
     EXPECT_TRUE(contains("1.2.3.4", v4("1.2.3.4")));
     EXPECT_FALSE(contains("1.2.3.4", v4("1.2.3.5")));
@@ -366,8 +366,8 @@ TEST(CidrContainsTest, Ipv6) {
 
 TEST(CidrContainsTest, V4MappedMatchesIpv4Cidr) {
     EXPECT_TRUE(contains("127.0.0.0/8", v6("::ffff:127.0.0.1")));
-    EXPECT_FALSE(contains("127.0.0.0/8", v6("::ffff:10.0.0.1")));
-    EXPECT_TRUE(contains("10.0.0.0/8", v6("::ffff:10.9.8.7")));
+    EXPECT_FALSE(contains("127.0.0.0/8", v6("::ffff:203.0.113.1")));
+    EXPECT_TRUE(contains("203.0.113.0/24", v6("::ffff:203.0.113.7")));
     // Not mapped: ::127.0.0.1 (deprecated v4-compatible) and 64:ff9b::/96 are IPv6 only.
     EXPECT_FALSE(contains("127.0.0.0/8", v6("::127.0.0.1")));
     EXPECT_FALSE(contains("127.0.0.0/8", v6("64:ff9b::127.0.0.1")));
@@ -485,13 +485,13 @@ TEST(FakeNetTest, Ipv4Ranges) {
     EXPECT_EQ(parse_fake_net4("198.18.0.0/15", c), nullptr);
     EXPECT_EQ(c.family, AF_INET);
     EXPECT_EQ(c.prefix, 15);
-    EXPECT_EQ(parse_fake_net4("10.0.0.0/30", c), nullptr);
-    EXPECT_EQ(parse_fake_net4("10.0.0.0/1", c), nullptr);
+    EXPECT_EQ(parse_fake_net4("203.0.113.0/30", c), nullptr);
+    EXPECT_EQ(parse_fake_net4("203.0.113.0/1", c), nullptr);
     EXPECT_EQ(c.prefix, 1);
-    EXPECT_STREQ(parse_fake_net4("10.0.0.0/31", c), "range too small (at most /30)");
-    EXPECT_STREQ(parse_fake_net4("10.0.0.1", c), "range too small (at most /30)");  // a /32
+    EXPECT_STREQ(parse_fake_net4("203.0.113.0/31", c), "range too small (at most /30)");
+    EXPECT_STREQ(parse_fake_net4("203.0.113.1", c), "range too small (at most /30)");  // a /32
     EXPECT_STREQ(parse_fake_net4("fd00::/96", c), "not an IPv4 range");
-    for (const char* bad : {"", "x", "10.0.0.0/33", "10.0.0/8", "10.0.0.0/"}) {
+    for (const char* bad : {"", "x", "203.0.113.0/33", "203.0.113/8", "203.0.113.0/"}) {
         EXPECT_NE(parse_fake_net4(bad, c), nullptr) << bad;
     }
 }
@@ -507,7 +507,7 @@ TEST(FakeNetTest, Ipv6Ranges) {
         EXPECT_STREQ(parse_fake_net6(narrow_or_wide, c), "prefix must be /96 to /126")
             << narrow_or_wide;
     }
-    EXPECT_STREQ(parse_fake_net6("10.0.0.0/8", c), "not an IPv6 range");
+    EXPECT_STREQ(parse_fake_net6("203.0.113.0/24", c), "not an IPv6 range");
     for (const char* bad : {"", "x", "fd00::/129", "[fd00::]/96", "fd00:::/96"}) {
         EXPECT_NE(parse_fake_net6(bad, c), nullptr) << bad;
     }
@@ -557,10 +557,10 @@ TEST(DnsServerTest, Errors) {
 
 TEST(DirectListTest, CidrsAndSuffixes) {
     Config cfg;
-    ASSERT_EQ(parse_direct_list("10.0.0.0/8, corp.example,.lan,*.svc.cluster.local.,fd00::/8", cfg),
+    ASSERT_EQ(parse_direct_list("203.0.113.0/24, corp.example,.lan,*.svc.cluster.local.,fd00::/8", cfg),
               nullptr);
     ASSERT_EQ(cfg.direct_count, 2u);
-    EXPECT_EQ(cidr_text(cfg.direct[0]), "10.0.0.0/8");
+    EXPECT_EQ(cidr_text(cfg.direct[0]), "203.0.113.0/24");
     EXPECT_EQ(cidr_text(cfg.direct[1]), "fd00::/8");
     ASSERT_EQ(cfg.suffix_count, 3u);
     EXPECT_STREQ(cfg.suffixes[0], ".corp.example");
@@ -570,7 +570,7 @@ TEST(DirectListTest, CidrsAndSuffixes) {
 
 TEST(DirectListTest, EmptyClearsBoth) {
     Config cfg;
-    ASSERT_EQ(parse_direct_list("10.0.0.0/8,lan", cfg), nullptr);
+    ASSERT_EQ(parse_direct_list("203.0.113.0/24,lan", cfg), nullptr);
     ASSERT_EQ(parse_direct_list("", cfg), nullptr);
     EXPECT_EQ(cfg.direct_count, 0u);
     EXPECT_EQ(cfg.suffix_count, 0u);
@@ -583,7 +583,7 @@ TEST(DirectListTest, Errors) {
     EXPECT_STREQ(parse_direct_list("*.", cfg), "bad domain suffix");
     EXPECT_STREQ(parse_direct_list(".", cfg), "bad address");
     EXPECT_STREQ(parse_direct_list("a*b.c", cfg), "bad domain suffix");
-    EXPECT_STREQ(parse_direct_list("10.0.0.0/33", cfg), "prefix length out of range");
+    EXPECT_STREQ(parse_direct_list("203.0.113.0/33", cfg), "prefix length out of range");
     EXPECT_STREQ(parse_direct_list("1.2.3", cfg), "bad address");
     std::string long_suffix(120, 'a');
     long_suffix += ".bcdefgh";  // 128 bytes with the leading dot
@@ -602,7 +602,7 @@ TEST(DirectListTest, Capacities) {
     for (size_t i = 0; i < kMaxDirect; ++i)
         nets += (i ? ",10.0.0." : "10.0.0.") + std::to_string(i);
     EXPECT_EQ(parse_direct_list(nets, cfg), nullptr);
-    EXPECT_STREQ(parse_direct_list(nets + ",10.0.1.0", cfg), "too many entries");
+    EXPECT_STREQ(parse_direct_list(nets + ",203.0.113.128", cfg), "too many entries");
 }
 
 // --- redact_url, format_bad_value ----------------------------------------------------------
@@ -753,7 +753,7 @@ TEST_F(LoadConfigTest, Defaults) {
 TEST_F(LoadConfigTest, AllVariables) {
     g_env["SOCKSIFY_PROXY"] = "socks5://alice@[::1]:9050";
     g_env["SOCKSIFY_PASSWORD"] = "s3cret";
-    g_env["SOCKSIFY_DIRECT"] = "10.0.0.0/8,fd00::/8";
+    g_env["SOCKSIFY_DIRECT"] = "203.0.113.0/24,fd00::/8";
     g_env["SOCKSIFY_TIMEOUT"] = "2.5";
     g_env["SOCKSIFY_PIPELINE"] = "0";
     g_env["SOCKSIFY_LOG"] = "verbose";
@@ -766,7 +766,7 @@ TEST_F(LoadConfigTest, AllVariables) {
     EXPECT_EQ(std::string(cfg.user, cfg.user_len), "alice");
     EXPECT_EQ(std::string(cfg.pass, cfg.pass_len), "s3cret");
     ASSERT_EQ(cfg.direct_count, 2u);
-    EXPECT_EQ(cidr_text(cfg.direct[0]), "10.0.0.0/8");
+    EXPECT_EQ(cidr_text(cfg.direct[0]), "203.0.113.0/24");
     EXPECT_EQ(cidr_text(cfg.direct[1]), "fd00::/8");
     EXPECT_EQ(cfg.timeout_ms, 2500);
     EXPECT_FALSE(cfg.pipeline);
@@ -835,11 +835,11 @@ TEST_F(LoadConfigTest, PasswordTooLong) {
 }
 
 TEST_F(LoadConfigTest, DirectSetReplacesLoopback) {
-    g_env["SOCKSIFY_DIRECT"] = "10.0.0.0/8";
+    g_env["SOCKSIFY_DIRECT"] = "203.0.113.0/24";
     Config cfg = load();
     ASSERT_TRUE(cfg.valid) << cfg.error;
     ASSERT_EQ(cfg.direct_count, 1u);
-    EXPECT_EQ(cidr_text(cfg.direct[0]), "10.0.0.0/8");
+    EXPECT_EQ(cidr_text(cfg.direct[0]), "203.0.113.0/24");
 }
 
 TEST_F(LoadConfigTest, DirectEmptyMeansNothingDirect) {
@@ -857,7 +857,7 @@ TEST_F(LoadConfigTest, DirectAtCapacity) {
     Config cfg = load();
     ASSERT_TRUE(cfg.valid) << cfg.error;
     EXPECT_EQ(cfg.direct_count, kMaxDirect);
-    expect_refused("SOCKSIFY_DIRECT", list + ",10.0.1.0");
+    expect_refused("SOCKSIFY_DIRECT", list + ",203.0.113.128");
 }
 
 TEST_F(LoadConfigTest, BadScalars) {
@@ -865,7 +865,7 @@ TEST_F(LoadConfigTest, BadScalars) {
     for (const char* v : {"2", "maybe"}) expect_refused("SOCKSIFY_PIPELINE", v);
     for (const char* v : {"debug", "loud"}) expect_refused("SOCKSIFY_LOG", v);
     for (const char* v : {"0", "60001", "x", "1.5", "-5"}) expect_refused("SOCKSIFY_STALL_MS", v);
-    for (const char* v : {",", "10.0.0.0/33", "no..pe", "1.2.3"})
+    for (const char* v : {",", "203.0.113.0/33", "no..pe", "1.2.3"})
         expect_refused("SOCKSIFY_DIRECT", v);
 }
 
@@ -885,15 +885,15 @@ TEST_F(LoadConfigTest, DnsDefaultsFollowScheme) {
 
 TEST_F(LoadConfigTest, DnsVariables) {
     g_env["SOCKSIFY_DNS"] = "off";
-    g_env["SOCKSIFY_FAKE_NET"] = "10.99.0.0/24";
+    g_env["SOCKSIFY_FAKE_NET"] = "203.0.113.0/24";
     g_env["SOCKSIFY_FAKE_NET6"] = "fd00:1::/112";
     g_env["SOCKSIFY_DNS_TCP"] = "192.0.2.53";
-    g_env["SOCKSIFY_DIRECT"] = "corp.example,10.0.0.0/8";
+    g_env["SOCKSIFY_DIRECT"] = "corp.example,203.0.113.0/24";
     Config cfg = load();
     ASSERT_TRUE(cfg.valid) << cfg.error;
     EXPECT_EQ(cfg.dns_mode, DnsMode::kOff);
     EXPECT_FALSE(cfg.remote_dns);
-    EXPECT_EQ(cidr_text(cfg.fake_net4), "10.99.0.0/24");
+    EXPECT_EQ(cidr_text(cfg.fake_net4), "203.0.113.0/24");
     EXPECT_EQ(cidr_text(cfg.fake_net6), "fd00:1::/112");
     EXPECT_TRUE(cfg.dns_tcp);
     EXPECT_EQ(server_text(cfg.dns_server), "192.0.2.53:53");
@@ -914,10 +914,10 @@ TEST_F(LoadConfigTest, DnsModeOverridesScheme) {
 
 TEST_F(LoadConfigTest, BadDnsVariables) {
     for (const char* v : {"yes", "Remote1"}) expect_refused("SOCKSIFY_DNS", v);
-    for (const char* v : {"fd00::/8", "10.0.0.0/31", "10.0.0.0/33", "x"}) {
+    for (const char* v : {"fd00::/8", "203.0.113.0/31", "203.0.113.0/33", "x"}) {
         expect_refused("SOCKSIFY_FAKE_NET", v);
     }
-    for (const char* v : {"10.0.0.0/8", "fd00::/127", "fd00::/64", "x"})
+    for (const char* v : {"203.0.113.0/24", "fd00::/127", "fd00::/64", "x"})
         expect_refused("SOCKSIFY_FAKE_NET6", v);
     for (const char* v : {"dns.example", "1.2.3.4:0", "[::1"})
         expect_refused("SOCKSIFY_DNS_TCP", v);
@@ -945,9 +945,9 @@ TEST_F(LoadConfigTest, UdpVariable) {
 }
 
 TEST_F(LoadConfigTest, FakeNetErrorsNameTheValue) {
-    g_env["SOCKSIFY_FAKE_NET"] = "10.0.0.0/31";
+    g_env["SOCKSIFY_FAKE_NET"] = "203.0.113.0/31";
     EXPECT_STREQ(load().error,
-                 "bad SOCKSIFY_FAKE_NET value '10.0.0.0/31': range too small (at most /30)");
+                 "bad SOCKSIFY_FAKE_NET value '203.0.113.0/31': range too small (at most /30)");
     g_env.erase("SOCKSIFY_FAKE_NET");
     g_env["SOCKSIFY_FAKE_NET6"] = "fd00::/64";
     EXPECT_STREQ(load().error,

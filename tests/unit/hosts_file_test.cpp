@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kHosts =
     "127.0.0.1\tlocalhost\n"
-    "# 10.0.0.1 commented.example\n"
+    "# 203.0.113.1 commented.example\n"
     "192.0.2.7  Web.Example  alias.example # trailing comment\n"
     "::1 ip6-localhost ip6-loopback\n"
     "   \n";
@@ -36,7 +36,7 @@ TEST(HostsFile, FindsAddresses) {
     in_addr v4{};
     inet_pton(AF_INET, "192.0.2.7", &v4);
     EXPECT_TRUE(hosts_text_has_address(kHosts, AF_INET, &v4));
-    inet_pton(AF_INET, "10.0.0.1", &v4);
+    inet_pton(AF_INET, "203.0.113.1", &v4);
     EXPECT_FALSE(hosts_text_has_address(kHosts, AF_INET, &v4));
     in6_addr v6{};
     inet_pton(AF_INET6, "::1", &v6);
@@ -52,7 +52,7 @@ TEST(HostsFile, ReadsLargeFilesInChunks) {
         text += "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250) + " host" +
                 std::to_string(i) + ".example\n";
     text += std::string(20000, 'x') + " overlong.example\n";  // longer than a chunk
-    text += "10.9.9.9 last.example";                          // no final newline
+    text += "203.0.113.9 last.example";                          // no final newline
     ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
     close(fd);
     EXPECT_TRUE(hosts_file_has(path, "host0.example"));
@@ -74,14 +74,14 @@ TEST(HostsFile, CachedCopyFollowsEditsOfTheFile) {
         fputs(text, f);
         fclose(f);
     };
-    write_file("10.0.0.1 first.example\n");
+    write_file("203.0.113.1 first.example\n");
     EXPECT_TRUE(hosts_file_has(path, "first.example"));
     EXPECT_TRUE(hosts_file_has(path, "first.example"));  // from the cached copy
     // Same size, new content: the inode's mtime (or size) moves, the cache follows.
     timespec later{};
     clock_gettime(CLOCK_REALTIME, &later);
     later.tv_sec += 5;
-    write_file("10.0.0.1 other.example\n");
+    write_file("203.0.113.1 other.example\n");
     timespec times[2] = {later, later};
     utimensat(AT_FDCWD, path, times, 0);
     EXPECT_FALSE(hosts_file_has(path, "first.example"));

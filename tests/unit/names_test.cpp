@@ -59,7 +59,7 @@ TEST(Names, V4MappedFakeAddressIsRecognised) {
 TEST(Names, AddressesOutsideTheRangesAreNotFake) {
     Config cfg = fake_config();
     uint32_t index = 0;
-    for (const char* a : {"198.18.0.0", "198.20.0.1", "10.0.0.1", "198.19.255.255"}) {
+    for (const char* a : {"198.18.0.0", "198.20.0.1", "203.0.113.1", "198.19.255.255"}) {
         sockaddr_in in{};
         in.sin_family = AF_INET;
         inet_pton(AF_INET, a, &in.sin_addr);
@@ -74,7 +74,7 @@ TEST(Names, AddressesOutsideTheRangesAreNotFake) {
 TEST(Names, CapacityFollowsTheSmallerRange) {
     Config cfg = fake_config();
     EXPECT_EQ(fake_capacity(cfg), 131070u);
-    ASSERT_EQ(parse_cidr("10.99.0.0/24", cfg.fake_net4), nullptr);
+    ASSERT_EQ(parse_cidr("203.0.113.0/24", cfg.fake_net4), nullptr);
     EXPECT_EQ(fake_capacity(cfg), 254u);
 }
 

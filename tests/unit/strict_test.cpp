@@ -40,7 +40,7 @@ TEST(Strict, LoopbackOnlyDirectListIsAccepted) {
 }
 
 TEST(Strict, OtherDirectNetworksAreRefused) {
-    for (const char* d : {"10.0.0.0/8", "127.0.0.0/8,192.168.1.1", "::/0", "0.0.0.0/0"}) {
+    for (const char* d : {"203.0.113.0/24", "127.0.0.0/8,198.51.100.1", "::/0", "0.0.0.0/0"}) {
         Config cfg = load({{"SOCKSIFY_DIRECT", d}});
         EXPECT_FALSE(cfg.valid) << d;
         EXPECT_NE(std::string(cfg.error).find("strict"), std::string::npos) << cfg.error;
