@@ -270,7 +270,8 @@ TEST(ProxychainsTest, Errors) {
     proxychains("[ProxyList]\nsocks5 127.0.0.1 0\n", "bad port", 2);
     proxychains("[ProxyList]\nsocks5 127.0.0.1 65536\n", "bad port", 2);
     proxychains("tcp_read_time_out soon\n", "bad timeout (milliseconds)", 1);
-    proxychains("localnet 203.0.113.0:80/255.255.255.0\n", "localnet with a port is not supported", 1);
+    proxychains("localnet 203.0.113.0:80/255.255.255.0\n", "localnet with a port is not supported",
+                1);
     proxychains("\nlocalnet 203.0.113.0/255.0.255.0\n", "netmask is not contiguous", 2);
     proxychains("localnet 203.0.113.0/255.0.0\n", "bad netmask", 1);
     proxychains("localnet\n", "expected 'localnet address/netmask'", 1);

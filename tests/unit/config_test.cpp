@@ -557,8 +557,9 @@ TEST(DnsServerTest, Errors) {
 
 TEST(DirectListTest, CidrsAndSuffixes) {
     Config cfg;
-    ASSERT_EQ(parse_direct_list("203.0.113.0/24, corp.example,.lan,*.svc.cluster.local.,fd00::/8", cfg),
-              nullptr);
+    ASSERT_EQ(
+        parse_direct_list("203.0.113.0/24, corp.example,.lan,*.svc.cluster.local.,fd00::/8", cfg),
+        nullptr);
     ASSERT_EQ(cfg.direct_count, 2u);
     EXPECT_EQ(cidr_text(cfg.direct[0]), "203.0.113.0/24");
     EXPECT_EQ(cidr_text(cfg.direct[1]), "fd00::/8");

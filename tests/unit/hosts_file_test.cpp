@@ -52,7 +52,7 @@ TEST(HostsFile, ReadsLargeFilesInChunks) {
         text += "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250) + " host" +
                 std::to_string(i) + ".example\n";
     text += std::string(20000, 'x') + " overlong.example\n";  // longer than a chunk
-    text += "203.0.113.9 last.example";                          // no final newline
+    text += "203.0.113.9 last.example";                       // no final newline
     ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
     close(fd);
     EXPECT_TRUE(hosts_file_has(path, "host0.example"));
