@@ -34,6 +34,8 @@ WRITE_DOC=1
 
 # shellcheck source=scripts/world-env.sh
 source "$ROOT/scripts/world-env.sh"
+# shellcheck source=scripts/pids.sh
+source "$ROOT/scripts/pids.sh"
 NS_C=$SFY_NS_CLIENT
 NS_P=$SFY_NS_PROXY
 PROXY=$SFY_PROXY4
@@ -97,24 +99,6 @@ EOF
 }
 
 SERVER_PIDS=()
-
-alive() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [[ ${stat:0:1} != Z ]]
-}
-
-# TERM, then KILL after a bounded wait; servers lead their own process group.
-stop_pid() {
-    local pid=$1 i
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 30; i++)); do
-        alive "$pid" || return 0
-        sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local pid

@@ -29,6 +29,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/world-env.sh
 source "$ROOT/scripts/world-env.sh"
+# shellcheck source=scripts/pids.sh
+source "$ROOT/scripts/pids.sh"
 WORLD=$ROOT/build/$SFY_WORLD_SUBDIR
 RUN=$WORLD/run
 LOG=$WORLD/log
@@ -45,32 +47,6 @@ in_ns() {
 }
 
 # --- stop -------------------------------------------------------------------------
-
-# A zombie counts as gone: the init of some containers reaps orphans late.
-alive() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [[ ${stat:0:1} != Z ]]
-}
-
-# TERM, then KILL after a bounded wait. Every server is started as a process-group
-# leader (setsid), so its forked children (socat, sockd) go with it.
-stop_pid() {
-    local pid=$1 i
-    alive "$pid" || return 0
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 30; i++)); do
-        alive "$pid" || return 0
-        sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
-        alive "$pid" || return 0
-        sleep 0.1
-    done
-    echo "world: process $pid did not exit" >&2
-}
 
 stop_world() {
     local f pid ns

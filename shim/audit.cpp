@@ -69,11 +69,6 @@ bool address_text(const sockaddr* a, char (&out)[INET6_ADDRSTRLEN], int& port) {
     return false;
 }
 
-uint16_t port_of(const sockaddr* a) {
-    if (a->sa_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(a)->sin_port);
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(a)->sin6_port);
-}
-
 // "(rule 2: deny *.example.com)" or "(default deny)".
 void describe(const Config& cfg, const Verdict& v, char* out, size_t cap) {
     if (v.rule == 0) {

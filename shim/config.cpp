@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "shim/text.hpp"
+
 namespace socksify::shim {
 namespace {
 
@@ -15,26 +17,8 @@ constexpr size_t kMaxLabel = 63;
 constexpr int kMaxTimeoutMs = 3600 * 1000;
 constexpr int kMaxStallMs = 60000;
 
-// substr() without its out_of_range throw path: the library has no exceptions.
-std::string_view head(std::string_view s, size_t n) {
-    return n < s.size() ? std::string_view(s.data(), n) : s;
-}
-std::string_view tail(std::string_view s, size_t pos) {
-    return pos < s.size() ? std::string_view(s.data() + pos, s.size() - pos)
-                          : std::string_view(s.data() + s.size(), 0);
-}
-
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (to_lower(a[i]) != to_lower(b[i])) return false;
-    }
-    return true;
-}
 
 int hex_value(char c) {
     if (is_digit(c)) return c - '0';
@@ -49,12 +33,6 @@ bool to_cstr(std::string_view s, char* out, size_t cap) {
     std::memcpy(out, s.data(), s.size());
     out[s.size()] = '\0';
     return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 // Length of "scheme" when text starts with "scheme://" (RFC 3986 §3.1 characters),

@@ -9,25 +9,10 @@
 #include <cstring>
 
 #include "shim/policy.hpp"
+#include "shim/text.hpp"
 
 namespace socksify::shim {
 namespace {
-
-std::string_view cf_trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
-
-std::string_view cf_tail(std::string_view s, size_t pos) {
-    return pos < s.size() ? std::string_view(s.data() + pos, s.size() - pos)
-                          : std::string_view(s.data() + s.size(), 0);
-}
-
-bool cf_iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // A comment starts at a '#' that begins the line or follows a blank.
 std::string_view strip_comment(std::string_view line) {
@@ -50,7 +35,7 @@ std::string_view unquote(std::string_view v) {
 std::string_view first_word(std::string_view line, std::string_view& rest) {
     size_t end = 0;
     while (end < line.size() && line[end] != ' ' && line[end] != '\t' && line[end] != '=') ++end;
-    rest = cf_trim(cf_tail(line, end));
+    rest = trim(tail(line, end));
     return std::string_view(line.data(), end);
 }
 
@@ -115,7 +100,7 @@ const char* parse_localnet(std::string_view text, Cidr& out) {
     std::string_view addr =
         std::string_view(text.data(), slash == std::string_view::npos ? text.size() : slash);
     std::string_view mask =
-        slash == std::string_view::npos ? std::string_view{} : cf_tail(text, slash + 1);
+        slash == std::string_view::npos ? std::string_view{} : tail(text, slash + 1);
     size_t colons = 0;
     for (char c : addr) colons += c == ':';
     if (colons == 1) return "localnet with a port is not supported";
@@ -144,18 +129,18 @@ const char* parse_localnet(std::string_view text, Cidr& out) {
 
 const char* parse_config_line(std::string_view line, ConfigLine& out) {
     out = ConfigLine{};
-    line = cf_trim(strip_comment(cf_trim(line)));
+    line = trim(strip_comment(trim(line)));
     if (line.empty()) return nullptr;
     if (line.front() == '[') {
         if (line.back() != ']') return "bad section header";
-        std::string_view name = cf_trim(std::string_view(line.data() + 1, line.size() - 2));
-        if (!cf_iequals(name, "policy")) return "unknown section (only [policy])";
+        std::string_view name = trim(std::string_view(line.data() + 1, line.size() - 2));
+        if (!iequals(name, "policy")) return "unknown section (only [policy])";
         return nullptr;
     }
     std::string_view rest;
     std::string_view word = first_word(line, rest);
     if (word == "allow" || word == "deny") {
-        if (!rest.empty() && rest.front() == '=') rest = cf_trim(cf_tail(rest, 1));
+        if (!rest.empty() && rest.front() == '=') rest = trim(tail(rest, 1));
         rest = unquote(rest);
         // Filled before the check, so that an error can quote the rule.
         out.kind = ConfigLine::Kind::kRule;
@@ -172,7 +157,7 @@ const char* parse_config_line(std::string_view line, ConfigLine& out) {
     if (rest.empty() || rest.front() != '=') return "expected 'key = value'";
     out.kind = ConfigLine::Kind::kSetting;
     out.key = found->key;
-    out.value = unquote(cf_trim(cf_tail(rest, 1)));
+    out.value = unquote(trim(tail(rest, 1)));
     return nullptr;
 }
 
@@ -183,7 +168,7 @@ const char* parse_config_text(std::string_view text, ConfigLineFn fn, void* ctx,
         ++line_no;
         size_t nl = text.find('\n');
         std::string_view line(text.data(), nl == std::string_view::npos ? text.size() : nl);
-        text = nl == std::string_view::npos ? std::string_view{} : cf_tail(text, nl + 1);
+        text = nl == std::string_view::npos ? std::string_view{} : tail(text, nl + 1);
         if (line.find('\0') != std::string_view::npos) return "NUL byte in line";
         ConfigLine parsed;
         if (const char* e = parse_config_line(line, parsed)) {
@@ -204,22 +189,22 @@ const char* parse_proxychains(std::string_view text, ProxychainsConf& out, size_
         ++line_no;
         size_t nl = text.find('\n');
         std::string_view line(text.data(), nl == std::string_view::npos ? text.size() : nl);
-        text = nl == std::string_view::npos ? std::string_view{} : cf_tail(text, nl + 1);
-        line = cf_trim(line);
+        text = nl == std::string_view::npos ? std::string_view{} : tail(text, nl + 1);
+        line = trim(line);
         if (line.empty() || line.front() == '#') continue;
         if (line.front() == '[') {
             // proxychains knows one section; anything after it is the list.
-            in_list = cf_iequals(line, "[ProxyList]");
+            in_list = iequals(line, "[ProxyList]");
             continue;
         }
         std::string_view f[6];
         size_t n = split_fields(strip_comment(line), f, 6);
         if (n == 0) continue;
         if (in_list) {
-            bool socks4 = cf_iequals(f[0], "socks4");
-            if (cf_iequals(f[0], "http")) return "http proxies are not supported";
-            if (cf_iequals(f[0], "raw")) return "raw proxies are not supported";
-            if (!socks4 && !cf_iequals(f[0], "socks5")) return "unknown proxy type";
+            bool socks4 = iequals(f[0], "socks4");
+            if (iequals(f[0], "http")) return "http proxies are not supported";
+            if (iequals(f[0], "raw")) return "raw proxies are not supported";
+            if (!socks4 && !iequals(f[0], "socks5")) return "unknown proxy type";
             if (socks4 && n != 3 && n != 4) return "expected 'socks4 host port [userid]'";
             if (!socks4 && n != 3 && n != 5) return "expected 'socks5 host port [user pass]'";
             if (out.has_proxy) {

@@ -11,23 +11,10 @@
 #include <cstring>
 
 #include "shim/config.hpp"
+#include "shim/text.hpp"
 
 namespace socksify::shim {
 namespace {
-
-std::string_view rule_head(std::string_view s, size_t n) {
-    return n < s.size() ? std::string_view(s.data(), n) : s;
-}
-std::string_view rule_tail(std::string_view s, size_t pos) {
-    return pos < s.size() ? std::string_view(s.data() + pos, s.size() - pos)
-                          : std::string_view(s.data() + s.size(), 0);
-}
-
-std::string_view rule_trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 bool rule_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -46,10 +33,10 @@ const char* parse_rule_port(std::string_view text, uint16_t& port) {
 // ":PORT" or ":LO-HI" without the colon.
 const char* parse_ports(std::string_view text, Rule& r) {
     size_t dash = text.find('-');
-    if (const char* e = parse_rule_port(rule_head(text, dash), r.port_lo)) return e;
+    if (const char* e = parse_rule_port(head(text, dash), r.port_lo)) return e;
     r.port_hi = r.port_lo;
     if (dash != std::string_view::npos) {
-        if (const char* e = parse_rule_port(rule_tail(text, dash + 1), r.port_hi)) return e;
+        if (const char* e = parse_rule_port(tail(text, dash + 1), r.port_hi)) return e;
         if (r.port_hi < r.port_lo) return "port range ends before it starts";
     }
     r.any_port = false;
@@ -114,18 +101,18 @@ bool name_matches(const Rule& r, std::string_view name) {
     return false;
 }
 
+}  // namespace
+
 uint16_t port_of(const sockaddr* a) {
     if (a->sa_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(a)->sin_port);
     if (a->sa_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(a)->sin6_port);
     return 0;
 }
 
-}  // namespace
-
 const char* parse_rule(std::string_view text, bool allow, Rule& out) {
     out = Rule{};
     out.allow = allow;
-    text = rule_trim(text);
+    text = trim(text);
     if (text.empty()) return "empty rule";
     std::string_view target = text;
     std::string_view ports;
@@ -134,17 +121,17 @@ const char* parse_rule(std::string_view text, bool allow, Rule& out) {
     if (bracketed) {
         size_t close = text.find(']');
         if (close == std::string_view::npos) return "missing ']'";
-        target = rule_head(rule_tail(text, 1), close - 1);
-        std::string_view after = rule_tail(text, close + 1);
+        target = head(tail(text, 1), close - 1);
+        std::string_view after = tail(text, close + 1);
         if (!after.empty()) {
             if (after.front() != ':') return "unexpected text after ']'";
-            ports = rule_tail(after, 1);
+            ports = tail(after, 1);
             has_ports = true;
         }
     } else if (size_t colon = text.find(':'); colon != std::string_view::npos) {
         if (text.find(':', colon + 1) == std::string_view::npos) {
-            target = rule_head(text, colon);  // one ':' separates the port
-            ports = rule_tail(text, colon + 1);
+            target = head(text, colon);  // one ':' separates the port
+            ports = tail(text, colon + 1);
             has_ports = true;
         }  // more: a bare IPv6 address or network, no port
     }
@@ -163,7 +150,7 @@ const char* parse_rule(std::string_view text, bool allow, Rule& out) {
     }
     if (target.size() >= 2 && target[0] == '*' && target[1] == '.') {
         out.target = RuleTarget::kSubdomains;
-        return set_name(rule_tail(target, 2), out);
+        return set_name(tail(target, 2), out);
     }
     if (target.find_first_of(":/") != std::string_view::npos || set_name(target, out) != nullptr) {
         // Not a name: it must be an address or a network.
@@ -193,14 +180,14 @@ const char* parse_policy(std::string_view text, Policy& p) {
     p.count = 0;
     while (!text.empty()) {
         size_t comma = text.find(',');
-        std::string_view item = rule_trim(rule_head(text, comma));
+        std::string_view item = trim(head(text, comma));
         size_t colon = item.find(':');
-        std::string_view verb = rule_head(item, colon);
+        std::string_view verb = head(item, colon);
         if (colon == std::string_view::npos || (verb != "allow" && verb != "deny"))
             return "expected allow:RULE or deny:RULE";
-        if (const char* e = add_rule(p, rule_tail(item, colon + 1), verb == "allow")) return e;
+        if (const char* e = add_rule(p, tail(item, colon + 1), verb == "allow")) return e;
         if (comma == std::string_view::npos) break;
-        text = rule_tail(text, comma + 1);
+        text = tail(text, comma + 1);
         if (text.empty()) return "empty item";
     }
     return nullptr;

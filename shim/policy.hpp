@@ -73,6 +73,9 @@ Verdict check_address(const Policy& p, const sockaddr* a);
 // port and the default is deny.
 Verdict check_lookup(const Policy& p, std::string_view name);
 
+// The port of an AF_INET/AF_INET6 address (host order); 0 for another family.
+uint16_t port_of(const sockaddr* a);
+
 // Writes the rule as it would be given ("allow *.example.com:443") into out.
 void format_rule(const Rule& r, char* out, size_t cap);
 
