@@ -54,10 +54,14 @@ bool list_names(std::string_view list, std::string_view lib) {
 }
 
 // ELF constructor: copies the SOCKSIFY_* variables when SOCKSIFY_STRICT is on. Costs a
-// scan of environ per process start; nothing more outside strict mode.
+// scan of environ per process start; nothing more outside strict mode but the log
+// level, which the exec warnings follow.
 // Strict mode that cannot keep its variables (too many, or our own path unknown) does
 // not quietly stop at the next exec: every exec is refused instead.
 __attribute__((constructor)) void capture() {
+    LogLevel level = LogLevel::kError;
+    if (const char* log = getenv(kEnvLog); log != nullptr && parse_log_level(log, level) == nullptr)
+        g_env.quiet = level == LogLevel::kQuiet;
     const char* strict = getenv(kEnvStrict);
     bool on = false;
     if (strict == nullptr || parse_bool(strict, on) != nullptr || !on) return;
@@ -81,28 +85,39 @@ __attribute__((constructor)) void capture() {
         std::memcpy(copy, *e, len);
         used += len;
         g_env.vars[g_env.count++] = copy;
-        LogLevel level = LogLevel::kError;
-        if (starts_with(copy, "SOCKSIFY_LOG=") && parse_log_level(copy + 13, level) == nullptr)
-            g_env.quiet = level == LogLevel::kQuiet;
         if (starts_with(copy, "SOCKSIFY_AUDIT=")) g_env.audit = copy + 15;
     }
 }
 
-// One log line (unless quiet) and one audit record for a refused exec of path.
+// One line on stderr (unless quiet), written by number: this may be a vfork() child.
+void say(const char* format, const char* path, const char* why, const char* tail) {
+    if (g_env.quiet) return;
+    char line[PATH_MAX + 512];
+    int n = std::snprintf(line, sizeof line, format, static_cast<int>(getpid()), PATH_MAX, path,
+                          why, tail);
+    if (n <= 0) return;
+    size_t len = static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1;
+    (void)syscall(SYS_write, 2, line, len);
+}
+
+// One log line and one audit record for a refused exec of path.
 int refuse(const char* path, const char* why) {
-    if (!g_env.quiet) {
-        char line[PATH_MAX + 256];
-        int n = std::snprintf(line, sizeof line,
-                              "socksify[%d]: refusing to run '%.*s': %s (--strict)\n",
-                              static_cast<int>(getpid()), PATH_MAX, path, why);
-        if (n > 0) {
-            size_t len =
-                static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1;
-            (void)syscall(SYS_write, 2, line, len);
-        }
-    }
+    say("socksify[%d]: refusing to run '%.*s': %s%s (--strict)\n", path, why, "");
     append_refusal(g_env.audit, path, "not-preloadable");
     return EACCES;
+}
+
+// Under --strict: EACCES after refuse() for a blocked program. Otherwise one warning
+// line, and the exec goes on.
+int judge(const char* path, Blocker b) {
+    if (g_env.broken) return refuse(path, "strict mode could not be carried into it");
+    if (!b) return 0;
+    char why[256];
+    std::snprintf(why, sizeof why, "it is %s, so %s", b.why, blocker_effect(b));
+    if (g_env.strict) return refuse(path, why);
+    say("socksify[%d]: warning: running '%.*s': %s; %s\n", path, why,
+        b.unchecked ? "its traffic may not be proxied" : "its traffic is not proxied");
+    return 0;
 }
 
 }  // namespace
@@ -142,17 +157,17 @@ bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const
 
 bool exec_guard_on() { return g_env.strict; }
 
-int exec_refusal(const char* path) {
-    if (g_env.broken) return refuse(path, "strict mode could not be carried into it");
-    const char* why = preload_blocker(path);
-    if (why == nullptr) return 0;
-    char text[128];
-    std::snprintf(text, sizeof text, "it is %s, so the preloaded library cannot act in it", why);
-    return refuse(path, text);
+int exec_check(const char* path, ExecSite where) {
+    return judge(path, program_blocker(path, where));
 }
 
-int exec_refusal_uninspectable(const char* path) {
-    return refuse(path, "it cannot be inspected without /proc");
+int exec_check_fd(int fd, const char* shown, int cwd) {
+    return judge(shown, program_blocker_fd(fd, cwd));
+}
+
+int exec_check_unfollowable(const char* path) {
+    return judge(path,
+                 Blocker{"started with posix_spawn file actions socksify cannot follow", true});
 }
 
 size_t exec_env_extra() { return g_env.count + 2; }

@@ -1,11 +1,13 @@
 // Strict mode across exec: what the program runs in turn must carry the preload too.
-// An exec of a program the preload cannot act in (static, setuid/setgid, file
-// capabilities) is refused with EACCES; every other exec gets LD_PRELOAD and the
-// SOCKSIFY_* variables back, even when the program cleared or replaced them
-// (subprocess with env={}, env -i). Outside strict mode nothing changes.
+// An exec of a program the preload cannot act in (see program_check.hpp) is refused
+// with EACCES; every other exec gets LD_PRELOAD and the SOCKSIFY_* variables back, even
+// when the program cleared or replaced them (subprocess with env={}, env -i). Outside
+// strict mode the same programs get one warning line each, and nothing else changes.
 #pragma once
 
 #include <cstddef>
+
+#include "shim/program_check.hpp"
 
 namespace socksify::shim {
 
@@ -21,13 +23,20 @@ bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const
 // True when the process runs under --strict (read once, when the library is loaded).
 bool exec_guard_on();
 
-// For an exec of path (already searched for in PATH): 0, or EACCES after one log
-// line and one audit record when the preload could not act in it, or when strict
-// mode could not be carried across exec at all (see capture in exec_guard.cpp).
-int exec_refusal(const char* path);
+// For an exec of path (already searched for in PATH), as where says the kernel will
+// look for it: 0 when the preload will act in the program. When it will not (or it
+// cannot be examined): under --strict EACCES after one log line and one audit record,
+// and also when strict mode could not be carried across exec at all (see capture in
+// exec_guard.cpp); outside strict mode one warning line and 0.
+int exec_check(const char* path, ExecSite where = {});
 
-// EACCES after one log line and one audit record: path (an fd's) cannot be inspected.
-int exec_refusal_uninspectable(const char* path);
+// The same for a program open as fd (fexecve, execveat with AT_EMPTY_PATH); shown
+// names it in the messages.
+int exec_check_fd(int fd, const char* shown, int cwd = AT_FDCWD);
+
+// The same for a posix_spawn whose file actions (the directory the child will be in)
+// could not be followed: the program is unchecked.
+int exec_check_unfollowable(const char* path);
 
 // Entries strict_env needs beyond envp's own.
 size_t exec_env_extra();

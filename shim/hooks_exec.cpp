@@ -1,9 +1,11 @@
-// The exec family, posix_spawn, system and popen: under --strict, a program the
-// preload cannot act in is refused with EACCES, and every other one runs with
-// LD_PRELOAD and the SOCKSIFY_* variables even when the caller cleared them. Outside
-// strict mode each hook is one load and a tail call. glibc's execvp, execl* and
-// posix_spawn reach the kernel without calling execve through the PLT, so each one
-// needs a hook of its own; system and popen run /bin/sh, which takes environ.
+// The exec family, posix_spawn, system and popen: a program the preload cannot act in
+// is refused with EACCES under --strict (warned about otherwise), and under --strict
+// every other one runs with LD_PRELOAD and the SOCKSIFY_* variables even when the
+// caller cleared them. The check looks where the kernel will: in the directory a
+// posix_spawn child changes to, relative to execveat's dirfd, at an fd's file. glibc's
+// execvp, execl* and posix_spawn reach the kernel without calling execve through the
+// PLT, so each one needs a hook of its own; system and popen run /bin/sh, which takes
+// environ.
 #include <alloca.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,28 +22,46 @@
 #include "shim/export.hpp"
 #include "shim/program_check.hpp"
 #include "shim/real.hpp"
+#include "shim/spawn_dir.hpp"
 
 using namespace socksify::shim;
 
 namespace {
 
-// EACCES (after the log line and audit record) when path may not run; 0 otherwise.
-// A name without '/' is looked up in PATH first, as execvp does.
-int refusal(const char* file, bool search) {
-    int saved = errno;  // a posix_spawn that succeeds leaves errno alone, as libc's does
+// 0, or EACCES (after the log line and audit record) when file may not run. A name
+// without '/' is looked up in PATH first, as execvp does, from where.dir. errno is
+// kept: a posix_spawn that succeeds leaves it alone, as libc's does.
+int refusal(const char* file, bool search, ExecSite where = {}) {
+    int saved = errno;
     char found[PATH_MAX];
-    int err = search && !find_program(file, getenv("PATH"), found, sizeof found)
-                  ? 0
-                  : exec_refusal(search ? found : file);
+    int err = 0;
+    if (!search)
+        err = exec_check(file, where);
+    else if (find_program_at(where.dir, file, getenv("PATH"), found, sizeof found))
+        err = exec_check(found, where);
     errno = saved;
     return err;
 }
 
-// fexecve and execveat name the program by fd: without /proc it cannot be inspected,
-// so strict mode refuses rather than guess.
-int refusal_by_fd(const char* proc_path) {
-    if (access("/proc/self/fd", F_OK) != 0) return exec_refusal_uninspectable(proc_path);
-    return refusal(proc_path, false);
+// posix_spawn and posix_spawnp: the program is looked for where the child will be
+// after its file actions.
+int spawn_refusal(const char* file, bool search, const posix_spawn_file_actions_t* actions) {
+    int saved = errno;
+    SpawnDir dir;
+    int err = dir.follow(actions) ? refusal(file, search, ExecSite{dir.fd(), dir.fd(), 0})
+                                  : exec_check_unfollowable(file);
+    errno = saved;
+    return err;
+}
+
+// A program named by fd: /proc/self/fd/N in the messages.
+int refusal_by_fd(int fd) {
+    int saved = errno;
+    char shown[64];
+    std::snprintf(shown, sizeof shown, "/proc/self/fd/%d", fd);
+    int err = exec_check_fd(fd, shown);
+    errno = saved;
+    return err;
 }
 
 // Calls run(env) with the strict-mode environment for envp, built on this stack
@@ -87,26 +107,25 @@ void collect_args(const char* arg0, va_list ap, char** argv, size_t n, char* con
 }  // namespace
 
 SOCKSIFY_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
-    if (!exec_guard_on()) return real::execve(path, argv, envp);
     if (int err = refusal(path, false)) return fail_errno(err);
+    if (!exec_guard_on()) return real::execve(path, argv, envp);
     return with_env(
         envp, [&](char* const* env) { return real::execve(path, argv, env); }, fail_errno);
 }
 
+// glibc's execv and execvp are these calls with environ.
 SOCKSIFY_EXPORT int execv(const char* path, char* const argv[]) {
-    if (!exec_guard_on()) return real::execv(path, argv);
     return execve(path, argv, environ);
 }
 
 SOCKSIFY_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
-    if (!exec_guard_on()) return real::execvpe(file, argv, envp);
     if (int err = refusal(file, true)) return fail_errno(err);
+    if (!exec_guard_on()) return real::execvpe(file, argv, envp);
     return with_env(
         envp, [&](char* const* env) { return real::execvpe(file, argv, env); }, fail_errno);
 }
 
 SOCKSIFY_EXPORT int execvp(const char* file, char* const argv[]) {
-    if (!exec_guard_on()) return real::execvp(file, argv);
     return execvpe(file, argv, environ);
 }
 
@@ -139,27 +158,21 @@ SOCKSIFY_EXPORT int execlp(const char* file, const char* arg0, ...) {
 }
 
 SOCKSIFY_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
+    if (int err = refusal_by_fd(fd)) return fail_errno(err);
     if (!exec_guard_on()) return real::fexecve(fd, argv, envp);
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    if (int err = refusal_by_fd(path)) return fail_errno(err);
     return with_env(
         envp, [&](char* const* env) { return real::fexecve(fd, argv, env); }, fail_errno);
 }
 
 SOCKSIFY_EXPORT int execveat(int dirfd, const char* pathname, char* const argv[],
                              char* const envp[], int flags) {
+    // The file the kernel will run: dirfd itself (AT_EMPTY_PATH), or pathname from dirfd.
+    bool by_fd = (flags & AT_EMPTY_PATH) != 0 && pathname != nullptr && pathname[0] == '\0';
+    int err = by_fd                 ? refusal_by_fd(dirfd)
+              : pathname == nullptr ? 0
+                                    : refusal(pathname, false, ExecSite{dirfd, AT_FDCWD, flags});
+    if (err != 0) return fail_errno(err);
     if (!exec_guard_on()) return real::execveat(dirfd, pathname, argv, envp, flags);
-    // The file the kernel will run, as a path the checks can open.
-    char path[PATH_MAX];
-    bool by_fd = pathname[0] != '/' && dirfd != AT_FDCWD;
-    if (!by_fd)
-        std::snprintf(path, sizeof path, "%s", pathname);
-    else if (pathname[0] == '\0')
-        std::snprintf(path, sizeof path, "/proc/self/fd/%d", dirfd);
-    else
-        std::snprintf(path, sizeof path, "/proc/self/fd/%d/%s", dirfd, pathname);
-    if (int err = by_fd ? refusal_by_fd(path) : refusal(path, false)) return fail_errno(err);
     return with_env(
         envp, [&](char* const* env) { return real::execveat(dirfd, pathname, argv, env, flags); },
         fail_errno);
@@ -169,8 +182,8 @@ SOCKSIFY_EXPORT int posix_spawn(pid_t* pid, const char* path,
                                 const posix_spawn_file_actions_t* actions,
                                 const posix_spawnattr_t* attr, char* const argv[],
                                 char* const envp[]) {
+    if (int err = spawn_refusal(path, false, actions)) return err;  // returned, not in errno
     if (!exec_guard_on()) return real::posix_spawn(pid, path, actions, attr, argv, envp);
-    if (int err = refusal(path, false)) return err;  // posix_spawn returns the error
     return with_env(
         envp,
         [&](char* const* env) { return real::posix_spawn(pid, path, actions, attr, argv, env); },
@@ -181,8 +194,8 @@ SOCKSIFY_EXPORT int posix_spawnp(pid_t* pid, const char* file,
                                  const posix_spawn_file_actions_t* actions,
                                  const posix_spawnattr_t* attr, char* const argv[],
                                  char* const envp[]) {
+    if (int err = spawn_refusal(file, true, actions)) return err;
     if (!exec_guard_on()) return real::posix_spawnp(pid, file, actions, attr, argv, envp);
-    if (int err = refusal(file, true)) return err;
     return with_env(
         envp,
         [&](char* const* env) { return real::posix_spawnp(pid, file, actions, attr, argv, env); },

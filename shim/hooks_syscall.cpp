@@ -1,7 +1,9 @@
 // syscall(2): libuv (dig, node) calls sendmmsg/recvmmsg through syscall() rather than
 // through their libc wrappers, and a program may do the same with socket, connect or
-// sendto. Those numbers go to our hooks, which return -1 and set errno exactly as
+// sendto, or execve and execveat (which must meet the same exec checks as the libc
+// calls). Those numbers go to our hooks, which return -1 and set errno exactly as
 // syscall() does; every other number passes straight through.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -56,6 +58,13 @@ SOCKSIFY_EXPORT long syscall(long number, ...) {
             if (kind_of(fd) != FdKind::kUdp) break;
             return recvmmsg(fd, reinterpret_cast<mmsghdr*>(b), static_cast<unsigned>(c),
                             static_cast<int>(d), reinterpret_cast<timespec*>(e));
+        // A program the preload cannot act in must not start this way either.
+        case SYS_execve:
+            return execve(reinterpret_cast<const char*>(a), reinterpret_cast<char* const*>(b),
+                          reinterpret_cast<char* const*>(c));
+        case SYS_execveat:
+            return execveat(fd, reinterpret_cast<const char*>(b), reinterpret_cast<char* const*>(c),
+                            reinterpret_cast<char* const*>(d), static_cast<int>(e));
         default: break;
     }
     return socksify::shim::real::syscall(number, a, b, c, d, e, f);

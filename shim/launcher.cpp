@@ -674,21 +674,22 @@ void check_library(const std::string& lib, bool strict) {
     dlclose(h);
 }
 
-// The preload cannot act in a static, setuid/setgid or capability-carrying program:
-// strict mode refuses to run it, otherwise one warning says it runs unproxied.
+// The preload cannot act in a static, setuid/setgid, capability-carrying, foreign
+// (class, machine, loader) program, nor can an unreadable one be checked: strict mode
+// refuses to run it, otherwise one warning says it runs unproxied.
 void check_program(const char* name, bool strict) {
     char found[4096];
     if (!find_program(name, std::getenv("PATH"), found, sizeof found)) return;  // "not found"
     std::string path = found;
-    const char* why = preload_blocker(found);
-    if (why == nullptr) return;
-    std::string msg =
-        "program '" + printable(path) + "' is " + why + ": the preloaded library cannot act in it";
+    Blocker b = program_blocker(found);
+    if (!b) return;
+    std::string msg = "program '" + printable(path) + "' is " + b.why + ": " + blocker_effect(b);
     if (strict) {
         append_refusal(env_lookup(kEnvAudit), path.c_str(), "not-preloadable");
         die(msg + " (refused in --strict mode)");
     }
-    msg = "socksify: warning: " + msg + "; its traffic is not proxied\n";
+    msg = "socksify: warning: " + msg +
+          (b.unchecked ? "; its traffic may not be proxied\n" : "; its traffic is not proxied\n");
     ssize_t ignored = write(STDERR_FILENO, msg.data(), msg.size());
     (void)ignored;
 }

@@ -1,42 +1,178 @@
-// Inspects a program before it runs: an ELF file without PT_INTERP has no dynamic
-// loader to honour LD_PRELOAD; setuid/setgid and file capabilities make the loader
-// run in secure mode, which ignores it (ld.so(8)).
+// Inspects a program before it runs, as the kernel will load it: an ELF file without
+// PT_INTERP has no dynamic loader to honour LD_PRELOAD; setuid/setgid and file
+// capabilities make the loader run in secure mode, which ignores it (ld.so(8)); a
+// program of another ELF class or machine cannot load this library, and one that names
+// another loader (a static helper, another libc's) need not honour LD_PRELOAD at all.
+// What cannot be read cannot be judged, so it is reported too, as unchecked.
 #include "shim/program_check.hpp"
 
 #include <elf.h>
-#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 namespace socksify::shim {
 namespace {
 
+// The ELF identity this code was built for, and the system's dynamic loader for it.
+constexpr unsigned char kNativeClass = __ELF_NATIVE_CLASS == 64 ? ELFCLASS64 : ELFCLASS32;
+constexpr unsigned char kNativeData =
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
+#if defined(__x86_64__) && defined(__ILP32__)
+constexpr unsigned kNativeMachine = EM_X86_64;
+constexpr const char* kArchLoader = "/libx32/ld-linux-x32.so.2";
+#elif defined(__x86_64__)
+constexpr unsigned kNativeMachine = EM_X86_64;
+constexpr const char* kArchLoader = "/lib64/ld-linux-x86-64.so.2";
+#elif defined(__aarch64__)
+constexpr unsigned kNativeMachine = EM_AARCH64;
+constexpr const char* kArchLoader = "/lib/ld-linux-aarch64.so.1";
+#elif defined(__i386__)
+constexpr unsigned kNativeMachine = EM_386;
+constexpr const char* kArchLoader = "/lib/ld-linux.so.2";
+#elif defined(__arm__)
+constexpr unsigned kNativeMachine = EM_ARM;
+constexpr const char* kArchLoader = "/lib/ld-linux-armhf.so.3";
+#elif defined(__riscv) && __riscv_xlen == 64
+constexpr unsigned kNativeMachine = EM_RISCV;
+constexpr const char* kArchLoader = "/lib/ld-linux-riscv64-lp64d.so.1";
+#else
+#error "add this architecture's ELF machine and dynamic loader"
+#endif
+
+using Ehdr = ElfW(Ehdr);
+using Phdr = ElfW(Phdr);
+
+// What stands in the way, before it is worded.
+enum class Kind : uint8_t {
+    kNone,
+    kStatic,
+    kSetuid,
+    kSetgid,
+    kCapabilities,
+    kOtherClass,
+    kOtherMachine,
+    kOtherLoader,
+    kUnreadable,
+    kNoProc,
+};
+
+struct Wording {
+    const char* direct;
+    const char* via;  // when a "#!" interpreter (at any depth) is the program that has it
+    bool unchecked;
+};
+
+// Indexed by Kind.
+constexpr Wording kWording[] = {
+    {nullptr, nullptr, false},
+    {"statically linked", "run by a statically linked interpreter", false},
+    {"setuid", "run by a setuid interpreter", false},
+    {"setgid", "run by a setgid interpreter", false},
+    {"given file capabilities", "run by an interpreter with file capabilities", false},
+    {kNativeClass == ELFCLASS64 ? "a 32-bit program" : "a 64-bit program",
+     kNativeClass == ELFCLASS64 ? "run by a 32-bit interpreter" : "run by a 64-bit interpreter",
+     false},
+    {"built for another machine", "run by an interpreter built for another machine", false},
+    {"linked to a dynamic loader other than the system's",
+     "run by an interpreter linked to a dynamic loader other than the system's", false},
+    {"unreadable", "run by an unreadable interpreter", true},
+    {"open only through a descriptor that cannot be read (and /proc is missing)",
+     "run by an interpreter that cannot be read", true},
+};
+
+// The kernel follows at most this many "#!" interpreters (BINPRM_MAX_RECURSION), reads
+// this much of a script's first line (BINPRM_BUF_SIZE) and this much program header
+// table (load_elf_phdrs).
+constexpr int kMaxInterpreters = 4;
+constexpr size_t kScriptLine = 256;
+constexpr size_t kMaxPhdrBytes = 65536;
+
 // close() by number: the library hooks close(), and this file is shared with it.
 void close_fd(int fd) { (void)syscall(SYS_close, fd); }
 
-// True/false for an ELF file; has_interp says whether it asks for a dynamic loader.
-template <typename Ehdr, typename Phdr>
-bool scan_elf(int fd, bool& has_interp) {
-    Ehdr eh;
-    if (pread(fd, &eh, sizeof eh, 0) != static_cast<ssize_t>(sizeof eh)) return false;
-    has_interp = false;
-    for (unsigned i = 0; i < eh.e_phnum && i < 512; ++i) {
-        Phdr ph;
-        off_t at = static_cast<off_t>(eh.e_phoff + static_cast<uint64_t>(i) * eh.e_phentsize);
-        if (pread(fd, &ph, sizeof ph, at) != static_cast<ssize_t>(sizeof ph)) return false;
-        if (ph.p_type == PT_INTERP) has_interp = true;
+bool read_at(int fd, void* out, size_t n, uint64_t at) {
+    return pread(fd, out, n, static_cast<off_t>(at)) == static_cast<ssize_t>(n);
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// The loader of the running process (its PT_INTERP, in memory): it loaded this very
+// code, so what it loads, this library can act in. Null when the process was started
+// by running the loader itself.
+const char* running_loader() {
+    auto* ph = reinterpret_cast<const Phdr*>(getauxval(AT_PHDR));
+    size_t n = getauxval(AT_PHNUM);
+    if (ph == nullptr) return nullptr;
+    uintptr_t bias = 0;
+    bool have_bias = false;
+    for (size_t i = 0; i < n; ++i) {
+        if (ph[i].p_type == PT_PHDR) {
+            bias = reinterpret_cast<uintptr_t>(ph) - ph[i].p_vaddr;
+            have_bias = true;
+        }
     }
-    return true;
+    for (size_t i = 0; have_bias && i < n; ++i) {
+        if (ph[i].p_type == PT_INTERP) return reinterpret_cast<const char*>(bias + ph[i].p_vaddr);
+    }
+    return nullptr;
+}
+
+// Whether interp (the file a PT_INTERP names) is the system's loader: the same file as
+// this architecture's standard path or the running process's loader, whatever path
+// (symbolic links, merged /usr) leads to it.
+bool is_system_loader(const struct stat& interp) {
+    const char* known[] = {kArchLoader, running_loader()};
+    for (const char* path : known) {
+        struct stat st {};
+        if (path != nullptr && stat(path, &st) == 0 && same_file(st, interp)) return true;
+    }
+    return false;
+}
+
+// The verdict on an ELF file that has the magic: class, byte order and machine must be
+// ours, and its PT_INTERP (the kernel takes the first) the system's loader.
+Kind judge_elf(int fd, const unsigned char (&ident)[EI_NIDENT], int cwd) {
+    if (ident[EI_CLASS] != ELFCLASS32 && ident[EI_CLASS] != ELFCLASS64) return Kind::kNone;
+    if (ident[EI_CLASS] != kNativeClass) return Kind::kOtherClass;
+    if (ident[EI_DATA] != kNativeData) return Kind::kOtherMachine;
+    Ehdr eh{};
+    if (!read_at(fd, &eh, sizeof eh, 0)) return Kind::kNone;  // too short: ENOEXEC
+    if (eh.e_machine != kNativeMachine) return Kind::kOtherMachine;
+    // The kernel refuses these with ENOEXEC: nothing runs.
+    if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return Kind::kNone;
+    if (eh.e_phentsize != sizeof(Phdr) || eh.e_phnum == 0 ||
+        size_t{eh.e_phnum} * sizeof(Phdr) > kMaxPhdrBytes)
+        return Kind::kNone;
+    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+        Phdr ph{};
+        if (!read_at(fd, &ph, sizeof ph, eh.e_phoff + uint64_t{i} * sizeof ph)) return Kind::kNone;
+        if (ph.p_type != PT_INTERP) continue;
+        char interp[PATH_MAX];
+        // The kernel takes p_filesz bytes ending in a NUL, at most PATH_MAX.
+        if (ph.p_filesz < 2 || ph.p_filesz > sizeof interp) return Kind::kNone;
+        if (!read_at(fd, interp, ph.p_filesz, ph.p_offset)) return Kind::kNone;
+        if (interp[ph.p_filesz - 1] != '\0') return Kind::kNone;
+        struct stat st {};
+        if (fstatat(cwd, interp, &st, 0) != 0) return Kind::kNone;  // exec fails: ENOENT
+        return is_system_loader(st) ? Kind::kNone : Kind::kOtherLoader;
+    }
+    return Kind::kStatic;
 }
 
 // The interpreter of a "#!" script into out, or false when fd is not one.
-bool script_interpreter(int fd, char (&out)[256]) {
-    char line[256] = {};
+bool script_interpreter(int fd, char (&out)[kScriptLine]) {
+    char line[kScriptLine] = {};
     ssize_t n = pread(fd, line, sizeof line - 1, 0);
     if (n < 3 || line[0] != '#' || line[1] != '!') return false;
     const char* p = line + 2;
@@ -49,50 +185,63 @@ bool script_interpreter(int fd, char (&out)[256]) {
     return true;
 }
 
-// The kernel follows at most this many "#!" interpreters (BINPRM_MAX_RECURSION).
-constexpr int kMaxInterpreters = 4;
+struct Verdict {
+    Kind kind = Kind::kNone;
+    bool via = false;  // an interpreter's
+};
 
-// A script's reason names its interpreter: "program 'x.sh' is run by a setuid
-// interpreter", not "is setuid".
-const char* via_interpreter(const char* reason) {
-    if (reason == nullptr) return nullptr;
-    if (std::strcmp(reason, "statically linked") == 0)
-        return "run by a statically linked interpreter";
-    if (std::strcmp(reason, "setuid") == 0) return "run by a setuid interpreter";
-    if (std::strcmp(reason, "setgid") == 0) return "run by a setgid interpreter";
-    if (std::strcmp(reason, "has file capabilities") == 0)
-        return "run by an interpreter with file capabilities";
-    return reason;  // already an interpreter's, further down the chain
+Verdict check_path(const char* path, ExecSite where, int depth);
+
+// The verdict on an open regular file fd, whose status is st.
+Verdict check_open(int fd, const struct stat& st, int cwd, int depth) {
+    if (st.st_mode & S_ISUID) return {Kind::kSetuid};
+    if (st.st_mode & S_ISGID) return {Kind::kSetgid};
+    if (fgetxattr(fd, "security.capability", nullptr, 0) > 0) return {Kind::kCapabilities};
+    unsigned char ident[EI_NIDENT] = {};
+    ssize_t n = pread(fd, ident, sizeof ident, 0);
+    if (n < 0) return {Kind::kUnreadable};
+    char interp[kScriptLine];
+    if (n == EI_NIDENT && std::memcmp(ident, ELFMAG, SELFMAG) == 0)
+        return {judge_elf(fd, ident, cwd)};
+    if (depth < kMaxInterpreters && script_interpreter(fd, interp)) {
+        Verdict v = check_path(interp, ExecSite{cwd, cwd, 0}, depth + 1);
+        return {v.kind, v.kind != Kind::kNone};
+    }
+    return {};  // no format the kernel knows: ENOEXEC (execvp then runs it with /bin/sh)
 }
 
-const char* check(const char* path, int depth) {
+Verdict check_path(const char* path, ExecSite where, int depth) {
     struct stat st {};
-    // Only a regular file can be run; anything else (a directory, a FIFO that open()
-    // would block on) is exec's to refuse.
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
-    if (st.st_mode & S_ISUID) return "setuid";
-    if (st.st_mode & S_ISGID) return "setgid";
-    if (getxattr(path, "security.capability", nullptr, 0) > 0) return "has file capabilities";
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return nullptr;
-    unsigned char ident[EI_NIDENT] = {};
-    const char* reason = nullptr;
-    char interp[256];
-    if (pread(fd, ident, sizeof ident, 0) == EI_NIDENT && memcmp(ident, ELFMAG, SELFMAG) == 0) {
-        bool has_interp = true;
-        bool ok = ident[EI_CLASS] == ELFCLASS64 ? scan_elf<Elf64_Ehdr, Elf64_Phdr>(fd, has_interp)
-                                                : scan_elf<Elf32_Ehdr, Elf32_Phdr>(fd, has_interp);
-        if (ok && !has_interp) reason = "statically linked";
-    } else if (depth < kMaxInterpreters && script_interpreter(fd, interp)) {
-        reason = via_interpreter(check(interp, depth + 1));
-    }
+    int nofollow = where.flags & AT_SYMLINK_NOFOLLOW;
+    // Only a regular file the caller may execute can run; anything else (a directory,
+    // a FIFO that open() would block on, a file without x) is exec's to refuse.
+    if (fstatat(where.dir, path, &st, nofollow) != 0 || !S_ISREG(st.st_mode)) return {};
+    if (faccessat(where.dir, path, X_OK, AT_EACCESS) != 0) return {};
+    // Judged before opening: a setuid program need not be readable to be refused.
+    if (st.st_mode & S_ISUID) return {Kind::kSetuid};
+    if (st.st_mode & S_ISGID) return {Kind::kSetgid};
+    int fd = openat(where.dir, path,
+                    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+    if (fd < 0) return {Kind::kUnreadable};
+    Verdict v{Kind::kUnreadable};
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) v = check_open(fd, st, where.cwd, depth);
     close_fd(fd);
-    return reason;
+    return v;
+}
+
+Blocker worded(Verdict v) {
+    const Wording& w = kWording[static_cast<size_t>(v.kind)];
+    return {v.via ? w.via : w.direct, w.unchecked};
 }
 
 }  // namespace
 
-bool find_program(const char* name, const char* dirs, char* out, size_t cap) {
+const char* blocker_effect(Blocker b) {
+    return b.unchecked ? "socksify cannot check that the preloaded library can act in it"
+                       : "the preloaded library cannot act in it";
+}
+
+bool find_program_at(int dirfd, const char* name, const char* dirs, char* out, size_t cap) {
     size_t name_len = std::strlen(name);
     if (std::strchr(name, '/') != nullptr) {
         if (name_len + 1 > cap) return false;
@@ -112,13 +261,36 @@ bool find_program(const char* name, const char* dirs, char* out, size_t cap) {
             // execvp goes on past what execve refuses with EACCES or ENOENT (a
             // directory, a file without x): the first regular executable file runs.
             struct stat st {};
-            if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0) return true;
+            if (fstatat(dirfd, out, &st, 0) == 0 && S_ISREG(st.st_mode) &&
+                faccessat(dirfd, out, X_OK, AT_EACCESS) == 0)
+                return true;
         }
         if (colon == nullptr) return false;
         start = colon;
     }
 }
 
-const char* preload_blocker(const char* path) { return check(path, 0); }
+Blocker program_blocker(const char* path, ExecSite where) {
+    return worded(check_path(path, where, 0));
+}
+
+Blocker program_blocker_fd(int fd, int cwd) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) return {};
+    long flags = syscall(SYS_fcntl, fd, F_GETFL);
+    if (flags >= 0 && (flags & O_PATH) == 0 && (flags & O_ACCMODE) != O_WRONLY)
+        return worded(check_open(fd, st, cwd, 0));
+    // Not readable as it is: the same file opened anew, which needs /proc.
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int again = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (again < 0)
+        return worded({access("/proc/self/fd", F_OK) == 0 ? Kind::kUnreadable : Kind::kNoProc});
+    Verdict v{Kind::kUnreadable};
+    struct stat now {};
+    if (fstat(again, &now) == 0 && same_file(now, st)) v = check_open(again, now, cwd, 0);
+    close_fd(again);
+    return worded(v);
+}
 
 }  // namespace socksify::shim
