@@ -54,11 +54,18 @@ int spawn_refusal(const char* file, bool search, const posix_spawn_file_actions_
     return err;
 }
 
-// A program named by fd: /proc/self/fd/N in the messages.
+// A program named by fd: the path the fd was opened by in the messages and the audit
+// record (/proc/self/fd/N when /proc cannot say).
 int refusal_by_fd(int fd) {
     int saved = errno;
-    char shown[64];
-    std::snprintf(shown, sizeof shown, "/proc/self/fd/%d", fd);
+    char link[64];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    char shown[PATH_MAX];
+    ssize_t n = readlink(link, shown, sizeof shown - 1);
+    if (n > 0 && shown[0] == '/')
+        shown[n] = '\0';
+    else
+        std::snprintf(shown, sizeof shown, "%s", link);
     int err = exec_check_fd(fd, shown);
     errno = saved;
     return err;
