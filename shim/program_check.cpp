@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -95,6 +96,7 @@ constexpr Wording kWording[] = {
 constexpr int kMaxInterpreters = 4;
 constexpr size_t kScriptLine = 256;
 constexpr size_t kMaxPhdrBytes = 65536;
+constexpr size_t kHead = 1024;
 
 // close() by number: the library hooks close(), and this file is shared with it.
 void close_fd(int fd) { (void)syscall(SYS_close, fd); }
@@ -102,6 +104,9 @@ void close_fd(int fd) { (void)syscall(SYS_close, fd); }
 bool read_at(int fd, void* out, size_t n, uint64_t at) {
     return pread(fd, out, n, static_cast<off_t>(at)) == static_cast<ssize_t>(n);
 }
+
+// Whether [at, at + len) lies in the first n bytes (no wrap-around for a crafted at).
+bool in_head(uint64_t at, uint64_t len, size_t n) { return at <= n && len <= n - at; }
 
 bool same_file(const struct stat& a, const struct stat& b) {
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
@@ -128,26 +133,32 @@ const char* running_loader() {
     return nullptr;
 }
 
-// Whether interp (the file a PT_INTERP names) is the system's loader: the same file as
-// this architecture's standard path or the running process's loader, whatever path
-// (symbolic links, merged /usr) leads to it.
-bool is_system_loader(const struct stat& interp) {
+// Whether interp (a PT_INTERP's text, from cwd) is the system's loader: this
+// architecture's standard path or the running process's loader, or the same file by
+// another path (symbolic links, merged /usr). The same text needs no stat.
+bool is_system_loader(const char* interp, int cwd) {
     const char* known[] = {kArchLoader, running_loader()};
+    for (const char* path : known)
+        if (path != nullptr && std::strcmp(path, interp) == 0) return true;
+    struct stat st {};
+    if (fstatat(cwd, interp, &st, 0) != 0) return true;  // exec fails (ENOENT): nothing runs
     for (const char* path : known) {
-        struct stat st {};
-        if (path != nullptr && stat(path, &st) == 0 && same_file(st, interp)) return true;
+        struct stat k {};
+        if (path != nullptr && stat(path, &k) == 0 && same_file(k, st)) return true;
     }
     return false;
 }
 
-// The verdict on an ELF file that has the magic: class, byte order and machine must be
-// ours, and its PT_INTERP (the kernel takes the first) the system's loader.
-Kind judge_elf(int fd, const unsigned char (&ident)[EI_NIDENT], int cwd) {
-    if (ident[EI_CLASS] != ELFCLASS32 && ident[EI_CLASS] != ELFCLASS64) return Kind::kNone;
-    if (ident[EI_CLASS] != kNativeClass) return Kind::kOtherClass;
-    if (ident[EI_DATA] != kNativeData) return Kind::kOtherMachine;
+// The verdict on an ELF file, whose first bytes are head: class, byte order and
+// machine must be ours, and its PT_INTERP (the kernel takes the first) the system's
+// loader.
+Kind judge_elf(int fd, const unsigned char* head, size_t n, int cwd) {
+    if (head[EI_CLASS] != ELFCLASS32 && head[EI_CLASS] != ELFCLASS64) return Kind::kNone;
+    if (head[EI_CLASS] != kNativeClass) return Kind::kOtherClass;
+    if (head[EI_DATA] != kNativeData) return Kind::kOtherMachine;
     Ehdr eh{};
-    if (!read_at(fd, &eh, sizeof eh, 0)) return Kind::kNone;  // too short: ENOEXEC
+    if (n < sizeof eh) return Kind::kNone;  // too short: ENOEXEC
+    std::memcpy(&eh, head, sizeof eh);
     if (eh.e_machine != kNativeMachine) return Kind::kOtherMachine;
     // The kernel refuses these with ENOEXEC: nothing runs.
     if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return Kind::kNone;
@@ -156,30 +167,36 @@ Kind judge_elf(int fd, const unsigned char (&ident)[EI_NIDENT], int cwd) {
         return Kind::kNone;
     for (unsigned i = 0; i < eh.e_phnum; ++i) {
         Phdr ph{};
-        if (!read_at(fd, &ph, sizeof ph, eh.e_phoff + uint64_t{i} * sizeof ph)) return Kind::kNone;
+        uint64_t at = eh.e_phoff + uint64_t{i} * sizeof ph;
+        if (in_head(at, sizeof ph, n))  // usually the first few: already read
+            std::memcpy(&ph, head + at, sizeof ph);
+        else if (!read_at(fd, &ph, sizeof ph, at))
+            return Kind::kNone;
         if (ph.p_type != PT_INTERP) continue;
         char interp[PATH_MAX];
         // The kernel takes p_filesz bytes ending in a NUL, at most PATH_MAX.
         if (ph.p_filesz < 2 || ph.p_filesz > sizeof interp) return Kind::kNone;
-        if (!read_at(fd, interp, ph.p_filesz, ph.p_offset)) return Kind::kNone;
+        if (in_head(ph.p_offset, ph.p_filesz, n))
+            std::memcpy(interp, head + ph.p_offset, ph.p_filesz);
+        else if (!read_at(fd, interp, ph.p_filesz, ph.p_offset))
+            return Kind::kNone;
         if (interp[ph.p_filesz - 1] != '\0') return Kind::kNone;
-        struct stat st {};
-        if (fstatat(cwd, interp, &st, 0) != 0) return Kind::kNone;  // exec fails: ENOENT
-        return is_system_loader(st) ? Kind::kNone : Kind::kOtherLoader;
+        return is_system_loader(interp, cwd) ? Kind::kNone : Kind::kOtherLoader;
     }
     return Kind::kStatic;
 }
 
-// The interpreter of a "#!" script into out, or false when fd is not one.
-bool script_interpreter(int fd, char (&out)[kScriptLine]) {
-    char line[kScriptLine] = {};
-    ssize_t n = pread(fd, line, sizeof line - 1, 0);
-    if (n < 3 || line[0] != '#' || line[1] != '!') return false;
-    const char* p = line + 2;
-    while (*p == ' ' || *p == '\t') ++p;
+// The interpreter of a "#!" script (whose first bytes are head) into out, or false
+// when it is not one.
+bool script_interpreter(const unsigned char* head, size_t n, char (&out)[kScriptLine]) {
+    if (n < 3 || head[0] != '#' || head[1] != '!') return false;
+    const char* p = reinterpret_cast<const char*>(head) + 2;
+    const char* end = reinterpret_cast<const char*>(head) + n;
+    while (p < end && (*p == ' ' || *p == '\t')) ++p;
     size_t len = 0;
-    while (p[len] != '\0' && p[len] != ' ' && p[len] != '\t' && p[len] != '\n') ++len;
-    if (len == 0) return false;
+    while (p + len < end && p[len] != '\0' && p[len] != ' ' && p[len] != '\t' && p[len] != '\n')
+        ++len;
+    if (len == 0 || len >= sizeof out) return false;
     std::memcpy(out, p, len);
     out[len] = '\0';
     return true;
@@ -197,13 +214,16 @@ Verdict check_open(int fd, const struct stat& st, int cwd, int depth) {
     if (st.st_mode & S_ISUID) return {Kind::kSetuid};
     if (st.st_mode & S_ISGID) return {Kind::kSetgid};
     if (fgetxattr(fd, "security.capability", nullptr, 0) > 0) return {Kind::kCapabilities};
-    unsigned char ident[EI_NIDENT] = {};
-    ssize_t n = pread(fd, ident, sizeof ident, 0);
-    if (n < 0) return {Kind::kUnreadable};
+    // One read for what the kernel looks at first: the ELF header, program headers and
+    // (in a usual layout) PT_INTERP's text, or a "#!" line.
+    unsigned char head[kHead];
+    ssize_t got = pread(fd, head, sizeof head, 0);
+    if (got < 0) return {Kind::kUnreadable};
+    auto n = static_cast<size_t>(got);
     char interp[kScriptLine];
-    if (n == EI_NIDENT && std::memcmp(ident, ELFMAG, SELFMAG) == 0)
-        return {judge_elf(fd, ident, cwd)};
-    if (depth < kMaxInterpreters && script_interpreter(fd, interp)) {
+    if (n >= EI_NIDENT && std::memcmp(head, ELFMAG, SELFMAG) == 0)
+        return {judge_elf(fd, head, n, cwd)};
+    if (depth < kMaxInterpreters && script_interpreter(head, std::min(n, kScriptLine), interp)) {
         Verdict v = check_path(interp, ExecSite{cwd, cwd, 0}, depth + 1);
         return {v.kind, v.kind != Kind::kNone};
     }

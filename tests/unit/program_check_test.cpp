@@ -219,6 +219,33 @@ TEST_F(ProgramCheckTest, WhatTheKernelWillNotLoadIsLeftToExec) {
     EXPECT_EQ(preload_blocker(data.c_str()), nullptr);
 }
 
+TEST_F(ProgramCheckTest, CraftedOffsetsAreReadSafely) {
+    // Offsets near 2^64 must not wrap into the bytes already read; each case is what
+    // the kernel would refuse (no blocker) or, without PT_INTERP, static.
+    std::string path = dynamic_elf("crafted");
+    struct {
+        Elf64_Ehdr eh;
+        Elf64_Phdr ph;
+    } f{};
+    int fd = open(path.c_str(), O_RDWR);
+    ASSERT_EQ(pread(fd, &f, sizeof f, 0), static_cast<ssize_t>(sizeof f));
+    auto rewrite = [&](auto change) {
+        auto g = f;
+        change(g);
+        EXPECT_EQ(pwrite(fd, &g, sizeof g, 0), static_cast<ssize_t>(sizeof g));
+        return program_blocker(path.c_str());
+    };
+    if (sizeof(void*) == 8) {
+        EXPECT_EQ(rewrite([](auto& g) { g.ph.p_offset = ~uint64_t{0} - 4; }).why, nullptr);
+        EXPECT_EQ(rewrite([](auto& g) { g.eh.e_phoff = ~uint64_t{0} - 8; }).why, nullptr);
+        EXPECT_EQ(rewrite([](auto& g) { g.ph.p_filesz = 1 << 20; }).why, nullptr);
+        EXPECT_EQ(rewrite([](auto& g) { g.eh.e_phnum = 2000; }).why, nullptr);
+        EXPECT_EQ(rewrite([](auto& g) { g.eh.e_phentsize = 32; }).why, nullptr);
+        EXPECT_STREQ(rewrite([](auto& g) { g.ph.p_type = PT_NOTE; }).why, "statically linked");
+    }
+    close(fd);
+}
+
 TEST_F(ProgramCheckTest, UnreadableProgramsAreUnchecked) {
     // As root every file is readable: the check runs as nobody in a child.
     std::string prog = static_elf("secret");
