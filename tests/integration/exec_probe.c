@@ -2,6 +2,7 @@
 //   spawn-chdir    posix_spawn("./NAME") with a chdir(DIR) file action
 //   spawnp-chdir   posix_spawnp("NAME"), PATH=".", with a chdir(DIR) file action
 //   spawn-fchdir   posix_spawn("./NAME") with an fchdir(open(DIR)) file action
+//   spawn-badfchdir  the same with the descriptor closed first: nothing to follow
 //   syscall-execve    syscall(SYS_execve, "DIR/NAME", ...)
 //   syscall-execveat  syscall(SYS_execveat, open(DIR), "NAME", ..., 0)
 //   execveat          execveat(open(DIR), "NAME", ..., 0)
@@ -43,9 +44,10 @@ static int spawn(const char* mode, const char* dir, const char* name) {
     const char* file = rel;
     int (*fn)(pid_t*, const char*, const posix_spawn_file_actions_t*, const posix_spawnattr_t*,
               char* const*, char* const*) = posix_spawn;
-    if (strcmp(mode, "spawn-fchdir") == 0) {
+    if (strcmp(mode, "spawn-fchdir") == 0 || strcmp(mode, "spawn-badfchdir") == 0) {
         int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (d < 0) return perror(dir), 1;
+        if (mode[6] == 'b') posix_spawn_file_actions_addclose(&fa, d);
         posix_spawn_file_actions_addfchdir_np(&fa, d);
     } else {
         posix_spawn_file_actions_addchdir_np(&fa, dir);

@@ -16,11 +16,43 @@ require_launcher
 PROBE_BIN=$SFY_ROOT/build/tests/exec_probe
 if [[ ! -x $PROBE_BIN ]]; then
     fail all "$PROBE_BIN not built (make build/tests/exec_probe)"
-    finish
+    # File actions the check cannot follow (here an fchdir to a descriptor an earlier
+# action closed) leave the program unchecked, dynamic or not: refused under --strict.
+strict_refused spawn-unfollowable-actions-refused tool_static "spawn-badfchdir EACCES" \
+    "${STRICT[@]}" "$P" spawn-badfchdir "$T/decoy" tool_static
+if [[ $ERR == *"file actions socksify cannot follow"* ]]; then
+    pass spawn-unfollowable-actions-say-why
+else
+    fail spawn-unfollowable-actions-say-why "$(why)"
+fi
+as_user "${PLAIN[@]}" "$P" spawn-badfchdir "$T/decoy" tool_static
+if [[ $OUT == "spawn-badfchdir errno 9" && $ERR == *"warning: running"*"cannot follow"* ]]; then
+    pass spawn-unfollowable-actions-warned
+else
+    fail spawn-unfollowable-actions-warned "$(why "want EBADF from the spawn and one warning")"
+fi
+
+finish
 fi
 if ! gcc -static -o /dev/null -x c - <<<'int main(void) { return 0; }' 2>/dev/null; then
     skip all "no static libc to build the test programs"
-    finish
+    # File actions the check cannot follow (here an fchdir to a descriptor an earlier
+# action closed) leave the program unchecked, dynamic or not: refused under --strict.
+strict_refused spawn-unfollowable-actions-refused tool_static "spawn-badfchdir EACCES" \
+    "${STRICT[@]}" "$P" spawn-badfchdir "$T/decoy" tool_static
+if [[ $ERR == *"file actions socksify cannot follow"* ]]; then
+    pass spawn-unfollowable-actions-say-why
+else
+    fail spawn-unfollowable-actions-say-why "$(why)"
+fi
+as_user "${PLAIN[@]}" "$P" spawn-badfchdir "$T/decoy" tool_static
+if [[ $OUT == "spawn-badfchdir errno 9" && $ERR == *"warning: running"*"cannot follow"* ]]; then
+    pass spawn-unfollowable-actions-warned
+else
+    fail spawn-unfollowable-actions-warned "$(why "want EBADF from the spawn and one warning")"
+fi
+
+finish
 fi
 
 # A scratch tree every user can read: the launcher, its library and the probe copied
@@ -236,5 +268,21 @@ for mode in "${MODES[@]}"; do
         fail "$mode-runs-a-dynamic-program" "$(why "want '$mode exit 0' and no stderr")"
     fi
 done
+
+# File actions the check cannot follow (here an fchdir to a descriptor an earlier
+# action closed) leave the program unchecked, dynamic or not: refused under --strict.
+strict_refused spawn-unfollowable-actions-refused tool_static "spawn-badfchdir EACCES" \
+    "${STRICT[@]}" "$P" spawn-badfchdir "$T/decoy" tool_static
+if [[ $ERR == *"file actions socksify cannot follow"* ]]; then
+    pass spawn-unfollowable-actions-say-why
+else
+    fail spawn-unfollowable-actions-say-why "$(why)"
+fi
+as_user "${PLAIN[@]}" "$P" spawn-badfchdir "$T/decoy" tool_static
+if [[ $OUT == "spawn-badfchdir errno 9" && $ERR == *"warning: running"*"cannot follow"* ]]; then
+    pass spawn-unfollowable-actions-warned
+else
+    fail spawn-unfollowable-actions-warned "$(why "want EBADF from the spawn and one warning")"
+fi
 
 finish
