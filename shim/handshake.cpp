@@ -92,26 +92,15 @@ int encode_all(const proto::Request& request, const Credentials& creds, Handshak
     return 0;
 }
 
-void run_pipelined(int fd, const Encoded& e, bool auth, const Deadline& deadline, int stall_ms,
+void run_pipelined(int fd, const Encoded& e, bool auth, const Deadline& deadline,
                    HandshakeResult& out) {
     if ((out.err = send_all(fd, {e.bytes, e.greeting + e.auth + e.request}, deadline))) return;
     // Method selection, the auth status and the reply prefix are fixed-size: one read.
+    // Only the deadline bounds it: a slow proxy is not a broken one.
     uint8_t* buf = out.storage;
     size_t want = 2 + (auth ? 2 : 0) + kReplyPrefix;
     size_t got = 0;
-    Deadline stall = Deadline::after_ms(stall_ms).earlier(deadline);
-    int err = recv_exact(fd, {buf, want}, got, stall);
-    if (err == ETIMEDOUT && !deadline.passed()) {
-        if (got >= 2) {
-            // The proxy answered the greeting but never the rest: it lost them.
-            out.stalled = true;
-            out.err = ETIMEDOUT;
-            return;
-        }
-        size_t more = 0;
-        err = recv_exact(fd, {buf + got, want - got}, more, deadline);
-        got += more;
-    }
+    int err = recv_exact(fd, {buf, want}, got, deadline);
     proto::MethodSelection sel;
     if (got >= 2) {
         if ((out.err = complete(proto::decode_method_selection(Bytes(buf, 2), sel), 2))) return;
@@ -172,15 +161,13 @@ void run_stepwise(int fd, const Encoded& e, bool auth, const Deadline& deadline,
 }  // namespace
 
 void run_handshake(int fd, const proto::Request& request, const Credentials& creds,
-                   HandshakeMode mode, const Deadline& deadline, int stall_ms,
-                   HandshakeResult& out) {
+                   HandshakeMode mode, const Deadline& deadline, HandshakeResult& out) {
     out.err = 0;
-    out.stalled = false;
     Encoded e;
     if ((out.err = encode_all(request, creds, mode, e))) return;
     bool auth = !creds.user.empty();
     if (mode == HandshakeMode::kPipelined)
-        run_pipelined(fd, e, auth, deadline, stall_ms, out);
+        run_pipelined(fd, e, auth, deadline, out);
     else
         run_stepwise(fd, e, auth, deadline, out);
 }
