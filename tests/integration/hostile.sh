@@ -489,13 +489,14 @@ check_case() {
 }
 CK_PROXY="^proxy $PROXY: reachable, connect [0-9.]+ ms\$"
 CK_NONE="^methods: none accepted; username/password refused\$"
+CK_REFUSED="answered: connection refused \\(REP 5\\)\$"
 check_case ok ok 0 "$CK_PROXY" "$CK_NONE" \
-    "^connect by address $PROXY_IP:0: ok\$" "^connect by name localhost:0: ok\$" \
+    "^connect by address $PROXY_IP:0: $CK_REFUSED" "^connect by name localhost:0: $CK_REFUSED" \
     "^udp associate: offered, relay 127\.0\.0\.1:[0-9]+\$" \
     "^pipelining: safe \(first reply REP 0\)\$" \
     "^settings: dns remote, udp on, pipelined, timeout 1000 ms\$" "^usable\$"
 check_case lossy lossy 0 "$CK_PROXY" "$CK_NONE" \
-    "^connect by address $PROXY_IP:0: ok\$" "^connect by name localhost:0: ok\$" \
+    "^connect by address $PROXY_IP:0: $CK_REFUSED" "^connect by name localhost:0: $CK_REFUSED" \
     "^udp associate: offered, relay 127\.0\.0\.1:[0-9]+\$" \
     "^pipelining: unsafe \(first reply REP [3-6]\)\$" \
     "^settings: dns remote, udp on, one message per round trip, timeout 1000 ms\$" "^usable\$"

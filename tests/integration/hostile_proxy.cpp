@@ -516,6 +516,11 @@ void connect_reply(Conn& c, const proto::Request& req) {
     getsockname(c.fd, reinterpret_cast<sockaddr*>(&local), &local_len);
     bool ok = false;
     std::vector<uint8_t> reply = reply_for(address_of(local), ok);
+    if (req.address.port == 0 && ok) {
+        // As a real server's connect(2) to port 0: refused at once.
+        reply = encoded_reply(proto::Reply::kConnectionRefused, proto::Address{});
+        ok = false;
+    }
     c.say("CONNECT " + address_text(req.address) + ", reply " + hex(reply.data(), reply.size()));
     if (g_script.reply_delay_ms > 0) {
         pollfd p{c.fd, POLLRDHUP, 0};  // the wait ends early if the client gives up
