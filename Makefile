@@ -81,7 +81,8 @@ $(BUILD)/launcher/obj/%.o: %.cpp $(PREFIX_STAMP)
 # The launcher shares the library's pure parsers (config, policy, config files, audit
 # records) and nothing that hooks.
 LAUNCHER_SHARED := shim/config.cpp shim/shm_file.cpp shim/policy.cpp shim/config_file.cpp \
-	shim/audit_format.cpp shim/audit_file.cpp shim/program_check.cpp
+	shim/audit_format.cpp shim/audit_file.cpp shim/program_check.cpp \
+	shim/io.cpp shim/real.cpp shim/handshake.cpp shim/pipeline_probe.cpp
 $(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) $(LAUNCHER_SHARED) $(PROTO_SRC)) | $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -static-libstdc++ -static-libgcc -o $@ $(filter %.o,$^)

@@ -146,7 +146,9 @@ set_wrap() {
     case $1 in
         direct) NS=$NS_P WRAP=() ;;
         bare | limit | limit-pipelined | nc-proxy) WRAP=() ;;
-        socksify) WRAP=("$SFY" -q -x "socks5h://$PROXY:$2" --) ;;
+        # The launcher's pipelining verdicts (issue 15) live in the bench's own cache:
+        # the first run of each proxy probes it, later runs remember.
+        socksify) WRAP=(env XDG_CACHE_HOME="$ROOT/$OUT/xdg" "$SFY" -q -x "socks5h://$PROXY:$2" --) ;;
         socksify-np) WRAP=("$SFY" -q --no-pipeline -x "socks5h://$PROXY:$2" --) ;;
         proxychains4) WRAP=(proxychains4 -q -f "$OUT/proxychains-$2.conf") ;;
         dante) WRAP=(env "SOCKS_CONF=$OUT/dante-$2.conf" /usr/bin/socksify) ;;
@@ -703,10 +705,12 @@ summary_targets() {
         conns dante-ip socksify limit ratio ">=" 0.97 3
     target "conns/s by name ≥ 0.95× limit (Dante, socksify pipelined, limit stepwise)" \
         conns dante-name socksify limit ratio ">=" 0.95 3
-    target "conns/s by IP ≥ 0.97× limit (microsocks, both stepwise: --no-pipeline)" \
-        conns micro-ip socksify-np limit ratio ">=" 0.97 3
-    target "conns/s by name ≥ 0.95× limit (microsocks, both stepwise: --no-pipeline)" \
-        conns micro-name socksify-np limit ratio ">=" 0.95 3
+    # Default settings on microsocks too: the launcher finds it drops pipelined bytes
+    # and goes one message per round trip, as the (stepwise) limit does.
+    target "conns/s by IP ≥ 0.97× limit (microsocks, default settings)" \
+        conns micro-ip socksify limit ratio ">=" 0.97 3
+    target "conns/s by name ≥ 0.95× limit (microsocks, default settings)" \
+        conns micro-name socksify limit ratio ">=" 0.95 3
     target "start-up ≤ 0.3 ms over bare, launcher (ms)" startup - socksify bare diff "<=" 0.3 3
     target "start-up ≤ 0.3 ms over bare, library alone (ms)" \
         startup - lib-socksify env diff "<=" 0.3 3

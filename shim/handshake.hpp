@@ -21,16 +21,14 @@ enum class HandshakeMode : uint8_t {
 };
 
 struct HandshakeResult {
-    int err = 0;           // 0, or the errno the program should see
-    bool stalled = false;  // pipelined bytes were lost: retry stepwise on a new socket
+    int err = 0;  // 0, or the errno the program should see
     proto::ReplyMessage reply;
     uint8_t storage[proto::kMaxRequest] = {};  // backs reply.bound.domain
 };
 
-// Runs the exchange. stall_ms bounds the wait for the reply after a pipelined write
-// (only the pipelined mode can stall; rofl0r/microsocks#105).
+// Runs the exchange under the deadline alone. The pipelined mode is only for servers
+// known to keep early bytes (shim/pipeline_probe.hpp): nothing here guesses from time.
 void run_handshake(int fd, const proto::Request& request, const Credentials& creds,
-                   HandshakeMode mode, const Deadline& deadline, int stall_ms,
-                   HandshakeResult& out);
+                   HandshakeMode mode, const Deadline& deadline, HandshakeResult& out);
 
 }  // namespace socksify::shim

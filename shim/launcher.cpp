@@ -27,6 +27,8 @@
 #include "shim/audit_format.hpp"
 #include "shim/config.hpp"
 #include "shim/config_file.hpp"
+#include "shim/launcher_check.hpp"
+#include "shim/launcher_pipeline.hpp"
 #include "shim/launcher_summary.hpp"
 #include "shim/policy.hpp"
 #include "shim/program_check.hpp"
@@ -80,9 +82,11 @@ constexpr const char* kHelp =
     "                            to a proxied destination fails with EACCES (default on)\n"
     "      --timeout SECONDS     proxy connection and handshake timeout, e.g. 10 or 0.5\n"
     "                            (default 10, at most 3600)\n"
+    "      --check [URL] [HOST:PORT]  talk to the proxy and print what it supports, one\n"
+    "                            line each (exit 0 when usable); no program is run\n"
     "      --no-pipeline         one SOCKS message per round trip (default: greeting,\n"
-    "                            auth and request in one write, with a fallback for\n"
-    "                            proxies that stall on it)\n"
+    "                            auth and request in one write once the proxy is known\n"
+    "                            to keep early bytes; learned per proxy and cached)\n"
     "      --strict              nothing may leave except through the proxy: only\n"
     "                            loopback direct, remote DNS, raw/packet/ICMP sockets\n"
     "                            refused; a static, setuid or capability-carrying\n"
@@ -175,6 +179,8 @@ struct Options {
     std::string config_file;
     std::string proxychains;
     int program = 0;  // argv index of the program
+    bool check = false;  // --check: probe the proxy instead of running a program
+    const char* check_target = nullptr;
 };
 
 enum class Opt {
@@ -199,7 +205,8 @@ enum class Opt {
     kVerbose,
     kQuiet,
     kHelp,
-    kVersion
+    kVersion,
+    kCheck
 };
 
 struct LongOpt {
@@ -231,6 +238,7 @@ constexpr LongOpt kLongOpts[] = {
     {"quiet", Opt::kQuiet, false},
     {"help", Opt::kHelp, false},
     {"version", Opt::kVersion, false},
+    {"check", Opt::kCheck, false},
 };
 
 // A path from the file being applied is relative to that file's directory.
@@ -377,6 +385,7 @@ void apply(Options& o, Opt id, std::string_view value) {
         case Opt::kQuiet: o.log = "quiet"; break;
         case Opt::kHelp: std::fputs(kHelp, stdout); std::exit(0);
         case Opt::kVersion: std::puts("socksify " SOCKSIFY_VERSION); std::exit(0);
+        case Opt::kCheck: o.check = true; break;
     }
 }
 
@@ -435,6 +444,20 @@ Options parse_args(int argc, char** argv) {
                 default: die("unknown option '-" + printable(a.substr(j, 1)) + "' (see --help)");
             }
         }
+    }
+    if (o.check) {
+        // socksify --check [URL] [HOST:PORT]
+        for (; i < argc; ++i) {
+            std::string_view a = argv[i];
+            if (a.find("://") != std::string_view::npos && o.check_target == nullptr) {
+                apply(o, Opt::kProxy, a);
+            } else if (o.check_target == nullptr) {
+                o.check_target = argv[i];
+            } else {
+                die("--check takes at most a proxy URL and a HOST:PORT");
+            }
+        }
+        return o;
     }
     if (i >= argc) die("no program given (usage: socksify [options] [--] program [args...])");
     o.program = i;
@@ -1128,13 +1151,17 @@ int launcher_main(int argc, char** argv) {
     static Config cfg;
     load_config(cfg, env_lookup, refuse_resolve);
     if (!cfg.valid) die(cfg.error);
-    explicit_bzero(cfg.pass, sizeof cfg.pass);
+    if (o.check) return run_check(cfg, o.check_target);
 
     remove_stale_shm();
     std::string shm = create_shm();
     env_set(kEnvShm, shm);
     check_program(argv[o.program], cfg.strict);
-    return run(argv + o.program, shm);
+    start_pipeline_learning(cfg, shm);
+    explicit_bzero(cfg.pass, sizeof cfg.pass);
+    int status = run(argv + o.program, shm);
+    finish_pipeline_learning();
+    return status;
 }
 
 }  // namespace

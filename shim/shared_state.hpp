@@ -19,13 +19,13 @@ inline constexpr size_t kSharedSize = kSharedTableOffset + sizeof(FakeDnsTable);
 struct SharedHeader {
     std::atomic<uint32_t> magic;
     std::atomic<uint32_t> version;
-    // Set once a proxy was seen to lose pipelined bytes (microsocks 1.0.3,
-    // rofl0r/microsocks#105): every process then uses one message per round trip.
-    std::atomic<uint32_t> no_pipeline;
+    // proto::PipelineVerdict for the run's proxy, written by the launcher's probe
+    // (from its cache or a probe of its own); only kSafe lets a connection pipeline.
+    std::atomic<uint32_t> pipeline;
     uint32_t reserved;
 };
 static_assert(sizeof(SharedHeader) == 16);
-static_assert(offsetof(SharedHeader, no_pipeline) == 8);
+static_assert(offsetof(SharedHeader, pipeline) == 8);
 static_assert(sizeof(SharedHeader) <= kSharedTableOffset);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 

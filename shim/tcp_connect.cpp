@@ -1,6 +1,6 @@
 // CONNECT through the proxy on the program's fd: pick a proxy address the socket's
-// family can reach, connect under the deadline, run the handshake (pipelined
-// unless the process tree learnt the proxy loses pipelined bytes), record the peer.
+// family can reach, connect under the deadline, run the handshake (pipelined only
+// when the launcher's probe found the proxy keeps early bytes), record the peer.
 #include "shim/tcp_connect.hpp"
 
 #include <netinet/in.h>
@@ -18,6 +18,7 @@
 #include "shim/shared_state.hpp"
 #include "shim/socket_ops.hpp"
 #include "shim/socks_address.hpp"
+#include "protocol/pipeline_probe.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -65,7 +66,7 @@ int attempt(int fd, int& domain, const proto::Request& request, const Config& cf
     if (int err = reachable_proxy(fd, domain, cfg, proxy, proxy_len)) return err;
     if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len, deadline))
         return err;
-    run_handshake(fd, request, credentials_of(cfg), mode, deadline, cfg.stall_ms, result);
+    run_handshake(fd, request, credentials_of(cfg), mode, deadline, result);
     return result.err;
 }
 
@@ -76,9 +77,10 @@ void log_connect(int fd, const sockaddr* dest, std::string_view name, const Conf
     char dest_text[64];
     long ms = static_cast<long>((monotonic_ns() - start_ns) / 1000000);
     format_sockaddr(dest, dest_text, sizeof dest_text);
-    log_line(level, "connect fd %d to %.*s%s%s via %s: %s (%ld ms)", fd,
+    log_line(level, "connect fd %d to %.*s%s%s via %s (%s): %s (%ld ms)", fd,
              static_cast<int>(name.size()), name.data(), name.empty() ? "" : " = ", dest_text,
-             cfg.proxy_text, err == 0 ? "ok" : strerror(err), ms);
+             cfg.proxy_text, pipelining(cfg) ? "pipelined" : "stepwise",
+             err == 0 ? "ok" : strerror(err), ms);
 }
 
 void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view name, int err,
@@ -117,24 +119,18 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
     return err;
 }
 
+bool pipelining(const Config& cfg) {
+    return cfg.pipeline && shared_state().pipeline.load(std::memory_order_relaxed) ==
+                               static_cast<uint32_t>(proto::PipelineVerdict::kSafe);
+}
+
 int proxy_exchange(int fd, int domain, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result) {
-    SharedHeader& shared = shared_state();
-    bool pipeline = cfg.pipeline && shared.no_pipeline.load(std::memory_order_relaxed) == 0;
-    // Only a pipelined exchange can need a retry, and only the retry the binding.
-    bool bound_by_program = pipeline && is_bound(fd);
-    int err =
-        attempt(fd, domain, request, cfg,
-                pipeline ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline, result);
-    if (err != 0 && result.stalled) {
-        shared.no_pipeline.store(1, std::memory_order_relaxed);
-        log_line(LogLevel::kVerbose,
-                 "proxy %s lost pipelined bytes; using one message per round trip", cfg.proxy_text);
-        err = replace_socket(fd, domain, bound_by_program);
-        if (err == 0)
-            err = attempt(fd, domain, request, cfg, HandshakeMode::kStepwise, deadline, result);
-    }
-    return err;
+    // One attempt, whatever the proxy's speed: a retry would be a second connection
+    // to a server that may simply be slow.
+    return attempt(fd, domain, request, cfg,
+                   pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise,
+                   deadline, result);
 }
 
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,

@@ -27,10 +27,13 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
 // errno.
 int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg);
 
-// Connects fd (non-blocking) to the proxy and runs request on it; if the proxy loses
-// pipelined bytes, remembers that for the process tree and retries stepwise on a
-// fresh socket in fd's place. Returns 0 or an errno; result holds the reply.
-// domain is fd's family.
+// Connects fd (non-blocking) to the proxy and runs request on it, once: pipelined
+// when pipelining(cfg), else one message per round trip. Returns 0 or an errno;
+// result holds the reply. domain is fd's family.
+// Whether connections pipeline now: allowed by the settings and the run's proxy
+// found to keep early bytes (SharedHeader::pipeline).
+bool pipelining(const Config& cfg);
+
 int proxy_exchange(int fd, int domain, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result);
 

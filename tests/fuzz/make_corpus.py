@@ -113,6 +113,24 @@ SEEDS = {
         "split": b"curl\x01a.test\x01192.0.2.1\x01ECONNREFUSED",
         "utf8": "prog\x01n\u00e4me\x01\x01ok".encode() + b"\xff\xfe",
     },
+    "socks4_reply": {
+        "granted": bytes([0, 90, 0, 80, 203, 0, 113, 10]),
+        "granted_then_data": bytes([0, 90, 0, 80, 203, 0, 113, 10]) + DATA,
+        "rejected": bytes([0, 91, 0, 0, 0, 0, 0, 0]),
+        "truncated": bytes([0, 90, 0]),
+        "bad_version": bytes([4, 90, 0, 80, 1, 2, 3, 4]),
+    },
+    "http_response": {
+        "established": b"HTTP/1.1 200 Connection established\r\n\r\n",
+        "tinyproxy": b"HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\n",
+        "then_tunnel": b"HTTP/1.1 200 OK\r\n\r\nSSH-2.0-x\r\n",
+        "bare_lf": b"HTTP/1.1 200\n\n",
+        "auth_required": b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+        b"Proxy-Authenticate: Basic realm=\"squid\"\r\nContent-Length: 0\r\n\r\n",
+        "truncated": b"HTTP/1.1 200 Conn",
+        "not_http": b"SSH-2.0-OpenSSH\r\n\r\n",
+        "bad_status": b"HTTP/1.1 2x0 OK\r\n\r\n",
+    },
 }
 
 

@@ -33,6 +33,8 @@
 //   frag-nonzero           the relay answers the first datagram with FRAG=1
 //   bad-rsv                the relay answers the first datagram with RSV=0x0001
 //   spoofed-source         the relay answers the first datagram from another port
+//   lossy                  a correct proxy that drops whatever arrived in the same read
+//                          after each message it parsed (microsocks 1.0.3, issue #105)
 // For the UDP scripts later datagrams get a correct echo: the test can tell "dropped"
 // from "the association never worked". Parts combine with '+': rep-2+close-write-4.
 //
@@ -182,7 +184,7 @@ bool parse_part(std::string_view part, Script& s) {
         "atyp-unknown", "domain-len-0", "domain-longer-than-sent", "truncated-bnd",
         "truncated-bnd-stall", "stall", "stall-after-method", "drip", "reset",
         "reset-at-accept", "bnd-other-family", "bnd-zeros", "frag-nonzero", "bad-rsv",
-        "spoofed-source"};
+        "spoofed-source", "lossy"};
     long n = 0;
     if (number_after(part, "close-read-", 0, 100000, n)) s.read_budget = n;
     else if (number_after(part, "close-write-", 0, 100000, n)) s.write_budget = n;
@@ -264,6 +266,11 @@ bool read_msg(Conn& c, proto::Result (*decode)(proto::Bytes, Msg&), Msg& out, co
         proto::Result r = decode(proto::Bytes(c.in + c.pos, c.len - c.pos), out);
         if (r.status == proto::Status::kDone) {
             c.pos += r.consumed;
+            if (g_script.is("lossy") && c.pos < c.len) {
+                // One message per read, the rest of that read thrown away.
+                c.say("dropped " + std::to_string(c.len - c.pos) + " bytes after the " + what);
+                c.pos = c.len;
+            }
             return true;
         }
         if (r.status == proto::Status::kMalformed) {
@@ -509,6 +516,11 @@ void connect_reply(Conn& c, const proto::Request& req) {
     getsockname(c.fd, reinterpret_cast<sockaddr*>(&local), &local_len);
     bool ok = false;
     std::vector<uint8_t> reply = reply_for(address_of(local), ok);
+    if (req.address.port == 0 && ok) {
+        // As a real server's connect(2) to port 0: refused at once.
+        reply = encoded_reply(proto::Reply::kConnectionRefused, proto::Address{});
+        ok = false;
+    }
     c.say("CONNECT " + address_text(req.address) + ", reply " + hex(reply.data(), reply.size()));
     if (g_script.reply_delay_ms > 0) {
         pollfd p{c.fd, POLLRDHUP, 0};  // the wait ends early if the client gives up

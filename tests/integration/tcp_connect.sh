@@ -169,50 +169,6 @@ for proxy in dante micro; do
     fi
 done
 
-# --- Pipelining and its fallback ----------------------------------------------------
-# microsocks 1.0.3 stalls on a pipelined greeting+request (rofl0r/microsocks#105); the
-# first connection may pay the stall probe (1 s by default), later ones must not.
-
-# loop_times PROXY ARGS...: 5 echo connections in one process; sets TIMES (ms list).
-loop_times() {
-    local proxy=$1
-    shift
-    run $T "${SFY[@]}" -x "$(url "$proxy" 4)" "$@" -- "$PY" "$PROBE" loop "$SFY_DEST4" "$SFY_PORT_ECHO" 5 pl
-    TIMES=()
-    if ((RC == 0)) && [[ $OUT == ms=* ]]; then
-        IFS=, read -r -a TIMES <<<"${OUT#ms=}"
-    fi
-}
-# all_below LIMIT FROM: every time from index FROM on is below LIMIT ms.
-all_below() {
-    local i
-    ((${#TIMES[@]} == 5)) || return 1
-    for ((i = $2; i < 5; i++)); do ((TIMES[i] < $1)) || return 1; done
-}
-
-for proxy in dante micro; do
-    loop_times "$proxy" --no-pipeline
-    if all_below 500 0; then pass "no-pipeline-$proxy-5-fast"; else fail "no-pipeline-$proxy-5-fast" "$(why)"; fi
-done
-loop_times dante
-if all_below 500 0; then pass "pipeline-dante-5-fast"; else fail "pipeline-dante-5-fast" "$(why)"; fi
-loop_times micro
-if all_below 500 1 && ((TIMES[0] + TIMES[1] + TIMES[2] + TIMES[3] + TIMES[4] < 2500)); then
-    pass "pipeline-micro-fallback-remembered"
-else
-    fail "pipeline-micro-fallback-remembered" "$(why "expected connections 2-5 under 500 ms each")"
-fi
-# Remembered for the process tree: a second process started by the same launcher.
-# shellcheck disable=SC2016
-run $T "${SFY[@]}" -x "$(url micro 4)" -- sh -c \
-    '"$0" "$1" loop "$2" "$3" 1 first >/dev/null && exec "$0" "$1" loop "$2" "$3" 1 second' \
-    "$PY" "$PROBE" "$SFY_DEST4" "$SFY_PORT_ECHO"
-if ((RC == 0)) && [[ $OUT =~ ^ms=([0-9]+)$ ]] && ((BASH_REMATCH[1] < 500)); then
-    pass "pipeline-micro-fallback-shared-by-child"
-else
-    fail "pipeline-micro-fallback-shared-by-child" "$(why "expected the second process's connect under 500 ms")"
-fi
-
 # --- Verbose log --------------------------------------------------------------------
 
 run $T "${SFY[@]}" -v -x "$(url dante 4)" -- "$PY" "$PROBE" loop "$SFY_DEST4" "$SFY_PORT_ECHO" 3 vlog
