@@ -174,13 +174,14 @@ int answer_without_lookup(const char* node, const HostText& host, const char* se
                           const addrinfo* hints, addrinfo** res) {
     addrinfo shape = hints != nullptr ? *hints : addrinfo{};
     if (hints == nullptr) shape.ai_flags = AI_V4MAPPED | AI_ADDRCONFIG;
-    shape.ai_flags |= AI_NUMERICHOST;
-    // glibc's inet_aton takes no trailing dot: pass the address itself.
+    // glibc's inet_aton takes no trailing dot: pass the address itself, unless the
+    // caller asked for libc's numeric parsing (which refuses the dot) by AI_NUMERICHOST.
     char text[INET_ADDRSTRLEN];
     const char* numeric = node;
-    if (host.kind == HostKind::kIpv4 && host.trailing_dot &&
+    if (host.kind == HostKind::kIpv4 && host.trailing_dot && !(shape.ai_flags & AI_NUMERICHOST) &&
         inet_ntop(AF_INET, host.addr, text, sizeof text) != nullptr)
         numeric = text;
+    shape.ai_flags |= AI_NUMERICHOST;
     int rc = real::getaddrinfo(numeric, service, &shape, res);
     if (rc == 0 && numeric != node && (shape.ai_flags & AI_CANONNAME))
         rc = set_canonical_name(*res, node);

@@ -232,6 +232,13 @@ TEST_F(ResolverTest, LiteralsInEverySpellingAreTheirAddressNeverAFakeOne) {
         }
     }
     EXPECT_GT(answered, forms.size() / 3);
+    // AI_NUMERICHOST asks for libc's own numeric reading, which refuses the dot.
+    addrinfo hints{};
+    hints.ai_flags = AI_NUMERICHOST;
+    addrinfo* res = nullptr;
+    bool handled = false;
+    EXPECT_EQ(fake_getaddrinfo("203.0.113.7.", nullptr, &hints, &res, handled), EAI_NONAME);
+    EXPECT_TRUE(handled);
 }
 
 // A string that is no host name fails with libc's own errors (libc never asks a
