@@ -82,6 +82,7 @@ $(BUILD)/launcher/obj/%.o: %.cpp $(PREFIX_STAMP)
 # records) and nothing that hooks.
 LAUNCHER_SHARED := shim/config.cpp shim/shm_file.cpp shim/policy.cpp shim/config_file.cpp \
 	shim/audit_format.cpp shim/audit_file.cpp shim/program_check.cpp
+LAUNCHER_SHARED += shim/host_text.cpp
 $(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) $(LAUNCHER_SHARED) $(PROTO_SRC)) | $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -static-libstdc++ -static-libgcc -o $@ $(filter %.o,$^)
@@ -96,6 +97,7 @@ $(BUILD)/obj/tests/%.o: tests/%.cpp
 
 # The pure parsers of shim/ the fuzz targets reach besides the codec.
 FUZZ_SHIM_SRC := shim/config.cpp shim/policy.cpp shim/config_file.cpp shim/audit_format.cpp
+FUZZ_SHIM_SRC += shim/host_text.cpp
 $(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o \
 		$(call obj,$(BUILD),$(PROTO_SRC) $(FUZZ_SHIM_SRC))
 	@mkdir -p $(dir $@)

@@ -11,6 +11,9 @@
 #include <string>
 
 #include "shim/config.hpp"
+#include "shim/host_text.hpp"
+#include "shim/text.hpp"
+#include "tests/unit/host_forms.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -98,6 +101,34 @@ TEST(PolicyRuleTest, BareAddressIsAHost) {
     ASSERT_EQ(parse_rule("2001:db8::1", true, r), nullptr);
     EXPECT_EQ(r.net.family, AF_INET6);
     EXPECT_EQ(r.net.prefix, 128);
+}
+
+// Every spelling the resolver reads as an address (host_forms.hpp) is that address's
+// host rule, so the rule and a connection to that text always agree.
+TEST(PolicyRuleTest, EverySpellingOfAnAddressIsAHostRule) {
+    size_t seen = 0;
+    for (const std::string& form : host_forms::ipv4_spellings()) {
+        HostText host;
+        if (parse_host(trim(form), false, host) != HostKind::kIpv4) continue;
+        ++seen;
+        Rule r;
+        ASSERT_EQ(parse_rule(form, false, r), nullptr) << form;
+        EXPECT_EQ(r.target, RuleTarget::kNetwork) << form;
+        EXPECT_EQ(r.net.family, AF_INET);
+        EXPECT_EQ(r.net.prefix, 32);
+        EXPECT_EQ(memcmp(r.net.addr.data(), host.addr, 4), 0) << form;
+        ASSERT_EQ(parse_rule(std::string(trim(form)) + ":443", false, r), nullptr) << form;
+        EXPECT_EQ(r.target, RuleTarget::kNetwork) << form;
+        EXPECT_EQ(r.port_lo, 443);
+    }
+    EXPECT_GT(seen, 100u);
+    auto p = policy("deny:0x7f.1,deny:203.0.113.7.,deny:2130706434");
+    EXPECT_FALSE(check_address(*p, sa(addr("127.0.0.1", 80))).allow);
+    EXPECT_FALSE(check_address(*p, sa(addr("203.0.113.7", 80))).allow);
+    EXPECT_FALSE(check_address(*p, sa(addr("127.0.0.2", 80))).allow);
+    EXPECT_TRUE(check_address(*p, sa(addr("127.0.0.3", 80))).allow);
+    Rule r;
+    EXPECT_STREQ(parse_rule("fe80::1%eth0", false, r), "an address in a rule takes no scope id");
 }
 
 TEST(PolicyRuleTest, Ipv6NetworkWithoutAndWithPort) {
