@@ -190,4 +190,19 @@ HostKind parse_host(std::string_view text, bool utf8, HostText& out) {
     return out.kind = is_not_host({out.name, out.name_len}) ? HostKind::kNotHost : HostKind::kName;
 }
 
+const char* unusual_address(std::string_view text) {
+    HostText host;
+    HostKind kind = parse_host(text, false, host);
+    if (kind == HostKind::kIpv6 && host.scoped) return "an address in a list takes no scope id";
+    if (kind != HostKind::kIpv4) return nullptr;
+    char buf[INET_ADDRSTRLEN];
+    uint8_t addr[4];
+    if (!host.trailing_dot && text.size() < sizeof buf) {
+        memcpy(buf, text.data(), text.size());
+        buf[text.size()] = '\0';
+        if (inet_pton(AF_INET, buf, addr) == 1) return nullptr;  // a.b.c.d
+    }
+    return "write the address as a.b.c.d (the resolver reads this spelling as one)";
+}
+
 }  // namespace socksify::shim

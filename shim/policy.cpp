@@ -153,18 +153,7 @@ const char* parse_rule(std::string_view text, bool allow, Rule& out) {
         out.target = RuleTarget::kSubdomains;
         return set_name(tail(target, 2), out);
     }
-    // An address in any spelling the resolver reads as one (0x7f.1, 203.0.113.7.) is
-    // an address rule: connections to it are judged by address, never by that text.
-    if (HostText host;
-        target.find('/') == std::string_view::npos &&
-        (parse_host(target, false, host) == HostKind::kIpv4 || host.kind == HostKind::kIpv6)) {
-        if (host.scoped) return "an address in a rule takes no scope id";
-        out.target = RuleTarget::kNetwork;
-        out.net.family = host.kind == HostKind::kIpv4 ? AF_INET : AF_INET6;
-        out.net.prefix = host.kind == HostKind::kIpv4 ? 32 : 128;
-        memcpy(out.net.addr.data(), host.addr, host.kind == HostKind::kIpv4 ? 4 : 16);
-        return nullptr;
-    }
+    if (const char* e = unusual_address(target)) return e;  // never a name rule
     if (target.find_first_of(":/") != std::string_view::npos || set_name(target, out) != nullptr) {
         // Not a name: it must be an address or a network.
         out.name_len = 0;
