@@ -81,7 +81,7 @@ $(BUILD)/launcher/obj/%.o: %.cpp $(PREFIX_STAMP)
 # The launcher shares the library's pure parsers (config, policy, config files, audit
 # records) and nothing that hooks.
 LAUNCHER_SHARED := shim/config.cpp shim/shm_file.cpp shim/policy.cpp shim/config_file.cpp \
-	shim/audit_format.cpp shim/audit_file.cpp shim/program_check.cpp \
+	shim/audit_format.cpp shim/audit_file.cpp shim/program_check.cpp shim/host_text.cpp \
 	shim/io.cpp shim/real.cpp shim/handshake.cpp shim/pipeline_probe.cpp
 $(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) $(LAUNCHER_SHARED) $(PROTO_SRC)) | $(LIB)
 	@mkdir -p $(dir $@)
@@ -97,6 +97,7 @@ $(BUILD)/obj/tests/%.o: tests/%.cpp
 
 # The pure parsers of shim/ the fuzz targets reach besides the codec.
 FUZZ_SHIM_SRC := shim/config.cpp shim/policy.cpp shim/config_file.cpp shim/audit_format.cpp
+FUZZ_SHIM_SRC += shim/host_text.cpp
 $(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o \
 		$(call obj,$(BUILD),$(PROTO_SRC) $(FUZZ_SHIM_SRC))
 	@mkdir -p $(dir $@)

@@ -20,6 +20,7 @@
 #include "shim/log.hpp"
 #include "shim/policy.hpp"
 #include "shim/real.hpp"
+#include "shim/route.hpp"
 #include "shim/udp_assoc.hpp"
 
 namespace socksify::shim {
@@ -178,6 +179,14 @@ void audit_result(const Config& cfg, AuditEvent e, int err) {
 
 int police(const Config& cfg, const sockaddr* dest, std::string_view name, AuditKind kind) {
     bool by_name = name.data() != nullptr && !name.empty();
+    if (is_link_scoped(dest)) {  // not direct, and the proxy cannot reach it
+        char text[64];
+        log_line(LogLevel::kError, "refusing %s %s: link-local, not in the direct list",
+                 kind == AuditKind::kUdp ? "UDP to" : "connect to",
+                 format_sockaddr(dest, text, sizeof text));
+        audit_denied(cfg, audit_event(kind, dest), "link-local");
+        return EACCES;
+    }
     Verdict v =
         by_name ? check_name(cfg.policy, name, port_of(dest)) : check_address(cfg.policy, dest);
     if (v.allow) return 0;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "shim/host_text.hpp"
 #include "shim/text.hpp"
 
 namespace socksify::shim {
@@ -464,6 +465,7 @@ const char* parse_direct_list(std::string_view text, Config& cfg) {
         size_t comma = text.find(',');
         std::string_view item = trim(head(text, comma));
         if (item.empty()) return "empty item";
+        if (const char* e = unusual_address(item)) return e;  // never a suffix
         if (is_domain_item(item)) {
             if (const char* e = add_suffix(item, cfg)) return e;
         } else {

@@ -16,11 +16,6 @@
 namespace socksify::shim {
 namespace {
 
-bool is_numeric(const char* name) {
-    unsigned char buf[16];
-    return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
-}
-
 bool has_suffix(const Config& cfg, std::string_view name) {
     if (!name.empty() && name.back() == '.') name.remove_suffix(1);
     for (size_t i = 0; i < cfg.suffix_count; ++i) {
@@ -74,11 +69,19 @@ bool offset_in(const Cidr& c, const uint8_t* addr, uint64_t& offset) {
 
 }  // namespace
 
-NameRoute route_name(const Config& cfg, const char* name) {
-    if (name == nullptr || is_numeric(name)) return NameRoute::kLocal;
+NameRoute route_name(const Config& cfg, const char* name, bool utf8, HostText& host) {
+    host = HostText{};
+    if (name == nullptr) return NameRoute::kLocal;
+    HostKind kind = parse_host(name, utf8, host);
+    // An address in any spelling is an address: no lookup, and the policy's network
+    // rules and the direct list judge it (the proxy never sees it as a DOMAINNAME).
+    if (kind == HostKind::kIpv4 || kind == HostKind::kIpv6) return NameRoute::kLiteral;
     if (!cfg.valid) return NameRoute::kRefuse;
     if (cfg.dns_mode == DnsMode::kLocal) return NameRoute::kLocal;
-    if (has_suffix(cfg, name) || hosts_file_has("/etc/hosts", name)) return NameRoute::kLocal;
+    // The hosts file answers any text its lines hold, before the DNS backend's checks.
+    if (hosts_file_has("/etc/hosts", name)) return NameRoute::kLocal;
+    if (kind != HostKind::kName) return NameRoute::kNotFound;
+    if (has_suffix(cfg, name)) return NameRoute::kLocal;
     if (cfg.dns_mode == DnsMode::kOff) return NameRoute::kRefuse;
     return NameRoute::kFake;
 }

@@ -8,16 +8,20 @@
 #include <string_view>
 
 #include "shim/config.hpp"
+#include "shim/host_text.hpp"
 
 namespace socksify::shim {
 
 enum class NameRoute : uint8_t {
-    kLocal,   // numeric, in /etc/hosts, a direct suffix, or --dns local: the real resolver
-    kFake,    // answered from the fake-DNS table
-    kRefuse,  // --dns off, or a bad configuration: fail the lookup
+    kLocal,     // in /etc/hosts, a direct suffix, or --dns local: the real resolver
+    kLiteral,   // an IP literal in any form: an address, never a name (no lookup)
+    kNotFound,  // not a host name (kNotHost, kInvalid): fail as the resolver would
+    kFake,      // answered from the fake-DNS table
+    kRefuse,    // --dns off, or a bad configuration: fail the lookup
 };
 
-NameRoute route_name(const Config& cfg, const char* name);
+// host receives the classification (for the answer's address or name).
+NameRoute route_name(const Config& cfg, const char* name, bool utf8, HostText& host);
 
 // How many names the configured fake ranges can hold (≤ kFakeDnsCapacity).
 uint32_t fake_capacity(const Config& cfg);

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "shim/config.hpp"
+#include "shim/host_text.hpp"
 #include "shim/text.hpp"
 
 namespace socksify::shim {
@@ -152,6 +153,7 @@ const char* parse_rule(std::string_view text, bool allow, Rule& out) {
         out.target = RuleTarget::kSubdomains;
         return set_name(tail(target, 2), out);
     }
+    if (const char* e = unusual_address(target)) return e;  // never a name rule
     if (target.find_first_of(":/") != std::string_view::npos || set_name(target, out) != nullptr) {
         // Not a name: it must be an address or a network.
         out.name_len = 0;

@@ -154,6 +154,71 @@ void audit_lookup(const Config& cfg, const char* name, const sockaddr_storage* f
     }
 }
 
+// glibc's freeaddrinfo frees ai_canonname with free(); on failure list is freed.
+int set_canonical_name(addrinfo* list, const char* node) {
+    char* canon = strdup(node);
+    if (canon == nullptr) {
+        real::freeaddrinfo(list);
+        return EAI_MEMORY;
+    }
+    free(list->ai_canonname);
+    list->ai_canonname = canon;
+    return 0;
+}
+
+// An IP literal, or a string that is no host name: the real getaddrinfo with
+// AI_NUMERICHOST makes every check a lookup would (flags, family, service) and then
+// gives the literal's address (scope id included) or, for a non-name, EAI_NONAME —
+// what glibc's DNS backend answers before asking anyone. Never a lookup.
+int answer_without_lookup(const char* node, const HostText& host, const char* service,
+                          const addrinfo* hints, addrinfo** res) {
+    addrinfo shape = hints != nullptr ? *hints : addrinfo{};
+    if (hints == nullptr) shape.ai_flags = AI_V4MAPPED | AI_ADDRCONFIG;
+    // glibc's inet_aton takes no trailing dot: pass the address itself, unless the
+    // caller asked for libc's numeric parsing (which refuses the dot) by AI_NUMERICHOST.
+    char text[INET_ADDRSTRLEN];
+    const char* numeric = node;
+    if (host.kind == HostKind::kIpv4 && host.trailing_dot && !(shape.ai_flags & AI_NUMERICHOST) &&
+        inet_ntop(AF_INET, host.addr, text, sizeof text) != nullptr)
+        numeric = text;
+    shape.ai_flags |= AI_NUMERICHOST;
+    int rc = real::getaddrinfo(numeric, service, &shape, res);
+    if (rc == 0 && numeric != node && (shape.ai_flags & AI_CANONNAME))
+        rc = set_canonical_name(*res, node);
+    return rc;
+}
+
+// True when glibc's gethostbyname answers the literal itself without a lookup (its
+// digits-and-dots rule): IPv4 in decimal digits and dots, no trailing dot; IPv6
+// without a scope.
+bool libc_reads_literal(const char* name, const HostText& host) {
+    if (host.kind == HostKind::kIpv6) return !host.scoped;
+    if (host.trailing_dot) return false;
+    for (const char* p = name; *p != '\0'; ++p)
+        if (!((*p >= '0' && *p <= '9') || *p == '.')) return false;
+    return true;
+}
+
+// gethostbyname* for an IP literal glibc would look up as a name (hex, a trailing
+// dot, a scope id) and for a string that is no host name, with the h_errno glibc's
+// own checks give (measured; tests/unit/resolver_test.cpp).
+int hostent_without_lookup(const char* name, int af, const HostText& host, hostent* out, char* buf,
+                           size_t buflen, hostent** result, int* h_errnop) {
+    *result = nullptr;
+    bool family_ok = af == AF_INET || af == AF_INET6;
+    bool empty = name[0] == '\0';
+    if ((host.kind == HostKind::kIpv4 || empty) && !family_ok) {
+        *h_errnop = NO_DATA;  // glibc's pair for a family it has no backend for
+        return EAFNOSUPPORT;
+    }
+    if (host.kind == HostKind::kIpv4 && af == AF_INET)
+        return fill_hostent(name, AF_INET, host.addr, out, buf, buflen, result, h_errnop);
+    // A scoped IPv6 literal (gethostbyname has no scope id), an IPv4 literal asked
+    // for as IPv6, a non-name; "" fails its query's construction.
+    *h_errnop = empty ? NO_RECOVERY : HOST_NOT_FOUND;
+    return 0;
+}
+
 }  // namespace
 
 void remember_direct(const sockaddr* a) {
@@ -175,9 +240,14 @@ int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hint
                      bool& handled) {
     handled = false;
     const Config& cfg = ready_config();
-    NameRoute route = route_name(cfg, node);
+    // glibc's defaults when hints is null.
+    int flags = hints != nullptr ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
+    HostText host;
+    NameRoute route = route_name(cfg, node, (flags & AI_IDN) != 0, host);
     if (route == NameRoute::kLocal) return 0;
     handled = true;
+    if (route == NameRoute::kLiteral || route == NameRoute::kNotFound)
+        return answer_without_lookup(node, host, service, hints, res);
     if (route == NameRoute::kRefuse) {
         log_line(cfg.valid ? LogLevel::kVerbose : LogLevel::kError, "lookup of %s refused (%s)",
                  node, cfg.valid ? "--dns off" : cfg.error);
@@ -185,8 +255,6 @@ int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hint
         return cfg.valid ? EAI_NONAME : EAI_FAIL;
     }
     if (!police_lookup(cfg, node)) return EAI_FAIL;
-    // glibc's defaults when hints is null.
-    int flags = hints != nullptr ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
     int family = hints != nullptr ? hints->ai_family : AF_UNSPEC;
     if (flags & AI_NUMERICHOST) return EAI_NONAME;
     if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6) return EAI_FAMILY;
@@ -205,23 +273,15 @@ int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hint
     if (rc != 0) return rc;
     sockaddr_storage fake;
     socklen_t len = 0;
-    if ((rc = fake_lookup(cfg, node, fam, fake, len)) != 0) {
+    // The name as a query would carry it (escapes undone).
+    if ((rc = fake_lookup(cfg, host.name, fam, fake, len)) != 0) {
         real::freeaddrinfo(list);
         audit_lookup(cfg, node, nullptr, rc == EAI_AGAIN ? "EAI_AGAIN" : "EAI_NONAME");
         return rc;
     }
     for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) copy_address(ai, fake);
     audit_lookup(cfg, node, &fake, nullptr);
-    if (flags & AI_CANONNAME) {
-        // glibc's freeaddrinfo frees ai_canonname with free().
-        char* canon = strdup(node);
-        if (canon == nullptr) {
-            real::freeaddrinfo(list);
-            return EAI_MEMORY;
-        }
-        free(list->ai_canonname);
-        list->ai_canonname = canon;
-    }
+    if ((flags & AI_CANONNAME) && (rc = set_canonical_name(list, node)) != 0) return rc;
     *res = list;
     return 0;
 }
@@ -233,18 +293,23 @@ bool dns_is_remote() {
 
 bool is_direct_name(const char* name) {
     const Config& cfg = ready_config();
+    HostText host;
     return cfg.valid && cfg.suffix_count > 0 && cfg.dns_mode != DnsMode::kLocal &&
-           route_name(cfg, name) == NameRoute::kLocal && name != nullptr;
+           route_name(cfg, name, false, host) == NameRoute::kLocal && name != nullptr;
 }
 
 int fake_gethostbyname(const char* name, int af, hostent* out, char* buf, size_t buflen,
                        hostent** result, int* h_errnop, bool& handled) {
     handled = false;
     const Config& cfg = ready_config();
-    NameRoute route = route_name(cfg, name);
+    HostText host;
+    NameRoute route = route_name(cfg, name, false, host);
     if (route == NameRoute::kLocal) return 0;
+    if (route == NameRoute::kLiteral && libc_reads_literal(name, host)) return 0;
     handled = true;
     *result = nullptr;
+    if (route == NameRoute::kLiteral || route == NameRoute::kNotFound)
+        return hostent_without_lookup(name, af, host, out, buf, buflen, result, h_errnop);
     if (route == NameRoute::kRefuse) {
         audit_lookup(cfg, name, nullptr, cfg.valid ? "dns-off" : "config");
         *h_errnop = HOST_NOT_FOUND;
@@ -255,12 +320,12 @@ int fake_gethostbyname(const char* name, int af, hostent* out, char* buf, size_t
         return EACCES;
     }
     if (af != AF_INET && af != AF_INET6) {
-        *h_errnop = NETDB_INTERNAL;
+        *h_errnop = NO_DATA;  // as glibc (measured)
         return EAFNOSUPPORT;
     }
     sockaddr_storage fake;
     socklen_t len = 0;
-    if (int rc = fake_lookup(cfg, name, af, fake, len); rc != 0) {
+    if (int rc = fake_lookup(cfg, host.name, af, fake, len); rc != 0) {
         audit_lookup(cfg, name, nullptr, rc == EAI_AGAIN ? "EAI_AGAIN" : "EAI_NONAME");
         if (rc == EAI_AGAIN) {  // the table is full: another time, perhaps
             *h_errnop = TRY_AGAIN;

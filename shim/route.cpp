@@ -35,6 +35,13 @@ bool same_endpoint(const sockaddr* a, const sockaddr* b) {
     return canonical(a, x, px) && canonical(b, y, py) && px == py && memcmp(x, y, 16) == 0;
 }
 
+bool is_link_scoped(const sockaddr* a) {
+    if (a->sa_family != AF_INET6) return false;
+    const uint8_t* b = reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr.s6_addr;
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;                   // fe80::/10
+    return b[0] == 0xff && ((b[1] & 0x0f) == 0x01 || (b[1] & 0x0f) == 0x02);  // multicast scope
+}
+
 bool is_direct(const Config& cfg, const sockaddr* a) {
     if (same_endpoint(a, reinterpret_cast<const sockaddr*>(&cfg.proxy))) return true;
     for (size_t i = 0; i < cfg.direct_count; ++i)

@@ -80,6 +80,10 @@ fi
 work node-by-name "$TOKEN" node "$HERE/node_http.js" "http://$SFY_NAME_WEB/hello.txt"
 work dig-server-by-name "$SFY_DEST4" dig +short +time=3 +tries=1 "@$SFY_NAME_DNS" "$SFY_NAME_WEB"
 work udp-sender-by-name "leak-udp" "$PY" "$HERE/udp_probe.py" echo "$SFY_NAME_ECHO" 7 leak-udp
+# Addresses in inet_aton's other spellings go through the proxy as addresses.
+for form in "$SFY_DEST4." 0xcb.0.0x71.0xa 3405803786; do
+    work "literal-$form" leak-literal "$PY" "$PROBE" echo "$form" 7 leak-literal
+done
 
 # Strict mode: a raw socket and UDP with --udp off are refused; nothing may leave.
 STRICT=("${IN_CLIENT[@]}" "$SOCKSIFY" -q --strict --udp off -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --)

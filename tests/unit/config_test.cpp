@@ -585,7 +585,13 @@ TEST(DirectListTest, Errors) {
     EXPECT_STREQ(parse_direct_list(".", cfg), "bad address");
     EXPECT_STREQ(parse_direct_list("a*b.c", cfg), "bad domain suffix");
     EXPECT_STREQ(parse_direct_list("203.0.113.0/33", cfg), "prefix length out of range");
-    EXPECT_STREQ(parse_direct_list("1.2.3", cfg), "bad address");
+    // Addresses in inet_aton's other spellings: refused, never domain suffixes.
+    for (const char* a :
+         {"1.2.3", "0x7f.1", "2130706433", "0177.0.0.1", "203.0.113.7.", "0X7F000001"})
+        EXPECT_STREQ(parse_direct_list(a, cfg),
+                     "write the address as a.b.c.d (the resolver reads this spelling as one)")
+            << a;
+    EXPECT_STREQ(parse_direct_list("fe80::1%eth0", cfg), "an address in a list takes no scope id");
     std::string long_suffix(120, 'a');
     long_suffix += ".bcdefgh";  // 128 bytes with the leading dot
     EXPECT_STREQ(parse_direct_list(long_suffix.substr(0, 60) + "." + long_suffix.substr(60), cfg),

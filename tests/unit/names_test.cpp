@@ -2,9 +2,17 @@
 #include "shim/names.hpp"
 
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <resolv.h>
 
 #include <cstring>
+#include <string>
+#include <vector>
+
+#include "tests/unit/host_forms.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -24,6 +32,11 @@ std::string text_of(const sockaddr_storage& s) {
     else
         inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(s).sin6_addr, buf, sizeof buf);
     return buf;
+}
+
+NameRoute route_of(const Config& cfg, const char* name) {
+    HostText host;
+    return route_name(cfg, name, false, host);
 }
 
 TEST(Names, IndexToAddressAndBack) {
@@ -78,24 +91,29 @@ TEST(Names, CapacityFollowsTheSmallerRange) {
     EXPECT_EQ(fake_capacity(cfg), 254u);
 }
 
-TEST(Names, RoutesNumericHostsAndSuffixesLocally) {
+TEST(Names, RoutesLiteralsHostsAndSuffixesLocally) {
     Config cfg = fake_config();
     strcpy(cfg.suffixes[0], ".corp.internal");
     cfg.suffix_count = 1;
-    EXPECT_EQ(route_name(cfg, "203.0.113.10"), NameRoute::kLocal);
-    EXPECT_EQ(route_name(cfg, "2001:db8::1"), NameRoute::kLocal);
-    EXPECT_EQ(route_name(cfg, "localhost"), NameRoute::kLocal);  // /etc/hosts
-    EXPECT_EQ(route_name(cfg, "git.corp.internal"), NameRoute::kLocal);
-    EXPECT_EQ(route_name(cfg, "corp.internal"), NameRoute::kLocal);
-    EXPECT_EQ(route_name(cfg, "xcorp.internal"), NameRoute::kFake);
-    EXPECT_EQ(route_name(cfg, "web.socks.test"), NameRoute::kFake);
+    for (const char* literal : {"203.0.113.10", "2001:db8::1", "203.0.113.7.", "0x7f.1",
+                                "2130706433", "fe80::1%eth0", "ff02::1de:c0:face:8d%lo"})
+        EXPECT_EQ(route_of(cfg, literal), NameRoute::kLiteral) << literal;
+    for (const char* junk : {"0.1.1.~1", "a b", "1.2.3.4.5", "08.1.1.1", "-a.example", "."})
+        EXPECT_EQ(route_of(cfg, junk), NameRoute::kNotFound) << junk;
+    EXPECT_EQ(route_of(cfg, "localhost"), NameRoute::kLocal);  // /etc/hosts
+    EXPECT_EQ(route_of(cfg, "git.corp.internal"), NameRoute::kLocal);
+    EXPECT_EQ(route_of(cfg, "corp.internal"), NameRoute::kLocal);
+    EXPECT_EQ(route_of(cfg, "xcorp.internal"), NameRoute::kFake);
+    EXPECT_EQ(route_of(cfg, "web.socks.test"), NameRoute::kFake);
     cfg.dns_mode = DnsMode::kOff;
-    EXPECT_EQ(route_name(cfg, "web.socks.test"), NameRoute::kRefuse);
+    EXPECT_EQ(route_of(cfg, "web.socks.test"), NameRoute::kRefuse);
     cfg.dns_mode = DnsMode::kLocal;
-    EXPECT_EQ(route_name(cfg, "web.socks.test"), NameRoute::kLocal);
+    EXPECT_EQ(route_of(cfg, "web.socks.test"), NameRoute::kLocal);
+    EXPECT_EQ(route_of(cfg, "0.1.1.~1"), NameRoute::kLocal);  // the system's own rules
+    EXPECT_EQ(route_of(cfg, "0x7f.1"), NameRoute::kLiteral);  // an address in every mode
     cfg.valid = false;
     cfg.dns_mode = DnsMode::kRemote;
-    EXPECT_EQ(route_name(cfg, "web.socks.test"), NameRoute::kRefuse);
+    EXPECT_EQ(route_of(cfg, "web.socks.test"), NameRoute::kRefuse);
 }
 
 }  // namespace

@@ -11,6 +11,9 @@
 #include <string>
 
 #include "shim/config.hpp"
+#include "shim/host_text.hpp"
+#include "shim/text.hpp"
+#include "tests/unit/host_forms.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -98,6 +101,38 @@ TEST(PolicyRuleTest, BareAddressIsAHost) {
     ASSERT_EQ(parse_rule("2001:db8::1", true, r), nullptr);
     EXPECT_EQ(r.net.family, AF_INET6);
     EXPECT_EQ(r.net.prefix, 128);
+}
+
+// Every spelling the resolver reads as an address (host_forms.hpp) is either the
+// a.b.c.d form of a host rule or refused with a reason: never a name rule, which no
+// connection would match (the resolver answers such text with the address).
+TEST(PolicyRuleTest, EverySpellingOfAnAddressIsAHostRuleOrRefused) {
+    size_t refused = 0;
+    for (const std::string& form : host_forms::ipv4_spellings()) {
+        HostText host;
+        std::string_view target = trim(form);
+        if (parse_host(target, false, host) != HostKind::kIpv4) continue;
+        Rule r;
+        char text[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, host.addr, text, sizeof text);
+        for (std::string rule : {std::string(target), std::string(target) + ":443"}) {
+            const char* e = parse_rule(rule, false, r);
+            if (target == text) {
+                ASSERT_EQ(e, nullptr) << rule;
+                EXPECT_EQ(r.target, RuleTarget::kNetwork) << rule;
+                EXPECT_EQ(memcmp(r.net.addr.data(), host.addr, 4), 0) << rule;
+            } else {
+                ++refused;
+                EXPECT_STREQ(e, unusual_address(target)) << rule;
+                EXPECT_NE(e, nullptr) << rule;
+            }
+        }
+    }
+    EXPECT_GT(refused, 100u);
+    Rule r;
+    EXPECT_STREQ(parse_rule("fe80::1%eth0", false, r), "an address in a list takes no scope id");
+    EXPECT_EQ(parse_rule("0x7f.example", false, r), nullptr);  // a name
+    EXPECT_EQ(r.target, RuleTarget::kName);
 }
 
 TEST(PolicyRuleTest, Ipv6NetworkWithoutAndWithPort) {

@@ -6,15 +6,20 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netdb.h>
+#include <resolv.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include "shim/fake_dns.hpp"
 #include "shim/init.hpp"
+#include "shim/names.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/shm_file.hpp"
+#include "tests/unit/host_forms.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -157,13 +162,162 @@ TEST_F(ResolverTest, UnknownFamilyIsEaiFamily) {
     EXPECT_EQ(rc, EAI_FAMILY);
 }
 
-TEST_F(ResolverTest, NumericAndHostsFileNamesGoToTheRealResolver) {
-    for (const char* name : {"203.0.113.10", "2001:db8::1", "localhost"}) {
-        addrinfo* res = nullptr;
-        bool handled = true;
-        fake_getaddrinfo(name, nullptr, nullptr, &res, handled);
-        EXPECT_FALSE(handled) << name;
+TEST_F(ResolverTest, HostsFileNamesGoToTheRealResolver) {
+    addrinfo* res = nullptr;
+    bool handled = true;
+    fake_getaddrinfo("localhost", nullptr, nullptr, &res, handled);
+    EXPECT_FALSE(handled);
+}
+
+// Each spelling of an address (host_forms.hpp) is answered with that address (and
+// its scope id), exactly as libc's getaddrinfo answers the same text with
+// AI_NUMERICHOST (the trailing-dot form: the text without its dot) — never a fake
+// address, never a lookup. gethostbyname answers the IPv4 forms too.
+TEST_F(ResolverTest, LiteralsInEverySpellingAreTheirAddressNeverAFakeOne) {
+    std::vector<std::string> forms = host_forms::ipv4_spellings();
+    for (const std::string& f : host_forms::ipv6_spellings()) forms.push_back(f);
+    size_t answered = 0;
+    for (const std::string& form : forms) {
+        SCOPED_TRACE(form);
+        HostText host;
+        HostKind kind = parse_host(form, false, host);
+        if (kind != HostKind::kIpv4 && kind != HostKind::kIpv6) continue;
+        std::string bare = form;
+        if (host.trailing_dot) bare.pop_back();
+        addrinfo hints{};
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_NUMERICHOST | AI_CANONNAME;
+        addrinfo* want = nullptr;
+        int want_rc = getaddrinfo(bare.c_str(), "80", &hints, &want);
+        hints.ai_flags = AI_CANONNAME;
+        addrinfo* got = nullptr;
+        bool handled = false;
+        int rc = fake_getaddrinfo(form.c_str(), "80", &hints, &got, handled);
+        EXPECT_TRUE(handled);
+        ASSERT_EQ(rc, want_rc) << gai_strerror(rc);
+        if (rc == 0) {
+            ++answered;
+            ASSERT_EQ(got->ai_addrlen, want->ai_addrlen);
+            EXPECT_EQ(memcmp(got->ai_addr, want->ai_addr, want->ai_addrlen), 0)
+                << text(got) << " vs " << text(want);  // address, port and scope id
+            EXPECT_STREQ(got->ai_canonname, form.c_str());
+            EXPECT_EQ(got->ai_next, nullptr);
+            freeaddrinfo(got);
+            freeaddrinfo(want);
+        }
+        hostent h{};
+        hostent* result = nullptr;
+        int herr = 0;
+        char buf[512];
+        rc =
+            fake_gethostbyname(form.c_str(), AF_INET, &h, buf, sizeof buf, &result, &herr, handled);
+        if (!handled) {
+            // Only what libc's gethostbyname itself reads as an address (digits and
+            // dots, or IPv6 without scope) goes to it.
+            rc = gethostbyname2_r(form.c_str(), AF_INET, &h, buf, sizeof buf, &result, &herr);
+            if (kind == HostKind::kIpv4) {
+                ASSERT_NE(result, nullptr);
+                EXPECT_EQ(memcmp(h.h_addr_list[0], host.addr, 4), 0);
+            } else {
+                EXPECT_EQ(result, nullptr);
+            }
+        } else if (kind == HostKind::kIpv4) {
+            ASSERT_EQ(rc, 0);
+            ASSERT_NE(result, nullptr);
+            EXPECT_EQ(memcmp(h.h_addr_list[0], host.addr, 4), 0);
+            EXPECT_STREQ(h.h_name, form.c_str());
+        } else {
+            EXPECT_EQ(result, nullptr);  // no scope id in a hostent: libc finds none either
+            EXPECT_EQ(herr, HOST_NOT_FOUND);
+        }
     }
+    EXPECT_GT(answered, forms.size() / 3);
+    // AI_NUMERICHOST asks for libc's own numeric reading, which refuses the dot.
+    addrinfo hints{};
+    hints.ai_flags = AI_NUMERICHOST;
+    addrinfo* res = nullptr;
+    bool handled = false;
+    EXPECT_EQ(fake_getaddrinfo("203.0.113.7.", nullptr, &hints, &res, handled), EAI_NONAME);
+    EXPECT_TRUE(handled);
+}
+
+// A string that is no host name fails with libc's own errors (libc never asks a
+// nameserver about it: its DNS backend checks res_hnok first, so calling it here is
+// safe), and never enters the fake-DNS table.
+TEST_F(ResolverTest, StringsThatAreNoHostNameFailAsLibcFailsThem) {
+    std::vector<std::string> forms = host_forms::name_syntax();
+    for (const std::string& f : host_forms::misspelled_numbers()) forms.push_back(f);
+    size_t checked = 0;
+    for (const std::string& form : forms) {
+        SCOPED_TRACE(form);
+        HostText host;
+        HostKind kind = parse_host(form, false, host);
+        // The digits-and-dots forms libc's gethostbyname refuses itself.
+        bool digits = form.find_first_not_of("0123456789.") == std::string::npos && !form.empty() &&
+                      form.back() != '.';
+        if (kind != HostKind::kInvalid && !(kind == HostKind::kNotHost && digits)) continue;
+        ASSERT_TRUE(form.empty() || res_hnok(form.c_str()) == 0 || digits);
+        ++checked;
+        addrinfo hints{};
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* res = nullptr;
+        bool handled = false;
+        int rc = fake_getaddrinfo(form.c_str(), "80", &hints, &res, handled);
+        EXPECT_TRUE(handled);
+        if (kind == HostKind::kInvalid) {
+            addrinfo* libc = nullptr;
+            int libc_rc = getaddrinfo(form.c_str(), "80", &hints, &libc);
+            EXPECT_EQ(rc, libc_rc);  // EAI_NONAME; "*" is libc's wildcard, as null
+            if (libc_rc == 0) {
+                freeaddrinfo(libc);
+                freeaddrinfo(res);
+            }
+        } else {
+            EXPECT_EQ(rc, EAI_NONAME);
+        }
+        for (int af : {AF_INET, AF_INET6, AF_UNIX}) {
+            hostent h{}, lh{};
+            hostent* result = &h;
+            hostent* libc_result = &lh;
+            int herr = -1, libc_herr = -1;
+            char buf[512], libc_buf[512];
+            rc = fake_gethostbyname(form.c_str(), af, &h, buf, sizeof buf, &result, &herr, handled);
+            EXPECT_TRUE(handled) << af;
+            int libc_rc = gethostbyname2_r(form.c_str(), af, &lh, libc_buf, sizeof libc_buf,
+                                           &libc_result, &libc_herr);
+            EXPECT_EQ(rc, libc_rc) << af;
+            EXPECT_EQ(herr, libc_herr) << af;
+            EXPECT_EQ(result, nullptr) << af;
+            EXPECT_EQ(libc_result, nullptr) << af;
+        }
+        uint32_t index = 0;
+        EXPECT_FALSE(fake_dns_find(*fake_dns_table(), form, index));
+    }
+    EXPECT_GT(checked, 300u);
+    // Mistyped addresses and the root are no names either (libc would ask a
+    // nameserver, whose answer is NXDOMAIN): not found, nothing in the table.
+    for (const char* s : {"1.2.3.4.5.", "08.1.1.1.", "foo.123", "."}) {
+        addrinfo* res = nullptr;
+        bool handled = false;
+        EXPECT_EQ(fake_getaddrinfo(s, nullptr, nullptr, &res, handled), EAI_NONAME) << s;
+        hostent h{};
+        hostent* result = &h;
+        int herr = 0;
+        char buf[512];
+        EXPECT_EQ(fake_gethostbyname(s, AF_INET, &h, buf, sizeof buf, &result, &herr, handled), 0);
+        EXPECT_EQ(herr, HOST_NOT_FOUND) << s;
+        uint32_t index = 0;
+        EXPECT_FALSE(fake_dns_find(*fake_dns_table(), s, index)) << s;
+    }
+}
+
+// Escapes are undone as the resolver would: the table holds the name a query carries.
+TEST_F(ResolverTest, EscapedNamesAreFakedUnescaped) {
+    addrinfo* a = lookup("esc\\097ped.socks.test", nullptr, AF_INET, 0, SOCK_STREAM);
+    addrinfo* b = lookup("escaped.socks.test", nullptr, AF_INET, 0, SOCK_STREAM);
+    EXPECT_EQ(text(a), text(b));
+    freeaddrinfo(a);
+    freeaddrinfo(b);
 }
 
 TEST_F(ResolverTest, ANameTooLongForSocksIsNotFoundNotTryAgain) {
