@@ -86,7 +86,9 @@ void expect_agrees_with_libc(const std::string& text) {
     if (libc.family == AF_INET6) {
         ASSERT_EQ(kind, HostKind::kIpv6);
         EXPECT_EQ(memcmp(h.addr, libc.addr, 16), 0);
-        if (h.scoped && h.scope_numeric) EXPECT_EQ(h.scope_id, libc.scope_id);
+        if (h.scoped && h.scope_numeric) {
+            EXPECT_EQ(h.scope_id, libc.scope_id);
+        }
         if (h.scoped && !h.scope_numeric) {
             std::string scope(h.scope);
             EXPECT_EQ(if_nametoindex(scope.c_str()), libc.scope_id);
