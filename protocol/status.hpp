@@ -1,4 +1,4 @@
-// SOCKS5 reply code → errno, the one mapping every caller uses (DESIGN.md, Failure).
+// SOCKS5 reply code → errno, the one mapping every caller uses (docs/ARCHITECTURE.md, Failure).
 #pragma once
 
 #include <cerrno>

@@ -1,5 +1,5 @@
 # Names and addresses of the test world; sourced by scripts/world.sh and
-# tests/integration/lib.sh so both agree on one topology (DESIGN.md "Test world").
+# tests/integration/lib.sh so both agree on one topology (README.md, "Two commands").
 # shellcheck shell=bash disable=SC2034
 
 # SFY_WORLD_NAME (default sfy, 1-8 of [a-z0-9]) names the namespaces <name>-client and

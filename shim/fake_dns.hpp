@@ -2,7 +2,7 @@
 // Index i stands for the i-th address of the IPv4 fake range and of the IPv6 one.
 // Lock-free: an insert claims an entry, writes the name, then publishes it with one
 // CAS into the hash index; a process killed at any point leaves at most one
-// unreachable entry, never a wrong mapping (DESIGN.md, Fake DNS).
+// unreachable entry, never a wrong mapping (docs/ARCHITECTURE.md, Fake DNS).
 #pragma once
 
 #include <atomic>

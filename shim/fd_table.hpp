@@ -1,5 +1,5 @@
 // Per-fd state of the sockets the shim owns. The fast path of every hook is one
-// byte load from kind_of(fd) (DESIGN.md, Fast path); details live in records
+// byte load from kind_of(fd) (docs/ARCHITECTURE.md, Fast path); details live in records
 // allocated on first use.
 #pragma once
 

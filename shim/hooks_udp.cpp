@@ -1,5 +1,5 @@
 // Exported datagram entry points. On an fd the shim does not own each costs one
-// byte load and a branch before the real call (DESIGN.md, Fast path); owned UDP
+// byte load and a branch before the real call (docs/ARCHITECTURE.md, Fast path); owned UDP
 // sockets go through udp_assoc.cpp. Every send form builds one msghdr and shares
 // send_common; every receive form shares recv_common.
 #include <netinet/in.h>

@@ -1,6 +1,6 @@
 // Lazy, constructor-free start of the shim: a three-state atomic (not started /
 // starting / ready). The configuration is written once before "ready" and read
-// without locks afterwards (STYLE.md habit 8 and 14).
+// without locks afterwards (docs/ARCHITECTURE.md, Start-up and state).
 #pragma once
 
 #include "shim/config.hpp"

@@ -1,6 +1,6 @@
 // Blocking I/O under one deadline on the monotonic clock, over a socket the caller
 // has made non-blocking. Every function returns 0 or an errno value and never
-// writes errno for the caller (STYLE.md habits 9 and 11).
+// writes errno for the caller (docs/ARCHITECTURE.md, Hooks and real functions).
 #pragma once
 
 #include <sys/socket.h>

@@ -16,7 +16,7 @@
 namespace socksify::shim::real {
 
 // X(name, return type, parameter list, argument list). A missing symbol fails the
-// call with ENOSYS instead of exiting (STYLE.md habit 7).
+// call with ENOSYS instead of exiting (docs/ARCHITECTURE.md, Hooks and real functions).
 #define SOCKSIFY_REAL_FUNCTIONS(X)                                                                 \
     X(connect, int, (int fd, const sockaddr* a, socklen_t n), (fd, a, n))                          \
     X(close, int, (int fd), (fd))                                                                  \

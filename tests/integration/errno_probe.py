@@ -31,7 +31,7 @@ def fd_count():
 
 
 def name(e):
-    # Linux has one value for both; errorcode names it ENOTSUP, DESIGN.md EOPNOTSUPP.
+    # Linux has one value for both; errorcode names it ENOTSUP, the errno table EOPNOTSUPP.
     if e == errno.EOPNOTSUPP:
         return "EOPNOTSUPP"
     return errno.errorcode.get(e, str(e))

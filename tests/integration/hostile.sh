@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 5, hostile proxy: for each fault build/tests/hostile_proxy plays, a program under
-# the launcher gets the errno of DESIGN.md ("Failure") within --timeout plus 1 s, exits
+# the launcher gets the errno of docs/ARCHITECTURE.md ("Failure") within --timeout plus 1 s, exits
 # normally, leaks no fd, sends nothing on the failed socket, and nothing reaches the
 # destination except through the proxy. Runs in its own network namespace (only lo),
 # made and deleted here. Writes the fault x errno x time matrix to
@@ -159,7 +159,7 @@ dest_clean() {
 dest_seen() { oneline "$(cat "$DIR/dest4.log" "$DIR/dest6.log" | tail -n 2)"; }
 
 # conclude NAME: PASS, or FAIL with the reasons gathered in WHY (and the last run).
-# A case run with KNOWN_BUG set tests what DESIGN.md asks of a library that does not
+# A case run with KNOWN_BUG set tests what docs/ARCHITECTURE.md asks of a library that does not
 # do it yet: it passes once fixed, and until then it is a SKIP naming the bug, not
 # a FAIL (this script may not change shim/).
 WHY=()

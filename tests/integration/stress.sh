@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load and odd process shapes through Dante (issue 5, Stress; DESIGN.md, Failure):
+# Load and odd process shapes through Dante (issue 5, Stress; docs/ARCHITECTURE.md, Failure):
 # many threads, a fork storm by name, sockets on high fd numbers, a program that
 # closes every fd above 2, a library that connects from its constructor, and a
 # threaded run under an ASan+UBSan build of the shim.

@@ -1,4 +1,4 @@
-// The SOCKS reply code → errno table (DESIGN.md, Failure).
+// The SOCKS reply code → errno table (docs/ARCHITECTURE.md, Failure).
 #include "protocol/status.hpp"
 
 #include <gtest/gtest.h>
