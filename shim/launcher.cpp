@@ -101,7 +101,7 @@ constexpr const char* kHelp =
     "  -v, --verbose             log one line per connection on stderr\n"
     "  -q, --quiet               log nothing, not even errors (default: errors only)\n"
     "  -h, --help                show this help and exit\n"
-    "      --version             show the version and exit\n"
+    "      --version             show the version and what this build and kernel support\n"
     "\n"
     "Exit status: the program's; 2 when an option is bad, 126/127 when the program\n"
     "cannot be run or is not found. See socksify(1).\n";

@@ -107,7 +107,7 @@ else
 fi
 
 # No error and no warning that debian/socksify.lintian-overrides does not explain.
-run 300 lintian --no-tag-display-limit "$CHANGES"
+run 300 lintian --tag-display-limit 0 "$CHANGES"
 tags=$(printf '%s\n' "$OUT" | grep -E '^[EW]: ' || true)
 if [[ -z $tags && $RC == 0 ]]; then
     pass lintian-no-errors-or-warnings
