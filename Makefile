@@ -11,7 +11,11 @@ BENCH_REPS ?= 5
 
 BUILD := build
 VERSION := 0.1.0
-LIBDIR_INSTALLED := $(PREFIX)/lib/socksify
+# Where the library is installed, compiled into the launcher (the Debian package: the
+# multiarch directory, /usr/lib/<triplet>/socksify).
+LIBDIR ?= $(PREFIX)/lib/socksify
+LIBDIR_INSTALLED = $(LIBDIR)
+COMPLETIONDIR = $(PREFIX)/share/bash-completion/completions
 
 # Project flags are appended so a user's CXXFLAGS cannot drop them.
 WARN := -Wall -Wextra -Wpedantic
@@ -51,7 +55,7 @@ TEST_HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,\
 GTEST_FLAGS := $(shell pkg-config --cflags --libs gtest_main gmock 2>/dev/null || echo -lgtest_main -lgtest -lgmock -pthread)
 BENCH_LIBS := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark) -lbenchmark_main -pthread
 
-.PHONY: all test unit bench fuzz asan tsan install uninstall clean demo format-check deps
+.PHONY: all test unit bench fuzz asan tsan install uninstall clean demo format-check deps deb
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(LAUNCHER)
@@ -174,14 +178,28 @@ deps:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR_INSTALLED) \
-	  $(DESTDIR)$(PREFIX)/share/man/man1
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(COMPLETIONDIR)
 	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR_INSTALLED)/libsocksify.so
 	install -m 0755 $(LAUNCHER) $(DESTDIR)$(PREFIX)/bin/socksify
 	install -m 0644 docs/socksify.1 $(DESTDIR)$(PREFIX)/share/man/man1/socksify.1
+	install -m 0644 scripts/socksify-completion.bash $(DESTDIR)$(COMPLETIONDIR)/socksify
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR_INSTALLED)/libsocksify.so $(DESTDIR)$(PREFIX)/bin/socksify \
-	  $(DESTDIR)$(PREFIX)/share/man/man1/socksify.1
+	  $(DESTDIR)$(PREFIX)/share/man/man1/socksify.1 $(DESTDIR)$(COMPLETIONDIR)/socksify
+
+# The Debian package (debian/), built by dpkg-buildpackage in build/debian; the .deb,
+# .buildinfo and .changes land in build/deb/ rather than in the parent directory, and
+# the tree is cleaned after, so a clone stays clean.
+DEB_DIR = $(CURDIR)/$(BUILD)/deb
+deb:
+	@mkdir -p $(DEB_DIR)
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL SOCKSIFY_DEB_DIR=$(DEB_DIR) \
+	  dpkg-buildpackage -us -uc -b --post-clean \
+	  --buildinfo-option=-u$(DEB_DIR) --changes-option=-u$(DEB_DIR) \
+	  --buildinfo-file=$(DEB_DIR)/socksify_$(VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).buildinfo \
+	  --changes-file=$(DEB_DIR)/socksify_$(VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).changes
+	@ls $(DEB_DIR)/*.deb
 
 format-check:
 	clang-format --dry-run --Werror protocol/*.[ch]pp shim/*.[ch]pp tests/unit/*.cpp

@@ -11,6 +11,8 @@ packages=(
     openssl  # hashes the test user's password for the world's Dante username method
     dnsmasq-base  # the world's DNS servers: client-side resolver (logs queries), proxy-side names
     git           # a repository served over dumb HTTP, cloned by name through the proxy
+    debhelper dpkg-dev fakeroot lintian  # make deb and its test (tests/integration/package.sh)
+    bash-completion  # the completion test drives bash-completion's machinery
 )
 
 missing=()

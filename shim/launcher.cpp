@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <dlfcn.h>
-#include <elf.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
@@ -30,17 +29,11 @@
 #include "shim/launcher_check.hpp"
 #include "shim/launcher_pipeline.hpp"
 #include "shim/launcher_summary.hpp"
+#include "shim/launcher_version.hpp"
 #include "shim/policy.hpp"
 #include "shim/program_check.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/shm_file.hpp"
-
-#ifndef SOCKSIFY_VERSION
-#define SOCKSIFY_VERSION "unknown"
-#endif
-#ifndef SOCKSIFY_LIBDIR
-#define SOCKSIFY_LIBDIR "/usr/local/lib/socksify"
-#endif
 
 extern char** environ;
 
@@ -112,7 +105,7 @@ constexpr const char* kHelp =
     "  -v, --verbose             log one line per connection on stderr\n"
     "  -q, --quiet               log nothing, not even errors (default: errors only)\n"
     "  -h, --help                show this help and exit\n"
-    "      --version             show the version and exit\n"
+    "      --version             show the version and what this build and kernel support\n"
     "\n"
     "Exit status: the program's; 2 when an option is bad, 126/127 when the program\n"
     "cannot be run or is not found. See socksify(1).\n";
@@ -384,7 +377,7 @@ void apply(Options& o, Opt id, std::string_view value) {
         case Opt::kVerbose: o.log = "verbose"; break;
         case Opt::kQuiet: o.log = "quiet"; break;
         case Opt::kHelp: std::fputs(kHelp, stdout); std::exit(0);
-        case Opt::kVersion: std::puts("socksify " SOCKSIFY_VERSION); std::exit(0);
+        case Opt::kVersion: print_version(); std::exit(0);
         case Opt::kCheck: o.check = true; break;
     }
 }
@@ -539,27 +532,11 @@ std::string resolve_proxy_host(const char* host) {
     return text;
 }
 
-bool file_exists(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
-
-// build/bin/socksify uses build/lib/libsocksify.so; an installed one, SOCKSIFY_LIBDIR.
-// Never '.', never a search path.
+// Never '.', never a search path (locate_library).
 std::string find_library() {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        std::string_view path(exe, static_cast<size_t>(n));
-        size_t slash = path.rfind('/');
-        if (slash != std::string_view::npos) {
-            std::string_view dir = path.substr(0, slash);
-            if (dir.size() >= 4 && dir.substr(dir.size() - 4) == "/bin") {
-                std::string lib =
-                    std::string(dir.substr(0, dir.size() - 4)) + "/lib/libsocksify.so";
-                if (file_exists(lib)) return lib;
-            }
-        }
-    }
-    std::string lib = SOCKSIFY_LIBDIR "/libsocksify.so";
-    if (!file_exists(lib)) die("library not found: " + lib);
+    std::string tried;
+    std::string lib = locate_library(tried);
+    if (lib.empty()) die("library not found: " + tried);
     return lib;
 }
 
@@ -660,30 +637,6 @@ std::string create_shm() {
         die(std::string("cannot create shared state file in /dev/shm: ") + std::strerror(errno));
     close(fd);
     return path;
-}
-
-// A library the dynamic loader cannot load is skipped with a warning, and the program
-// would run unproxied: refuse instead. Every run checks the ELF header; strict mode
-// also loads it (RTLD_LOCAL: no symbol of ours reaches the launcher).
-bool complete_elf(const std::string& lib) {
-    int fd = open(lib.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    struct stat st {};
-    Elf64_Ehdr eh{};
-    bool ok = fstat(fd, &st) == 0 && pread(fd, &eh, sizeof eh, 0) == sizeof eh &&
-              memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
-              eh.e_type == ET_DYN;
-    auto size = static_cast<uint64_t>(st.st_size);
-    ok = ok && eh.e_phoff + uint64_t{eh.e_phnum} * eh.e_phentsize <= size &&
-         eh.e_shoff + uint64_t{eh.e_shnum} * eh.e_shentsize <= size;
-    for (unsigned i = 0; ok && i < eh.e_phnum; ++i) {
-        Elf64_Phdr ph{};
-        ok = pread(fd, &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + i * eh.e_phentsize)) ==
-                 sizeof ph &&
-             ph.p_offset + ph.p_filesz <= size;
-    }
-    close(fd);
-    return ok;
 }
 
 // A library the dynamic loader cannot load is skipped with a warning, and the program

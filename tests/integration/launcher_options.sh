@@ -177,7 +177,8 @@ else
 fi
 
 run "$S" --version
-if [[ $RC -eq 0 && $(cat "$T/out") =~ ^socksify\ [0-9]+\.[0-9]+\.[0-9]+$ && ! -s $T/err ]]; then
+# The first line is the version; the lines after it are tests/integration/version.sh's.
+if [[ $RC -eq 0 && $(head -n 1 "$T/out") =~ ^socksify\ [0-9]+\.[0-9]+\.[0-9]+$ && ! -s $T/err ]]; then
     report version
 else
     report version "exit $RC, stdout '$(cat "$T/out")'"
