@@ -9,7 +9,7 @@
 _socksify_value_opts='-x --proxy --direct --dns --dns-tcp --fake-net --fake-net6 --udp
     --timeout --password-file --allow --deny --audit --audit-summary --config
     --proxychains-conf'
-_socksify_flag_opts='--no-pipeline --strict --default-deny -v --verbose -q --quiet -h --help
+_socksify_flag_opts='--check --no-pipeline --strict --default-deny -v --verbose -q --quiet -h --help
     --version'
 
 # _socksify_takes_value WORD: WORD is an option whose value is the next word: a long
