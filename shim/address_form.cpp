@@ -11,6 +11,10 @@
 #include <cstddef>
 #include <cstring>
 
+#include "shim/audit.hpp"
+#include "shim/init.hpp"
+#include "shim/log.hpp"
+
 namespace socksify::shim {
 namespace {
 
@@ -228,6 +232,17 @@ AddressForm classify_fd(int fd, SocketShape s, Entry entry, bool fastopen, const
     if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &n) != 0 || v6only == 0) return f;
     s.v6only = true;
     return classify_address(s, entry, fastopen, addr, len);
+}
+
+int refuse_unclassified(int fd, const SocketShape& s, const char* call) {
+    ensure_ready();
+    const Config& cfg = config();
+    if (!cfg.strict) return 0;
+    log_line(LogLevel::kError,
+             "refusing %s on fd %d: a socket of domain %d the proxy cannot carry (--strict)", call,
+             fd, s.domain);
+    audit_denied(cfg, audit_event(AuditKind::kRefusal, nullptr), "strict");
+    return EACCES;
 }
 
 socklen_t neutral_copy(const sockaddr* addr, socklen_t len, sockaddr_storage& out) {

@@ -65,6 +65,12 @@ bool socket_shape(int fd, SocketShape& out);
 AddressForm classify_fd(int fd, SocketShape s, Entry entry, bool fastopen, const sockaddr* addr,
                         socklen_t len);
 
+// An address on an AF_INET/AF_INET6 socket the hooks cannot route (kUnknown: raw,
+// ICMP, SCTP, … made before the shim was loaded): under --strict refused with one log
+// line and one audit record, EACCES; otherwise 0 (it goes to libc, as outside strict
+// mode such sockets do). call names the entry point for the log.
+int refuse_unclassified(int fd, const SocketShape& s, const char* call);
+
 // A copy of addr whose address bytes (past family and port) are zero: what a refused
 // form is handed to the kernel as, so the program gets the kernel's own errno for it
 // (also EISCONN/EALREADY where the socket's state comes first), and even a form this
