@@ -4,7 +4,7 @@
 //   addr_probe sweep V4 V6 PORT
 //       For TCP and UDP sockets of both families, every family value 0..45 and every
 //       sockaddr length 0..128, tries connect, sendto, sendmsg, sendmmsg and Fast Open
-//       sendto/sendmsg aimed at V4/V6:PORT (both readings of the address bytes name the
+//       sendto/sendmsg/sendmmsg aimed at V4/V6:PORT (both readings of the address bytes name the
 //       target; on IPv6 sockets a second pass uses the v4-mapped form of V4). Prints
 //       "SOCK CALL VARIANT FAMILY LEN RESULT" per attempt, RESULT "ok" when the call was
 //       taken (sent, connected or connecting) or the errno's name.
@@ -50,9 +50,9 @@ static const struct kind kinds[] = {{"tcp4", AF_INET, SOCK_STREAM},
                                     {"udp4", AF_INET, SOCK_DGRAM},
                                     {"udp6", AF_INET6, SOCK_DGRAM}};
 
-enum call { CONNECT, SENDTO, SENDMSG, SENDMMSG, TFO_SENDTO, TFO_SENDMSG, CALLS };
-static const char* call_names[] = {"connect",  "sendto",     "sendmsg",
-                                   "sendmmsg", "tfo-sendto", "tfo-sendmsg"};
+enum call { CONNECT, SENDTO, SENDMSG, SENDMMSG, TFO_SENDTO, TFO_SENDMSG, TFO_SENDMMSG, CALLS };
+static const char* call_names[] = {"connect",    "sendto",      "sendmsg",     "sendmmsg",
+                                   "tfo-sendto", "tfo-sendmsg", "tfo-sendmmsg"};
 
 static long attempt(int fd, enum call c, unsigned char* buf, socklen_t len) {
     char byte = 'x';
@@ -70,7 +70,8 @@ static long attempt(int fd, enum call c, unsigned char* buf, socklen_t len) {
         case SENDMSG: return sendmsg(fd, &mm.msg_hdr, MSG_NOSIGNAL);
         case SENDMMSG: return sendmmsg(fd, &mm, 1, MSG_NOSIGNAL);
         case TFO_SENDTO: return sendto(fd, &byte, 1, MSG_NOSIGNAL | MSG_FASTOPEN, a, len);
-        default: return sendmsg(fd, &mm.msg_hdr, MSG_NOSIGNAL | MSG_FASTOPEN);
+        case TFO_SENDMSG: return sendmsg(fd, &mm.msg_hdr, MSG_NOSIGNAL | MSG_FASTOPEN);
+        default: return sendmmsg(fd, &mm, 1, MSG_NOSIGNAL | MSG_FASTOPEN);
     }
 }
 
