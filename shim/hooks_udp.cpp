@@ -76,8 +76,11 @@ Sent claim(int fd, const SocketShape& shape, const msghdr* msg, const AddressFor
 }
 
 // The route of one send on fd (not on the fast path). flags may lose MSG_FASTOPEN.
+// A record is checked against its socket (live_kind) only where it is acted on: a
+// datagram wrapped or unwrapped, a refused form, an answer from the record. A call
+// passed to libc unchanged is right whatever the number names by now.
 Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
-    FdKind k = live_kind(fd);
+    FdKind k = kind_of(fd);
     const auto* name = static_cast<const sockaddr*>(msg->msg_name);
     socklen_t name_len = msg->msg_namelen;
     bool fastopen = (flags & MSG_FASTOPEN) != 0;
@@ -130,7 +133,9 @@ Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
                 routed.msg_name = nullptr;
                 routed.msg_namelen = 0;
                 break;
-            default: return neutral_send(fd, msg, flags, entry);
+            default:
+                if (live_kind(fd) == FdKind::kNone) return {true};  // not the socket it was
+                return neutral_send(fd, msg, flags, entry);
         }
     }
     int err = 0;
@@ -184,10 +189,6 @@ ssize_t recv_common(int fd, msghdr* msg, int flags, bool& handled) {
     bool unassociated = false;
     {
         ShimScope scope;
-        if (live_kind(fd) != FdKind::kUdp) {
-            handled = false;  // the record outlived its socket: not ours now
-            return 0;
-        }
         ensure_ready();
         n = udp_recvmsg(fd, msg, flags, config(), err, handled);
         unassociated = !handled && udp_unassociated(fd);
@@ -195,7 +196,17 @@ ssize_t recv_common(int fd, msghdr* msg, int flags, bool& handled) {
     if (unassociated) {
         handled = true;
         n = recv_unassociated(fd, msg, flags);
-        if (n >= 0) errno = saved;
+        if (n >= 0) {
+            errno = saved;
+        } else if (errno == ENOTSOCK) {
+            // The record outlived its socket (a close the shim did not see): the
+            // caller's own call on whatever the number names now.
+            ShimScope scope;
+            (void)live_kind(fd);
+            handled = false;
+            errno = saved;
+            return 0;
+        }
         return n;
     }
     if (!handled) return 0;

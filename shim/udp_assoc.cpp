@@ -423,6 +423,8 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
         dest = reinterpret_cast<const sockaddr*>(&rec->peer);
     }
     if (goes_direct(cfg, dest)) return 0;
+    // About to wrap: the number must still name the socket the record was made for.
+    if (live_kind(fd) != FdKind::kUdp) return 0;
     handled = true;
     std::string_view name;
     if ((err = refuse_reason(cfg, dest, name))) {
@@ -469,6 +471,7 @@ ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err,
     handled = false;
     FdRecord* rec = fd_record(fd);
     if (rec == nullptr || rec->udp.control_fd < 0) return 0;  // nothing relayed to this socket
+    if (live_kind(fd) != FdKind::kUdp) return 0;              // the number names another object now
     if (msg->msg_iovlen >= kMaxIov) return 0;
     handled = true;
     int family = rec->udp.relay.ss_family;

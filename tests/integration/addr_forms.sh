@@ -146,7 +146,7 @@ fi
 # socketpair end, a pipe) are themselves, not the old proxied sockets.
 run $T "${SFY[@]}" -q -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" -- \
     "$PROBE_BIN" stale "$SFY_DEST4" "$SFY_PORT_ECHO" "$SFY_DEST4" "$SFY_PORT_UDP_ECHO"
-if [[ $OUT == *"tcp-echo ok"*"socketpair-peer family-1"*"udp-echo ok"*"pipe-peer ENOTSOCK"*"pipe-write ok pipe-read ok"* ]]; then
+if [[ $OUT == *"tcp-echo ok"*"socketpair-peer family-1"*"udp-echo ok"*"pipe-peer ENOTSOCK"*"pipe-write ok pipe-read ok"*"udp2-echo ok"*"pipe2-write ok pipe2-read ok"* ]]; then
     pass records-left-by-fclose-are-not-trusted
 else
     fail records-left-by-fclose-are-not-trusted "$(why)"

@@ -208,7 +208,7 @@ static int stale(const char* host, int port, const char* uhost, int uport) {
     printf("udp-echo %s\n", round_trip(udp));
     stdio_close(udp);
     int pipe_fds[2];
-    if (pipe(pipe_fds) != 0) return 1;
+    if (pipe2(pipe_fds, O_NONBLOCK) != 0) return 1;  // a lost byte: EAGAIN, not a hang
     int end = pipe_fds[0] == udp ? 0 : pipe_fds[1] == udp ? 1 : -1;
     if (end < 0) {
         printf("pipe did not reuse fd %d\n", udp);
@@ -220,6 +220,22 @@ static int stale(const char* host, int port, const char* uhost, int uport) {
     const char* wr = result(w);
     long r = read(pipe_fds[0], &back, 1);
     printf("pipe-write %s pipe-read %s\n", wr, r == 1 && back == c ? "ok" : result(r));
+    // Again with the write end on the old number: a placeholder takes the lower one.
+    int placeholder = dup(0);
+    int udp2 = connect_to(SOCK_DGRAM, uhost, uport);
+    if (placeholder < 0 || udp2 < 0 || placeholder > udp2) return 1;
+    printf("udp2-echo %s\n", round_trip(udp2));
+    stdio_close(udp2);
+    close(placeholder);
+    int again[2];
+    if (pipe2(again, O_NONBLOCK) != 0 || again[1] != udp2) {
+        printf("pipe did not reuse fd %d\n", udp2);
+        return 1;
+    }
+    w = write(again[1], &c, 1);
+    wr = result(w);
+    r = read(again[0], &back, 1);
+    printf("pipe2-write %s pipe2-read %s\n", wr, r == 1 && back == c ? "ok" : result(r));
     return 0;
 }
 
