@@ -142,6 +142,33 @@ else
     fail dissolved-socket-fast-open-refused-under-strict "$(why "listener heard $(($(heard) - before))")"
 fi
 
+# A socket the hooks cannot route (raw ICMP), inherited from before the library was
+# loaded: under strict a send on it is refused and audited, never passed to libc.
+cat >"$SFY_TMP/raw_send.py" <<'EOF'
+import errno, socket, sys
+s = socket.socket(fileno=int(sys.argv[1]))
+try:
+    s.sendto(b"\x08\x00\xf7\xff\x00\x00\x00\x00", (sys.argv[2], 0))
+    print("raw sent")
+except OSError as e:
+    print("raw", errno.errorcode[e.errno])
+EOF
+RAW_AUDIT=$SFY_TMP/raw-audit.log
+run $T "${IN_CLIENT[@]}" "$PY" -c '
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.set_inheritable(True)
+launcher, proxy, py, script, audit, dest = sys.argv[1:]
+os.execv(launcher, [launcher, "-q", "--strict", "--direct", "", "--audit", audit, "-x", proxy,
+                    "--", py, script, str(s.fileno()), dest])
+' "$SOCKSIFY" "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" "$PY" "$SFY_TMP/raw_send.py" "$RAW_AUDIT" \
+    "$SFY_PROXY4"
+if [[ $OUT == "raw EACCES" ]] && grep -q '"kind":"refusal".*"verdict":"deny","reason":"strict"' "$RAW_AUDIT"; then
+    pass inherited-raw-socket-refused-under-strict
+else
+    fail inherited-raw-socket-refused-under-strict "$(why)"
+fi
+
 # fclose(fdopen(sock)) closes behind the library: the next objects on those numbers (a
 # socketpair end, a pipe) are themselves, not the old proxied sockets.
 run $T "${SFY[@]}" -q -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" -- \
