@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -155,8 +156,14 @@ TEST(AddressForm, MatchesTheKernelForEveryFamilyAndLength) {
     signal(SIGPIPE, SIG_IGN);
     Pair tcp = open_pair(SOCK_STREAM);
     Pair udp = open_pair(SOCK_DGRAM);
-    ASSERT_NE(tcp.port, 0);
-    ASSERT_NE(udp.port, 0);
+    if (tcp.port == 0 || udp.port == 0) GTEST_SKIP() << "no IPv4 and IPv6 loopback here";
+    // Fast Open sends are compared only where the kernel lets clients use it.
+    bool tfo_client = false;
+    if (FILE* f = fopen("/proc/sys/net/ipv4/tcp_fastopen", "r")) {
+        int v = 0;
+        tfo_client = fscanf(f, "%d", &v) == 1 && (v & 1) != 0;
+        fclose(f);
+    }
     in6_addr mapped{};
     inet_pton(AF_INET6, "::ffff:127.0.0.1", &mapped);
     struct Variant {
@@ -177,6 +184,7 @@ TEST(AddressForm, MatchesTheKernelForEveryFamilyAndLength) {
         for (Call c : kCalls) {
             bool tfo = c == Call::kTfoSendto || c == Call::kTfoSendmsg;
             if (udp_kind && tfo) continue;  // UDP ignores MSG_FASTOPEN: a plain send
+            if (tfo && !tfo_client) continue;
             Entry entry = c == Call::kConnect                           ? Entry::kConnect
                           : c == Call::kSendto || c == Call::kTfoSendto ? Entry::kSendto
                                                                         : Entry::kSendmsg;
