@@ -3,7 +3,9 @@
 #include "shim/fd_table.hpp"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <iterator>
 
 namespace socksify::shim {
@@ -39,6 +41,23 @@ FdRecord* fd_record(int fd) {
     return &chunk[fd & (kChunkSize - 1)];
 }
 
+void remember_object(int fd, FdRecord& rec) {
+    int saved = errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) st.st_dev = st.st_ino = 0;  // then never the same again
+    rec.dev = st.st_dev;
+    rec.ino = st.st_ino;
+    errno = saved;
+}
+
+bool same_object(int fd, const FdRecord& rec) {
+    int saved = errno;
+    struct stat st;
+    bool same = fstat(fd, &st) == 0 && st.st_ino == rec.ino && st.st_dev == rec.dev && rec.ino != 0;
+    errno = saved;
+    return same;
+}
+
 void set_kind(int fd, FdKind kind) {
     if (static_cast<unsigned>(fd) >= static_cast<unsigned>(kMaxFds)) return;
     detail::g_fd_kind[fd].store(static_cast<uint8_t>(kind), std::memory_order_release);
@@ -60,6 +79,9 @@ void copy_fd_state(int from, int to) {
     // Field by field: the record holds atomics.
     dst->peer = src->peer;
     dst->peer_len = src->peer_len;
+    dst->domain = src->domain;
+    dst->dev = src->dev;
+    dst->ino = src->ino;
     dst->udp.busy.store(0, std::memory_order_relaxed);
     dst->udp.control_fd = src->udp.control_fd;
     dst->udp.relay = src->udp.relay;

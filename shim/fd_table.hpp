@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -48,6 +49,12 @@ struct UdpState {
 struct FdRecord {
     sockaddr_storage peer;  // what the program asked to connect to
     socklen_t peer_len;
+    int domain;  // the socket's family (AF_INET/AF_INET6)
+    // The kernel object the record describes (fstat): a close the shim cannot see
+    // (fclose(fdopen(fd)), a close inside libc) leaves the record behind while the
+    // number is given to something else.
+    dev_t dev;
+    ino_t ino;
     UdpState udp;
     std::atomic<uint32_t> refs;  // kControl: how many fds share this association
 };
@@ -64,6 +71,13 @@ inline FdKind kind_of(int fd) {
 // The record of fd, allocated on demand; nullptr if fd is out of range or memory is
 // exhausted. Write it before publish(), read it after kind_of() said it is owned.
 FdRecord* fd_record(int fd);
+
+// Stores the identity of the object fd names now in rec (when the record is made,
+// and after the socket under fd was replaced).
+void remember_object(int fd, FdRecord& rec);
+
+// True while fd still names the object rec was made for.
+bool same_object(int fd, const FdRecord& rec);
 
 // Publishes fd as owned (kind != kNone) or releases it (kNone).
 void set_kind(int fd, FdKind kind);

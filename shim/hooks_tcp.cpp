@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "shim/address_form.hpp"
 #include "shim/export.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
@@ -19,55 +20,62 @@
 namespace socksify::shim {
 namespace {
 
-bool is_inet(const sockaddr* a, socklen_t len) {
-    if (a == nullptr) return false;
-    if (a->sa_family == AF_INET) return len >= sizeof(sockaddr_in);
-    if (a->sa_family == AF_INET6) return len >= sizeof(sockaddr_in6);
-    return false;
-}
+// What the connect hook does with a call.
+struct ConnectRoute {
+    enum What : uint8_t {
+        kPass,        // libc's connect, unchanged
+        kNeutral,     // libc's connect with the address zeroed: a form the kernel refuses
+        kDisconnect,  // libc's connect, then the records follow (AF_UNSPEC)
+        kDone,        // answered here: err
+    } what = kPass;
+    int err = 0;
+};
 
-bool is_stream_of_family(int fd, int family) {
-    int type = 0;
-    int domain = 0;
-    socklen_t n = sizeof type;
-    socklen_t m = sizeof domain;
-    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &n) == 0 && type == SOCK_STREAM &&
-           getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &m) == 0 && domain == family;
-}
-
-bool is_datagram(int fd) {
-    int type = 0;
-    socklen_t n = sizeof type;
-    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &n) == 0 && type == SOCK_DGRAM;
-}
-
-// Returns 0 or an errno; *handled is false when the call must go to libc unchanged.
-int proxied_connect(int fd, const sockaddr* dest, socklen_t len, bool& handled) {
-    handled = false;
-    ensure_ready();
-    const Config& cfg = config();
-    if (kind_of(fd) != FdKind::kUdp && cfg.valid &&
-        (is_direct(cfg, dest) || is_remembered_direct(dest)))
-        return 0;
-    if (kind_of(fd) == FdKind::kUdp) return udp_connect(fd, dest, len, cfg, handled);
-    // A stream socket of another family, or not a stream socket: the kernel's own
-    // answer.
-    if (!is_stream_of_family(fd, dest->sa_family)) {
-        if (is_datagram(fd)) {
-            adopt_udp(fd);  // made before the shim was loaded
-            return udp_connect(fd, dest, len, cfg, handled);
-        }
-        return 0;
-    }
-    handled = true;
-    if (kind_of(fd) == FdKind::kTcpProxied) {
+ConnectRoute connect_tcp(int fd, FdKind k, const sockaddr* dest, socklen_t len, const Config& cfg) {
+    if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest))) return {};
+    if (k == FdKind::kTcpProxied) {
         sockaddr_storage peer;
         socklen_t peer_len = sizeof peer;
         if (real::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
-            return EISCONN;
-        release_fd(fd);  // a stale record: this socket is new under an old number
+            return {ConnectRoute::kDone, EISCONN};
+        release_fd(fd);  // dissolved, or reset: no longer connected through the proxy
     }
-    return proxied_tcp_connect(fd, dest, len, cfg);
+    return {ConnectRoute::kDone, proxied_tcp_connect(fd, dest, len, cfg)};
+}
+
+ConnectRoute route_connect(int fd, const sockaddr* addr, socklen_t len) {
+    FdKind k = live_kind(fd);
+    SocketShape shape;
+    if (!socket_shape(fd, shape)) return {};  // not an AF_INET/AF_INET6 socket
+    AddressForm f = classify_fd(fd, shape, Entry::kConnect, false, addr, len);
+    switch (f.form) {
+        case Form::kDest: break;
+        case Form::kRejected: return {ConnectRoute::kNeutral};
+        case Form::kDisconnect: return {ConnectRoute::kDisconnect};
+        case Form::kUnknown: {
+            int err = refuse_unclassified(fd, shape, "connect");
+            return err != 0 ? ConnectRoute{ConnectRoute::kDone, err} : ConnectRoute{};
+        }
+        default: return {};
+    }
+    ensure_ready();
+    const Config& cfg = config();
+    const auto* dest = reinterpret_cast<const sockaddr*>(&f.dest);
+    if (shape.proto == Proto::kTcp) return connect_tcp(fd, k, dest, f.dest_len, cfg);
+    if (k != FdKind::kUdp) adopt_udp(fd);  // made before the shim was loaded
+    bool handled = false;
+    int err = udp_connect(fd, dest, f.dest_len, cfg, handled);
+    return handled ? ConnectRoute{ConnectRoute::kDone, err} : ConnectRoute{};
+}
+
+// After a successful connect(AF_UNSPEC): the socket is connected to nothing now.
+void dissolved(int fd) {
+    FdKind k = kind_of(fd);
+    if (k == FdKind::kTcpProxied) {
+        set_kind(fd, FdKind::kNone);
+    } else if (k == FdKind::kUdp) {
+        if (FdRecord* rec = fd_record(fd)) rec->udp.connected = false;
+    }
 }
 
 }  // namespace
@@ -77,25 +85,38 @@ using namespace socksify::shim;
 
 SOCKSIFY_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
     if (inside_shim()) return real::connect(fd, addr, len);
-    if (!is_inet(addr, len)) {
-        // AF_UNSPEC dissolves a UDP socket's connection, proxied or not.
-        if (kind_of(fd) == FdKind::kUdp && addr != nullptr && addr->sa_family == AF_UNSPEC)
-            if (FdRecord* rec = fd_record(fd)) rec->udp.connected = false;
+    // A family no AF_INET/AF_INET6 socket takes (AF_UNIX, …) on a socket that is not
+    // ours: the kernel's call alone.
+    if (kind_of(fd) == FdKind::kNone && !may_be_inet(addr, len))
         return real::connect(fd, addr, len);
-    }
     int saved = errno;
-    bool handled = false;
-    int err;
+    ConnectRoute v;
     {
         ShimScope scope;
-        err = proxied_connect(fd, addr, len, handled);
+        v = route_connect(fd, addr, len);
     }
-    if (!handled) {
-        errno = saved;
-        return real::connect(fd, addr, len);
+    switch (v.what) {
+        case ConnectRoute::kPass: errno = saved; return real::connect(fd, addr, len);
+        case ConnectRoute::kNeutral: {
+            sockaddr_storage zeroed;
+            socklen_t n = neutral_copy(addr, len, zeroed);
+            errno = saved;
+            return real::connect(
+                fd, addr != nullptr ? reinterpret_cast<sockaddr*>(&zeroed) : nullptr, n);
+        }
+        case ConnectRoute::kDisconnect: {
+            errno = saved;
+            int rc = real::connect(fd, addr, len);
+            if (rc == 0) {
+                ShimScope scope;
+                dissolved(fd);
+            }
+            return rc;
+        }
+        case ConnectRoute::kDone: break;
     }
-    if (err != 0) {
-        errno = err;
+    if (v.err != 0) {
+        errno = v.err;
         return -1;
     }
     errno = saved;
@@ -104,10 +125,22 @@ SOCKSIFY_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
 
 SOCKSIFY_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
     FdKind k = kind_of(fd);
+    if (k == FdKind::kNone) [[likely]]
+        return real::getpeername(fd, addr, len);
     bool ours = k == FdKind::kTcpProxied || (k == FdKind::kUdp && udp_connected(fd));
     if (!ours || inside_shim() || addr == nullptr || len == nullptr)
         return real::getpeername(fd, addr, len);
-    FdRecord* rec = fd_record(fd);
+    // The socket's real state first: dissolved or reset, the kernel's ENOTCONN.
+    sockaddr_storage actual;
+    socklen_t actual_len = sizeof actual;
+    if (real::getpeername(fd, reinterpret_cast<sockaddr*>(&actual), &actual_len) != 0) return -1;
+    FdRecord* rec = nullptr;
+    {
+        ShimScope scope;
+        k = live_kind(fd);  // the number may name another socket by now
+        if (k == FdKind::kTcpProxied || (k == FdKind::kUdp && udp_connected(fd)))
+            rec = fd_record(fd);
+    }
     if (rec == nullptr) return real::getpeername(fd, addr, len);
     // POSIX: truncate to the caller's buffer and report the full length.
     memcpy(addr, &rec->peer, *len < rec->peer_len ? *len : rec->peer_len);

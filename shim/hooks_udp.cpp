@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "shim/address_form.hpp"
 #include "shim/audit.hpp"
 #include "shim/export.hpp"
 #include "shim/fd_table.hpp"
@@ -26,83 +27,141 @@ using namespace socksify::shim;
 
 namespace {
 
-bool is_inet(const sockaddr* a, socklen_t len) {
-    return a != nullptr && ((a->sa_family == AF_INET && len >= sizeof(sockaddr_in)) ||
-                            (a->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)));
+// What send_common did with a send.
+struct Sent {
+    bool pass = false;  // nothing done: the caller makes its own libc call, unchanged
+    ssize_t n = 0;      // else the result, -1 with err
+    int err = 0;
+};
+
+Sent done(ssize_t n, int err) { return {false, n, err}; }
+
+// A form the kernel refuses goes to it with the address zeroed, through the same
+// entry (sendto and sendmsg read a zero length differently): its own errno.
+Sent neutral_send(int fd, const msghdr* msg, int flags, Entry entry) {
+    sockaddr_storage zeroed;
+    msghdr m = *msg;
+    m.msg_namelen =
+        neutral_copy(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen, zeroed);
+    m.msg_name = &zeroed;
+    ssize_t n = entry == Entry::kSendto  // one_buffer made msg: one iovec
+                    ? real::sendto(fd, m.msg_iov[0].iov_base, m.msg_iov[0].iov_len, flags,
+                                   reinterpret_cast<sockaddr*>(&zeroed), m.msg_namelen)
+                    : real::sendmsg(fd, &m, flags);
+    return done(n, n < 0 ? errno : 0);
 }
 
-int socket_type(int fd) {
-    int type = 0;
-    socklen_t len = sizeof type;
-    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ? type : -1;
+// A send to a destination on a socket the shim did not own yet (made before it was
+// loaded, or a TCP socket): a datagram socket is adopted; a TCP Fast Open send is a
+// connect in disguise and goes through the proxy first, then its data.
+Sent claim(int fd, const SocketShape& shape, const msghdr* msg, const AddressForm& f, int flags,
+           const Config& cfg) {
+    const auto* dest = reinterpret_cast<const sockaddr*>(&f.dest);
+    if (shape.proto == Proto::kTcp) {
+        if (int err = proxied_tcp_connect(fd, dest, f.dest_len, cfg)) return done(-1, err);
+        msghdr plain = *msg;
+        plain.msg_name = nullptr;
+        plain.msg_namelen = 0;
+        ssize_t n = real::sendmsg(fd, &plain, flags & ~MSG_FASTOPEN);
+        return done(n, n < 0 ? errno : 0);
+    }
+    adopt_udp(fd);
+    if (kind_of(fd) != FdKind::kUdp) {
+        // An fd beyond the table cannot carry an association: refuse, never go direct.
+        log_line(LogLevel::kError, "refusing datagram on fd %d: beyond the fd table", fd);
+        audit_denied(cfg, audit_event(AuditKind::kRefusal, dest), "fd-table");
+        return done(-1, EACCES);
+    }
+    return {true};  // now ours: the UDP path takes it
 }
 
-// An fd the shim has not seen created (inherited across exec, made before we were
-// loaded) sending to a proxied address: adopt it if it is UDP; a TCP Fast Open
-// send is a connect in disguise and goes through the proxy first.
-// Returns false when the call should go to libc unchanged.
-bool claim_unknown(int fd, const msghdr* msg, int& flags, int& err) {
-    const auto* dest = static_cast<const sockaddr*>(msg->msg_name);
-    if (!is_inet(dest, msg->msg_namelen)) return false;
+// The route of one send on fd (not on the fast path). flags may lose MSG_FASTOPEN.
+// A record is checked against its socket (live_kind) only where it is acted on: a
+// datagram wrapped or unwrapped, a refused form, an answer from the record. A call
+// passed to libc unchanged is right whatever the number names by now.
+Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
+    FdKind k = kind_of(fd);
+    const auto* name = static_cast<const sockaddr*>(msg->msg_name);
+    socklen_t name_len = msg->msg_namelen;
+    bool fastopen = (flags & MSG_FASTOPEN) != 0;
+    if (k == FdKind::kTcpProxied) {
+        sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        // Connected (through the proxy): the kernel ignores the name, or refuses a Fast
+        // Open with EISCONN. Dissolved: a socket like any other.
+        if (name == nullptr || !fastopen ||
+            real::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
+            return {true};
+        release_fd(fd);
+        k = FdKind::kNone;
+    }
+    if (is_hidden(k)) return {true};
     ensure_ready();
     const Config& cfg = config();
-    if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest))) return false;
-    int type = socket_type(fd);
-    if (type == SOCK_DGRAM) {
-        adopt_udp(fd);
-        // An fd beyond the table cannot carry an association: refuse, never go direct.
-        if (kind_of(fd) != FdKind::kUdp) err = EACCES;
-        return true;
-    }
-    if (type == SOCK_STREAM && (flags & MSG_FASTOPEN)) {
-        int domain = 0;
-        socklen_t len = sizeof domain;
-        // Another family is the kernel's error to give, as for connect.
-        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != dest->sa_family)
-            return false;
-        err = proxied_tcp_connect(fd, dest, msg->msg_namelen, cfg);
-        flags &= ~MSG_FASTOPEN;
-        return true;
-    }
-    return false;
-}
-
-// One msghdr-shaped send for every send form. Returns what sendmsg would.
-ssize_t send_common(int fd, const msghdr* msg, int flags) {
-    int saved = errno;
-    int err = 0;
-    ssize_t n = 0;
-    bool handled = false;
-    {
-        ShimScope scope;
-        if (kind_of(fd) == FdKind::kNone && !claim_unknown(fd, msg, flags, err)) {
-            handled = false;
-        } else if (err == 0 && kind_of(fd) == FdKind::kUdp) {
-            ensure_ready();
-            n = udp_sendmsg(fd, msg, flags, config(), err, handled);
-        } else if (err == 0 && kind_of(fd) == FdKind::kTcpProxied) {
-            // After a Fast Open connect: the data goes on the now-connected socket.
-            msghdr plain = *msg;
-            plain.msg_name = nullptr;
-            plain.msg_namelen = 0;
-            n = real::sendmsg(fd, &plain, flags);
-            if (n < 0) err = errno;
-            handled = true;
-        } else {
-            handled = err != 0;
-            n = -1;
+    msghdr routed = *msg;
+    AddressForm f;
+    if (k == FdKind::kNone) {
+        if (!may_be_inet(name, name_len)) return {true};  // the kernel's own refusal, or no name
+        SocketShape shape;
+        if (!socket_shape(fd, shape)) return {true};
+        f = classify_fd(fd, shape, entry, fastopen, name, name_len);
+        switch (f.form) {
+            case Form::kDest: break;
+            case Form::kRejected: return neutral_send(fd, msg, flags, entry);
+            case Form::kUnknown: {
+                int err = refuse_unclassified(fd, shape, "send");
+                return err != 0 ? done(-1, err) : Sent{true};
+            }
+            default: return {true};  // ignored, or no destination: the socket's own peer
+        }
+        const auto* dest = reinterpret_cast<const sockaddr*>(&f.dest);
+        if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest))) return {true};
+        Sent claimed = claim(fd, shape, msg, f, flags, cfg);
+        if (!claimed.pass) return claimed;
+        routed.msg_name = &f.dest;
+        routed.msg_namelen = f.dest_len;
+    } else if (name != nullptr) {
+        FdRecord* rec = fd_record(fd);
+        SocketShape shape{rec != nullptr ? rec->domain : AF_UNSPEC, Proto::kUdp, false};
+        f = classify_fd(fd, shape, entry, false, name, name_len);
+        switch (f.form) {
+            case Form::kDest:
+                routed.msg_name = &f.dest;
+                routed.msg_namelen = f.dest_len;
+                break;
+            case Form::kNoDest:  // to the connected peer, which may be proxied
+                routed.msg_name = nullptr;
+                routed.msg_namelen = 0;
+                break;
+            default:
+                if (live_kind(fd) == FdKind::kNone) return {true};  // not the socket it was
+                return neutral_send(fd, msg, flags, entry);
         }
     }
-    if (!handled) {
+    int err = 0;
+    bool handled = false;
+    ssize_t n = udp_sendmsg(fd, &routed, flags, cfg, err, handled);
+    if (!handled) return {true};  // direct, or not connected through the proxy
+    return done(n, err);
+}
+
+// One msghdr-shaped send for every send form: the route, or pass (the caller's own
+// libc call, so write() on a number that turned out not to be a socket stays write()).
+Sent send_common(int fd, const msghdr* msg, int flags, Entry entry) {
+    int saved = errno;
+    Sent r;
+    {
+        ShimScope scope;
+        r = route_send(fd, msg, flags, entry);
+    }
+    if (r.pass) {
         errno = saved;
-        return real::sendmsg(fd, msg, flags);
+    } else if (r.n < 0) {
+        errno = r.err;
+    } else {
+        errno = saved;
     }
-    if (n < 0) {
-        errno = err;
-        return -1;
-    }
-    errno = saved;
-    return n;
+    return r;
 }
 
 // A UDP socket without an association yet: the receive runs here, outside the guard
@@ -137,7 +196,17 @@ ssize_t recv_common(int fd, msghdr* msg, int flags, bool& handled) {
     if (unassociated) {
         handled = true;
         n = recv_unassociated(fd, msg, flags);
-        if (n >= 0) errno = saved;
+        if (n >= 0) {
+            errno = saved;
+        } else if (errno == ENOTSOCK) {
+            // The record outlived its socket (a close the shim did not see): the
+            // caller's own call on whatever the number names now.
+            ShimScope scope;
+            (void)live_kind(fd);
+            handled = false;
+            errno = saved;
+            return 0;
+        }
         return n;
     }
     if (!handled) return 0;
@@ -162,11 +231,15 @@ msghdr one_buffer(iovec& iov, const void* buf, size_t len, const sockaddr* addr,
 
 // Only sockets the shim owns, or unknown ones sending to an address, leave the
 // fast path.
-bool send_fast(int fd, const void* addr) {
+// A proxied TCP socket leaves it only for a Fast Open send to an address (it may
+// have been dissolved since).
+bool send_fast(int fd, const void* addr, int flags) {
     FdKind k = kind_of(fd);
     if (k == FdKind::kNone) [[likely]]
         return addr == nullptr || inside_shim();
-    return k == FdKind::kTcpProxied || inside_shim();
+    if (k == FdKind::kTcpProxied)
+        return addr == nullptr || !(flags & MSG_FASTOPEN) || inside_shim();
+    return inside_shim();
 }
 
 bool recv_fast(int fd) { return !is_udp(kind_of(fd)) || inside_shim(); }
@@ -233,55 +306,61 @@ SOCKSIFY_EXPORT int socket(int domain, int type, int protocol) {
 
 SOCKSIFY_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to,
                                socklen_t tolen) {
-    if (send_fast(fd, to)) [[likely]]
+    if (send_fast(fd, to, flags)) [[likely]]
         return real::sendto(fd, buf, len, flags, to, tolen);
     iovec iov;
     msghdr m = one_buffer(iov, buf, len, to, tolen);
-    return send_common(fd, &m, flags);
+    Sent r = send_common(fd, &m, flags, Entry::kSendto);
+    return r.pass ? real::sendto(fd, buf, len, flags, to, tolen) : r.n;
 }
 
 SOCKSIFY_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
-    if (send_fast(fd, nullptr)) [[likely]]
+    if (send_fast(fd, nullptr, flags)) [[likely]]
         return real::send(fd, buf, len, flags);
     iovec iov;
     msghdr m = one_buffer(iov, buf, len, nullptr, 0);
-    return send_common(fd, &m, flags);
+    Sent r = send_common(fd, &m, flags, Entry::kSendmsg);
+    return r.pass ? real::send(fd, buf, len, flags) : r.n;
 }
 
 SOCKSIFY_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
-    if (send_fast(fd, nullptr)) [[likely]]
+    if (send_fast(fd, nullptr, 0)) [[likely]]
         return real::write(fd, buf, len);
     iovec iov;
     msghdr m = one_buffer(iov, buf, len, nullptr, 0);
-    return send_common(fd, &m, 0);
+    Sent r = send_common(fd, &m, 0, Entry::kSendmsg);
+    return r.pass ? real::write(fd, buf, len) : r.n;
 }
 
 SOCKSIFY_EXPORT ssize_t writev(int fd, const iovec* iov, int n) {
-    if (send_fast(fd, nullptr) || n < 0) [[likely]]
+    if (send_fast(fd, nullptr, 0) || n < 0) [[likely]]
         return real::writev(fd, iov, n);
     msghdr m{};
     m.msg_iov = const_cast<iovec*>(iov);
     m.msg_iovlen = static_cast<size_t>(n);
-    return send_common(fd, &m, 0);
+    Sent r = send_common(fd, &m, 0, Entry::kSendmsg);
+    return r.pass ? real::writev(fd, iov, n) : r.n;
 }
 
 SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
-    if (msg == nullptr || send_fast(fd, msg->msg_name)) [[likely]]
+    if (msg == nullptr || send_fast(fd, msg->msg_name, flags)) [[likely]]
         return real::sendmsg(fd, msg, flags);
-    return send_common(fd, msg, flags);
+    Sent r = send_common(fd, msg, flags, Entry::kSendmsg);
+    return r.pass ? real::sendmsg(fd, msg, flags) : r.n;
 }
 
 SOCKSIFY_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags) {
     bool any_addr = false;
     for (unsigned i = 0; vec != nullptr && i < vlen && !any_addr; ++i)
         any_addr = vec[i].msg_hdr.msg_name != nullptr;
-    if (vec == nullptr || send_fast(fd, any_addr ? vec : nullptr)) [[likely]]
+    if (vec == nullptr || send_fast(fd, any_addr ? vec : nullptr, flags)) [[likely]]
         return real::sendmmsg(fd, vec, vlen, flags);
     // One datagram at a time: each may need its own header and route. A partial
     // result is a success: errno stays as it was, as with the kernel's sendmmsg.
     int saved = errno;
     for (unsigned i = 0; i < vlen; ++i) {
-        ssize_t n = send_common(fd, &vec[i].msg_hdr, flags);
+        Sent r = send_common(fd, &vec[i].msg_hdr, flags, Entry::kSendmsg);
+        ssize_t n = r.pass ? real::sendmsg(fd, &vec[i].msg_hdr, flags) : r.n;
         if (n < 0) {
             if (i == 0) return -1;
             errno = saved;

@@ -150,6 +150,8 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
         if (dest_len > sizeof rec->peer) dest_len = sizeof rec->peer;
         memcpy(&rec->peer, dest, dest_len);
         rec->peer_len = dest_len;
+        rec->domain = dest->sa_family;
+        remember_object(fd, *rec);  // after any replacement of the socket under fd
         set_kind(fd, FdKind::kTcpProxied);
     }
     restore_blocking(fd, old_flags);

@@ -225,11 +225,6 @@ int refuse_reason(const Config& cfg, const sockaddr* dest, std::string_view& nam
     return 0;
 }
 
-bool is_inet(const sockaddr* a, socklen_t len) {
-    return a != nullptr && ((a->sa_family == AF_INET && len >= sizeof(sockaddr_in)) ||
-                            (a->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)));
-}
-
 bool goes_direct(const Config& cfg, const sockaddr* a) {
     return cfg.valid && (is_direct(cfg, a) || is_remembered_direct(a));
 }
@@ -321,10 +316,21 @@ int high_fd_floor() {
                         : static_cast<int>(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 3);
 }
 
+FdKind live_kind(int fd) {
+    FdKind k = kind_of(fd);
+    if (k == FdKind::kNone || is_hidden(k)) return k;
+    FdRecord* rec = fd_record(fd);
+    if (rec != nullptr && same_object(fd, *rec)) return k;
+    release_fd(fd);
+    return FdKind::kNone;
+}
+
 void adopt_udp(int fd) {
     FdRecord* rec = fd_record(fd);
     if (rec == nullptr) return;
     rec->peer_len = 0;
+    rec->domain = socket_family(fd);
+    remember_object(fd, *rec);
     rec->udp.busy.store(0, std::memory_order_relaxed);
     rec->udp.control_fd = -1;
     rec->udp.relay_len = 0;
@@ -372,7 +378,7 @@ bool udp_connected(int fd) {
 int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, bool& handled) {
     handled = false;
     FdRecord* rec = fd_record(fd);
-    if (!is_inet(dest, len) || goes_direct(cfg, dest)) {
+    if (goes_direct(cfg, dest)) {
         if (rec != nullptr) rec->udp.connected = false;  // the kernel's own connect
         return 0;
     }
@@ -412,13 +418,13 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
     FdRecord* rec = fd_record(fd);
     if (rec == nullptr) return 0;
     const sockaddr* dest = static_cast<const sockaddr*>(msg->msg_name);
-    socklen_t dest_len = msg->msg_namelen;
     if (dest == nullptr) {
         if (!rec->udp.connected) return 0;  // connected direct, or the kernel's error
         dest = reinterpret_cast<const sockaddr*>(&rec->peer);
-        dest_len = rec->peer_len;
     }
-    if (!is_inet(dest, dest_len) || goes_direct(cfg, dest)) return 0;
+    if (goes_direct(cfg, dest)) return 0;
+    // About to wrap: the number must still name the socket the record was made for.
+    if (live_kind(fd) != FdKind::kUdp) return 0;
     handled = true;
     std::string_view name;
     if ((err = refuse_reason(cfg, dest, name))) {
@@ -465,6 +471,7 @@ ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err,
     handled = false;
     FdRecord* rec = fd_record(fd);
     if (rec == nullptr || rec->udp.control_fd < 0) return 0;  // nothing relayed to this socket
+    if (live_kind(fd) != FdKind::kUdp) return 0;              // the number names another object now
     if (msg->msg_iovlen >= kMaxIov) return 0;
     handled = true;
     int family = rec->udp.relay.ss_family;

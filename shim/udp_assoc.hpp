@@ -19,6 +19,10 @@ int high_fd_floor();
 // object): its record goes, and with a UDP socket's its association.
 void release_fd(int fd);
 
+// kind_of(fd), after checking that an owned fd still names the socket its record was
+// made for; a record left behind by a close the shim did not see is released (kNone).
+FdKind live_kind(int fd);
+
 // Starts watching fd, a fresh AF_INET/AF_INET6 datagram socket.
 void adopt_udp(int fd);
 
@@ -28,10 +32,12 @@ void release_udp(int fd);
 // dup: fd `to` now shares from's association.
 void share_udp(int from, int to);
 
-// connect() on a watched UDP socket. handled false: pass to the real connect.
+// connect() on a watched UDP socket to dest, a destination classify_address gave.
+// handled false: pass to the real connect.
 int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, bool& handled);
 
-// sendmsg on a watched UDP socket: dest is msg->msg_name, or the connected peer.
+// sendmsg on a watched UDP socket: dest is msg->msg_name (a destination
+// classify_address gave), or the connected peer.
 // handled false: pass through unchanged (direct destination, nothing to wrap).
 // Returns the payload bytes sent, or -1 with err.
 ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int& err,

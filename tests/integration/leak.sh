@@ -192,6 +192,25 @@ got=$("$PY" "$HERE/audit_check.py" records "$CI_AUDIT" 0 \
     "${STATIC_RECORD[@]:1}" 2>&1) || true
 if [[ $got == ok ]]; then pass ci-job-audit-one-record-per-attempt; else fail ci-job-audit-one-record-per-attempt "$(oneline "$got")"; fi
 
+# Every address form on every send and connect entry (issue 11, addr_probe), aimed at
+# a port of the proxy host nothing listens on: under strict with a default deny, not
+# one packet to that port.
+ADDR_PORT=4242
+if [[ -x $SFY_ROOT/build/tests/addr_probe ]]; then
+    run 60 "${IN_CLIENT[@]}" "$SOCKSIFY" -q --strict --default-deny --direct '' \
+        -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" -- "$SFY_ROOT/build/tests/addr_probe" sweep \
+        "$SFY_PROXY4" "$SFY_PROXY6" "$ADDR_PORT"
+    # Only connect(AF_UNSPEC), a disconnect, may succeed.
+    taken=$(grep -vE '^[a-z0-9]+ connect [a-z]+ 0 ' <<<"$OUT" | grep -c ' ok$' || true)
+    if ((RC == 0 && taken == 0)) && [[ $OUT == *EACCES* ]]; then
+        pass address-forms-all-refused
+    else
+        fail address-forms-all-refused "$(why)"
+    fi
+else
+    fail address-forms-all-refused "build/tests/addr_probe not built"
+fi
+
 sleep 0.5
 kill "$TCPDUMP" 2>/dev/null || true
 wait "$TCPDUMP" 2>/dev/null || true
@@ -214,6 +233,14 @@ if ((total > 0)) && [[ -z $bad ]]; then
     pass capture-shows-only-the-proxy
 else
     fail capture-shows-only-the-proxy "packets=$total; not to the proxy: $(oneline "$bad")"
+fi
+# UDP between the two hosts passes the filter above (relay ports): the probe's port
+# is checked by itself.
+addr_bad=$(grep -E "\.$ADDR_PORT[: ]" "$SFY_TMP/packets.txt" | head -3 || true)
+if [[ -z $addr_bad ]]; then
+    pass capture-shows-no-address-form-probe
+else
+    fail capture-shows-no-address-form-probe "$(oneline "$addr_bad")"
 fi
 if grep -qE "> 198\.51\.100\.1\.$SFY_PORT_DANTE: tcp" "$SFY_TMP/packets.txt"; then
     pass capture-saw-the-proxy-traffic  # the capture worked at all

@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -38,6 +41,29 @@ TEST(FdTable, CopyStateFollowsDupSemantics) {
     set_kind(40, FdKind::kNone);
     copy_fd_state(40, 41);  // dup2 of an unowned fd over an owned one releases it
     EXPECT_EQ(kind_of(41), FdKind::kNone);
+}
+
+// A close the shim cannot see (stdio's) leaves the record; the next object on that
+// number is not the socket the record was made for, and a dup is.
+TEST(FdTable, RecordsKnowTheirSocket) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(fd, 0);
+    FdRecord* rec = fd_record(fd);
+    ASSERT_NE(rec, nullptr);
+    remember_object(fd, *rec);
+    EXPECT_TRUE(same_object(fd, *rec));
+    int copy = dup(fd);
+    ASSERT_GE(copy, 0);
+    EXPECT_TRUE(same_object(copy, *rec));
+    close(copy);
+    fclose(fdopen(fd, "r+"));
+    int pair[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM, 0, pair), 0);
+    ASSERT_TRUE(pair[0] == fd || pair[1] == fd);
+    EXPECT_FALSE(same_object(fd, *rec));
+    close(pair[0]);
+    close(pair[1]);
+    EXPECT_FALSE(same_object(fd, *rec));  // closed: nothing is the same
 }
 
 TEST(FdTable, ClearRangeReleasesOnlyTheRange) {
