@@ -1,15 +1,19 @@
-// Strict mode across exec. The variables are copied when the library is loaded (a
-// constructor: by the first hooked call the program may have cleared its environment
-// already); the checks run in the exec hooks, which may be in a vfork() child, so
-// nothing here allocates, locks or needs the lazily started configuration.
+// The launcher's SOCKSIFY_* variables, copied once when the library is loaded (init.cpp's
+// constructor: by the first hooked call the program may have changed or cleared its
+// environment already), and strict mode across exec. The configuration is read from
+// this copy only, so a program cannot switch a setting off by editing its own
+// environment. The exec checks run in the exec hooks, which may be in a vfork() child,
+// so nothing here allocates, locks or needs the lazily started configuration.
 #include "shim/exec_guard.hpp"
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -28,7 +32,8 @@ constexpr size_t kMaxVars = 64;
 
 struct Captured {
     bool strict = false;
-    bool broken = false;  // strict, but the variables could not be kept: refuse every exec
+    bool overflow = false;  // more variables than fit: the configuration is refused
+    bool broken = false;    // strict, but the variables could not be kept: refuse every exec
     bool quiet = false;
     const char* audit = nullptr;  // into buf
     size_t count = 0;
@@ -53,29 +58,21 @@ bool list_names(std::string_view list, std::string_view lib) {
     return false;
 }
 
-// ELF constructor: copies the SOCKSIFY_* variables when SOCKSIFY_STRICT is on. Costs a
-// scan of environ per process start; nothing more outside strict mode.
+enum : uint8_t { kNotTaken, kTaking, kTaken };
+constinit std::atomic<uint8_t> g_taken{kNotTaken};
+
+// Copies every SOCKSIFY_* variable of environ; under strict mode also our own path.
+// Costs one scan of environ per process start.
 // Strict mode that cannot keep its variables (too many, or our own path unknown) does
 // not quietly stop at the next exec: every exec is refused instead.
-__attribute__((constructor)) void capture() {
-    const char* strict = getenv(kEnvStrict);
-    bool on = false;
-    if (strict == nullptr || parse_bool(strict, on) != nullptr || !on) return;
-    g_env.strict = true;
-    Dl_info self{};
-    if (dladdr(reinterpret_cast<void*>(&capture), &self) == 0 || self.dli_fname == nullptr ||
-        std::strlen(self.dli_fname) >= sizeof g_env.lib) {
-        g_env.broken = true;
-        return;
-    }
-    std::strcpy(g_env.lib, self.dli_fname);
+void take() {
     size_t used = 0;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
         if (!starts_with(*e, kPrefix)) continue;
         size_t len = std::strlen(*e) + 1;
         if (g_env.count == kMaxVars || used + len > sizeof g_env.buf) {
-            g_env.broken = true;
-            return;
+            g_env.overflow = true;
+            break;
         }
         char* copy = g_env.buf + used;
         std::memcpy(copy, *e, len);
@@ -86,6 +83,17 @@ __attribute__((constructor)) void capture() {
             g_env.quiet = level == LogLevel::kQuiet;
         if (starts_with(copy, "SOCKSIFY_AUDIT=")) g_env.audit = copy + 15;
     }
+    const char* strict = launch_env(kEnvStrict);
+    bool on = false;
+    if (strict == nullptr || parse_bool(strict, on) != nullptr || !on) return;
+    g_env.strict = true;
+    Dl_info self{};
+    if (g_env.overflow || dladdr(reinterpret_cast<void*>(&take), &self) == 0 ||
+        self.dli_fname == nullptr || std::strlen(self.dli_fname) >= sizeof g_env.lib) {
+        g_env.broken = true;
+        return;
+    }
+    std::strcpy(g_env.lib, self.dli_fname);
 }
 
 // One log line (unless quiet) and one audit record for a refused exec of path.
@@ -140,7 +148,41 @@ bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const
     return true;
 }
 
-bool exec_guard_on() { return g_env.strict; }
+void capture_environment() {
+    if (g_taken.load(std::memory_order_acquire) == kTaken) [[likely]]
+        return;
+    uint8_t expected = kNotTaken;
+    if (g_taken.compare_exchange_strong(expected, kTaking, std::memory_order_acq_rel)) {
+        take();
+        g_taken.store(kTaken, std::memory_order_release);
+        return;
+    }
+    while (g_taken.load(std::memory_order_acquire) != kTaken) sched_yield();
+}
+
+void capture_after_fork_child() {
+    // Another thread was copying when this process was forked: it does not exist here,
+    // so the copy is made again (from the child's environ, as then).
+    if (g_taken.load(std::memory_order_relaxed) != kTaking) return;
+    g_env = Captured{};
+    g_taken.store(kNotTaken, std::memory_order_relaxed);
+}
+
+const char* launch_env(const char* name) {
+    size_t len = std::strlen(name);
+    for (size_t i = 0; i < g_env.count; ++i) {
+        const char* v = g_env.vars[i];
+        if (std::strncmp(v, name, len) == 0 && v[len] == '=') return v + len + 1;
+    }
+    return nullptr;
+}
+
+bool launch_env_complete() { return !g_env.overflow; }
+
+bool exec_guard_on() {
+    capture_environment();
+    return g_env.strict;
+}
 
 int exec_refusal(const char* path) {
     if (g_env.broken) return refuse(path, "strict mode could not be carried into it");

@@ -1,6 +1,7 @@
 // getaddrinfo/gethostbyname/getnameinfo answered from the fake-DNS table: the flag
 // behaviour glibc's callers rely on. The shim's configuration comes from the
-// environment, set up once for this test binary.
+// environment, set up once for this test binary before the library's constructor
+// copies it (as the launcher sets it before the program starts).
 #include "shim/resolver.hpp"
 
 #include <arpa/inet.h>
@@ -19,17 +20,26 @@
 namespace socksify::shim {
 namespace {
 
+char g_shm_path[128];  // a plain array: no dynamic initialisation after the constructor
+
+// Priority constructors run before every plain one, the library's included.
+__attribute__((constructor(101))) void set_environment() {
+    int fd = create_shm_file(g_shm_path, sizeof g_shm_path, kSharedSize);
+    if (fd < 0) {
+        g_shm_path[0] = '\0';  // SetUpTestSuite reports it
+        return;
+    }
+    close(fd);
+    setenv("SOCKSIFY_SHM", g_shm_path, 1);
+    setenv("SOCKSIFY_PROXY", "socks5h://198.51.100.1:1080", 1);
+    setenv("SOCKSIFY_LOG", "quiet", 1);
+}
+
 class ResolverTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        char path[128];
-        int fd = create_shm_file(path, sizeof path, kSharedSize);
-        ASSERT_GE(fd, 0);
-        close(fd);
-        shm_path_ = path;
-        setenv("SOCKSIFY_SHM", path, 1);
-        setenv("SOCKSIFY_PROXY", "socks5h://198.51.100.1:1080", 1);
-        setenv("SOCKSIFY_LOG", "quiet", 1);
+        ASSERT_NE(g_shm_path[0], '\0') << "no shared-state file";
+        shm_path_ = g_shm_path;
         ensure_ready();
         ASSERT_TRUE(config().valid) << config().error;
     }
