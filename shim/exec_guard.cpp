@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "shim/audit_file.hpp"
+#include "shim/audit_format.hpp"
 #include "shim/config.hpp"
 #include "shim/program_check.hpp"
 
@@ -83,7 +84,8 @@ void take() {
             g_env.quiet = level == LogLevel::kQuiet;
         if (starts_with(copy, "SOCKSIFY_AUDIT=")) g_env.audit = copy + 15;
     }
-    const char* strict = launch_env(kEnvStrict);
+    // From environ, not the copy: a copy cut short may lack it.
+    const char* strict = getenv(kEnvStrict);
     bool on = false;
     if (strict == nullptr || parse_bool(strict, on) != nullptr || !on) return;
     g_env.strict = true;
@@ -99,14 +101,17 @@ void take() {
 // One log line (unless quiet) and one audit record for a refused exec of path.
 int refuse(const char* path, const char* why) {
     if (!g_env.quiet) {
+        char shown[PATH_MAX];  // the path as the log shows names: escaped, cut to fit
+        size_t len = text_escape(path, shown, sizeof shown - 1);
+        shown[len] = '\0';
         char line[PATH_MAX + 256];
-        int n = std::snprintf(line, sizeof line,
-                              "socksify[%d]: refusing to run '%.*s': %s (--strict)\n",
-                              static_cast<int>(getpid()), PATH_MAX, path, why);
+        int n =
+            std::snprintf(line, sizeof line, "socksify[%d]: refusing to run '%s': %s (--strict)\n",
+                          static_cast<int>(getpid()), shown, why);
         if (n > 0) {
-            size_t len =
+            size_t out =
                 static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1;
-            (void)syscall(SYS_write, 2, line, len);
+            (void)syscall(SYS_write, 2, line, out);
         }
     }
     append_refusal(g_env.audit, path, "not-preloadable");
