@@ -7,6 +7,7 @@
 #include "shim/exec_guard.hpp"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -62,30 +63,78 @@ bool list_names(std::string_view list, std::string_view lib) {
 enum : uint8_t { kNotTaken, kTaking, kTaken };
 constinit std::atomic<uint8_t> g_taken{kNotTaken};
 
-// Copies every SOCKSIFY_* variable of environ; under strict mode also our own path.
-// Costs one scan of environ per process start.
+// Keeps the entry at g_env.buf + used, len bytes with its NUL.
+void keep(size_t& used, size_t len) {
+    if (g_env.count == kMaxVars) {
+        g_env.overflow = true;
+        return;
+    }
+    char* copy = g_env.buf + used;
+    used += len;
+    g_env.vars[g_env.count++] = copy;
+    LogLevel level = LogLevel::kError;
+    if (starts_with(copy, "SOCKSIFY_LOG=") && parse_log_level(copy + 13, level) == nullptr)
+        g_env.quiet = level == LogLevel::kQuiet;
+    if (starts_with(copy, "SOCKSIFY_AUDIT=")) g_env.audit = copy + 15;
+}
+
+// The environment exec gave this process: /proc/self/environ reads its original
+// strings, which setenv, putenv, unsetenv and clearenv leave alone — also when they ran
+// before this copy, in the constructor of a library initialised before ours. False
+// when it cannot be read (no /proc).
+bool take_from_exec() {
+    int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    size_t used = 0;
+    size_t pos = 0;    // bytes of the current entry so far
+    bool ours = true;  // the current entry may still be a SOCKSIFY_* one
+    bool ok = true;
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) ok = false;
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; ++i) {
+            char c = chunk[i];
+            if (ours && pos < kPrefix.size() && c != kPrefix[pos]) ours = false;
+            if (ours && used + pos >= sizeof g_env.buf) {
+                g_env.overflow = true;
+                ours = false;
+            }
+            if (ours) g_env.buf[used + pos] = c;
+            ++pos;
+            if (c != '\0') continue;
+            if (ours) keep(used, pos);
+            pos = 0;
+            ours = true;
+        }
+    }
+    close(fd);
+    if (!ok) g_env = Captured{};
+    return ok;
+}
+
+// Copies every SOCKSIFY_* variable; under strict mode also our own path. Costs one
+// read of /proc/self/environ (or a scan of environ) per process start.
 // Strict mode that cannot keep its variables (too many, or our own path unknown) does
 // not quietly stop at the next exec: every exec is refused instead.
 void take() {
-    size_t used = 0;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-        if (!starts_with(*e, kPrefix)) continue;
-        size_t len = std::strlen(*e) + 1;
-        if (g_env.count == kMaxVars || used + len > sizeof g_env.buf) {
-            g_env.overflow = true;
-            break;
+    if (!take_from_exec()) {
+        size_t used = 0;
+        for (char** e = environ; e != nullptr && *e != nullptr && !g_env.overflow; ++e) {
+            if (!starts_with(*e, kPrefix)) continue;
+            size_t len = std::strlen(*e) + 1;
+            if (used + len > sizeof g_env.buf) {
+                g_env.overflow = true;
+                break;
+            }
+            std::memcpy(g_env.buf + used, *e, len);
+            keep(used, len);
         }
-        char* copy = g_env.buf + used;
-        std::memcpy(copy, *e, len);
-        used += len;
-        g_env.vars[g_env.count++] = copy;
-        LogLevel level = LogLevel::kError;
-        if (starts_with(copy, "SOCKSIFY_LOG=") && parse_log_level(copy + 13, level) == nullptr)
-            g_env.quiet = level == LogLevel::kQuiet;
-        if (starts_with(copy, "SOCKSIFY_AUDIT=")) g_env.audit = copy + 15;
     }
-    // From environ, not the copy: a copy cut short may lack it.
-    const char* strict = getenv(kEnvStrict);
+    // A copy cut short may lack it: then environ says.
+    const char* strict = g_env.overflow ? getenv(kEnvStrict) : launch_env(kEnvStrict);
     bool on = false;
     if (strict == nullptr || parse_bool(strict, on) != nullptr || !on) return;
     g_env.strict = true;

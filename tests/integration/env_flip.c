@@ -7,7 +7,11 @@
  *   table=<name in the launcher's shared table: yes|no> a=<IPv4 answer> aaaa=<IPv6
  *   answer> name=<TCP echo by name> ip=<TCP echo by address> deny=<connect to :8>
  *   raw=<raw socket> udp=<datagram> loop=<TCP to a listener on 127.0.0.1>
- * each result "ok" or an errno name. Destinations: the test world's. */
+ * each result "ok" or an errno name. Destinations: the test world's.
+ * Built with -shared -fPIC -DFLIP_CONSTRUCTOR it is a library to preload after
+ * libsocksify.so, whose constructor (run before the library's) flips
+ * ENV_FLIP_VAR to ENV_FLIP_VALUE by ENV_FLIP_METHOD, and saves the launcher's table path
+ * as ENV_FLIP_TABLE for the probe. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,6 +68,20 @@ static int flip(const char* method, const char* var, const char* value) {
     return -1;
 }
 
+#ifdef FLIP_CONSTRUCTOR
+__attribute__((constructor)) static void flip_early(void) {
+    const char* method = getenv("ENV_FLIP_METHOD");
+    const char* var = getenv("ENV_FLIP_VAR");
+    const char* value = getenv("ENV_FLIP_VALUE");
+    const char* shm = getenv("ENV_FLIP_TABLE");
+    if (shm == NULL) shm = getenv("SOCKSIFY_SHM");
+    char* table = shm != NULL ? strdup(shm) : NULL;
+    if (method == NULL || var == NULL) return;
+    flip(method, var, value != NULL ? value : "");
+    if (table != NULL) setenv("ENV_FLIP_TABLE", table, 1);
+}
+#endif
+
 /* Whether the shared-state file at path holds name (the library put it there). */
 static const char* table_has(const char* path, const char* name) {
     if (path == NULL) return "no-table";
@@ -117,7 +135,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     /* Read before anything changes: where the launcher's table is. */
-    const char* shm = getenv("SOCKSIFY_SHM");
+    const char* shm = getenv("ENV_FLIP_TABLE");
+    if (shm == NULL) shm = getenv("SOCKSIFY_SHM");
     char* table = shm != NULL ? strdup(shm) : NULL;
     const char* value = argc > 3 ? argv[3] : "";
     if (value[0] == '@' && table != NULL) {

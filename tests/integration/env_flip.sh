@@ -7,7 +7,8 @@
 # its proxy and log level. Each (method, variable) is one run compared with the
 # unchanged run; the unchanged run itself must show every setting at work. Python
 # (slow to start) walks the variables with os.environ, and flips all of them at once
-# with ctypes setenv, os.environ.pop and os.environ.clear.
+# with ctypes setenv, os.environ.pop and os.environ.clear. A library preloaded after
+# socksify's, whose constructor runs first, flips them too (setenv, unsetenv, clearenv).
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -142,6 +143,31 @@ for method in ctypes.setenv os.environ.pop os.environ.clear; do
     probe "$method-all" py "$method" "${READ[@]}"
     check "py-$method-all"
 done
+
+# A constructor that runs before the library's: the env_flip probe built as a library
+# and preloaded after socksify's (the launcher's LD_PRELOAD is kept when it is named).
+FLIP_LIB=$SFY_TMP/libenv_flip.so
+if gcc -O2 -shared -fPIC -DFLIP_CONSTRUCTOR -o "$FLIP_LIB" "$SFY_ROOT/tests/integration/env_flip.c"; then
+    run 10 "${LAUNCH[@]}" printenv LD_PRELOAD
+    PRELOAD=$OUT
+    ctor() {
+        local name=ctor-$1-$2 value
+        value=$(value "$name" "${3:-SOCKSIFY_PROXY}")
+        run 30 "${LAUNCH[@]}" env LD_PRELOAD="$PRELOAD:$FLIP_LIB" ENV_FLIP_METHOD="$1" \
+            ENV_FLIP_VAR="${3:--}" ENV_FLIP_VALUE="${value#@}" "$PROBE_C" none -
+        LINE=""
+        ((RC == 0)) && LINE=$OUT
+        check "$name"
+    }
+    for var in "${READ[@]}"; do
+        short=${var#SOCKSIFY_}
+        ctor setenv "${short,,}" "$var"
+        [[ -n ${SET[$var]:-} ]] && ctor unsetenv "${short,,}" "$var"
+    done
+    ctor clearenv all
+else
+    fail ctor-flips "gcc could not build the constructor library"
+fi
 if ls "$SFY_TMP"/other-audit.* >/dev/null 2>&1; then
     fail audit-elsewhere-never-written "$(ls "$SFY_TMP"/other-audit.*)"
 else
