@@ -55,8 +55,12 @@ class AssociationLock {
             expected = 0;
             sched_yield();
         }
+        // Each socket starts at an entry of its own: threads sending on different
+        // sockets do not share one.
+        size_t first = reinterpret_cast<uintptr_t>(&u) / sizeof(FdRecord);
         for (;;) {
-            for (Opening& o : g_opening) {
+            for (size_t i = 0; i < kMaxOpening; ++i) {
+                Opening& o = g_opening[(first + i) % kMaxOpening];
                 UdpState* none = nullptr;
                 if (o.state.load(std::memory_order_relaxed) != nullptr) continue;
                 if (o.state.compare_exchange_strong(none, &u_, std::memory_order_acq_rel)) {
