@@ -49,8 +49,9 @@ check() {
 
 # log_line: the audit log cannot be opened, so every connect is refused with a line
 # naming its path.
-run 20 env LD_PRELOAD="$LIB" SOCKSIFY_PROXY=socks5h://127.0.0.1:1 SOCKSIFY_DIRECT= \
-    SOCKSIFY_AUDIT="$SFY_TMP/no-such-dir/$name" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9' || true
+# A relative path: the line quotes at most 120 bytes of it.
+run 20 env -C "$SFY_TMP" LD_PRELOAD="$LIB" SOCKSIFY_PROXY=socks5h://127.0.0.1:1 SOCKSIFY_DIRECT= \
+    SOCKSIFY_AUDIT="no-such-dir/$name" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9' || true
 check log-line-escapes-name "cannot open audit log" "No such file or directory"
 
 # The exec guard: a setuid program refused under --strict, named with the same bytes.
