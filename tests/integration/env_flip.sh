@@ -30,6 +30,7 @@ LAUNCH=("${SFY[@]}" --strict --direct '' --udp off -q --audit "$AUDIT" --timeout
 
 # Every variable the library reads (shim/config.hpp), with a value that would change
 # what the probe sees if the library took it. "@" values are paths made per run.
+# shellcheck disable=SC2054  # the commas are inside values
 declare -A VALUE=(
     [SOCKSIFY_PROXY]=socks5h://127.0.0.1:1
     [SOCKSIFY_PASSWORD]=wrong
@@ -103,7 +104,7 @@ fi
 # Unsetting matters for the variables the launcher set.
 run 10 "${LAUNCH[@]}" env
 declare -A SET=()
-for v in $(grep -oE '^SOCKSIFY_[A-Z0-9_]+' <<<"$OUT"); do SET[$v]=1; done
+while read -r v; do SET[$v]=1; done < <(grep -oE '^SOCKSIFY_[A-Z0-9_]+' <<<"$OUT")
 
 # check NAME: the run saw what the unchanged run saw, logged nothing (--quiet), and its
 # records reached the launcher's audit log.

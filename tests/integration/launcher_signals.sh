@@ -46,6 +46,7 @@ sent_by_process() {
     RC=0
     wait "$pid" || RC=$?
     OUT=$(<"$SFY_TMP/out")
+    # shellcheck disable=SC2034  # why() reads it
     ERR=$(<"$SFY_TMP/err")
     if ((RC == 0)) && [[ $OUT == *"got SIG$sig"* && $OUT != *"got SIG$sig,"* ]]; then
         pass "kill-$sig-reaches-program"

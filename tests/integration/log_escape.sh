@@ -18,7 +18,7 @@ name=x
 want=x
 for b in $(seq 1 31) 127; do
     # printf -v keeps a newline, which $(...) would drop.
-    printf -v ch "$(printf '\\x%02x' "$b")"
+    printf -v ch '%b' "\\x$(printf %02x "$b")"
     name+=$ch
     case $b in
         9) want+='\t' ;;
