@@ -215,9 +215,8 @@ struct Parser {
     }
 };
 
-}  // namespace
-
-size_t json_escape(std::string_view in, char* out, size_t cap) {
+// json_escape and text_escape: quote says whether '"' is escaped.
+size_t escape(std::string_view in, char* out, size_t cap, bool quote) {
     static constexpr char kHex[] = "0123456789abcdef";
     size_t n = 0;
     for (size_t i = 0; i < in.size();) {
@@ -226,7 +225,13 @@ size_t json_escape(std::string_view in, char* out, size_t cap) {
         size_t len = 0;
         size_t used = 1;
         const char* src = esc;
-        if (c == '"' || c == '\\') {
+        // C1 controls (U+0080-U+009F) in UTF-8: a terminal may act on them like ESC.
+        if (c == 0xC2 && i + 1 < in.size() && static_cast<unsigned char>(in[i + 1]) <= 0x9F &&
+            static_cast<unsigned char>(in[i + 1]) >= 0x80) {
+            c = static_cast<unsigned char>(in[i + 1]);
+            used = 2;
+        }
+        if ((c == '"' && quote) || c == '\\') {
             esc[0] = '\\';
             esc[1] = static_cast<char>(c);
             len = 2;
@@ -234,7 +239,7 @@ size_t json_escape(std::string_view in, char* out, size_t cap) {
             esc[0] = '\\';
             esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
             len = 2;
-        } else if (c < 0x20 || c == 0x7F || (c >= 0x80 && utf8_length(in, i) == 0)) {
+        } else if (c < 0x20 || c == 0x7F || used == 2 || (c >= 0x80 && utf8_length(in, i) == 0)) {
             // Control bytes, and bytes that are not UTF-8 (read as Latin-1).
             std::memcpy(esc, "\\u00", 4);
             esc[4] = kHex[c >> 4];
@@ -251,6 +256,16 @@ size_t json_escape(std::string_view in, char* out, size_t cap) {
         i += used;
     }
     return n;
+}
+
+}  // namespace
+
+size_t json_escape(std::string_view in, char* out, size_t cap) {
+    return escape(in, out, cap, true);
+}
+
+size_t text_escape(std::string_view in, char* out, size_t cap) {
+    return escape(in, out, cap, false);
 }
 
 void format_utc_ms(int64_t ms, char (&out)[25]) {

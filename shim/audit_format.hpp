@@ -32,10 +32,14 @@ struct AuditRecord {
 // cut so that the record fits. Returns its length.
 size_t format_audit_record(const AuditRecord& r, char* out, size_t cap);
 
-// JSON string contents for in (no quotes): '"', '\\' and control bytes escaped, valid
-// UTF-8 copied, any other byte written as \u00XX. Stops before an escape or a UTF-8
-// sequence that would not fit in cap; returns the bytes written.
+// JSON string contents for in (no quotes): '"', '\\' and control bytes (C0, DEL, and
+// C1 as UTF-8) escaped, valid UTF-8 copied, any other byte written as \u00XX. Stops
+// before an escape or a UTF-8 sequence that would not fit in cap; returns the bytes
+// written.
 size_t json_escape(std::string_view in, char* out, size_t cap);
+
+// The same escaping for a line of text (the library's stderr log): '"' stays.
+size_t text_escape(std::string_view in, char* out, size_t cap);
 
 // "2026-11-27T00:00:00.123Z" (24 characters and a NUL) for a Unix time in ms.
 void format_utc_ms(int64_t ms, char (&out)[25]);

@@ -1,21 +1,27 @@
-// Strict mode across exec. The variables are copied when the library is loaded (a
-// constructor: by the first hooked call the program may have cleared its environment
-// already); the checks run in the exec hooks, which may be in a vfork() child, so
-// nothing here allocates, locks or needs the lazily started configuration.
+// The launcher's SOCKSIFY_* variables, copied once when the library is loaded (init.cpp's
+// constructor: by the first hooked call the program may have changed or cleared its
+// environment already), and strict mode across exec. The configuration is read from
+// this copy only, so a program cannot switch a setting off by editing its own
+// environment. The exec checks run in the exec hooks, which may be in a vfork() child,
+// so nothing here allocates, locks or needs the lazily started configuration.
 #include "shim/exec_guard.hpp"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
 
 #include "shim/audit_file.hpp"
+#include "shim/audit_format.hpp"
 #include "shim/config.hpp"
 #include "shim/program_check.hpp"
 
@@ -28,7 +34,8 @@ constexpr size_t kMaxVars = 64;
 
 struct Captured {
     bool strict = false;
-    bool broken = false;  // strict, but the variables could not be kept: refuse every exec
+    bool overflow = false;  // more variables than fit: the configuration is refused
+    bool broken = false;    // strict, but the variables could not be kept: refuse every exec
     bool quiet = false;
     const char* audit = nullptr;  // into buf
     size_t count = 0;
@@ -53,48 +60,102 @@ bool list_names(std::string_view list, std::string_view lib) {
     return false;
 }
 
-// ELF constructor: copies the SOCKSIFY_* variables when SOCKSIFY_STRICT is on. Costs a
-// scan of environ per process start; nothing more outside strict mode but the log
-// level, which the exec warnings follow.
+enum : uint8_t { kNotTaken, kTaking, kTaken };
+constinit std::atomic<uint8_t> g_taken{kNotTaken};
+
+// Keeps the entry at g_env.buf + used, len bytes with its NUL.
+void keep(size_t& used, size_t len) {
+    if (g_env.count == kMaxVars) {
+        g_env.overflow = true;
+        return;
+    }
+    char* copy = g_env.buf + used;
+    used += len;
+    g_env.vars[g_env.count++] = copy;
+    LogLevel level = LogLevel::kError;
+    if (starts_with(copy, "SOCKSIFY_LOG=") && parse_log_level(copy + 13, level) == nullptr)
+        g_env.quiet = level == LogLevel::kQuiet;
+    if (starts_with(copy, "SOCKSIFY_AUDIT=")) g_env.audit = copy + 15;
+}
+
+// The environment exec gave this process: /proc/self/environ reads its original
+// strings, which setenv, putenv, unsetenv and clearenv leave alone — also when they ran
+// before this copy, in the constructor of a library initialised before ours. False
+// when it cannot be read (no /proc).
+bool take_from_exec() {
+    int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    size_t used = 0;
+    size_t pos = 0;    // bytes of the current entry so far
+    bool ours = true;  // the current entry may still be a SOCKSIFY_* one
+    bool ok = true;
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) ok = false;
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; ++i) {
+            char c = chunk[i];
+            if (ours && pos < kPrefix.size() && c != kPrefix[pos]) ours = false;
+            if (ours && used + pos >= sizeof g_env.buf) {
+                g_env.overflow = true;
+                ours = false;
+            }
+            if (ours) g_env.buf[used + pos] = c;
+            ++pos;
+            if (c != '\0') continue;
+            if (ours) keep(used, pos);
+            pos = 0;
+            ours = true;
+        }
+    }
+    close(fd);
+    if (!ok) g_env = Captured{};
+    return ok;
+}
+
+// Copies every SOCKSIFY_* variable; under strict mode also our own path. Costs one
+// read of /proc/self/environ (or a scan of environ) per process start.
 // Strict mode that cannot keep its variables (too many, or our own path unknown) does
 // not quietly stop at the next exec: every exec is refused instead.
-__attribute__((constructor)) void capture() {
-    LogLevel level = LogLevel::kError;
-    if (const char* log = getenv(kEnvLog); log != nullptr && parse_log_level(log, level) == nullptr)
-        g_env.quiet = level == LogLevel::kQuiet;
-    const char* strict = getenv(kEnvStrict);
+void take() {
+    if (!take_from_exec()) {
+        size_t used = 0;
+        for (char** e = environ; e != nullptr && *e != nullptr && !g_env.overflow; ++e) {
+            if (!starts_with(*e, kPrefix)) continue;
+            size_t len = std::strlen(*e) + 1;
+            if (used + len > sizeof g_env.buf) {
+                g_env.overflow = true;
+                break;
+            }
+            std::memcpy(g_env.buf + used, *e, len);
+            keep(used, len);
+        }
+    }
+    // A copy cut short may lack it: then environ says.
+    const char* strict = g_env.overflow ? getenv(kEnvStrict) : launch_env(kEnvStrict);
     bool on = false;
     if (strict == nullptr || parse_bool(strict, on) != nullptr || !on) return;
     g_env.strict = true;
     Dl_info self{};
-    if (dladdr(reinterpret_cast<void*>(&capture), &self) == 0 || self.dli_fname == nullptr ||
-        std::strlen(self.dli_fname) >= sizeof g_env.lib) {
+    if (g_env.overflow || dladdr(reinterpret_cast<void*>(&take), &self) == 0 ||
+        self.dli_fname == nullptr || std::strlen(self.dli_fname) >= sizeof g_env.lib) {
         g_env.broken = true;
         return;
     }
     std::strcpy(g_env.lib, self.dli_fname);
-    size_t used = 0;
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-        if (!starts_with(*e, kPrefix)) continue;
-        size_t len = std::strlen(*e) + 1;
-        if (g_env.count == kMaxVars || used + len > sizeof g_env.buf) {
-            g_env.broken = true;
-            return;
-        }
-        char* copy = g_env.buf + used;
-        std::memcpy(copy, *e, len);
-        used += len;
-        g_env.vars[g_env.count++] = copy;
-        if (starts_with(copy, "SOCKSIFY_AUDIT=")) g_env.audit = copy + 15;
-    }
 }
 
 // One line on stderr (unless quiet), written by number: this may be a vfork() child.
+// The path is shown as the log shows names: escaped, cut to fit.
 void say(const char* format, const char* path, const char* why, const char* tail) {
     if (g_env.quiet) return;
+    char shown[PATH_MAX];
+    size_t shown_len = text_escape(path, shown, sizeof shown - 1);
+    shown[shown_len] = '\0';
     char line[PATH_MAX + 512];
-    int n = std::snprintf(line, sizeof line, format, static_cast<int>(getpid()), PATH_MAX, path,
-                          why, tail);
+    int n = std::snprintf(line, sizeof line, format, static_cast<int>(getpid()), shown, why, tail);
     if (n <= 0) return;
     size_t len = static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1;
     (void)syscall(SYS_write, 2, line, len);
@@ -102,7 +163,7 @@ void say(const char* format, const char* path, const char* why, const char* tail
 
 // One log line and one audit record for a refused exec of path.
 int refuse(const char* path, const char* why) {
-    say("socksify[%d]: refusing to run '%.*s': %s%s (--strict)\n", path, why, "");
+    say("socksify[%d]: refusing to run '%s': %s%s (--strict)\n", path, why, "");
     append_refusal(g_env.audit, path, "not-preloadable");
     return EACCES;
 }
@@ -115,7 +176,7 @@ int judge(const char* path, Blocker b) {
     char why[256];
     std::snprintf(why, sizeof why, "it is %s, so %s", b.why, blocker_effect(b));
     if (g_env.strict) return refuse(path, why);
-    say("socksify[%d]: warning: running '%.*s': %s; %s\n", path, why,
+    say("socksify[%d]: warning: running '%s': %s; %s\n", path, why,
         b.unchecked ? "its traffic may not be proxied" : "its traffic is not proxied");
     return 0;
 }
@@ -155,7 +216,41 @@ bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const
     return true;
 }
 
-bool exec_guard_on() { return g_env.strict; }
+void capture_environment() {
+    if (g_taken.load(std::memory_order_acquire) == kTaken) [[likely]]
+        return;
+    uint8_t expected = kNotTaken;
+    if (g_taken.compare_exchange_strong(expected, kTaking, std::memory_order_acq_rel)) {
+        take();
+        g_taken.store(kTaken, std::memory_order_release);
+        return;
+    }
+    while (g_taken.load(std::memory_order_acquire) != kTaken) sched_yield();
+}
+
+void capture_after_fork_child() {
+    // Another thread was copying when this process was forked: it does not exist here,
+    // so the copy is made again (from the child's environ, as then).
+    if (g_taken.load(std::memory_order_relaxed) != kTaking) return;
+    g_env = Captured{};
+    g_taken.store(kNotTaken, std::memory_order_relaxed);
+}
+
+const char* launch_env(const char* name) {
+    size_t len = std::strlen(name);
+    for (size_t i = 0; i < g_env.count; ++i) {
+        const char* v = g_env.vars[i];
+        if (std::strncmp(v, name, len) == 0 && v[len] == '=') return v + len + 1;
+    }
+    return nullptr;
+}
+
+bool launch_env_complete() { return !g_env.overflow; }
+
+bool exec_guard_on() {
+    capture_environment();
+    return g_env.strict;
+}
 
 int exec_check(const char* path, ExecSite where) {
     return judge(path, program_blocker(path, where));

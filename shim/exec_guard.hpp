@@ -1,4 +1,5 @@
-// Strict mode across exec: what the program runs in turn must carry the preload too.
+// The launcher's variables, copied at load time, and strict mode across exec: what the
+// program runs in turn must carry the preload too.
 // An exec of a program the preload cannot act in (see program_check.hpp) is refused
 // with EACCES; every other exec gets LD_PRELOAD and the SOCKSIFY_* variables back, even
 // when the program cleared or replaced them (subprocess with env={}, env -i). Outside
@@ -19,6 +20,21 @@ namespace socksify::shim {
 // in buf. False when out or buf is too small. Pure: no allocation.
 bool strict_env(char* const* envp, const char* const* ours, size_t n_ours, const char* lib,
                 char** out, size_t cap, char* buf, size_t buf_cap);
+
+// Copies the SOCKSIFY_* variables of environ, once per process image (the library's
+// constructor calls it; so does a hook that runs before it). Cheap after the first call.
+void capture_environment();
+
+// In the child of fork(): a copy another thread was making is made again.
+void capture_after_fork_child();
+
+// The value name (a SOCKSIFY_* variable) had when the library was loaded, or nullptr.
+// The configuration reads this, never the live environment: a program that sets,
+// unsets or edits its variables later changes nothing.
+const char* launch_env(const char* name);
+
+// False when there were more SOCKSIFY_* variables than the copy holds.
+bool launch_env_complete();
 
 // True when the process runs under --strict (read once, when the library is loaded).
 bool exec_guard_on();

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <string_view>
 
 #include "shim/address_form.hpp"
 #include "shim/audit.hpp"
@@ -268,11 +270,17 @@ int refuse_in_strict_mode(int domain, int type, int protocol) {
     ensure_ready();
     const Config& cfg = config();
     if (!cfg.strict) return 0;
+    char dom[24], typ[48], what[96];
+    format_domain(domain, dom, sizeof dom);
+    format_socket_type(type, typ, sizeof typ);
     log_line(LogLevel::kError,
-             "refusing socket(domain %d, type %d, protocol %d): it could bypass the proxy "
+             "refusing socket(domain %d, type %d, protocol %d): %s %s could bypass the proxy "
              "(--strict)",
-             domain, type & 0xff, protocol);
-    audit_denied(cfg, audit_event(AuditKind::kRefusal, nullptr), "strict");
+             domain, type & 0xff, protocol, dom, typ);
+    // The record names what was refused: socket(AF_PACKET, SOCK_RAW, 768).
+    int n = std::snprintf(what, sizeof what, "socket(%s, %s, %d)", dom, typ, protocol);
+    std::string_view name(what, n > 0 ? static_cast<size_t>(n) : 0);
+    audit_denied(cfg, audit_event(AuditKind::kRefusal, nullptr, name), "strict");
     return EACCES;
 }
 

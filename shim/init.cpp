@@ -1,7 +1,14 @@
-// Lazy start: the first hooked call that needs the configuration loads it. Nested
+// Lazy start: the first hooked call that needs the configuration loads it, from the
+// copy of the variables taken when the library was loaded (exec_guard.cpp). Nested
 // calls made while loading run inside a ShimScope and pass straight to libc.
+// fork(): the child has only the forking thread, so a start-up or UDP association that
+// another thread had under way is begun afresh in the child (after_fork_child) instead
+// of being waited for forever. Waiting in a prepare handler instead could deadlock:
+// glibc runs those under its atfork lock, which a start-up may need (dlopen of an
+// NSS module whose constructor calls pthread_atfork).
 #include "shim/init.hpp"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +17,13 @@
 #include <cstdio>
 
 #include "shim/audit.hpp"
+#include "shim/exec_guard.hpp"
 #include "shim/guard.hpp"
 #include "shim/log.hpp"
 #include "shim/names.hpp"
 #include "shim/real.hpp"
 #include "shim/shared_state.hpp"
+#include "shim/udp_assoc.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -23,6 +32,10 @@ enum : uint8_t { kNotStarted, kStarting, kReady };
 
 constinit std::atomic<uint8_t> g_state{kNotStarted};
 constinit Config g_config{};
+// The thread running start(): in a child forked by that very thread (a signal handler
+// that forks), the start-up is its own and goes on.
+constinit std::atomic<pthread_t> g_starter{};
+constinit std::atomic<bool> g_fork_handler{false};
 
 // Resolves a proxy host name once, locally, with the real resolver (hooks later
 // answer names from the fake-DNS table, which must not apply to the proxy).
@@ -48,12 +61,38 @@ const char* resolve_proxy(const char* host, uint16_t port, Config& cfg) {
 
 void start() {
     ShimScope scope;
-    load_config(
-        g_config, [](const char* name) -> const char* { return getenv(name); }, &resolve_proxy);
-    attach_shared_state(getenv(kEnvShm), fake_capacity(g_config));
+    load_config(g_config, &launch_env, &resolve_proxy);
+    if (!launch_env_complete()) {
+        std::snprintf(g_config.error, sizeof g_config.error,
+                      "too many SOCKSIFY_* variables to keep (more than 64, or 64 KiB)");
+        memset(g_config.pass, 0, sizeof g_config.pass);
+        g_config.valid = false;
+    }
+    attach_shared_state(launch_env(kEnvShm), fake_capacity(g_config));
     audit_open(g_config);
     // A bad configuration is reported by each refusal (one line each), not here.
     g_state.store(kReady, std::memory_order_release);
+}
+
+void after_fork_child() {
+    capture_after_fork_child();
+    if (g_state.load(std::memory_order_relaxed) == kStarting &&
+        !pthread_equal(g_starter.load(std::memory_order_relaxed), pthread_self()))
+        g_state.store(kNotStarted, std::memory_order_relaxed);
+    udp_after_fork_child();
+}
+
+// Once per process image: handlers are inherited by the children of fork.
+void register_fork_handler() {
+    if (g_fork_handler.exchange(true, std::memory_order_acq_rel)) return;
+    pthread_atfork(nullptr, nullptr, &after_fork_child);
+}
+
+// At load time, before the program's own constructors and main: the copy of the
+// variables, and the fork handler.
+__attribute__((constructor)) void on_load() {
+    capture_environment();
+    register_fork_handler();
 }
 
 }  // namespace
@@ -61,8 +100,12 @@ void start() {
 void ensure_ready() {
     if (g_state.load(std::memory_order_acquire) == kReady) [[likely]]
         return;
+    // A hook that runs before on_load (another library's constructor).
+    capture_environment();
+    register_fork_handler();
     uint8_t expected = kNotStarted;
     if (g_state.compare_exchange_strong(expected, kStarting, std::memory_order_acq_rel)) {
+        g_starter.store(pthread_self(), std::memory_order_relaxed);
         start();
         return;
     }

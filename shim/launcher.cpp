@@ -680,9 +680,18 @@ void forward_signal(int sig) {
     errno = saved;
 }
 
-// Terminal signals reach the child through its process group; the launcher only has to
-// survive them. The others are sent to the launcher alone, so it passes them on.
-constexpr int kIgnoredWhileWaiting[] = {SIGINT, SIGQUIT};
+// SIGINT and SIGQUIT typed at the terminal reach the child through its process group
+// (si_code SI_KERNEL): passing them on as well would deliver them twice, so only those
+// a process sent (kill, sigqueue: si_code <= 0) are passed on — those reached the
+// launcher alone — unless the program sent them itself (kill(0, …) or to its parent),
+// which would echo them back. A process that signals the whole group still reaches the
+// child twice, as with the signals below. The others are never typed at a terminal:
+// always passed on.
+void forward_unless_from_terminal(int sig, siginfo_t* info, void*) {
+    if (info->si_code > 0 || info->si_pid == g_child) return;
+    forward_signal(sig);
+}
+constexpr int kFromTerminalToo[] = {SIGINT, SIGQUIT};
 constexpr int kForwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
 
 [[noreturn]] void die_like_child(int sig) {
@@ -703,21 +712,24 @@ int run(char** argv, const std::string& shm) {
     sigset_t forwarded, old_mask;
     sigemptyset(&forwarded);
     for (int s : kForwarded) sigaddset(&forwarded, s);
+    for (int s : kFromTerminalToo) sigaddset(&forwarded, s);
     sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
 
-    // Signals we catch or ignore go back to default in the child; a signal the launcher
+    // Signals we catch go back to default in the child; a signal the launcher
     // inherited as ignored (nohup, a background job) stays ignored in the child too.
     sigset_t child_default;
     sigemptyset(&child_default);
-    struct sigaction ign {
+    struct sigaction from_process {
     }, fwd{}, old{};
-    ign.sa_handler = SIG_IGN;
+    from_process.sa_sigaction = forward_unless_from_terminal;
+    from_process.sa_flags = SA_SIGINFO;
+    sigemptyset(&from_process.sa_mask);
     fwd.sa_handler = forward_signal;
     sigemptyset(&fwd.sa_mask);
-    for (int s : kIgnoredWhileWaiting) {
+    for (int s : kFromTerminalToo) {
         sigaction(s, nullptr, &old);
         if (old.sa_handler == SIG_IGN) continue;
-        sigaction(s, &ign, nullptr);
+        sigaction(s, &from_process, nullptr);
         sigaddset(&child_default, s);
     }
     for (int s : kForwarded) {

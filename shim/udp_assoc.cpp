@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
@@ -34,19 +35,58 @@ constexpr int64_t kCheckIntervalNs = 1000000000;  // control connection liveness
 constexpr int kMaxDrops = 64;                     // bounded skipping of foreign datagrams
 constexpr size_t kMaxIov = 1024;                  // UIO_MAXIOV
 
-class SpinLock {
+// An association being opened or checked, listed for the child of a fork: there the
+// thread doing it does not exist, so its lock would be held forever and its control
+// connection half set up (udp_after_fork_child).
+struct Opening {
+    std::atomic<UdpState*> state;
+    std::atomic<int> control;      // the control fd + 1; 0: none yet
+    std::atomic<pthread_t> owner;  // 0 until set
+};
+constexpr size_t kMaxOpening = 256;  // more at once wait for a free entry
+constinit Opening g_opening[kMaxOpening]{};
+
+// u.busy held, and the association listed in g_opening while it is.
+class AssociationLock {
   public:
-    explicit SpinLock(std::atomic<uint32_t>& word) : word_(word) {
+    explicit AssociationLock(UdpState& u) : u_(u) {
         uint32_t expected = 0;
-        while (!word_.compare_exchange_weak(expected, 1, std::memory_order_acquire)) {
+        while (!u_.busy.compare_exchange_weak(expected, 1, std::memory_order_acquire)) {
             expected = 0;
             sched_yield();
         }
+        // Each socket starts at an entry of its own: threads sending on different
+        // sockets do not share one.
+        size_t first = reinterpret_cast<uintptr_t>(&u) / sizeof(FdRecord);
+        for (;;) {
+            for (size_t i = 0; i < kMaxOpening; ++i) {
+                Opening& o = g_opening[(first + i) % kMaxOpening];
+                UdpState* none = nullptr;
+                if (o.state.load(std::memory_order_relaxed) != nullptr) continue;
+                if (o.state.compare_exchange_strong(none, &u_, std::memory_order_acq_rel)) {
+                    o.owner.store(pthread_self(), std::memory_order_release);
+                    slot_ = &o;
+                    return;
+                }
+            }
+            sched_yield();
+        }
     }
-    ~SpinLock() { word_.store(0, std::memory_order_release); }
+    ~AssociationLock() {
+        slot_->control.store(0, std::memory_order_relaxed);
+        slot_->owner.store(pthread_t{}, std::memory_order_relaxed);
+        slot_->state.store(nullptr, std::memory_order_release);
+        u_.busy.store(0, std::memory_order_release);
+    }
+    AssociationLock(const AssociationLock&) = delete;
+    AssociationLock& operator=(const AssociationLock&) = delete;
+
+    // The control connection being set up, for the child of a fork to close.
+    void track(int control) { slot_->control.store(control + 1, std::memory_order_release); }
 
   private:
-    std::atomic<uint32_t>& word_;
+    UdpState& u_;
+    Opening* slot_ = nullptr;
 };
 
 int socket_family(int fd) {
@@ -90,7 +130,7 @@ int ensure_bound(int fd, int family) {
 }
 
 // Opens the control connection and runs UDP ASSOCIATE; fills u on success.
-int open_association(int fd, UdpState& u, const Config& cfg) {
+int open_association(int fd, UdpState& u, const Config& cfg, AssociationLock& lock) {
     int family = socket_family(fd);
     if (int err = ensure_bound(fd, family)) return err;
     int raw = real::socket(cfg.proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -107,6 +147,7 @@ int open_association(int fd, UdpState& u, const Config& cfg) {
     }
     c->refs.store(1, std::memory_order_relaxed);
     set_kind(control, FdKind::kControl);  // hidden from the program from now on
+    lock.track(control);
     // RFC 1928 §7: all-zero DST when the client's sending address is not known. Its
     // family tells the proxy which relay the socket can reach: Dante answers an
     // IPv4 zero with an IPv4 relay, which an IPV6_V6ONLY socket cannot use.
@@ -184,7 +225,7 @@ size_t udp_header_for(const sockaddr* dest, std::string_view name,
 int ensure_association(int fd, FdRecord& rec, const Config& cfg, const sockaddr* dest,
                        std::string_view name) {
     UdpState& u = rec.udp;
-    SpinLock lock(u.busy);
+    AssociationLock lock(u);
     if (control_alive(u)) return 0;
     if (u.control_fd >= 0) {
         log_line(LogLevel::kVerbose, "UDP association of fd %d lost; re-opening", fd);
@@ -192,7 +233,7 @@ int ensure_association(int fd, FdRecord& rec, const Config& cfg, const sockaddr*
         u.control_fd = -1;
     }
     int64_t start = monotonic_ns();
-    int err = open_association(fd, u, cfg);
+    int err = open_association(fd, u, cfg, lock);
     char relay_text[64] = "-";
     if (err == 0)
         format_sockaddr(reinterpret_cast<sockaddr*>(&u.relay), relay_text, sizeof relay_text);
@@ -585,6 +626,28 @@ ssize_t udp_after_recv(int fd, msghdr* msg, const msghdr& in, ssize_t n, int fla
     chain.move(h, 0, stored);
     report_source(msg, src, src_len);
     return static_cast<ssize_t>((flags & MSG_TRUNC) ? full - h : stored);
+}
+
+void udp_after_fork_child() {
+    for (Opening& o : g_opening) {
+        UdpState* u = o.state.load(std::memory_order_acquire);
+        if (u == nullptr || pthread_equal(o.owner.load(std::memory_order_relaxed), pthread_self()))
+            continue;
+        // Whatever that thread had built is dropped: the next send here opens an
+        // association of this process's own.
+        int control = o.control.load(std::memory_order_acquire) - 1;
+        if (control >= 0) {
+            if (u->control_fd == control) u->control_fd = -1;
+            if (kind_of(control) == FdKind::kControl) {
+                set_kind(control, FdKind::kNone);
+                real::close(control);
+            }
+        }
+        o.control.store(0, std::memory_order_relaxed);
+        o.owner.store(pthread_t{}, std::memory_order_relaxed);
+        o.state.store(nullptr, std::memory_order_relaxed);
+        u->busy.store(0, std::memory_order_release);
+    }
 }
 
 }  // namespace socksify::shim

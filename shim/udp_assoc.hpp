@@ -64,4 +64,8 @@ ssize_t udp_after_recv(int fd, msghdr* msg, const msghdr& in, ssize_t n, int fla
 // True while fd is a connected, proxied UDP socket (getpeername answers peer).
 bool udp_connected(int fd);
 
+// In the child of fork(): associations other threads were opening are dropped and
+// their locks released (the child opens its own on its next send).
+void udp_after_fork_child();
+
 }  // namespace socksify::shim

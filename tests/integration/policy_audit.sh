@@ -170,7 +170,7 @@ except PermissionError:
     print("PermissionError")
 '
 out_is ci-raw-socket-refused PermissionError
-audit_is ci-raw-socket-audit "refusal - - deny strict"
+audit_is ci-raw-socket-audit "refusal socket(AF_INET, SOCK_RAW|SOCK_CLOEXEC, 1) - deny strict"
 
 # A program the preload cannot reach is refused by the launcher, and recorded.
 cp /bin/true "$SFY_TMP/setuid_true"

@@ -63,6 +63,35 @@ TEST(JsonEscapeTest, NeverSplitsAnEscapeOrASequence) {
     EXPECT_EQ(escaped("abc", 0), "");
 }
 
+TEST(JsonEscapeTest, C1ControlsEscaped) {
+    // U+0080-U+009F as UTF-8: CSI (U+009B) drives some terminals like ESC [.
+    EXPECT_EQ(escaped("a\xc2\x9b"
+                      "31m\xc2\x80\xc2\x9f\xc2\xa0"),
+              "a\\u009b31m\\u0080\\u009f\xc2\xa0");
+}
+
+// text_escape: the log's escaping is json_escape's, with '"' left alone.
+TEST(TextEscapeTest, EveryControlByteEscapedQuotesKept) {
+    auto text = [](std::string_view in) {
+        std::string out(4096, '\0');
+        out.resize(text_escape(in, out.data(), out.size()));
+        return out;
+    };
+    EXPECT_EQ(text("say \"hi\"\\"), "say \"hi\"\\\\");
+    for (int c = 0; c < 0x80; ++c) {
+        char in = static_cast<char>(c);
+        std::string got = text(std::string_view(&in, 1));
+        bool control = c < 0x20 || c == 0x7f;
+        if (control) {
+            EXPECT_EQ(got, escaped(std::string_view(&in, 1))) << c;
+        } else if (c != '\\') {
+            EXPECT_EQ(got, std::string(1, in)) << c;
+        }
+        for (char g : got) EXPECT_FALSE(g < 0x20 || g == 0x7f) << c;
+    }
+    EXPECT_EQ(text("\x1b[31m\x1b]0;t\x07"), "\\u001b[31m\\u001b]0;t\\u0007");
+}
+
 // --- time stamps -----------------------------------------------------------------------
 
 TEST(AuditTimeTest, Utc) {

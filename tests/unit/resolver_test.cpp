@@ -1,6 +1,7 @@
 // getaddrinfo/gethostbyname/getnameinfo answered from the fake-DNS table: the flag
 // behaviour glibc's callers rely on. The shim's configuration comes from the
-// environment, set up once for this test binary.
+// environment, set up once for this test binary before the library's constructor
+// copies it (as the launcher sets it before the program starts).
 #include "shim/resolver.hpp"
 
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -24,17 +26,37 @@
 namespace socksify::shim {
 namespace {
 
+char g_shm_path[128];  // a plain array: no dynamic initialisation after the constructor
+
+// The library takes its configuration from the environment the process was started
+// with (as the launcher sets it), so this binary starts itself again with the
+// variables set. Priority constructors run before every plain one, the library's
+// included.
+__attribute__((constructor(101))) void set_environment(int, char** argv, char**) {
+    if (const char* shm = getenv("SOCKSIFY_SHM"); shm != nullptr && getenv("SOCKSIFY_PROXY")) {
+        snprintf(g_shm_path, sizeof g_shm_path, "%s", shm);
+        atexit([] { unlink(g_shm_path); });  // also when a filter skips the suite
+        return;
+    }
+    int fd = create_shm_file(g_shm_path, sizeof g_shm_path, kSharedSize);
+    if (fd < 0) {
+        g_shm_path[0] = '\0';  // SetUpTestSuite reports it
+        return;
+    }
+    close(fd);
+    setenv("SOCKSIFY_SHM", g_shm_path, 1);
+    setenv("SOCKSIFY_PROXY", "socks5h://198.51.100.1:1080", 1);
+    setenv("SOCKSIFY_LOG", "quiet", 1);
+    execv("/proc/self/exe", argv);
+    unlink(g_shm_path);  // not started again: SetUpTestSuite reports it
+    g_shm_path[0] = '\0';
+}
+
 class ResolverTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        char path[128];
-        int fd = create_shm_file(path, sizeof path, kSharedSize);
-        ASSERT_GE(fd, 0);
-        close(fd);
-        shm_path_ = path;
-        setenv("SOCKSIFY_SHM", path, 1);
-        setenv("SOCKSIFY_PROXY", "socks5h://198.51.100.1:1080", 1);
-        setenv("SOCKSIFY_LOG", "quiet", 1);
+        ASSERT_NE(g_shm_path[0], '\0') << "no shared-state file";
+        shm_path_ = g_shm_path;
         ensure_ready();
         ASSERT_TRUE(config().valid) << config().error;
     }
