@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "shim/dns_intercept.hpp"
 #include "shim/export.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
@@ -46,6 +47,11 @@ int proxied_connect(int fd, const sockaddr* dest, socklen_t len, bool& handled) 
     handled = false;
     ensure_ready();
     const Config& cfg = config();
+    int dns_err = 0;
+    if (dns_intercept_connect(fd, dest, len, cfg, dns_err)) {
+        handled = true;  // a nameserver under remote DNS: answered here, never reached
+        return dns_err;
+    }
     if (kind_of(fd) != FdKind::kUdp && cfg.valid &&
         (is_direct(cfg, dest) || is_remembered_direct(dest)))
         return 0;
@@ -104,7 +110,8 @@ SOCKSIFY_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
 
 SOCKSIFY_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
     FdKind k = kind_of(fd);
-    bool ours = k == FdKind::kTcpProxied || (k == FdKind::kUdp && udp_connected(fd));
+    bool ours = k == FdKind::kTcpProxied || k == FdKind::kDnsStream ||
+                (k == FdKind::kUdp && udp_connected(fd));
     if (!ours || inside_shim() || addr == nullptr || len == nullptr)
         return real::getpeername(fd, addr, len);
     FdRecord* rec = fd_record(fd);

@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "shim/audit.hpp"
+#include "shim/dns_intercept.hpp"
 #include "shim/export.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
@@ -79,7 +80,11 @@ ssize_t send_common(int fd, const msghdr* msg, int flags) {
             handled = false;
         } else if (err == 0 && kind_of(fd) == FdKind::kUdp) {
             ensure_ready();
-            n = udp_sendmsg(fd, msg, flags, config(), err, handled);
+            handled = dns_udp_send(fd, msg, config(), n, err);  // DNS to a nameserver
+            if (!handled) n = udp_sendmsg(fd, msg, flags, config(), err, handled);
+        } else if (err == 0 && kind_of(fd) == FdKind::kDnsStream) {
+            n = dns_stream_send(fd, msg, config(), err);
+            handled = true;
         } else if (err == 0 && kind_of(fd) == FdKind::kTcpProxied) {
             // After a Fast Open connect: the data goes on the now-connected socket.
             msghdr plain = *msg;
@@ -117,6 +122,7 @@ ssize_t recv_unassociated(int fd, msghdr* msg, int flags) {
         ssize_t n = real::recvmsg(fd, &in, flags);
         if (n < 0) return -1;
         ShimScope scope;
+        dns_udp_source(fd, from, in.msg_namelen);  // an answer the shim wrote
         ssize_t m = udp_after_recv(fd, msg, in, n, flags, config());
         if (m >= 0 || drops == 64) return m >= 0 ? m : (errno = EAGAIN, -1);
         if (flags & MSG_PEEK) (void)real::recv(fd, &from, 0, MSG_DONTWAIT);  // consume it
