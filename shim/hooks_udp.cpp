@@ -379,3 +379,31 @@ SOCKSIFY_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, tim
     }
     return static_cast<int>(vlen);
 }
+
+// glibc's public aliases of the hooks above (callable by name through dlsym or ctypes).
+SOCKSIFY_EXPORT_ALIAS(socket, __socket)
+SOCKSIFY_EXPORT_ALIAS(send, __send)
+SOCKSIFY_EXPORT_ALIAS(sendmmsg, __sendmmsg)
+SOCKSIFY_EXPORT_ALIAS(recv, __recv)
+SOCKSIFY_EXPORT_ALIAS(read, __read)
+SOCKSIFY_EXPORT_ALIAS(write, __write)
+
+// _FORTIFY_SOURCE turns read/recv/recvfrom with a known buffer size into these
+// (glibc debug/*_chk.c): the size check, then the same hooks.
+extern "C" [[noreturn]] void __chk_fail(void);
+
+SOCKSIFY_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
+    if (len > buflen) __chk_fail();
+    return read(fd, buf, len);
+}
+
+SOCKSIFY_EXPORT ssize_t __recv_chk(int fd, void* buf, size_t len, size_t buflen, int flags) {
+    if (len > buflen) __chk_fail();
+    return recv(fd, buf, len, flags);
+}
+
+SOCKSIFY_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buflen, int flags,
+                                       sockaddr* from, socklen_t* fromlen) {
+    if (len > buflen) __chk_fail();
+    return recvfrom(fd, buf, len, flags, from, fromlen);
+}
