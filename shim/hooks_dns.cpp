@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "shim/audit.hpp"
 #include "shim/export.hpp"
@@ -398,4 +399,55 @@ SOCKSIFY_EXPORT int __res_context_send(void*, const unsigned char*, int, const u
                                        int*, int*) {
     h_errno = NO_RECOVERY;
     return refuse_inside_libc("__res_context_send", nullptr);
+}
+
+// glibc's NSS dispatch (GLIBC_PRIVATE, nss/nsswitch.h): handing out a module's host
+// lookup function would let a program call the DNS module directly. Host and network
+// lookups are refused; the rest (passwd, group, services, ...) pass through.
+namespace {
+
+bool is_host_function(const char* fct_name) {
+    if (fct_name == nullptr || !dns_is_remote()) return false;
+    for (const char* prefix : {"gethostby", "getcanonname", "getnetby"})
+        if (strncmp(fct_name, prefix, strlen(prefix)) == 0) return true;
+    return false;
+}
+
+}  // namespace
+
+SOCKSIFY_EXPORT int __nss_lookup(void* ni, const char* fct_name, const char* fct2_name,
+                                 void** fctp) {
+    if (inside_shim() || !is_host_function(fct_name))
+        return real::__nss_lookup(ni, fct_name, fct2_name, fctp);
+    refuse_inside_libc("__nss_lookup", fct_name);
+    return -1;  // no service
+}
+
+SOCKSIFY_EXPORT int __nss_hosts_lookup2(void*, const char* fct_name, const char*, void**) {
+    refuse_inside_libc("__nss_hosts_lookup2", fct_name);
+    return -1;
+}
+
+SOCKSIFY_EXPORT int __nss_next2(void* ni, const char* fct_name, const char* fct2_name, void** fctp,
+                                int status, int all_values) {
+    if (inside_shim() || !is_host_function(fct_name))
+        return real::__nss_next2(ni, fct_name, fct2_name, fctp, status, all_values);
+    refuse_inside_libc("__nss_next2", fct_name);
+    return 1;  // no further service
+}
+
+SOCKSIFY_EXPORT void* __nss_lookup_function(void* ni, const char* fct_name) {
+    if (inside_shim() || !is_host_function(fct_name))
+        return real::__nss_lookup_function(ni, fct_name);
+    refuse_inside_libc("__nss_lookup_function", fct_name);
+    return nullptr;
+}
+
+// Public: reorders the sources of a database. With "dns" before "files" a hosts-file
+// name (which the shim leaves to glibc) would be asked of the nameserver first.
+SOCKSIFY_EXPORT int __nss_configure_lookup(const char* dbname, const char* service_line) {
+    if (inside_shim() || dbname == nullptr ||
+        (strcmp(dbname, "hosts") != 0 && strcmp(dbname, "networks") != 0) || !dns_is_remote())
+        return real::__nss_configure_lookup(dbname, service_line);
+    return refuse_inside_libc("__nss_configure_lookup", dbname);
 }
