@@ -22,6 +22,7 @@
 #include "shim/log.hpp"
 #include "shim/real.hpp"
 #include "shim/resolver.hpp"
+#include "shim/udp_assoc.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -320,6 +321,7 @@ bool dns_intercept_connect(int fd, const sockaddr* dest, socklen_t len, const Co
     if (!is_intercepted_nameserver(cfg, dest, len)) return false;
     int type = socket_type(fd);
     if (type != SOCK_DGRAM && type != SOCK_STREAM) return false;
+    if (type == SOCK_DGRAM && kind_of(fd) == FdKind::kNone) adopt_udp(fd);  // made before load
     FdRecord* rec = fd_record(fd);
     err = EACCES;  // never to the nameserver: refuse what cannot be answered here
     if (rec == nullptr || (type == SOCK_DGRAM && kind_of(fd) != FdKind::kUdp)) return true;

@@ -47,7 +47,9 @@ bool claim_unknown(int fd, const msghdr* msg, int& flags, int& err) {
     if (!is_inet(dest, msg->msg_namelen)) return false;
     ensure_ready();
     const Config& cfg = config();
-    if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest))) return false;
+    if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest)) &&
+        !is_intercepted_nameserver(cfg, dest, msg->msg_namelen))
+        return false;
     int type = socket_type(fd);
     if (type == SOCK_DGRAM) {
         adopt_udp(fd);

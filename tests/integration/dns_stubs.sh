@@ -68,6 +68,17 @@ check_re dig-address-works-through-proxy "$TOKEN"
 run $T "${SOCKS[@]}" sh -c "a=\$(dig +short +tcp $WEB) && curl -sS --max-time 10 http://\$a/hello.txt"
 check_re dig-tcp-address-works-through-proxy "$TOKEN"
 
+# A stub of its own (Python, hand-made query): the answer seems to come from the
+# nameserver (c-ares and Python check the source); also on a UDP socket the library
+# never saw created (inherited from a parent without the preload).
+run $T "${SOCKS[@]}" "$PY" "$LIBC_PROBE" udp_query -1 "$WEB"
+check_re python-stub-answer-from-nameserver "^198\.1[89]\.[0-9]+\.[0-9]+ from $SFY_CLIENT_DNS:53\$"
+run $T "${IN_CLIENT[@]}" "$PY" -c "import socket, subprocess, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sys.exit(subprocess.run([*sys.argv[1:], str(s.fileno()), '$WEB'], pass_fds=[s.fileno()]).returncode)" \
+    "$SOCKSIFY" -x "$PROXY" "$PY" "$LIBC_PROBE" udp_query
+check_re inherited-udp-socket-stub-answered "^198\.1[89]\.[0-9]+\.[0-9]+ from $SFY_CLIENT_DNS:53\$"
+
 # --- Paths through libc ----------------------------------------------------------
 run $T "${SOCKS[@]}" "$PY" "$LIBC_PROBE" gai_a "$WEB"
 check_re getaddrinfo-a-gets-fake-address "$FAKE4_RE"
