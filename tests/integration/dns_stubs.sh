@@ -52,6 +52,15 @@ run $T "${SOCKS[@]}" dig +short AAAA "$WEB"
 check_re dig-aaaa-gets-fake-address '^[0-9a-f:]+:[0-9a-f:]*$'
 run $T "${SOCKS[@]}" dig +noall +comments MX "$WEB"
 check_re dig-mx-refused-not-asked 'status: REFUSED'
+# With --dns-tcp the other types are carried through the proxy to that nameserver
+# (the proxy side's dnsmasq, which logs the question; it answers MX with REFUSED).
+run $T "${SFY[@]}" -x "$PROXY" --dns-tcp "$SFY_DEST4" dig +noall +comments MX "$WEB"
+if [[ $OUT == *"status: REFUSED"* && -z $(dns_leaks) ]] &&
+    log_new proxy-dns | grep -qF "query[MX] $WEB from $SFY_DEST4"; then
+    pass dig-mx-carried-by-dns-tcp
+else
+    fail dig-mx-carried-by-dns-tcp "$(why "expected the MX query in the proxy side's log only")"
+fi
 # host asks A, AAAA and MX: the MX is refused (exit 1), the addresses are the fake ones.
 run $T "${SOCKS[@]}" host "$WEB"
 ((RC == 1)) && RC=0
