@@ -91,6 +91,13 @@ check_re inherited-udp-socket-stub-answered "^198\.1[89]\.[0-9]+\.[0-9]+ from $S
 # --- Paths through libc ----------------------------------------------------------
 run $T "${SOCKS[@]}" "$PY" "$LIBC_PROBE" gai_a "$WEB"
 check_re getaddrinfo-a-gets-fake-address "$FAKE4_RE"
+GAI_ASYNC=$SFY_ROOT/build/tests/gai_async
+if [[ -x $GAI_ASYNC ]]; then
+    run $T "${SOCKS[@]}" "$GAI_ASYNC" "$WEB"
+    check_re getaddrinfo-a-nowait-notifies "^rc=0 suspend=-?[0-9]+ error=0 notified=7 addr=198\.1[89]\."
+else
+    fail getaddrinfo-a-nowait-notifies "$GAI_ASYNC not built (make build/tests/gai_async)"
+fi
 run $T "${SOCKS[@]}" "$PY" "$LIBC_PROBE" rcmd rsh.$SFY_TEST_DOMAIN
 check_re rcmd-refused-without-lookup 'rc=-1 errno=Permission denied'
 run $T "${SOCKS[@]}" "$PY" "$LIBC_PROBE" connect_alias "$SFY_DEST4" "$SFY_PORT_HTTP" /hello.txt
