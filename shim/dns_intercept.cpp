@@ -153,8 +153,7 @@ bool is_nameserver(const sockaddr* dest, socklen_t len) {
 }
 
 // The addresses getaddrinfo gives name in family, as DNS would carry them.
-size_t answer_addresses(const Config& cfg, const proto::DnsQuery& q, int family, uint8_t* out,
-                        size_t cap) {
+size_t answer_addresses(const proto::DnsQuery& q, int family, uint8_t* out, size_t cap) {
     addrinfo hints{};
     hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;  // one entry per address
@@ -190,7 +189,6 @@ size_t answer_addresses(const Config& cfg, const proto::DnsQuery& q, int family,
     } else if (rc != EAI_NODATA && rc != EAI_ADDRFAMILY) {
         rcode = rc == EAI_FAIL ? proto::DnsRcode::kRefused : proto::DnsRcode::kServFail;
     }
-    (void)cfg;
     return proto::encode_dns_answer(proto::Out(out, cap), q, rcode, addrs, alen, count, kAnswerTtl);
 }
 
@@ -312,7 +310,7 @@ size_t answer_dns_query(const Config& cfg, const uint8_t* query, size_t len, uin
                                         nullptr, 0, 0, 0);
     if (q.qclass == proto::kDnsClassIn && q.name_len > 0 &&
         (q.qtype == proto::kDnsTypeA || q.qtype == proto::kDnsTypeAaaa))
-        return answer_addresses(cfg, q, q.qtype == proto::kDnsTypeA ? AF_INET : AF_INET6, out, cap);
+        return answer_addresses(q, q.qtype == proto::kDnsTypeA ? AF_INET : AF_INET6, out, cap);
     return answer_other(cfg, q, query, len, out, cap);
 }
 
