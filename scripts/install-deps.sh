@@ -8,6 +8,7 @@ packages=(
     libgtest-dev libgmock-dev libbenchmark-dev
     dante-server microsocks
     curl wget python3 netcat-openbsd socat iproute2 dnsutils tcpdump nodejs
+    bind9-host  # host(1) for the DNS stub tests (dig and nslookup come with dnsutils)
     openssl  # hashes the test user's password for the world's Dante username method
     dnsmasq-base  # the world's DNS servers: client-side resolver (logs queries), proxy-side names
     git           # a repository served over dumb HTTP, cloned by name through the proxy

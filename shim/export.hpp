@@ -3,3 +3,8 @@
 #pragma once
 
 #define SOCKSIFY_EXPORT extern "C" __attribute__((visibility("default")))
+
+// A second exported name for a hook (glibc's public aliases such as __connect, which a
+// program can reach by name through dlsym): the same function, not a copy.
+#define SOCKSIFY_EXPORT_ALIAS(hook, other) \
+    SOCKSIFY_EXPORT decltype(hook) other __attribute__((alias(#hook), copy(hook)));

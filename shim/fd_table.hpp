@@ -17,6 +17,7 @@ enum class FdKind : uint8_t {
     kUdp = 2,         // an AF_INET/AF_INET6 datagram socket; may hold an association
     kControl = 3,     // the shim's own UDP ASSOCIATE control connection: hidden
     kHidden = 4,      // another fd of the shim's own (the audit log): hidden
+    kDnsStream = 5,   // TCP to a nameserver, answered by the shim (dns_intercept.hpp)
 };
 
 // The hooks on the data path (read, write, send, recv, …) only care about kUdp.

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "shim/address_form.hpp"
+#include "shim/dns_intercept.hpp"
 #include "shim/export.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
@@ -61,6 +62,11 @@ ConnectRoute route_connect(int fd, const sockaddr* addr, socklen_t len) {
     ensure_ready();
     const Config& cfg = config();
     const auto* dest = reinterpret_cast<const sockaddr*>(&f.dest);
+    // A nameserver under remote DNS, whatever its direct status: answered here (the
+    // socket talks to itself), never reached.
+    int dns_err = 0;
+    if (dns_intercept_connect(fd, dest, f.dest_len, cfg, dns_err))
+        return {ConnectRoute::kDone, dns_err};
     if (shape.proto == Proto::kTcp) return connect_tcp(fd, k, dest, f.dest_len, cfg);
     if (k != FdKind::kUdp) adopt_udp(fd);  // made before the shim was loaded
     bool handled = false;
@@ -127,7 +133,8 @@ SOCKSIFY_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
     FdKind k = kind_of(fd);
     if (k == FdKind::kNone) [[likely]]
         return real::getpeername(fd, addr, len);
-    bool ours = k == FdKind::kTcpProxied || (k == FdKind::kUdp && udp_connected(fd));
+    bool ours = k == FdKind::kTcpProxied || k == FdKind::kDnsStream ||
+                (k == FdKind::kUdp && udp_connected(fd));
     if (!ours || inside_shim() || addr == nullptr || len == nullptr)
         return real::getpeername(fd, addr, len);
     // The socket's real state first: dissolved or reset, the kernel's ENOTCONN.
@@ -138,7 +145,8 @@ SOCKSIFY_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
     {
         ShimScope scope;
         k = live_kind(fd);  // the number may name another socket by now
-        if (k == FdKind::kTcpProxied || (k == FdKind::kUdp && udp_connected(fd)))
+        if (k == FdKind::kTcpProxied || k == FdKind::kDnsStream ||
+            (k == FdKind::kUdp && udp_connected(fd)))
             rec = fd_record(fd);
     }
     if (rec == nullptr) return real::getpeername(fd, addr, len);

@@ -13,6 +13,7 @@
 
 #include "shim/address_form.hpp"
 #include "shim/audit.hpp"
+#include "shim/dns_intercept.hpp"
 #include "shim/export.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
@@ -100,6 +101,11 @@ Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
     if (is_hidden(k)) return {true};
     ensure_ready();
     const Config& cfg = config();
+    if (k == FdKind::kDnsStream) {  // queries to a nameserver, answered into the stream
+        int err = 0;
+        ssize_t n = dns_stream_send(fd, msg, cfg, err);
+        return done(n, err);
+    }
     msghdr routed = *msg;
     AddressForm f;
     if (k == FdKind::kNone) {
@@ -117,7 +123,10 @@ Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
             default: return {true};  // ignored, or no destination: the socket's own peer
         }
         const auto* dest = reinterpret_cast<const sockaddr*>(&f.dest);
-        if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest))) return {true};
+        // A nameserver under remote DNS is DNS whatever its direct status.
+        if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest)) &&
+            !is_intercepted_nameserver(cfg, dest, f.dest_len))
+            return {true};
         Sent claimed = claim(fd, shape, msg, f, flags, cfg);
         if (!claimed.pass) return claimed;
         routed.msg_name = &f.dest;
@@ -141,8 +150,10 @@ Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
         }
     }
     int err = 0;
+    ssize_t n = 0;
+    if (dns_udp_send(fd, &routed, cfg, n, err)) return done(n, err);  // DNS to a nameserver
     bool handled = false;
-    ssize_t n = udp_sendmsg(fd, &routed, flags, cfg, err, handled);
+    n = udp_sendmsg(fd, &routed, flags, cfg, err, handled);
     if (!handled) return {true};  // direct, or not connected through the proxy
     return done(n, err);
 }
@@ -178,6 +189,7 @@ ssize_t recv_unassociated(int fd, msghdr* msg, int flags) {
         ssize_t n = real::recvmsg(fd, &in, flags);
         if (n < 0) return -1;
         ShimScope scope;
+        dns_udp_source(fd, from, in.msg_namelen);  // an answer the shim wrote
         ssize_t m = udp_after_recv(fd, msg, in, n, flags, config());
         if (m >= 0 || drops == 64) return m >= 0 ? m : (errno = EAGAIN, -1);
         if (flags & MSG_PEEK) (void)real::recv(fd, &from, 0, MSG_DONTWAIT);  // consume it
@@ -459,4 +471,32 @@ SOCKSIFY_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, tim
         if (timeout != nullptr && monotonic_ns() >= end_ns) return static_cast<int>(i + 1);
     }
     return static_cast<int>(vlen);
+}
+
+// glibc's public aliases of the hooks above (callable by name through dlsym or ctypes).
+SOCKSIFY_EXPORT_ALIAS(socket, __socket)
+SOCKSIFY_EXPORT_ALIAS(send, __send)
+SOCKSIFY_EXPORT_ALIAS(sendmmsg, __sendmmsg)
+SOCKSIFY_EXPORT_ALIAS(recv, __recv)
+SOCKSIFY_EXPORT_ALIAS(read, __read)
+SOCKSIFY_EXPORT_ALIAS(write, __write)
+
+// _FORTIFY_SOURCE turns read/recv/recvfrom with a known buffer size into these
+// (glibc debug/*_chk.c): the size check, then the same hooks.
+extern "C" [[noreturn]] void __chk_fail(void);
+
+SOCKSIFY_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
+    if (len > buflen) __chk_fail();
+    return read(fd, buf, len);
+}
+
+SOCKSIFY_EXPORT ssize_t __recv_chk(int fd, void* buf, size_t len, size_t buflen, int flags) {
+    if (len > buflen) __chk_fail();
+    return recv(fd, buf, len, flags);
+}
+
+SOCKSIFY_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buflen, int flags,
+                                       sockaddr* from, socklen_t* fromlen) {
+    if (len > buflen) __chk_fail();
+    return recvfrom(fd, buf, len, flags, from, fromlen);
 }

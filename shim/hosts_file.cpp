@@ -15,9 +15,9 @@
 namespace socksify::shim {
 namespace {
 
+// Exactly as glibc's files backend compares (strcasecmp): "localhost." is not
+// "localhost", so a dotted name is not answered by the file and would go on to DNS.
 bool equal_name(std::string_view a, std::string_view b) {
-    if (!b.empty() && b.back() == '.') b.remove_suffix(1);
-    if (!a.empty() && a.back() == '.') a.remove_suffix(1);
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i) {
         char x = a[i], y = b[i];
@@ -35,7 +35,25 @@ struct Query {
     std::string_view name;
     int family = 0;
     const void* addr = nullptr;
+    // Set: collect the families of every line naming `name` (never "found") and the
+    // first IPv4 address among them.
+    HostsEntry* entry = nullptr;
 };
+
+// Records a matching line's address family in q.entry.
+void collect(std::string_view field, const Query& q) {
+    char text[INET6_ADDRSTRLEN + 1];
+    if (field.size() >= sizeof text) return;
+    memcpy(text, field.data(), field.size());
+    text[field.size()] = '\0';
+    unsigned char bytes[16];
+    if (inet_pton(AF_INET, text, bytes) == 1) {
+        if ((q.entry->families & kHostsHasV4) == 0) memcpy(q.entry->v4, bytes, 4);
+        q.entry->families |= kHostsHasV4;
+    } else if (inet_pton(AF_INET6, text, bytes) == 1) {
+        q.entry->families |= kHostsHasV6;
+    }
+}
 
 bool first_field_is(std::string_view field, const Query& q) {
     char text[INET6_ADDRSTRLEN + 1];
@@ -50,6 +68,7 @@ bool first_field_is(std::string_view field, const Query& q) {
 bool line_matches(std::string_view line, const Query& q) {
     if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     bool first = true;  // the first field is the address
+    std::string_view address;
     size_t i = 0;
     while (i < line.size()) {
         while (i < line.size() && is_space(line[i])) ++i;
@@ -58,7 +77,12 @@ bool line_matches(std::string_view line, const Query& q) {
         if (i == start) break;
         std::string_view field = line.substr(start, i - start);
         if (first && q.addr != nullptr) return first_field_is(field, q);
-        if (!first && equal_name(field, q.name)) return true;
+        if (first) address = field;
+        if (!first && equal_name(field, q.name)) {
+            if (q.entry == nullptr) return true;
+            collect(address, q);
+            return false;
+        }
         first = false;
     }
     return false;
@@ -191,6 +215,14 @@ bool lookup(const char* path, const Query& q) {
 }  // namespace
 
 bool hosts_file_has(const char* path, std::string_view name) { return lookup(path, Query{name}); }
+
+HostsEntry hosts_file_entry(const char* path, std::string_view name) {
+    HostsEntry entry{};
+    Query q{name};
+    q.entry = &entry;
+    (void)lookup(path, q);
+    return entry;
+}
 
 bool hosts_file_has_address(const char* path, int family, const void* addr) {
     return lookup(path, Query{{}, family, addr});

@@ -5,9 +5,21 @@
 
 namespace socksify::shim {
 
-// True when name (case-insensitive, one trailing dot ignored) appears as a host
-// name or alias on any line of the hosts file at path.
+// True when name (case-insensitive, otherwise exact, as glibc's files backend: a
+// trailing dot is part of the name) appears as a host name or alias on any line of
+// the hosts file at path.
 bool hosts_file_has(const char* path, std::string_view name);
+
+// Which address families the lines naming `name` have, and their first IPv4 address:
+// what glibc's files backend can answer. A family it lacks would make glibc go on to
+// DNS (nsswitch "files dns"), which remote DNS must never do.
+inline constexpr unsigned kHostsHasV4 = 1;
+inline constexpr unsigned kHostsHasV6 = 2;
+struct HostsEntry {
+    unsigned families;  // kHostsHasV4 | kHostsHasV6; 0: not in the file
+    unsigned char v4[4];
+};
+HostsEntry hosts_file_entry(const char* path, std::string_view name);
 
 // True when the address (4 or 16 bytes of family) starts a line of the hosts file:
 // a reverse lookup the real resolver answers from the file, without DNS.

@@ -81,6 +81,11 @@ namespace socksify::shim::real {
       (s, d, dom, c, t, a, n))                                                                     \
     X(res_nsend, int, (res_state s, const unsigned char* m, int ml, unsigned char* a, int n),      \
       (s, m, ml, a, n))                                                                            \
+    X(__nss_lookup, int, (void* ni, const char* f, const char* f2, void** fp), (ni, f, f2, fp))    \
+    X(__nss_next2, int, (void* ni, const char* f, const char* f2, void** fp, int st, int all),     \
+      (ni, f, f2, fp, st, all))                                                                    \
+    X(__nss_lookup_function, void*, (void* ni, const char* f), (ni, f))                            \
+    X(__nss_configure_lookup, int, (const char* db, const char* line), (db, line))                 \
     X(execve, int, (const char* p, char* const* a, char* const* e), (p, a, e))                     \
     X(execv, int, (const char* p, char* const* a), (p, a))                                         \
     X(execvp, int, (const char* f, char* const* a), (f, a))                                        \

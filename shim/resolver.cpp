@@ -219,6 +219,44 @@ int hostent_without_lookup(const char* name, int af, const HostText& host, hoste
     return 0;
 }
 
+// A name glibc's files backend answers, asked for a family its lines lack: glibc would
+// go on to the next source (nsswitch "files dns") and ask a nameserver, which remote
+// DNS must never do. True when the lookup is to be answered here, from entry.
+bool hosts_lacks_family(const Config& cfg, const char* name, int family, HostsEntry& entry) {
+    if (!cfg.valid || cfg.dns_mode == DnsMode::kLocal) return false;
+    unsigned want = family == AF_INET ? kHostsHasV4 : family == AF_INET6 ? kHostsHasV6 : 0;
+    if (want == 0) return false;  // AF_UNSPEC: any line answers it
+    entry = hosts_file_entry(kHostsPath, name);
+    return entry.families != 0 && (entry.families & want) == 0;
+}
+
+// getaddrinfo for such a name: the file's IPv4 address mapped when AI_V4MAPPED asks
+// for it, else no address (EAI_NONAME), never DNS.
+int hosts_only_getaddrinfo(const char* node, const char* service, const addrinfo* hints,
+                           const HostsEntry& entry, addrinfo** res) {
+    int flags = hints->ai_flags;
+    if (hints->ai_family != AF_INET6 || !(flags & AI_V4MAPPED) || !(entry.families & kHostsHasV4))
+        return EAI_NONAME;
+    char text[INET6_ADDRSTRLEN] = "::ffff:";
+    if (inet_ntop(AF_INET, entry.v4, text + 7, sizeof text - 7) == nullptr) return EAI_NONAME;
+    addrinfo shape = *hints;
+    shape.ai_flags =
+        (flags & ~(AI_CANONNAME | AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG)) | AI_NUMERICHOST;
+    addrinfo* list = nullptr;
+    int rc = real::getaddrinfo(text, service, &shape, &list);
+    if (rc != 0) return rc;
+    if (flags & AI_CANONNAME) {
+        char* canon = strdup(node);  // glibc's freeaddrinfo frees it with free()
+        if (canon == nullptr) {
+            real::freeaddrinfo(list);
+            return EAI_MEMORY;
+        }
+        list->ai_canonname = canon;
+    }
+    *res = list;
+    return 0;
+}
+
 }  // namespace
 
 void remember_direct(const sockaddr* a) {
@@ -244,7 +282,12 @@ int fake_getaddrinfo(const char* node, const char* service, const addrinfo* hint
     int flags = hints != nullptr ? hints->ai_flags : (AI_V4MAPPED | AI_ADDRCONFIG);
     HostText host;
     NameRoute route = route_name(cfg, node, (flags & AI_IDN) != 0, host);
-    if (route == NameRoute::kLocal) return 0;
+    if (route == NameRoute::kLocal) {
+        HostsEntry entry{};
+        if (hints == nullptr || !hosts_lacks_family(cfg, node, hints->ai_family, entry)) return 0;
+        handled = true;
+        return hosts_only_getaddrinfo(node, service, hints, entry, res);
+    }
     handled = true;
     if (route == NameRoute::kLiteral || route == NameRoute::kNotFound)
         return answer_without_lookup(node, host, service, hints, res);
@@ -304,7 +347,14 @@ int fake_gethostbyname(const char* name, int af, hostent* out, char* buf, size_t
     const Config& cfg = ready_config();
     HostText host;
     NameRoute route = route_name(cfg, name, false, host);
-    if (route == NameRoute::kLocal) return 0;
+    if (route == NameRoute::kLocal) {
+        HostsEntry entry{};
+        if (!hosts_lacks_family(cfg, name, af, entry)) return 0;
+        handled = true;  // in the hosts file, not in this family: no DNS for the rest
+        *result = nullptr;
+        *h_errnop = HOST_NOT_FOUND;
+        return 0;
+    }
     if (route == NameRoute::kLiteral && libc_reads_literal(name, host)) return 0;
     handled = true;
     *result = nullptr;

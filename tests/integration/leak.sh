@@ -84,6 +84,14 @@ work udp-sender-by-name "leak-udp" "$PY" "$HERE/udp_probe.py" echo "$SFY_NAME_EC
 for form in "$SFY_DEST4." 0xcb.0.0x71.0xa 3405803786; do
     work "literal-$form" leak-literal "$PY" "$PROBE" echo "$form" 7 leak-literal
 done
+# DNS stubs around libc and resolver paths inside it (dns_stubs.sh has the details).
+work stub-dig-udp "198.1" dig +short "$SFY_NAME_WEB"
+work stub-dig-tcp "198.1" dig +short +tcp "$SFY_NAME_WEB"
+work stub-nslookup "Address: 198.1" nslookup "$SFY_NAME_WEB"
+work stub-node-resolve4 "198.1" node -e "require('dns').resolve4('$SFY_NAME_WEB', (e, a) => console.log(e ? e.code : a[0]))"
+work libc-getaddrinfo-a "198.1" "$PY" "$HERE/libc_dns_probe.py" gai_a "$SFY_NAME_WEB"
+work libc-rcmd-refused "rc=-1 errno=Permission denied" "$PY" "$HERE/libc_dns_probe.py" rcmd "$SFY_NAME_WEB"
+work libc-dunder-connect "$TOKEN" "$PY" "$HERE/libc_dns_probe.py" connect_alias "$SFY_DEST4" 80 /hello.txt
 
 # Strict mode: a raw socket and UDP with --udp off are refused; nothing may leave.
 STRICT=("${IN_CLIENT[@]}" "$SOCKSIFY" -q --strict --udp off -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --)

@@ -24,12 +24,40 @@ constexpr const char* kHosts =
 TEST(HostsFile, FindsNamesAndAliasesCaseInsensitively) {
     EXPECT_TRUE(hosts_text_has(kHosts, "localhost"));
     EXPECT_TRUE(hosts_text_has(kHosts, "web.example"));
-    EXPECT_TRUE(hosts_text_has(kHosts, "ALIAS.example."));
+    EXPECT_TRUE(hosts_text_has(kHosts, "ALIAS.example"));
     EXPECT_TRUE(hosts_text_has(kHosts, "ip6-loopback"));
     EXPECT_FALSE(hosts_text_has(kHosts, "commented.example"));
     EXPECT_FALSE(hosts_text_has(kHosts, "127.0.0.1"));  // an address is not a name
     EXPECT_FALSE(hosts_text_has(kHosts, "example"));
     EXPECT_FALSE(hosts_text_has(kHosts, "trailing"));
+}
+
+TEST(HostsFile, TrailingDotIsPartOfTheNameAsInGlibc) {
+    // glibc's files backend compares with strcasecmp: "localhost." is not in the file.
+    EXPECT_FALSE(hosts_text_has(kHosts, "localhost."));
+    EXPECT_FALSE(hosts_text_has(kHosts, "ALIAS.example."));
+    EXPECT_FALSE(hosts_text_has("127.0.0.1 dotted.example.\n", "dotted.example"));
+    EXPECT_TRUE(hosts_text_has("127.0.0.1 dotted.example.\n", "dotted.example."));
+}
+
+TEST(HostsFile, EntryTellsFamiliesAndFirstIpv4) {
+    char path[] = "/tmp/socksify-hosts-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    std::string text = std::string(kHosts) +
+                       "203.0.113.5 both.example\n2001:db8::5 both.example\n" +
+                       "2001:db8::6 six.example\n198.51.100.9 localhost\n";
+    ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    close(fd);
+    HostsEntry e = hosts_file_entry(path, "LOCALHOST");
+    EXPECT_EQ(e.families, kHostsHasV4);
+    EXPECT_EQ(e.v4[0], 127);  // the first line wins
+    EXPECT_EQ(hosts_file_entry(path, "both.example").families, kHostsHasV4 | kHostsHasV6);
+    EXPECT_EQ(hosts_file_entry(path, "six.example").families, kHostsHasV6);
+    EXPECT_EQ(hosts_file_entry(path, "ip6-localhost").families, kHostsHasV6);
+    EXPECT_EQ(hosts_file_entry(path, "nosuch.example").families, 0u);
+    EXPECT_EQ(hosts_file_entry(path, "localhost.").families, 0u);
+    unlink(path);
 }
 
 TEST(HostsFile, FindsAddresses) {
