@@ -339,6 +339,7 @@ bool dns_intercept_connect(int fd, const sockaddr* dest, socklen_t len, const Co
     }
     memcpy(&rec->peer, dest, len < sizeof rec->peer ? len : sizeof rec->peer);
     rec->peer_len = len < sizeof rec->peer ? len : sizeof rec->peer;
+    remember_object(fd, *rec);  // the record is checked against its socket before use
     if (type == SOCK_STREAM)
         set_kind(fd, FdKind::kDnsStream);
     else

@@ -155,3 +155,6 @@ SOCKSIFY_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
     *len = rec->peer_len;
     return 0;
 }
+
+// glibc's public aliases: a program calling them by name must meet the same hooks.
+SOCKSIFY_EXPORT_ALIAS(connect, __connect)
