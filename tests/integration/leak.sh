@@ -195,7 +195,7 @@ got=$("$PY" "$HERE/audit_check.py" records "$CI_AUDIT" 0 \
     "lookup $SFY_NAME_GIT - deny policy" \
     "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB $SFY_PORT_WHOAMI deny policy" \
     "connect $SFY_DEST4 80 deny policy" \
-    "refusal - - deny strict" "${STATIC_RECORD[@]:0:1}" \
+    "refusal socket(AF_INET, SOCK_RAW|SOCK_CLOEXEC, 1) - deny strict" "${STATIC_RECORD[@]:0:1}" \
     "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB 80 allow ok" \
     "${STATIC_RECORD[@]:1}" 2>&1) || true
 if [[ $got == ok ]]; then pass ci-job-audit-one-record-per-attempt; else fail ci-job-audit-one-record-per-attempt "$(oneline "$got")"; fi
