@@ -206,4 +206,22 @@ bool police_lookup(const Config& cfg, const char* name) {
     return false;
 }
 
+// One audit record for a fake-DNS lookup: answered with fake (reason null), or
+// refused/failed for reason.
+void audit_lookup(const Config& cfg, const char* name, const sockaddr_storage* fake,
+                  const char* reason) {
+    AuditEvent e = audit_event(AuditKind::kLookup, nullptr, name);
+    e.via_proxy = false;  // the name reaches the proxy with the connection, not now
+    if (fake != nullptr) {
+        e.address = reinterpret_cast<const sockaddr*>(fake);
+        audit(cfg, e);
+    } else if (strncmp(reason, "EAI_", 4) == 0) {
+        e.verdict = AuditVerdict::kError;
+        e.reason = reason;
+        audit(cfg, e);
+    } else {
+        audit_denied(cfg, e, reason);
+    }
+}
+
 }  // namespace socksify::shim

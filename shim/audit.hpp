@@ -57,4 +57,9 @@ int police(const Config& cfg, const sockaddr* dest, std::string_view name, Audit
 // one audit record.
 bool police_lookup(const Config& cfg, const char* name);
 
+// One record for a fake-DNS lookup: answered with fake (reason null), or refused or
+// failed for reason (an "EAI_*" name is an error, anything else a denial).
+void audit_lookup(const Config& cfg, const char* name, const sockaddr_storage* fake,
+                  const char* reason);
+
 }  // namespace socksify::shim

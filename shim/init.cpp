@@ -46,11 +46,12 @@ const char* resolve_proxy(const char* host, uint16_t port, Config& cfg) {
     return nullptr;
 }
 
-void start() {
+const char* process_env(const char* name) { return getenv(name); }
+
+void start(EnvLookup env) {
     ShimScope scope;
-    load_config(
-        g_config, [](const char* name) -> const char* { return getenv(name); }, &resolve_proxy);
-    attach_shared_state(getenv(kEnvShm), fake_capacity(g_config));
+    load_config(g_config, env, &resolve_proxy);
+    attach_shared_state(env(kEnvShm), fake_capacity(g_config));
     audit_open(g_config);
     // A bad configuration is reported by each refusal (one line each), not here.
     g_state.store(kReady, std::memory_order_release);
@@ -63,11 +64,16 @@ void ensure_ready() {
         return;
     uint8_t expected = kNotStarted;
     if (g_state.compare_exchange_strong(expected, kStarting, std::memory_order_acq_rel)) {
-        start();
+        start(process_env);
         return;
     }
     // Another thread is loading: wait for it rather than let a connection go direct.
     while (g_state.load(std::memory_order_acquire) != kReady) sched_yield();
+}
+
+void start_from(EnvLookup env) {
+    uint8_t expected = kNotStarted;
+    if (g_state.compare_exchange_strong(expected, kStarting, std::memory_order_acq_rel)) start(env);
 }
 
 const Config& config() { return g_config; }
