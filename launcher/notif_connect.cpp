@@ -44,10 +44,21 @@ namespace {
 
 constexpr uint16_t kDnsPort = 53;
 
+long tgid_of(pid_t tid);
+
 int open_pidfd(pid_t tid) {
     int fd = static_cast<int>(syscall(SYS_pidfd_open, tid, PIDFD_THREAD));
     if (fd >= 0 || errno != EINVAL) return fd;
     // Before Linux 6.9 only a thread-group leader has a pidfd: find the leader.
+    long tgid = tgid_of(tid);
+    if (tgid <= 0) {
+        errno = ESRCH;
+        return -1;
+    }
+    return static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(tgid), 0));
+}
+
+long tgid_of(pid_t tid) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(tid));
     FILE* f = std::fopen(path, "re");
@@ -57,12 +68,30 @@ int open_pidfd(pid_t tid) {
     while (std::fgets(line, sizeof line, f) != nullptr)
         if (std::sscanf(line, "Tgid: %ld", &tgid) == 1) break;
     std::fclose(f);
-    if (tgid <= 0) {
-        errno = ESRCH;
-        return -1;
-    }
-    return static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(tgid), 0));
+    return tgid;
 }
+
+// Audit records made while serving a call name the calling program (its pid and
+// executable), not the launcher.
+class Subject {
+  public:
+    explicit Subject(pid_t tid) {
+        if (!shim::audit_on()) return;
+        char path[64];
+        std::snprintf(path, sizeof path, "/proc/%d/exe", static_cast<int>(tid));
+        ssize_t n = readlink(path, exe_, sizeof exe_ - 1);
+        exe_[n > 0 ? n : 0] = '\0';
+        const char* slash = std::strrchr(exe_, '/');
+        long pid = tgid_of(tid);
+        shim::audit_subject(pid > 0 ? pid : tid, slash != nullptr ? slash + 1 : exe_);
+    }
+    ~Subject() { shim::audit_subject(0, nullptr); }
+    Subject(const Subject&) = delete;
+    Subject& operator=(const Subject&) = delete;
+
+  private:
+    char exe_[4096];
+};
 
 bool is_inet_family(int f) { return f == AF_INET || f == AF_INET6; }
 
@@ -97,7 +126,11 @@ Answer refuse_udp(const Config& cfg, const Call& c, const sockaddr_storage& dest
     log_line(sending ? LogLevel::kError : LogLevel::kVerbose,
              "refusing UDP to %s from supervised pid %d: the supervisor does not relay UDP", text,
              static_cast<int>(c.pid));
-    shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kUdp, sa(dest)), "supervised-udp");
+    // A connect alone sends nothing (libc and Go connect UDP sockets only to pick
+    // a source address when sorting a lookup's answers): audited when data would go.
+    if (sending)
+        shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kUdp, sa(dest)),
+                           "supervised-udp");
     return fail(EACCES);
 }
 
@@ -199,6 +232,7 @@ Answer on_connect(int listener, const Call& c, const Config& cfg) {
     if (int err = read_task(c.pid, c.args[1], &dest, len)) return fail(err);
     if (!call_alive(listener, c.id)) return gone();
     // From here on only this copy counts.
+    Subject subject(c.pid);
     bool inet = is_inet_family(dest.ss_family) && len >= min_len(dest.ss_family);
     if (!inet) return connect_as_program(t.local(), dest, len);  // the kernel's own answer
     if (t.type == SOCK_STREAM) {
@@ -294,6 +328,7 @@ Answer on_send(int listener, const Call& c, const Config& cfg) {
     if (int err = t.take(listener, c, fd)) return err == ESRCH ? gone() : proceed();
     if (!is_inet_family(t.domain)) return proceed();
     if (more) return fail(EACCES);  // more destinations in one call than we judge
+    Subject subject(c.pid);
     for (unsigned i = 0; i < count; ++i) {
         sockaddr_storage dest{};
         socklen_t len = named[i].len;

@@ -23,6 +23,15 @@
 #include "shim/udp_assoc.hpp"
 
 namespace socksify::shim {
+
+// The process a record is about when it is not this one (the supervisor).
+static thread_local long t_subject_pid = 0;
+static thread_local const char* t_subject_program = "";
+
+void audit_subject(long pid, const char* program) {
+    t_subject_pid = pid;
+    t_subject_program = program != nullptr ? program : "";
+}
 namespace {
 
 constinit int g_audit_fd = -1;  // written once before the shim is ready
@@ -128,8 +137,10 @@ void audit(const Config& cfg, const AuditEvent& e) {
     char errbuf[16];
     AuditRecord r;
     r.time_ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
-    r.pid = static_cast<long>(getpid());
-    r.program = program_invocation_short_name != nullptr ? program_invocation_short_name : "";
+    r.pid = t_subject_pid != 0 ? t_subject_pid : static_cast<long>(getpid());
+    r.program = t_subject_pid != 0                        ? t_subject_program
+                : program_invocation_short_name != nullptr ? program_invocation_short_name
+                                                           : "";
     r.kind = kind_text(e.kind);
     r.name = e.name;
     r.port = e.port;

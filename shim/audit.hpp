@@ -62,4 +62,8 @@ bool police_lookup(const Config& cfg, const char* name);
 void audit_lookup(const Config& cfg, const char* name, const sockaddr_storage* fake,
                   const char* reason);
 
+// Records made by this thread name pid and program instead of this process (the
+// launcher's supervisor acts for the programs it serves); pid 0 goes back to this one.
+void audit_subject(long pid, const char* program);
+
 }  // namespace socksify::shim
