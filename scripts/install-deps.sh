@@ -11,6 +11,7 @@ packages=(
     openssl  # hashes the test user's password for the world's Dante username method
     dnsmasq-base  # the world's DNS servers: client-side resolver (logs queries), proxy-side names
     git           # a repository served over dumb HTTP, cloned by name through the proxy
+    golang-go busybox-static  # programs the preload cannot reach, for the supervisor's tests
 )
 
 missing=()

@@ -138,7 +138,7 @@ void audit(const Config& cfg, const AuditEvent& e) {
     AuditRecord r;
     r.time_ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
     r.pid = t_subject_pid != 0 ? t_subject_pid : static_cast<long>(getpid());
-    r.program = t_subject_pid != 0                        ? t_subject_program
+    r.program = t_subject_pid != 0                         ? t_subject_program
                 : program_invocation_short_name != nullptr ? program_invocation_short_name
                                                            : "";
     r.kind = kind_text(e.kind);
