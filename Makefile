@@ -190,7 +190,7 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/share/man/man1/socksify.1
 
 format-check:
-	clang-format --dry-run --Werror protocol/*.[ch]pp shim/*.[ch]pp tests/unit/*.cpp
+	clang-format --dry-run --Werror protocol/*.[ch]pp shim/*.[ch]pp launcher/*.[ch]pp tests/unit/*.cpp
 
 clean:
 	rm -rf $(BUILD)
