@@ -63,11 +63,14 @@ int install_over(int listener, const Call& c, int local, int target_fd, int pidf
 
 // Handlers. The configuration is the library's, loaded by the supervisor.
 Answer on_connect(int listener, const Call& c, const shim::Config& cfg);
+// on_send runs on the receiving thread only (it never waits); on_connect on any.
 Answer on_send(int listener, const Call& c, const shim::Config& cfg);
 
-// The fake nameserver a redirected DNS socket is connected to: started once.
+// The fake nameserver a redirected DNS socket is connected to (UDP, and TCP one thread
+// per client connection), on loopback: started once.
 bool start_dns_server(const shim::Config& cfg);
-// Its address for a socket of domain (AF_INET, AF_INET6); false when none.
-bool dns_server_address(int domain, sockaddr_storage& out, socklen_t& len);
+// Its address for a socket of domain (AF_INET, AF_INET6) and type (SOCK_DGRAM,
+// SOCK_STREAM); false when none.
+bool dns_server_address(int domain, int type, sockaddr_storage& out, socklen_t& len);
 
 }  // namespace socksify::launcher

@@ -172,6 +172,14 @@ Answer proxied_stream(int listener, const Call& c, TakenFd& t, const sockaddr_st
     return done();
 }
 
+// A socket meant for a nameserver goes to ours instead.
+Answer to_dns_server(const TakenFd& t, int type) {
+    sockaddr_storage ns{};
+    socklen_t ns_len = 0;
+    if (!dns_server_address(t.domain, type, ns, ns_len)) return fail(EACCES);
+    return connect_as_program(t.local(), ns, ns_len);
+}
+
 }  // namespace
 
 TakenFd::~TakenFd() {
@@ -237,19 +245,14 @@ Answer on_connect(int listener, const Call& c, const Config& cfg) {
     if (!inet) return connect_as_program(t.local(), dest, len);  // the kernel's own answer
     if (t.type == SOCK_STREAM) {
         // Another family than the socket's: the kernel's error, nothing is sent.
-        if (dest.ss_family != t.domain && t.domain == AF_INET)
-            return connect_as_program(t.local(), dest, len);
+        if (dest.ss_family != t.domain) return connect_as_program(t.local(), dest, len);
+        if (intercepts_dns(cfg, dest)) return to_dns_server(t, SOCK_STREAM);
         if (cfg.valid && shim::is_direct(cfg, sa(dest)))
             return connect_as_program(t.local(), dest, len);
         return proxied_stream(listener, c, t, dest, len, cfg);
     }
     if (t.type == SOCK_DGRAM) {
-        if (intercepts_dns(cfg, dest)) {
-            sockaddr_storage ns{};
-            socklen_t ns_len = 0;
-            if (!dns_server_address(t.domain, ns, ns_len)) return fail(EACCES);
-            return connect_as_program(t.local(), ns, ns_len);
-        }
+        if (intercepts_dns(cfg, dest)) return to_dns_server(t, SOCK_DGRAM);
         if (cfg.valid && shim::is_direct(cfg, sa(dest)))
             return connect_as_program(t.local(), dest, len);
         return refuse_udp(cfg, c, dest, false);
@@ -298,7 +301,7 @@ Answer on_send(int listener, const Call& c, const Config& cfg) {
     int flags = static_cast<int>(c.args[c.nr == SYS_sendto ? 3 : 2]);
     // The named destinations of the call; most sendmsg calls name none.
     constexpr unsigned kMaxMsgs = 1024;  // UIO_MAXIOV: the kernel sends no more
-    static thread_local mmsghdr msgs[kMaxMsgs];
+    static mmsghdr msgs[kMaxMsgs];       // sends are judged on the receiving thread only
     Named named[8];
     unsigned count = 0;
     bool more = false;
@@ -345,12 +348,16 @@ Answer on_send(int listener, const Call& c, const Config& cfg) {
 
 namespace {
 
-int g_dns4 = -1, g_dns6 = -1;
-sockaddr_storage g_dns4_addr{}, g_dns6_addr{};
-socklen_t g_dns4_len = 0, g_dns6_len = 0;
+// The nameserver's sockets: [udp, tcp] x [IPv4, IPv6] on loopback.
+struct Endpoint {
+    int fd = -1;
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+};
+Endpoint g_ns[2][2];
 
-int open_dns_socket(int family, sockaddr_storage& addr, socklen_t& len) {
-    int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+int open_dns_socket(int family, int type, sockaddr_storage& addr, socklen_t& len) {
+    int fd = socket(family, type | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     std::memset(&addr, 0, sizeof addr);
     if (family == AF_INET) {
@@ -364,7 +371,7 @@ int open_dns_socket(int family, sockaddr_storage& addr, socklen_t& len) {
         in6.sin6_addr = in6addr_loopback;
         len = sizeof in6;
     }
-    if (bind(fd, sa(addr), len) != 0 ||
+    if (bind(fd, sa(addr), len) != 0 || (type == SOCK_STREAM && listen(fd, 128) != 0) ||
         getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
         close(fd);
         return -1;
@@ -418,8 +425,8 @@ size_t answer(const Config& cfg, std::span<const uint8_t> query, std::span<uint8
     return build_answer(query, q, kRcodeOk, bytes_of(fake), out);
 }
 
-void serve_dns(const Config* cfg) {
-    pollfd p[2] = {{g_dns4, POLLIN, 0}, {g_dns6, POLLIN, 0}};
+void serve_udp(const Config* cfg) {
+    pollfd p[2] = {{g_ns[0][0].fd, POLLIN, 0}, {g_ns[0][1].fd, POLLIN, 0}};
     uint8_t query[1500], reply[1500];
     for (;;) {
         if (poll(p, 2, -1) < 0) {
@@ -439,30 +446,83 @@ void serve_dns(const Config* cfg) {
     }
 }
 
-}  // namespace
-
-bool start_dns_server(const Config& cfg) {
-    g_dns4 = open_dns_socket(AF_INET, g_dns4_addr, g_dns4_len);
-    g_dns6 = open_dns_socket(AF_INET6, g_dns6_addr, g_dns6_len);
-    if (g_dns4 < 0 && g_dns6 < 0) return false;
-    std::thread(serve_dns, &cfg).detach();
+bool read_full(int fd, uint8_t* p, size_t n) {
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        p += r;
+        n -= static_cast<size_t>(r);
+    }
     return true;
 }
 
-bool dns_server_address(int domain, sockaddr_storage& out, socklen_t& len) {
-    if (domain == AF_INET6 && g_dns6 >= 0) {
-        out = g_dns6_addr;
-        len = g_dns6_len;
+// One DNS-over-TCP client: length-prefixed queries until it closes or idles 10 s.
+void serve_tcp_client(const Config* cfg, int fd) {
+    timeval idle{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof idle);
+    uint8_t query[65535], reply[2 + 1500];
+    for (;;) {
+        uint8_t len[2];
+        if (!read_full(fd, len, 2)) break;
+        size_t n = static_cast<size_t>(len[0] << 8 | len[1]);
+        if (!read_full(fd, query, n)) break;
+        size_t m = answer(*cfg, {query, n}, {reply + 2, sizeof reply - 2});
+        if (m == 0) break;
+        reply[0] = static_cast<uint8_t>(m >> 8);
+        reply[1] = static_cast<uint8_t>(m);
+        if (send(fd, reply, m + 2, MSG_NOSIGNAL) != static_cast<ssize_t>(m + 2)) break;
+    }
+    close(fd);
+}
+
+void serve_tcp(const Config* cfg) {
+    pollfd p[2] = {{g_ns[1][0].fd, POLLIN, 0}, {g_ns[1][1].fd, POLLIN, 0}};
+    for (;;) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        for (const pollfd& one : p) {
+            if (one.fd < 0 || (one.revents & POLLIN) == 0) continue;
+            int c = accept4(one.fd, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c >= 0) std::thread(serve_tcp_client, cfg, c).detach();
+        }
+    }
+}
+
+}  // namespace
+
+bool start_dns_server(const Config& cfg) {
+    const int types[2] = {SOCK_DGRAM, SOCK_STREAM};
+    const int families[2] = {AF_INET, AF_INET6};
+    for (int t = 0; t < 2; ++t) {
+        for (int f = 0; f < 2; ++f) {
+            Endpoint& e = g_ns[t][f];
+            e.fd = open_dns_socket(families[f], types[t], e.addr, e.len);
+        }
+    }
+    std::thread(serve_udp, &cfg).detach();
+    std::thread(serve_tcp, &cfg).detach();
+    return g_ns[0][0].fd >= 0 || g_ns[0][1].fd >= 0;
+}
+
+bool dns_server_address(int domain, int type, sockaddr_storage& out, socklen_t& len) {
+    const Endpoint* e = g_ns[type == SOCK_STREAM ? 1 : 0];
+    if (domain == AF_INET6 && e[1].fd >= 0) {
+        out = e[1].addr;
+        len = e[1].len;
         return true;
     }
-    if (g_dns4 < 0) return false;
+    if (e[0].fd < 0) return false;
     if (domain == AF_INET) {
-        out = g_dns4_addr;
-        len = g_dns4_len;
+        out = e[0].addr;
+        len = e[0].len;
         return true;
     }
     // An AF_INET6 socket without [::1]: the v4-mapped form (fails on a v6-only socket).
-    const auto& in = reinterpret_cast<const sockaddr_in&>(g_dns4_addr);
+    const auto& in = reinterpret_cast<const sockaddr_in&>(e[0].addr);
     sockaddr_in6 mapped{};
     mapped.sin6_family = AF_INET6;
     mapped.sin6_port = in.sin_port;

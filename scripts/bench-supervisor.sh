@@ -10,7 +10,7 @@
 # Usage (as root, in a running test world):
 #   SFY_WORLD_NAME=NAME scripts/world.sh start; SFY_WORLD_NAME=NAME scripts/bench-supervisor.sh
 # Environment: BENCH_RUNS (5), BENCH_CONNS connections per run (500), BENCH_BULK_MIB
-#   (256).
+#   (32: the world's socat echo stalls on larger full-duplex transfers).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,7 +19,7 @@ cd "$ROOT"
 source "$ROOT/scripts/world-env.sh"
 RUNS=${BENCH_RUNS:-5}
 CONNS=${BENCH_CONNS:-500}
-BULK=${BENCH_BULK_MIB:-256}
+BULK=${BENCH_BULK_MIB:-32}
 PORT=$SFY_PORT_MICRO
 [[ -e /run/netns/$SFY_NS_CLIENT ]] || { echo "bench-supervisor: world $SFY_WORLD_NAME is not running" >&2; exit 1; }
 

@@ -23,6 +23,23 @@ WEB=$SFY_NAME_WEB
 DANTE=socks5h://$SFY_PROXY4:$SFY_PORT_DANTE
 MICRO=socks5h://$SFY_PROXY4:$SFY_PORT_MICRO
 
+# A packet capture on the client's only interface for the whole script: at the end it
+# must hold TCP with the proxies' SOCKS ports and nothing else (no DNS, no UDP, nothing
+# to a destination).
+HAVE_CAPTURE=0
+if command -v tcpdump >/dev/null; then
+    IFACE=$(ip -n "$SFY_NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" {sub(/@.*/, "", $2); print $2; exit}')
+    PCAP=$SFY_TMP/supervisor.pcap
+    # ip netns exec execs tcpdump: $! is tcpdump itself.
+    "${IN_CLIENT[@]}" tcpdump -i "$IFACE" -n -U -w "$PCAP" >/dev/null 2>"$SFY_TMP/tcpdump.err" &
+    TCPDUMP=$!
+    trap 'kill "$TCPDUMP" 2>/dev/null || true; rm -rf "$SFY_TMP"' EXIT
+    for ((i = 0; i < 50; i++)); do
+        grep -q "listening on" "$SFY_TMP/tcpdump.err" 2>/dev/null && { HAVE_CAPTURE=1; break; }
+        sleep 0.1
+    done
+fi
+
 # --- build (offline: the standard library only, caches under build/) ---------------------
 export GOCACHE=$BIN/cache GOPATH=$BIN/path GOPROXY=off GOFLAGS= GO111MODULE=auto
 HAVE_GO=1
@@ -87,6 +104,10 @@ if ((HAVE_GO)); then
     else
         fail go-udp-sendto-refused "$(why "expected EACCES from sendto and a log line")"
     fi
+
+    # Go's resolver over TCP reaches the supervisor's nameserver too, never the real one.
+    run $T "${SFY[@]}" -x "$DANTE" -- "$BIN/lookup-static" -tcp "$WEB"
+    check_out_noleak go-dns-over-tcp "198.18."
 
     # One run, one table: glibc in a preloaded shell and Go's own resolver in a static
     # child give the name the same fake address, and both fetch through the proxy.
@@ -200,5 +221,22 @@ fi
 # Forced on for a dynamic program: the preload and the supervisor together.
 run $T "${SFY[@]}" --supervise on -x "$DANTE" -- curl -sS "http://$WEB/hello.txt"
 check_out_noleak supervise-on-curl "$TOKEN"
+
+# --- the capture ----------------------------------------------------------------------------
+if ((HAVE_CAPTURE)); then
+    kill "$TCPDUMP" 2>/dev/null || true
+    wait "$TCPDUMP" 2>/dev/null || true
+    P='198\.51\.100\.[12]'
+    socks=" $P\.[0-9]+ > $P\.($SFY_PORT_DANTE|$SFY_PORT_MICRO): tcp| $P\.($SFY_PORT_DANTE|$SFY_PORT_MICRO) > $P\.[0-9]+: tcp"
+    all=$(tcpdump -r "$PCAP" -n -q 2>/dev/null | awk '$2 == "IP" || $2 == "IP6"' || true)
+    bad=$(grep -vE "$socks" <<<"$all" | grep -vE " fe80::[0-9a-f:.]+ > (ff02|fe80)::| :: > ff02::" | grep . || true)
+    if [[ -n $all && -z $bad ]]; then
+        pass capture-only-the-proxy
+    else
+        fail capture-only-the-proxy "$(oneline "${bad:-no packets captured}")"
+    fi
+else
+    skip capture-only-the-proxy "tcpdump is not installed or did not start"
+fi
 
 finish
