@@ -59,7 +59,7 @@ bool call_alive(int listener, uint64_t id);
 
 // Installs local over the program's fd number (when the library had to replace the
 // socket): 0 or errno.
-int install_over(int listener, const Call& c, int local, int target_fd, int pidfd);
+int install_over(int listener, const Call& c, int local, int target_fd);
 
 // Handlers. The configuration is the library's, loaded by the supervisor.
 Answer on_connect(int listener, const Call& c, const shim::Config& cfg);

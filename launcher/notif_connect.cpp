@@ -166,7 +166,7 @@ Answer proxied_stream(int listener, const Call& c, TakenFd& t, const sockaddr_st
     // The library replaced the socket (another family, or a stepwise retry after a
     // proxy lost pipelined bytes): put the new one under the program's number.
     if (inode_of(t.local()) != before) {
-        if (int e = install_over(listener, c, t.local(), static_cast<int>(c.args[0]), t.pidfd()))
+        if (int e = install_over(listener, c, t.local(), static_cast<int>(c.args[0])))
             return fail(e);
     }
     return done();
@@ -215,7 +215,7 @@ bool call_alive(int listener, uint64_t id) {
     return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &copy) == 0;
 }
 
-int install_over(int listener, const Call& c, int local, int target_fd, int) {
+int install_over(int listener, const Call& c, int local, int target_fd) {
     seccomp_notif_addfd add{};
     add.id = c.id;
     add.flags = SECCOMP_ADDFD_FLAG_SETFD;
