@@ -30,7 +30,9 @@ LIB_LDFLAGS := -shared -Wl,--version-script=shim/libsocksify.map $(LIB_DEFS) -Wl
 	-Wl,--as-needed -static-libstdc++ -static-libgcc
 
 PROTO_SRC := $(wildcard protocol/*.cpp)
-LAUNCHER_SRC := $(wildcard shim/launcher*.cpp)
+# launcher/: the seccomp supervisor, linked into the launcher only.
+SUPERVISOR_SRC := $(wildcard launcher/*.cpp)
+LAUNCHER_SRC := $(wildcard shim/launcher*.cpp) $(SUPERVISOR_SRC)
 HOOK_SRC := $(wildcard shim/hooks_*.cpp)
 CORE_SRC := $(filter-out $(LAUNCHER_SRC) $(HOOK_SRC),$(wildcard shim/*.cpp))
 # config_file.cpp is the launcher's (and the unit tests'): the library never reads files.
@@ -87,11 +89,18 @@ $(BUILD)/launcher/obj/%.o: %.cpp $(PREFIX_STAMP)
 LAUNCHER_SHARED := shim/config.cpp shim/shm_file.cpp shim/policy.cpp shim/config_file.cpp \
 	shim/audit_format.cpp shim/audit_file.cpp shim/program_check.cpp shim/host_text.cpp \
 	shim/io.cpp shim/real.cpp shim/handshake.cpp shim/pipeline_probe.cpp
+# The supervisor runs the library's TCP path (handshake, policy, audit, fake DNS) on
+# the program's sockets: the library's pure and blocking parts, none of its hooks.
+LAUNCHER_SHARED += shim/tcp_connect.cpp shim/handshake.cpp shim/io.cpp shim/real.cpp \
+	shim/audit.cpp shim/log.cpp shim/names.cpp shim/fake_dns.cpp shim/shared_state.cpp \
+	shim/socket_ops.cpp shim/socks_address.cpp shim/route.cpp shim/fd_table.cpp shim/init.cpp \
+	shim/hosts_file.cpp shim/udp_assoc.cpp shim/resolver.cpp shim/dns_tcp.cpp \
+	shim/dns_intercept.cpp shim/exec_guard.cpp shim/address_form.cpp
 $(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) $(LAUNCHER_SHARED) $(PROTO_SRC)) | $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -static-libstdc++ -static-libgcc -o $@ $(filter %.o,$^)
 
-$(UNIT): $(call obj,$(BUILD),$(UNIT_SRC) $(PROTO_SRC) $(CORE_SRC))
+$(UNIT): $(call obj,$(BUILD),$(UNIT_SRC) $(PROTO_SRC) $(CORE_SRC) $(SUPERVISOR_SRC))
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(GTEST_FLAGS) -pthread
 
@@ -202,7 +211,7 @@ deb:
 	@ls $(DEB_DIR)/*.deb
 
 format-check:
-	clang-format --dry-run --Werror protocol/*.[ch]pp shim/*.[ch]pp tests/unit/*.cpp
+	clang-format --dry-run --Werror protocol/*.[ch]pp shim/*.[ch]pp launcher/*.[ch]pp tests/unit/*.cpp
 
 clean:
 	rm -rf $(BUILD)

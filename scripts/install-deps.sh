@@ -14,6 +14,7 @@ packages=(
     git           # a repository served over dumb HTTP, cloned by name through the proxy
     debhelper dpkg-dev fakeroot lintian  # make deb and its test (tests/integration/package.sh)
     bash-completion  # the completion test drives bash-completion's machinery
+    golang-go busybox-static  # programs the preload cannot reach, for the supervisor's tests
 )
 
 missing=()

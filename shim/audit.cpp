@@ -24,6 +24,15 @@
 #include "shim/udp_assoc.hpp"
 
 namespace socksify::shim {
+
+// The process a record is about when it is not this one (the supervisor).
+static thread_local long t_subject_pid = 0;
+static thread_local const char* t_subject_program = "";
+
+void audit_subject(long pid, const char* program) {
+    t_subject_pid = pid;
+    t_subject_program = program != nullptr ? program : "";
+}
 namespace {
 
 constinit int g_audit_fd = -1;  // written once before the shim is ready
@@ -129,8 +138,10 @@ void audit(const Config& cfg, const AuditEvent& e) {
     char errbuf[16];
     AuditRecord r;
     r.time_ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
-    r.pid = static_cast<long>(getpid());
-    r.program = program_invocation_short_name != nullptr ? program_invocation_short_name : "";
+    r.pid = t_subject_pid != 0 ? t_subject_pid : static_cast<long>(getpid());
+    r.program = t_subject_pid != 0                         ? t_subject_program
+                : program_invocation_short_name != nullptr ? program_invocation_short_name
+                                                           : "";
     r.kind = kind_text(e.kind);
     r.name = e.name;
     r.port = e.port;
@@ -213,6 +224,24 @@ bool police_lookup(const Config& cfg, const char* name) {
     log_line(LogLevel::kError, "denied by policy: lookup of %.255s %s", name, why);
     audit_denied(cfg, audit_event(AuditKind::kLookup, nullptr, name), "policy");
     return false;
+}
+
+// One audit record for a fake-DNS lookup: answered with fake (reason null), or
+// refused/failed for reason.
+void audit_lookup(const Config& cfg, const char* name, const sockaddr_storage* fake,
+                  const char* reason) {
+    AuditEvent e = audit_event(AuditKind::kLookup, nullptr, name);
+    e.via_proxy = false;  // the name reaches the proxy with the connection, not now
+    if (fake != nullptr) {
+        e.address = reinterpret_cast<const sockaddr*>(fake);
+        audit(cfg, e);
+    } else if (strncmp(reason, "EAI_", 4) == 0) {
+        e.verdict = AuditVerdict::kError;
+        e.reason = reason;
+        audit(cfg, e);
+    } else {
+        audit_denied(cfg, e, reason);
+    }
 }
 
 }  // namespace socksify::shim

@@ -57,4 +57,13 @@ int police(const Config& cfg, const sockaddr* dest, std::string_view name, Audit
 // one audit record.
 bool police_lookup(const Config& cfg, const char* name);
 
+// One record for a fake-DNS lookup: answered with fake (reason null), or refused or
+// failed for reason (an "EAI_*" name is an error, anything else a denial).
+void audit_lookup(const Config& cfg, const char* name, const sockaddr_storage* fake,
+                  const char* reason);
+
+// Records made by this thread name pid and program instead of this process (the
+// launcher's supervisor acts for the programs it serves); pid 0 goes back to this one.
+void audit_subject(long pid, const char* program);
+
 }  // namespace socksify::shim

@@ -59,16 +59,16 @@ const char* resolve_proxy(const char* host, uint16_t port, Config& cfg) {
     return nullptr;
 }
 
-void start() {
+void start(EnvLookup env) {
     ShimScope scope;
-    load_config(g_config, &launch_env, &resolve_proxy);
-    if (!launch_env_complete()) {
+    load_config(g_config, env, &resolve_proxy);
+    if (env == &launch_env && !launch_env_complete()) {
         std::snprintf(g_config.error, sizeof g_config.error,
                       "too many SOCKSIFY_* variables to keep (more than 64, or 64 KiB)");
         memset(g_config.pass, 0, sizeof g_config.pass);
         g_config.valid = false;
     }
-    attach_shared_state(launch_env(kEnvShm), fake_capacity(g_config));
+    attach_shared_state(env(kEnvShm), fake_capacity(g_config));
     audit_open(g_config);
     // A bad configuration is reported by each refusal (one line each), not here.
     g_state.store(kReady, std::memory_order_release);
@@ -106,11 +106,16 @@ void ensure_ready() {
     uint8_t expected = kNotStarted;
     if (g_state.compare_exchange_strong(expected, kStarting, std::memory_order_acq_rel)) {
         g_starter.store(pthread_self(), std::memory_order_relaxed);
-        start();
+        start(&launch_env);
         return;
     }
     // Another thread is loading: wait for it rather than let a connection go direct.
     while (g_state.load(std::memory_order_acquire) != kReady) sched_yield();
+}
+
+void start_from(EnvLookup env) {
+    uint8_t expected = kNotStarted;
+    if (g_state.compare_exchange_strong(expected, kStarting, std::memory_order_acq_rel)) start(env);
 }
 
 const Config& config() { return g_config; }

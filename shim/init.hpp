@@ -11,6 +11,10 @@ namespace socksify::shim {
 // called outside a ShimScope of the same thread's start-up (hooks check that).
 void ensure_ready();
 
+// Loads the configuration from env instead of the process environment, once (the
+// launcher's supervisor: the program's environment is a list, not its own).
+void start_from(EnvLookup env);
+
 // The configuration; only meaningful after ensure_ready().
 const Config& config();
 

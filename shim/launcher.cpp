@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "launcher/elf_kind.hpp"
+#include "launcher/supervisor.hpp"
 #include "shim/audit_file.hpp"
 #include "shim/audit_format.hpp"
 #include "shim/config.hpp"
@@ -103,6 +105,11 @@ constexpr const char* kHelp =
     "                            the first that exists); options given here win\n"
     "      --proxychains-conf FILE  take the proxy, proxy_dns, timeouts and localnet\n"
     "                            from a proxychains.conf\n"
+    "      --supervise MODE      auto|on|off: run the program under a seccomp supervisor\n"
+    "                            that proxies connects the preload cannot see (Go,\n"
+    "                            static programs, raw system calls) for its whole\n"
+    "                            process tree; auto (default): when the program is a\n"
+    "                            Go, static or 32-bit one\n"
     "  -v, --verbose             log one line per connection on stderr\n"
     "  -q, --quiet               log nothing, not even errors (default: errors only)\n"
     "  -h, --help                show this help and exit\n"
@@ -172,6 +179,7 @@ struct Options {
     std::string audit;               // absolute path
     std::string config_file;
     std::string proxychains;
+    launcher::SuperviseMode supervise = launcher::SuperviseMode::kAuto;
     int program = 0;  // argv index of the program
     bool check = false;  // --check: probe the proxy instead of running a program
     const char* check_target = nullptr;
@@ -196,6 +204,7 @@ enum class Opt {
     kAuditSummary,
     kConfig,
     kProxychainsConf,
+    kSupervise,
     kVerbose,
     kQuiet,
     kHelp,
@@ -228,6 +237,7 @@ constexpr LongOpt kLongOpts[] = {
     {"audit-summary", Opt::kAuditSummary, true},
     {"config", Opt::kConfig, true},
     {"proxychains-conf", Opt::kProxychainsConf, true},
+    {"supervise", Opt::kSupervise, true},
     {"verbose", Opt::kVerbose, false},
     {"quiet", Opt::kQuiet, false},
     {"help", Opt::kHelp, false},
@@ -352,6 +362,10 @@ void apply(Options& o, Opt id, std::string_view value) {
             break;
         }
         case Opt::kStrict: o.strict = true; break;
+        case Opt::kSupervise:
+            if (const char* e = launcher::parse_supervise_mode(value, o.supervise))
+                die_bad_value("--supervise", value, e);
+            break;
         case Opt::kNoPipeline: o.pipeline = 0; break;
         case Opt::kPasswordFile:
             o.password = read_password_file(path_in_context(value));
@@ -672,6 +686,38 @@ void check_program(const char* name, bool strict) {
 }
 
 volatile sig_atomic_t g_child = 0;
+// A supervised run: the stage's and the launcher's ends of their socket pair.
+int g_stage_fd = -1;
+int g_stage_parent = -1;
+bool g_supervise_required = false;
+
+// Whether the program runs under the supervisor (--supervise; auto: when the
+// preload cannot serve it); when it does, argv becomes the stage's.
+std::vector<char*> supervised_argv(char** argv, launcher::SuperviseMode mode, bool strict,
+                                   bool& supervised) {
+    supervised = false;
+    if (mode == launcher::SuperviseMode::kOff) return {};
+    char found[4096];
+    const char* why = nullptr;
+    if (find_program(argv[0], std::getenv("PATH"), found, sizeof found))
+        why = launcher::supervision_reason(found);
+    if (mode == launcher::SuperviseMode::kAuto && why == nullptr) return {};
+    if (!launcher::prepare_stage(g_stage_fd, g_stage_parent))
+        die(std::string("cannot supervise the program: ") + std::strerror(errno), kExitCannotRun);
+    g_supervise_required = mode == launcher::SuperviseMode::kOn || strict;
+    static std::string self, fd_text;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) die("cannot supervise the program: /proc/self/exe is unreadable", kExitCannotRun);
+    self.assign(exe, static_cast<size_t>(n));
+    fd_text = std::to_string(g_stage_fd);
+    std::vector<char*> v = {self.data(), const_cast<char*>(launcher::kStageFlag), fd_text.data(),
+                            const_cast<char*>("--")};
+    for (char** a = argv; *a != nullptr; ++a) v.push_back(*a);
+    v.push_back(nullptr);
+    supervised = true;
+    return v;
+}
 
 void forward_signal(int sig) {
     int saved = errno;
@@ -759,6 +805,10 @@ int run(char** argv, const std::string& shm) {
             kExitCannotRun);
     }
     g_child = pid;
+    if (g_stage_fd >= 0) {
+        launcher::attach_supervisor(pid, g_stage_fd, g_stage_parent, env_lookup,
+                                    g_supervise_required);
+    }
     sigprocmask(SIG_SETMASK, &old_mask, nullptr);
 
     int status = 0;
@@ -1122,10 +1172,14 @@ int launcher_main(int argc, char** argv) {
     remove_stale_shm();
     std::string shm = create_shm();
     env_set(kEnvShm, shm);
-    check_program(argv[o.program], cfg.strict);
+    bool supervised = false;
+    std::vector<char*> stage =
+        supervised_argv(argv + o.program, o.supervise, cfg.strict, supervised);
+    // A static program under --strict stays refused until the supervisor enforces it.
+    if (!supervised || cfg.strict) check_program(argv[o.program], cfg.strict);
     start_pipeline_learning(cfg, shm);
     explicit_bzero(cfg.pass, sizeof cfg.pass);
-    int status = run(argv + o.program, shm);
+    int status = run(supervised ? stage.data() : argv + o.program, shm);
     finish_pipeline_learning();
     return status;
 }
@@ -1133,4 +1187,8 @@ int launcher_main(int argc, char** argv) {
 }  // namespace
 }  // namespace socksify::shim
 
-int main(int argc, char** argv) { return socksify::shim::launcher_main(argc, argv); }
+int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], socksify::launcher::kStageFlag) == 0)
+        socksify::launcher::stage_main(argc, argv);
+    return socksify::shim::launcher_main(argc, argv);
+}

@@ -136,24 +136,6 @@ bool reverse_stays_local(const Config& cfg, int family, const void* addr) {
     return hosts_file_has_address(kHostsPath, family, addr);
 }
 
-// One audit record for a fake-DNS lookup: answered with fake (reason null), or
-// refused/failed for reason.
-void audit_lookup(const Config& cfg, const char* name, const sockaddr_storage* fake,
-                  const char* reason) {
-    AuditEvent e = audit_event(AuditKind::kLookup, nullptr, name);
-    e.via_proxy = false;  // the name reaches the proxy with the connection, not now
-    if (fake != nullptr) {
-        e.address = reinterpret_cast<const sockaddr*>(fake);
-        audit(cfg, e);
-    } else if (std::strncmp(reason, "EAI_", 4) == 0) {
-        e.verdict = AuditVerdict::kError;
-        e.reason = reason;
-        audit(cfg, e);
-    } else {
-        audit_denied(cfg, e, reason);
-    }
-}
-
 // glibc's freeaddrinfo frees ai_canonname with free(); on failure list is freed.
 int set_canonical_name(addrinfo* list, const char* node) {
     char* canon = strdup(node);

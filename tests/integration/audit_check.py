@@ -21,7 +21,7 @@ KEYS = ["time", "pid", "program", "kind", "name", "address", "port", "proxy", "v
         "reason", "ms"]
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 DENY_REASONS = {"policy", "strict", "dns-off", "config", "udp-off", "res-query", "fd-table",
-                "not-preloadable", "link-local"}
+                "not-preloadable", "link-local", "supervised-udp"}
 
 
 def problem(rec):

@@ -1,0 +1,29 @@
+// The seccomp filter of a supervised run, built by hand (no libseccomp: a dozen
+// instructions do not justify a dependency). Only the calls that can name a
+// destination trap to the supervisor; bulk I/O never does.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstddef>
+
+namespace socksify::launcher {
+
+inline constexpr size_t kMaxFilter = 64;
+
+struct Filter {
+    sock_filter code[kMaxFilter];
+    size_t len = 0;
+};
+
+// x86_64: connect, sendmsg and sendmmsg always trap (the filter cannot read
+// memory), sendto only with a non-NULL address. The i386 and x32 entry points of
+// the same calls (and i386 socketcall) are refused with EACCES: the supervisor
+// serves the x86_64 ABI only. Everything else is allowed.
+Filter build_filter();
+
+// Installs filter on the calling thread with no_new_privs, a notification
+// listener and killable waits; the listener fd, or -errno.
+int install_filter(const Filter& filter);
+
+}  // namespace socksify::launcher

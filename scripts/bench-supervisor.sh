@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The supervisor's cost, side by side in one run (issue 13): a static Go client's
+# connection rate and bulk echo through the supervisor against the same client
+# speaking SOCKS5 itself; a libc client's (build/bench/connrate) connection rate under
+# the preload alone and under the preload plus --supervise on, all through microsocks
+# (Dante takes ~100 ms per connection here). The bulk echo goes 64 KiB out and back
+# at a time (a full-duplex stream this size stalls in the world's echo path, with or
+# without socksify), so it is bound by round trips: it shows whether the supervisor
+# touches the data path, not the link's speed. Rounds alternate the variants; every
+# figure is the median of BENCH_RUNS rounds.
+#
+# Usage (as root, in a running test world):
+#   SFY_WORLD_NAME=NAME scripts/world.sh start; SFY_WORLD_NAME=NAME scripts/bench-supervisor.sh
+# Environment: BENCH_RUNS (5), BENCH_CONNS connections per run (500), BENCH_BULK_MIB
+#   (16).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=scripts/world-env.sh
+source "$ROOT/scripts/world-env.sh"
+RUNS=${BENCH_RUNS:-5}
+CONNS=${BENCH_CONNS:-500}
+BULK=${BENCH_BULK_MIB:-16}
+PORT=$SFY_PORT_MICRO
+[[ -e /run/netns/$SFY_NS_CLIENT ]] || { echo "bench-supervisor: world $SFY_WORLD_NAME is not running" >&2; exit 1; }
+
+OUT=$ROOT/build/bench-supervisor
+mkdir -p "$OUT"
+export GOCACHE=$ROOT/build/go/cache GOPATH=$ROOT/build/go/path GOPROXY=off GOFLAGS= GO111MODULE=auto
+CGO_ENABLED=0 go build -o "$OUT/connrate-go" tests/bench/go/connrate.go
+make -s all build/bench/connrate
+
+IN=(ip netns exec "$SFY_NS_CLIENT")
+SX=("${IN[@]}" build/bin/socksify -q -x "socks5://$SFY_PROXY4:$PORT")
+SX_ON=("${IN[@]}" build/bin/socksify -q --supervise on -x "socks5://$SFY_PROXY4:$PORT")
+DEST=$SFY_DEST4:$SFY_PORT_ECHO
+
+declare -A results
+add() { results[$1]+="$2 "; }
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+for ((r = 1; r <= RUNS; r++)); do
+    o=$("${SX[@]}" "$OUT/connrate-go" -dest "$DEST" -n "$CONNS")
+    add go-supervised "$(awk '/conns/ {print $1}' <<<"$o")"
+    o=$("${IN[@]}" "$OUT/connrate-go" -dest "$DEST" -n "$CONNS" -proxy "$SFY_PROXY4:$PORT")
+    add go-socks-itself "$(awk '/conns/ {print $1}' <<<"$o")"
+    o=$("${SX[@]}" "$OUT/connrate-go" -dest "$DEST" -n 1 -bulk "$BULK")
+    add go-supervised-bulk "$(awk '/MiB/ {print $1}' <<<"$o")"
+    o=$("${IN[@]}" "$OUT/connrate-go" -dest "$DEST" -n 1 -bulk "$BULK" -proxy "$SFY_PROXY4:$PORT")
+    add go-socks-itself-bulk "$(awk '/MiB/ {print $1}' <<<"$o")"
+    o=$("${SX[@]}" build/bench/connrate "$SFY_DEST4" "$SFY_PORT_ECHO" "$CONNS")
+    add libc-preload "$(awk '{print $1}' <<<"$o")"
+    o=$("${SX_ON[@]}" build/bench/connrate "$SFY_DEST4" "$SFY_PORT_ECHO" "$CONNS")
+    add libc-preload-supervised "$(awk '{print $1}' <<<"$o")"
+    echo "round $r done" >&2
+done
+
+{
+    echo "microsocks, $CONNS connections per run, $BULK MiB bulk, median of $RUNS"
+    printf '%-26s %12s\n' variant median
+    for k in go-supervised go-socks-itself go-supervised-bulk go-socks-itself-bulk libc-preload \
+        libc-preload-supervised; do
+        printf '%-26s %12s   (%s)\n' "$k" "$(median "${results[$k]}")" "${results[$k]% }"
+    done
+    s=$(median "${results[go-supervised]}")
+    i=$(median "${results[go-socks-itself]}")
+    awk -v s="$s" -v i="$i" 'BEGIN {printf "go conns/s ratio supervised/itself: %.2f\n", s / i}'
+    s=$(median "${results[go-supervised-bulk]}")
+    i=$(median "${results[go-socks-itself-bulk]}")
+    awk -v s="$s" -v i="$i" 'BEGIN {printf "go bulk ratio supervised/itself: %.2f\n", s / i}'
+    s=$(median "${results[libc-preload-supervised]}")
+    i=$(median "${results[libc-preload]}")
+    awk -v s="$s" -v i="$i" 'BEGIN {printf "libc conns/s ratio with/without supervisor: %.2f\n", s / i}'
+} | tee "$OUT/summary.txt"
