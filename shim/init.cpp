@@ -46,11 +46,26 @@ const char* resolve_proxy(const char* host, uint16_t port, Config& cfg) {
     return nullptr;
 }
 
+// The environment, except that the launcher keeps the proxy password in the run's
+// shared state instead: it answers for SOCKSIFY_PASSWORD when the proxy URL names a
+// user and neither the URL nor the environment gives a password.
+const char* lookup_env(const char* name) {
+    const char* v = getenv(name);
+    if (strcmp(name, kEnvPassword) != 0 || (v != nullptr && v[0] != '\0')) return v;
+    const char* pass = shared_password();
+    ProxyUrl url;
+    const char* proxy = getenv(kEnvProxy);
+    if (pass == nullptr || proxy == nullptr || parse_proxy_url(proxy, url) != nullptr ||
+        !url.has_user || url.has_pass)
+        return v;
+    return pass;
+}
+
 void start() {
     ShimScope scope;
-    load_config(
-        g_config, [](const char* name) -> const char* { return getenv(name); }, &resolve_proxy);
-    attach_shared_state(getenv(kEnvShm), fake_capacity(g_config));
+    attach_shared_state(getenv(kEnvShm));
+    load_config(g_config, &lookup_env, &resolve_proxy);
+    bind_shared_state(g_config);
     audit_open(g_config);
     // A bad configuration is reported by each refusal (one line each), not here.
     g_state.store(kReady, std::memory_order_release);

@@ -14,7 +14,6 @@
 
 #include "shim/init.hpp"
 #include "shim/shared_state.hpp"
-#include "shim/shm_file.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -22,18 +21,13 @@ namespace {
 class ResolverTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        char path[128];
-        int fd = create_shm_file(path, sizeof path, kSharedSize);
-        ASSERT_GE(fd, 0);
-        close(fd);
-        shm_path_ = path;
-        setenv("SOCKSIFY_SHM", path, 1);
+        // No SOCKSIFY_SHM: the library creates the run's state itself (a memfd).
+        unsetenv("SOCKSIFY_SHM");
         setenv("SOCKSIFY_PROXY", "socks5h://198.51.100.1:1080", 1);
         setenv("SOCKSIFY_LOG", "quiet", 1);
         ensure_ready();
         ASSERT_TRUE(config().valid) << config().error;
     }
-    static void TearDownTestSuite() { unlink(shm_path_.c_str()); }
 
     // Runs the fake getaddrinfo; the name must be one the shim answers.
     static addrinfo* lookup(const char* name, const char* service, int family, int flags,
@@ -69,8 +63,6 @@ class ResolverTest : public ::testing::Test {
                          ? reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_port
                          : reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_port);
     }
-
-    static inline std::string shm_path_;
 };
 
 TEST_F(ResolverTest, UnspecAnswersOneFakeIpv4PerSocketType) {
