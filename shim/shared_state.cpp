@@ -88,7 +88,9 @@ void bind_shared_state(const Config& cfg) {
     }
     if (!g_named) {
         // Preloaded without the launcher: this process creates the run's state and
-        // names it for the programs it execs.
+        // names it for the programs it execs (not with a configuration that refuses
+        // every connection: no names are faked then, and no fd appears).
+        if (!cfg.valid) return;
         StateRef ref;
         int fd = create_state(cfg, cfg.pass, cfg.pass_len, ref);
         h = fd >= 0 ? map_state(fd) : nullptr;
