@@ -237,4 +237,25 @@ else
     fail crafted-header-in-run "$(why "want no crash, a.example at one address, new names refused")"
 fi
 
+# A process that already uses the table when its capacity is scribbled on still hands
+# out addresses of its own range only.
+run $T "${SFY[@]}" -x "$URL" --fake-net 198.18.0.0/24 -- "$PY" -c '
+import socket, subprocess, sys
+def look(name):
+    try:
+        print(name, "rc=0", socket.gethostbyname(name))
+    except OSError as e:
+        print(name, "rc=2", e)
+look("a.example")
+for field, value in (("capacity", "131072"), ("next", "300")):
+    subprocess.run([sys.executable, sys.argv[1], "scribble", field, value], close_fds=False, check=True)
+look("b.example")' "$TOOL"
+b=$(addr_of b.example "$OUT")
+if ((RC == 0)) && [[ $(addr_of a.example "$OUT") =~ ^198\.18\.0\. && ( -z $b || $b =~ ^198\.18\.0\. ) ]] &&
+    grep -q '^b.example rc=' <<<"$OUT"; then
+    pass crafted-capacity-stays-in-own-range
+else
+    fail crafted-capacity-stays-in-own-range "$(why "want b.example refused or inside 198.18.0.0/24")"
+fi
+
 finish
