@@ -1088,7 +1088,8 @@ int launcher_main(int argc, char** argv) {
     // The password reaches the library through the shared state alone (never the
     // environment every descendant could read and pass on).
     env_unset(kEnvPassword);
-    g_password = std::move(password);
+    if (url.has_user) g_password = std::move(password);  // else dropped, as before
+    explicit_bzero(password.data(), password.size());
     if (o.direct_given) env_set(kEnvDirect, direct);
     if (!o.timeout.empty()) env_set(kEnvTimeout, o.timeout);
     if (o.pipeline >= 0) env_set(kEnvPipeline, o.pipeline ? "1" : "0");

@@ -307,6 +307,13 @@ env_has url_user_kept "SOCKSIFY_PROXY=socks5h://al%3Ace@127.0.0.1:1080"
 run env "SOCKSIFY_PASSWORD=$SECRET" "$S" -x socks5://alice@127.0.0.1 sh -c "$ENV_AND_STATE"
 password_in_state password_from_environment_to_state "$SECRET"
 
+run env "SOCKSIFY_PASSWORD=$SECRET" "$S" -x "$PROXY" sh -c "$ENV_AND_STATE"
+if [[ $RC -ne 0 ]] || grep -qF -- "$SECRET" "$T/out"; then
+    report password_without_user_dropped "exit $RC: $(cat "$T/err")"
+else
+    report password_without_user_dropped
+fi
+
 run "$S" -x localhost:1080 env
 if grep -qxE 'SOCKSIFY_PROXY=socks5h://(127\.0\.0\.1|\[::1\]):1080' "$T/out"; then
     report proxy_name_resolved_once
