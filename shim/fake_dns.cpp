@@ -15,6 +15,13 @@ uint32_t hash_name(const char* s, size_t n) {
     return h;
 }
 
+// The table lives in memory other processes write: every index is bounded by the
+// compile-time capacity, whatever the shared capacity field says.
+uint32_t limit(const FakeDnsTable& t) {
+    uint32_t c = __atomic_load_n(&t.capacity, __ATOMIC_RELAXED);
+    return c < kFakeDnsCapacity ? c : kFakeDnsCapacity;
+}
+
 bool entry_is(const FakeDnsEntry& e, const char* name, size_t len) {
     return e.ready.load(std::memory_order_acquire) == 1 && e.len == len &&
            memcmp(e.name, name, len) == 0;
@@ -22,9 +29,10 @@ bool entry_is(const FakeDnsEntry& e, const char* name, size_t len) {
 
 // Claims one entry, or returns false when the table is full.
 bool claim(FakeDnsTable& t, uint32_t& index) {
+    uint32_t cap = limit(t);
     uint32_t n = t.next.load(std::memory_order_relaxed);
     do {
-        if (n >= t.capacity) return false;
+        if (n >= cap) return false;
     } while (!t.next.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
     index = n;
     return true;
@@ -51,7 +59,7 @@ bool fake_dns_find(const FakeDnsTable& t, std::string_view name, uint32_t& index
     for (uint32_t probe = 0; probe < kFakeDnsSlots; ++probe) {
         uint32_t v = t.slots[(h + probe) & (kFakeDnsSlots - 1)].load(std::memory_order_acquire);
         if (v == 0) return false;
-        if (v - 1 < t.capacity && entry_is(t.entries[v - 1], norm, len)) {
+        if (v - 1 < limit(t) && entry_is(t.entries[v - 1], norm, len)) {
             index = v - 1;
             return true;
         }
@@ -84,7 +92,7 @@ InsertResult fake_dns_insert(FakeDnsTable& t, std::string_view name, uint32_t& i
             }
             // Lost the slot: v now holds the winner, which may be our name.
         }
-        if (v - 1 < t.capacity && entry_is(t.entries[v - 1], norm, len)) {
+        if (v - 1 < limit(t) && entry_is(t.entries[v - 1], norm, len)) {
             index = v - 1;  // an entry we claimed but lost stays unreachable
             return InsertResult::kOk;
         }
@@ -93,10 +101,11 @@ InsertResult fake_dns_insert(FakeDnsTable& t, std::string_view name, uint32_t& i
 }
 
 std::string_view fake_dns_name(const FakeDnsTable& t, uint32_t index) {
-    if (index >= t.capacity) return {};
+    if (index >= limit(t)) return {};
     const FakeDnsEntry& e = t.entries[index];
     if (e.ready.load(std::memory_order_acquire) != 1) return {};
-    return {e.name, e.len};
+    uint8_t len = e.len;  // ≤ 255 = sizeof e.name by its type
+    return {e.name, len};
 }
 
 }  // namespace socksify::shim

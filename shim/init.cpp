@@ -59,16 +59,35 @@ const char* resolve_proxy(const char* host, uint16_t port, Config& cfg) {
     return nullptr;
 }
 
+// The environment this start reads (the load-time copy, or the supervised program's),
+// except that the launcher keeps the proxy password in the run's shared state: it
+// answers for SOCKSIFY_PASSWORD when the proxy URL names a user and neither the URL
+// nor the environment gives a password.
+EnvLookup g_start_env = nullptr;
+const char* lookup_env(const char* name) {
+    const char* v = g_start_env(name);
+    if (strcmp(name, kEnvPassword) != 0 || (v != nullptr && v[0] != '\0')) return v;
+    const char* pass = shared_password();
+    ProxyUrl url;
+    const char* proxy = g_start_env(kEnvProxy);
+    if (pass == nullptr || proxy == nullptr || parse_proxy_url(proxy, url) != nullptr ||
+        !url.has_user || url.has_pass)
+        return v;
+    return pass;
+}
+
 void start(EnvLookup env) {
     ShimScope scope;
-    load_config(g_config, env, &resolve_proxy);
+    g_start_env = env;
+    attach_shared_state(env(kEnvShm));
+    load_config(g_config, &lookup_env, &resolve_proxy);
     if (env == &launch_env && !launch_env_complete()) {
         std::snprintf(g_config.error, sizeof g_config.error,
                       "too many SOCKSIFY_* variables to keep (more than 64, or 64 KiB)");
         memset(g_config.pass, 0, sizeof g_config.pass);
         g_config.valid = false;
     }
-    attach_shared_state(env(kEnvShm), fake_capacity(g_config));
+    bind_shared_state(g_config);
     audit_open(g_config);
     // A bad configuration is reported by each refusal (one line each), not here.
     g_state.store(kReady, std::memory_order_release);

@@ -1,5 +1,5 @@
 // The socksify launcher: validates options, turns them into the SOCKSIFY_* environment,
-// creates the shared state file and runs the program with libsocksify.so preloaded.
+// creates the shared state and runs the program with libsocksify.so preloaded.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -588,6 +588,7 @@ std::string build_preload(const std::string& lib) {
 }
 
 std::vector<std::string> g_env;  // the program's environment, for env_lookup
+std::string g_password;          // the proxy password, for the shared state alone
 
 const char* env_lookup(const char* name) {
     size_t len = std::strlen(name);
@@ -620,7 +621,8 @@ void env_unset(const char* name) {
 
 const char* refuse_resolve(const char*, uint16_t, Config&) { return "not numeric"; }
 
-// Removes shared state files left by launchers that died without cleaning up.
+// Removes the /dev/shm state files earlier versions made, when their launcher died
+// without cleaning up (the state is a memfd now: nothing of it stays behind).
 void remove_stale_shm() {
     DIR* d = opendir(kShmDir);
     if (d == nullptr) return;
@@ -645,13 +647,15 @@ void remove_stale_shm() {
     closedir(d);
 }
 
-std::string create_shm() {
-    char path[128];
-    int fd = create_shm_file(path, sizeof path, kSharedSize);
-    if (fd < 0)
-        die(std::string("cannot create shared state file in /dev/shm: ") + std::strerror(errno));
-    close(fd);
-    return path;
+// The run's shared state (shm_file.hpp): a memfd the child inherits, with no path
+// anyone could swap and nothing to remove at any exit. It carries the password.
+std::string create_state_for(const Config& cfg) {
+    StateRef ref;
+    if (create_state(cfg, cfg.pass, cfg.pass_len, ref) < 0)
+        die(std::string("cannot create the shared state: ") + std::strerror(errno));
+    char text[96];
+    format_state_ref(ref, text, sizeof text);
+    return text;
 }
 
 // A library the dynamic loader cannot load is skipped with a warning, and the program
@@ -754,7 +758,7 @@ constexpr int kForwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
     _exit(128 + sig);
 }
 
-int run(char** argv, const std::string& shm) {
+int run(char** argv) {
     sigset_t forwarded, old_mask;
     sigemptyset(&forwarded);
     for (int s : kForwarded) sigaddset(&forwarded, s);
@@ -799,7 +803,6 @@ int run(char** argv, const std::string& shm) {
     int rc = posix_spawnp(&pid, argv[0], nullptr, &attr, argv, envp.data());
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
-        unlink(shm.c_str());
         if (rc == ENOENT) die("program '" + printable(argv[0]) + "' not found", kExitNotFound);
         die("cannot run program '" + printable(argv[0]) + "': " + std::strerror(rc),
             kExitCannotRun);
@@ -815,13 +818,11 @@ int run(char** argv, const std::string& shm) {
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
             int err = errno;
-            unlink(shm.c_str());
             die(std::string("waiting for the program failed: ") + std::strerror(err), 1);
         }
     }
     sigprocmask(SIG_BLOCK, &forwarded, nullptr);  // the pid may be reused from now on
     g_child = 0;
-    unlink(shm.c_str());
     if (WIFSIGNALED(status)) die_like_child(WTERMSIG(status));
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
@@ -1124,11 +1125,11 @@ int launcher_main(int argc, char** argv) {
 
     for (char** e = environ; *e != nullptr; ++e) g_env.emplace_back(*e);
     env_set(kEnvProxy, proxy_env);
-    if (url.has_user) {
-        env_set(kEnvPassword, password);
-    } else {
-        env_unset(kEnvPassword);
-    }
+    // The password reaches the library through the shared state alone (never the
+    // environment every descendant could read and pass on).
+    env_unset(kEnvPassword);
+    if (url.has_user) g_password = std::move(password);  // else dropped, as before
+    explicit_bzero(password.data(), password.size());
     if (o.direct_given) env_set(kEnvDirect, direct);
     if (!o.timeout.empty()) env_set(kEnvTimeout, o.timeout);
     if (o.pipeline >= 0) env_set(kEnvPipeline, o.pipeline ? "1" : "0");
@@ -1165,21 +1166,30 @@ int launcher_main(int argc, char** argv) {
 
     // The library will parse exactly this environment: refuse here what it would refuse.
     static Config cfg;
-    load_config(cfg, env_lookup, refuse_resolve);
+    load_config(
+        cfg,
+        [](const char* name) -> const char* {
+            if (std::strcmp(name, kEnvPassword) == 0)
+                return g_password.empty() ? nullptr : g_password.c_str();
+            return env_lookup(name);
+        },
+        refuse_resolve);
+    explicit_bzero(g_password.data(), g_password.size());
     if (!cfg.valid) die(cfg.error);
     if (o.check) return run_check(cfg, o.check_target);
 
-    remove_stale_shm();
-    std::string shm = create_shm();
-    env_set(kEnvShm, shm);
     bool supervised = false;
     std::vector<char*> stage =
         supervised_argv(argv + o.program, o.supervise, cfg.strict, supervised);
-    // A static program under --strict stays refused until the supervisor enforces it.
+    // Refusals first: a run that never starts makes no state. A static program under
+    // --strict stays refused until the supervisor enforces strict mode.
     if (!supervised || cfg.strict) check_program(argv[o.program], cfg.strict);
+    remove_stale_shm();
+    std::string shm = create_state_for(cfg);
+    env_set(kEnvShm, shm);
     start_pipeline_learning(cfg, shm);
     explicit_bzero(cfg.pass, sizeof cfg.pass);
-    int status = run(supervised ? stage.data() : argv + o.program, shm);
+    int status = run(supervised ? stage.data() : argv + o.program);
     finish_pipeline_learning();
     return status;
 }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "shim/shared_state.hpp"
+#include "shim/shm_file.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -80,11 +81,17 @@ proto::PipelineVerdict verdict_named(std::string_view s) {
     return proto::PipelineVerdict::kUnknown;
 }
 
-SharedHeader* map_header(const std::string& shm_path) {
-    int fd = open(shm_path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+// The run's shared header, mapped from the state SOCKSIFY_SHM names (the launcher
+// made it, so its own fd).
+SharedHeader* map_header(const std::string& state_ref) {
+    StateRef ref;
+    if (!parse_state_ref(state_ref.c_str(), ref)) return nullptr;
+    bool owned = false;
+    const char* why = nullptr;
+    int fd = open_state(ref, owned, why);
     if (fd < 0) return nullptr;
     void* p = mmap(nullptr, sizeof(SharedHeader), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
+    if (owned) close(fd);
     return p == MAP_FAILED ? nullptr : static_cast<SharedHeader*>(p);
 }
 

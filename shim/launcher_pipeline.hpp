@@ -32,7 +32,7 @@ std::string pipeline_key(const Config& cfg);
 
 // Puts the verdict into the run's shared state, from the cache or from a probe that
 // runs on a thread of its own (the launcher waits for the program, not for it).
-void start_pipeline_learning(const Config& cfg, const std::string& shm_path);
+void start_pipeline_learning(const Config& cfg, const std::string& state_ref);
 // Waits for that probe, so what it found is remembered for the next run. Bounded by
 // the probe's own deadline (--timeout); it normally took a round trip long ago.
 void finish_pipeline_learning();

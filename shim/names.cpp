@@ -145,7 +145,12 @@ int fake_lookup(const Config& cfg, const char* name, int family, sockaddr_storag
     if (table == nullptr) return EAI_AGAIN;
     uint32_t index = 0;
     switch (fake_dns_insert(*table, name, index)) {
-        case InsertResult::kOk: fake_address(cfg, index, family, out, len); return 0;
+        case InsertResult::kOk:
+            // The table's capacity field is shared memory: this process's own range
+            // bounds the address it hands out.
+            if (index >= fake_capacity(cfg)) return EAI_AGAIN;
+            fake_address(cfg, index, family, out, len);
+            return 0;
         case InsertResult::kBadName: return EAI_NONAME;
         case InsertResult::kFull:
             uint32_t zero = 0;

@@ -1,21 +1,33 @@
-// State shared by every process one launcher started: a header and the fake-DNS
-// table in a shared-memory file the launcher creates and names in SOCKSIFY_SHM.
-// A library preloaded without the launcher creates the file itself.
+// State shared by every process of one run: a header and the fake-DNS table in a
+// sealed memfd the launcher creates (or, preloaded without it, the first process) and
+// every process inherits as an open fd, named with its identity in SOCKSIFY_SHM
+// (shm_file.hpp). No process ever opens it by a path another user could swap.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 
+#include "shim/config.hpp"
 #include "shim/fake_dns.hpp"
 
 namespace socksify::shim {
 
 inline constexpr uint32_t kSharedMagic = 0x534f4b53;  // "SOKS"
-inline constexpr uint32_t kSharedVersion = 2;
+inline constexpr uint32_t kSharedVersion = 3;
 inline constexpr size_t kSharedTableOffset = 4096;
 inline constexpr size_t kSharedSize = kSharedTableOffset + sizeof(FakeDnsTable);
 
+// A fake range as the creator configured it (family AF_UNSPEC: none).
+struct SharedRange {
+    uint16_t family;
+    uint8_t prefix;
+    uint8_t reserved;
+    uint8_t addr[16];
+};
+
+// Everything but no_pipeline is written once by the creator before any other
+// process can see the memory, and only read afterwards.
 struct SharedHeader {
     std::atomic<uint32_t> magic;
     std::atomic<uint32_t> version;
@@ -23,17 +35,31 @@ struct SharedHeader {
     // (from its cache or a probe of its own); only kSafe lets a connection pipeline.
     std::atomic<uint32_t> pipeline;
     uint32_t reserved;
+    SharedRange fake_net4;
+    SharedRange fake_net6;
+    // The proxy password (RFC 1929: 1..255 bytes; 0 = none): kept here, readable by
+    // the run's user alone, instead of in every descendant's environment.
+    uint32_t pass_len;
+    char pass[kMaxCred];
 };
-static_assert(sizeof(SharedHeader) == 16);
 static_assert(offsetof(SharedHeader, pipeline) == 8);
 static_assert(sizeof(SharedHeader) <= kSharedTableOffset);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 
-// Maps the file at path (creating one when path is null or empty, and then
-// exporting its name for children); falls back to anonymous shared memory, which
-// still spans fork(). table_capacity is stamped by the first process.
-void attach_shared_state(const char* path, uint32_t table_capacity);
+// Maps the state SOCKSIFY_SHM names (ref; null or empty: none) after verifying it.
+// Call before load_config: the password comes from it.
+void attach_shared_state(const char* ref);
+// After load_config: a state named in SOCKSIFY_SHM whose ranges differ from cfg's
+// is dropped (log line; lookups then fail). Without one, this process creates the
+// run's state and names it in SOCKSIFY_SHM for the programs it execs.
+void bind_shared_state(const Config& cfg);
+
+// The password the state carries, or nullptr.
+const char* shared_password();
+
 SharedHeader& shared_state();
-FakeDnsTable* fake_dns_table();  // null only if no memory could be mapped
+// The fake-DNS table; null when the run's table cannot be used (then name lookups fail
+// rather than hand out addresses other processes would map to other names).
+FakeDnsTable* fake_dns_table();
 
 }  // namespace socksify::shim

@@ -10,7 +10,6 @@
 #include <string>
 
 #include "shim/shared_state.hpp"
-#include "shim/shm_file.hpp"
 
 namespace {
 
@@ -20,7 +19,6 @@ using FreeaddrinfoFn = void (*)(addrinfo*);
 struct Hooked {
     GetaddrinfoFn getaddrinfo = nullptr;
     FreeaddrinfoFn freeaddrinfo = nullptr;
-    std::string shm;
 };
 
 // Configures the library through the environment before anything initialises it,
@@ -28,25 +26,17 @@ struct Hooked {
 const Hooked& hooked() {
     static Hooked h = [] {
         Hooked out;
-        char path[128];
-        int fd = socksify::shim::create_shm_file(path, sizeof path, socksify::shim::kSharedSize);
-        if (fd >= 0) {
-            close(fd);
-            out.shm = path;
-            setenv("SOCKSIFY_SHM", path, 1);
-        }
+        // No SOCKSIFY_SHM: the library creates the run's state itself (a memfd).
+        unsetenv("SOCKSIFY_SHM");
         setenv("SOCKSIFY_PROXY", "socks5h://198.51.100.1:1080", 1);
         setenv("SOCKSIFY_LOG", "quiet", 1);
         const char* lib = getenv("SOCKSIFY_LIB");
-        void* handle = dlopen(lib != nullptr ? lib : "build/lib/libsocksify.so",
-                              RTLD_NOW | RTLD_LOCAL);
+        void* handle =
+            dlopen(lib != nullptr ? lib : "build/lib/libsocksify.so", RTLD_NOW | RTLD_LOCAL);
         if (handle != nullptr) {
             out.getaddrinfo = reinterpret_cast<GetaddrinfoFn>(dlsym(handle, "getaddrinfo"));
             out.freeaddrinfo = reinterpret_cast<FreeaddrinfoFn>(dlsym(handle, "freeaddrinfo"));
         }
-        atexit([] {
-            if (!hooked().shm.empty()) unlink(hooked().shm.c_str());
-        });
         return out;
     }();
     return h;

@@ -232,7 +232,8 @@ if [[ $lib == /*/libsocksify.so && -f $lib ]]; then
 else
     report child_env_ld_preload "LD_PRELOAD='$lib' (exit $RC: $(cat "$T/err"))"
 fi
-if [[ $shm =~ ^/dev/shm/socksify-[0-9]+-[0-9a-f]+$ ]]; then
+# <creator pid>:<fd>:<dev>:<inode>:<uid> of the inherited state (no path).
+if [[ $shm =~ ^[0-9]+:[0-9]+:[0-9]+:[0-9]+:[0-9]+$ ]]; then
     report child_env_shm
 else
     report child_env_shm "SOCKSIFY_SHM='$shm'"
@@ -278,20 +279,41 @@ env_has direct_empty_proxies_loopback "SOCKSIFY_DIRECT=" "SOCKSIFY_LOG=quiet"
 run "$S" -vqx "$PROXY" env
 env_has short_options_cluster "SOCKSIFY_LOG=quiet" "SOCKSIFY_PROXY=$PROXY"
 
-run "$S" -x socks5://alice@127.0.0.1:1080 --password-file "$T/password" env
-env_has password_file_to_env "SOCKSIFY_PASSWORD=$SECRET" "SOCKSIFY_PROXY=socks5://alice@127.0.0.1:1080"
+# ENV_AND_STATE: the program's environment, then "state:" and each printable run of
+# the shared state's header (where the password travels instead of the environment).
+ENV_AND_STATE='env; fd=${SOCKSIFY_SHM#*:}; head -c 4096 "/proc/self/fd/${fd%%:*}" |
+    tr -c "[:print:]" "\n" | sed -n "s/^./state:&/p"'
+# password_in_state NAME PASSWORD: it is in the state, not in the environment.
+password_in_state() {
+    local why=
+    grep -qxF -- "state:$2" "$T/out" || why="not in the shared state"
+    grep -q '^SOCKSIFY_PASSWORD=' "$T/out" && why="${why:+$why; }SOCKSIFY_PASSWORD in the environment"
+    grep -v '^state:' "$T/out" | grep -qF -- "$2" && why="${why:+$why; }password in the environment"
+    report "$1" "$why"
+}
+
+run "$S" -x socks5://alice@127.0.0.1:1080 --password-file "$T/password" sh -c "$ENV_AND_STATE"
+password_in_state password_file_to_state "$SECRET"
+env_has password_file_user_in_url "SOCKSIFY_PROXY=socks5://alice@127.0.0.1:1080"
 if grep '^SOCKSIFY_PROXY=' "$T/out" | grep -qF "$SECRET"; then
     report password_not_in_proxy_url "SOCKSIFY_PROXY carries the password"
 else
     report password_not_in_proxy_url
 fi
 
-run "$S" -x 'socks5h://al%3Ace:p%40ss@127.0.0.1' env
-env_has url_password_moves_to_env "SOCKSIFY_PASSWORD=p@ss" \
-    "SOCKSIFY_PROXY=socks5h://al%3Ace@127.0.0.1:1080"
+run "$S" -x 'socks5h://al%3Ace:p%40ss@127.0.0.1' sh -c "$ENV_AND_STATE"
+password_in_state url_password_moves_to_state "p@ss"
+env_has url_user_kept "SOCKSIFY_PROXY=socks5h://al%3Ace@127.0.0.1:1080"
 
-run env "SOCKSIFY_PASSWORD=$SECRET" "$S" -x socks5://alice@127.0.0.1 env
-env_has password_from_environment "SOCKSIFY_PASSWORD=$SECRET"
+run env "SOCKSIFY_PASSWORD=$SECRET" "$S" -x socks5://alice@127.0.0.1 sh -c "$ENV_AND_STATE"
+password_in_state password_from_environment_to_state "$SECRET"
+
+run env "SOCKSIFY_PASSWORD=$SECRET" "$S" -x "$PROXY" sh -c "$ENV_AND_STATE"
+if [[ $RC -ne 0 ]] || grep -qF -- "$SECRET" "$T/out"; then
+    report password_without_user_dropped "exit $RC: $(cat "$T/err")"
+else
+    report password_without_user_dropped
+fi
 
 run "$S" -x localhost:1080 env
 if grep -qxE 'SOCKSIFY_PROXY=socks5h://(127\.0\.0\.1|\[::1\]):1080' "$T/out"; then
@@ -319,16 +341,13 @@ fi
 run "$S" -x "$PROXY" -- sh -c 'echo "$1"' sh -x
 env_has dashes_end_options "-x"
 
-run "$S" -x "$PROXY" sh -c 'stat -c "%a %s" "$SOCKSIFY_SHM"; echo "$SOCKSIFY_SHM"'
-shm=$(sed -n 2p "$T/out")
-read -r mode size < <(sed -n 1p "$T/out")
-# Header page plus the fake-DNS table (tens of MB, sparse on tmpfs).
-if [[ $RC -ne 0 || $mode != 600 || ! $size =~ ^[0-9]+$ || $size -le 4096 ]]; then
-    report shm_exists_during_run "exit $RC, stat '$(sed -n 1p "$T/out")' $(cat "$T/err")"
-elif [[ -z $shm || -e $shm ]]; then
-    report shm_exists_during_run "'$shm' still exists after the run"
+run "$S" -x "$PROXY" sh -c 'fd=${SOCKSIFY_SHM#*:}; stat -L -c "%a %s %F" "/proc/self/fd/${fd%%:*}"'
+read -r mode size kind < <(sed -n 1p "$T/out")
+# Header page plus the fake-DNS table (tens of MB, sparse): a regular file of the user's.
+if [[ $RC -ne 0 || $mode != 600 || ! $size =~ ^[0-9]+$ || $size -le 4096 || $kind != regular* ]]; then
+    report shm_inherited_during_run "exit $RC, stat '$(sed -n 1p "$T/out")' $(cat "$T/err")"
 else
-    report shm_exists_during_run
+    report shm_inherited_during_run
 fi
 
 sh -c 'exit 0' &

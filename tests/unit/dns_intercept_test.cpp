@@ -18,7 +18,6 @@
 #include "shim/init.hpp"
 #include "shim/resolver.hpp"
 #include "shim/shared_state.hpp"
-#include "shim/shm_file.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -26,18 +25,13 @@ namespace {
 class DnsInterceptTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        char path[128];
-        int fd = create_shm_file(path, sizeof path, kSharedSize);
-        ASSERT_GE(fd, 0);
-        close(fd);
-        shm_path_ = path;
-        setenv("SOCKSIFY_SHM", path, 0);
+        // The binary runs with the variables set at its start (resolver_test.cpp starts
+        // it again so), and the library makes the run's state itself.
         setenv("SOCKSIFY_PROXY", "socks5h://198.51.100.1:1080", 0);
         setenv("SOCKSIFY_LOG", "quiet", 0);
         ensure_ready();
         ASSERT_TRUE(config().valid) << config().error;
     }
-    static void TearDownTestSuite() { unlink(shm_path_.c_str()); }
 
     static std::vector<uint8_t> query(const char* name, uint16_t type, uint16_t flags = 0x0100) {
         std::vector<uint8_t> m = {0xab,
@@ -87,7 +81,6 @@ class DnsInterceptTest : public ::testing::Test {
         return buf;
     }
 
-    static inline std::string shm_path_;
 };
 
 TEST_F(DnsInterceptTest, AnswersAWithTheAddressGetaddrinfoGives) {

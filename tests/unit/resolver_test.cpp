@@ -20,47 +20,35 @@
 #include "shim/init.hpp"
 #include "shim/names.hpp"
 #include "shim/shared_state.hpp"
-#include "shim/shm_file.hpp"
 #include "tests/unit/host_forms.hpp"
 
 namespace socksify::shim {
 namespace {
 
-char g_shm_path[128];  // a plain array: no dynamic initialisation after the constructor
+bool g_restarted = false;
 
 // The library takes its configuration from the environment the process was started
 // with (as the launcher sets it), so this binary starts itself again with the
-// variables set. Priority constructors run before every plain one, the library's
-// included.
+// variables set. No SOCKSIFY_SHM: the library creates the run's state itself (a
+// memfd). Priority constructors run before every plain one, the library's included.
 __attribute__((constructor(101))) void set_environment(int, char** argv, char**) {
-    if (const char* shm = getenv("SOCKSIFY_SHM"); shm != nullptr && getenv("SOCKSIFY_PROXY")) {
-        snprintf(g_shm_path, sizeof g_shm_path, "%s", shm);
-        atexit([] { unlink(g_shm_path); });  // also when a filter skips the suite
+    if (getenv("SOCKSIFY_PROXY") != nullptr && getenv("SOCKSIFY_SHM") == nullptr) {
+        g_restarted = true;
         return;
     }
-    int fd = create_shm_file(g_shm_path, sizeof g_shm_path, kSharedSize);
-    if (fd < 0) {
-        g_shm_path[0] = '\0';  // SetUpTestSuite reports it
-        return;
-    }
-    close(fd);
-    setenv("SOCKSIFY_SHM", g_shm_path, 1);
+    unsetenv("SOCKSIFY_SHM");
     setenv("SOCKSIFY_PROXY", "socks5h://198.51.100.1:1080", 1);
     setenv("SOCKSIFY_LOG", "quiet", 1);
-    execv("/proc/self/exe", argv);
-    unlink(g_shm_path);  // not started again: SetUpTestSuite reports it
-    g_shm_path[0] = '\0';
+    execv("/proc/self/exe", argv);  // returns only on failure: SetUpTestSuite reports it
 }
 
 class ResolverTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        ASSERT_NE(g_shm_path[0], '\0') << "no shared-state file";
-        shm_path_ = g_shm_path;
+        ASSERT_TRUE(g_restarted) << "could not start again with the variables set";
         ensure_ready();
         ASSERT_TRUE(config().valid) << config().error;
     }
-    static void TearDownTestSuite() { unlink(shm_path_.c_str()); }
 
     // Runs the fake getaddrinfo; the name must be one the shim answers.
     static addrinfo* lookup(const char* name, const char* service, int family, int flags,
@@ -96,8 +84,6 @@ class ResolverTest : public ::testing::Test {
                          ? reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_port
                          : reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_port);
     }
-
-    static inline std::string shm_path_;
 };
 
 TEST_F(ResolverTest, UnspecAnswersOneFakeIpv4PerSocketType) {
