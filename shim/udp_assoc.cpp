@@ -465,7 +465,22 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
     }
     if (goes_direct(cfg, dest)) return 0;
     // About to wrap: the number must still name the socket the record was made for.
-    if (live_kind(fd) != FdKind::kUdp) return 0;
+    // If it names another object now, that object is judged afresh: a datagram socket
+    // is adopted (a new association), never sent to a proxied destination directly.
+    if (live_kind(fd) != FdKind::kUdp) {
+        int type = 0;
+        socklen_t type_len = sizeof type;
+        if (msg->msg_name == nullptr ||
+            getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 || type != SOCK_DGRAM)
+            return 0;  // connected (its own peer) or not a datagram socket: the kernel's call
+        adopt_udp(fd);
+        rec = fd_record(fd);
+        if (rec == nullptr || kind_of(fd) != FdKind::kUdp) {
+            handled = true;
+            err = EACCES;
+            return -1;
+        }
+    }
     handled = true;
     std::string_view name;
     if ((err = refuse_reason(cfg, dest, name))) {
