@@ -8,7 +8,7 @@
 # Options that take a value (the next word, or after '=').
 _socksify_value_opts='-x --proxy --direct --dns --dns-tcp --fake-net --fake-net6 --udp
     --timeout --password-file --allow --deny --audit --audit-summary --config
-    --proxychains-conf'
+    --proxychains-conf --supervise'
 _socksify_flag_opts='--check --no-pipeline --strict --default-deny -v --verbose -q --quiet -h --help
     --version'
 
@@ -54,6 +54,7 @@ _socksify() {
         case $opt in
             --udp) mapfile -t COMPREPLY < <(compgen -W 'on off' -- "$cur") ;;
             --dns) mapfile -t COMPREPLY < <(compgen -W 'remote local off' -- "$cur") ;;
+            --supervise) mapfile -t COMPREPLY < <(compgen -W 'auto on off' -- "$cur") ;;
             --proxy | -*x)
                 mapfile -t COMPREPLY < <(compgen -W 'socks5:// socks5h://' -- "$cur")
                 compopt -o nospace 2>/dev/null

@@ -105,7 +105,7 @@ constexpr const char* kHelp =
     "                            the first that exists); options given here win\n"
     "      --proxychains-conf FILE  take the proxy, proxy_dns, timeouts and localnet\n"
     "                            from a proxychains.conf\n"
-    "      --supervise MODE      auto|on|off: run the program under a seccomp supervisor\n"
+    "      --supervise auto|on|off  run the program under a seccomp supervisor\n"
     "                            that proxies connects the preload cannot see (Go,\n"
     "                            static programs, raw system calls) for its whole\n"
     "                            process tree; auto (default): when the program is a\n"

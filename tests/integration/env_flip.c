@@ -82,8 +82,21 @@ __attribute__((constructor)) static void flip_early(void) {
 }
 #endif
 
-/* Whether the shared-state file at path holds name (the library put it there). */
-static const char* table_has(const char* path, const char* name) {
+/* A file name for the state SOCKSIFY_SHM names: "pid:fd:dev:ino:uid" is an fd this
+ * process inherited (a memfd), reached through /proc/self/fd. */
+static const char* state_path(const char* ref) {
+    static char path[64];
+    int pid = 0, fd = -1;
+    if (ref != NULL && sscanf(ref, "%d:%d:", &pid, &fd) == 2 && fd >= 0) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        return path;
+    }
+    return ref;
+}
+
+/* Whether the shared state holds name (the library put it there). */
+static const char* table_has(const char* ref, const char* name) {
+    const char* path = state_path(ref);
     if (path == NULL) return "no-table";
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -141,7 +154,7 @@ int main(int argc, char** argv) {
     const char* value = argc > 3 ? argv[3] : "";
     if (value[0] == '@' && table != NULL) {
         char cmd[1024];
-        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", table, value + 1);
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", state_path(table), value + 1);
         if (system(cmd) != 0) return 2;
         ++value;
     }
