@@ -197,6 +197,16 @@ const char* parse_proxy_url(std::string_view text, ProxyUrl& out) {
             out.remote_dns = true;
         } else if (iequals(scheme, "socks5")) {
             out.remote_dns = false;
+        } else if (iequals(scheme, "socks4")) {
+            out.kind = ProxyKind::kSocks4;
+            out.remote_dns = false;
+        } else if (iequals(scheme, "socks4a")) {
+            out.kind = ProxyKind::kSocks4a;
+        } else if (iequals(scheme, "http")) {
+            out.kind = ProxyKind::kHttp;
+        } else if (iequals(scheme, "https")) {
+            // TLS to the proxy would need a TLS library inside a libc-only shim.
+            return "https proxies are not supported (no TLS); use http://";
         } else {
             return "unsupported scheme";
         }
@@ -272,6 +282,16 @@ const char* parse_proxy_url(std::string_view text, ProxyUrl& out) {
         if (const char* e = parse_port(port, out.port)) return e;
     }
     return nullptr;
+}
+
+const char* proxy_scheme(ProxyKind kind, bool remote_dns) {
+    switch (kind) {
+        case ProxyKind::kSocks4: return "socks4";
+        case ProxyKind::kSocks4a: return "socks4a";
+        case ProxyKind::kHttp: return "http";
+        case ProxyKind::kSocks5: break;
+    }
+    return remote_dns ? "socks5h" : "socks5";
 }
 
 const char* parse_cidr(std::string_view text, Cidr& out) {
@@ -636,7 +656,13 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
         });
         return;
     }
-    if (url.has_user) {
+    bool socks4 = url.kind == ProxyKind::kSocks4 || url.kind == ProxyKind::kSocks4a;
+    if (url.has_user && socks4 && !env_pass && !url.has_pass) {
+        // SOCKS4's USERID is a name alone.
+        cfg.has_auth = true;
+        cfg.user_len = static_cast<uint8_t>(std::strlen(url.user));
+        std::memcpy(cfg.user, url.user, cfg.user_len + 1u);
+    } else if (url.has_user) {
         size_t plen = 0;
         if (env_pass) {
             plen = std::strlen(password);
@@ -705,6 +731,7 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
     }
 
     // The scheme picks the resolver (socks5h: the proxy's); SOCKSIFY_DNS overrides it.
+    cfg.proxy_kind = url.kind;
     cfg.dns_mode = url.remote_dns ? DnsMode::kRemote : DnsMode::kLocal;
     if (const char* v = scalar(kEnvDns)) {
         if (const char* e = parse_dns_mode(v, cfg.dns_mode)) {

@@ -54,10 +54,18 @@ inline constexpr size_t kMaxAuditPath = 4096;                            // PATH
 inline constexpr size_t kMaxSuffixes = 32;
 inline constexpr size_t kMaxSuffixLen = 127;
 
-// A proxy URL as written by the user: [socks5|socks5h]://[user[:pass]@]host[:port].
+// What an upstream speaks (shim/upstream.hpp drives each one).
+enum class ProxyKind : uint8_t { kSocks5, kSocks4, kSocks4a, kHttp };
+
+// A proxy URL as written by the user:
+// [socks5|socks5h|socks4|socks4a|http]://[user[:pass]@]host[:port].
 // A missing scheme means socks5h. host is numeric or a name, without brackets.
+// socks4 sends addresses only, so it implies local DNS like socks5; socks4a and http
+// carry names, like socks5h. The default port is 1080 for every kind, as curl's.
+// socks4/socks4a send the user name as USERID and need no password.
 struct ProxyUrl {
-    bool remote_dns = true;  // socks5h
+    ProxyKind kind = ProxyKind::kSocks5;
+    bool remote_dns = true;  // socks5h, socks4a, http
     char host[256] = {};
     uint16_t port = kDefaultPort;
     bool has_user = false;
@@ -87,6 +95,9 @@ const char* parse_dns_server(std::string_view text, sockaddr_storage& out, sockl
 // True when a (AF_INET or AF_INET6, v4-mapped handled as IPv4) is inside c.
 bool cidr_contains(const Cidr& c, const sockaddr* a);
 
+// The scheme the library is given back for kind and remote_dns ("socks5h", …).
+const char* proxy_scheme(ProxyKind kind, bool remote_dns);
+
 // Writes the URL with the password replaced by "***" (for error lines and logs).
 void redact_url(std::string_view text, char* out, size_t cap);
 
@@ -103,6 +114,7 @@ struct Config {
     socklen_t proxy_len = 0;
     char proxy_text[64] = {};  // "127.0.0.1:1080" / "[::1]:1080" for logs
     bool remote_dns = true;
+    ProxyKind proxy_kind = ProxyKind::kSocks5;
 
     bool has_auth = false;
     uint8_t user_len = 0;

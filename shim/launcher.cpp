@@ -178,7 +178,7 @@ struct Options {
     std::string audit;               // absolute path
     std::string config_file;
     std::string proxychains;
-    int program = 0;  // argv index of the program
+    int program = 0;     // argv index of the program
     bool check = false;  // --check: probe the proxy instead of running a program
     const char* check_target = nullptr;
 };
@@ -1072,7 +1072,8 @@ int launcher_main(int argc, char** argv) {
         password = url.pass;
     }
     explicit_bzero(url.pass, sizeof url.pass);
-    if (url.has_user) {
+    bool socks4 = url.kind == ProxyKind::kSocks4 || url.kind == ProxyKind::kSocks4a;
+    if (url.has_user && !(socks4 && password.empty())) {  // SOCKS4's USERID needs none
         if (password.empty()) {
             die("no password for proxy user in '" + printable(redacted(o.proxy)) +
                 "' (use --password-file or SOCKSIFY_PASSWORD)");
@@ -1101,14 +1102,14 @@ int launcher_main(int argc, char** argv) {
 
     std::string host = url.host;
     if (!is_numeric_host(url.host)) host = resolve_proxy_host(url.host);
-    std::string proxy_env = url.remote_dns ? "socks5h://" : "socks5://";
+    std::string proxy_env = std::string(proxy_scheme(url.kind, url.remote_dns)) + "://";
     if (url.has_user) proxy_env += percent_encode(url.user) + "@";
     proxy_env += host.find(':') != std::string::npos ? "[" + host + "]" : host;
     proxy_env += ":" + std::to_string(url.port);
 
     for (char** e = environ; *e != nullptr; ++e) g_env.emplace_back(*e);
     env_set(kEnvProxy, proxy_env);
-    if (url.has_user) {
+    if (url.has_user && !password.empty()) {
         env_set(kEnvPassword, password);
     } else {
         env_unset(kEnvPassword);
@@ -1151,6 +1152,9 @@ int launcher_main(int argc, char** argv) {
     static Config cfg;
     load_config(cfg, env_lookup, refuse_resolve);
     if (!cfg.valid) die(cfg.error);
+    if (o.check && cfg.proxy_kind != ProxyKind::kSocks5)
+        die(std::string("--check speaks SOCKS5 only; this proxy is ") +
+            proxy_scheme(cfg.proxy_kind, cfg.remote_dns));
     if (o.check) return run_check(cfg, o.check_target);
 
     remove_stale_shm();

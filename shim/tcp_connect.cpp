@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "protocol/pipeline_probe.hpp"
 #include "shim/audit.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/handshake.hpp"
@@ -18,7 +19,7 @@
 #include "shim/shared_state.hpp"
 #include "shim/socket_ops.hpp"
 #include "shim/socks_address.hpp"
-#include "protocol/pipeline_probe.hpp"
+#include "shim/upstream.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -66,8 +67,12 @@ int attempt(int fd, int& domain, const proto::Request& request, const Config& cf
     if (int err = reachable_proxy(fd, domain, cfg, proxy, proxy_len)) return err;
     if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len, deadline))
         return err;
-    run_handshake(fd, request, credentials_of(cfg), mode, deadline, result);
-    return result.err;
+    if (request.command != proto::Command::kConnect) {
+        run_handshake(fd, request, credentials_of(cfg), mode, deadline, result);
+        return result.err;
+    }
+    Hop hop{cfg.proxy_kind, credentials_of(cfg), mode == HandshakeMode::kPipelined, cfg.proxy_text};
+    return run_hop(fd, hop, request.address, deadline, result);
 }
 
 void log_connect(int fd, const sockaddr* dest, std::string_view name, const Config& cfg, int err,
@@ -126,11 +131,17 @@ bool pipelining(const Config& cfg) {
 
 int proxy_exchange(int fd, int domain, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result) {
+    if (request.command != proto::Command::kConnect && cfg.proxy_kind != ProxyKind::kSocks5) {
+        // Never direct: a datagram path exists only through a SOCKS5 upstream.
+        log_line(LogLevel::kError, "UDP refused: the upstream %s speaks %s, not socks5",
+                 cfg.proxy_text, kind_name(cfg.proxy_kind));
+        return EACCES;
+    }
     // One attempt, whatever the proxy's speed: a retry would be a second connection
     // to a server that may simply be slow.
     return attempt(fd, domain, request, cfg,
-                   pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise,
-                   deadline, result);
+                   pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline,
+                   result);
 }
 
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
