@@ -11,6 +11,8 @@ packages=(
     openssl  # hashes the test user's password for the world's Dante username method
     dnsmasq-base  # the world's DNS servers: client-side resolver (logs queries), proxy-side names
     git           # a repository served over dumb HTTP, cloned by name through the proxy
+    tinyproxy squid apache2-utils  # HTTP CONNECT upstreams (squid: Basic auth, htpasswd)
+    openssh-server openssh-client  # "ssh -D" against a local sshd: SOCKS4a and SOCKS5
 )
 
 missing=()
