@@ -50,7 +50,12 @@ inline constexpr const char* kEnvPolicy = "SOCKSIFY_POLICY";   // allow:RULE,den
 inline constexpr const char* kEnvDefaultDeny = "SOCKSIFY_DEFAULT_DENY";  // as parse_bool
 inline constexpr const char* kEnvAudit = "SOCKSIFY_AUDIT";               // audit log path
 inline constexpr const char* kEnvConfig = "SOCKSIFY_CONFIG";             // launcher: config file
-inline constexpr size_t kMaxAuditPath = 4096;                            // PATH_MAX
+inline constexpr const char* kEnvChain = "SOCKSIFY_CHAIN";               // url,url,…: the hops
+inline constexpr const char* kEnvChainMode =
+    "SOCKSIFY_CHAIN_MODE";  // strict|dynamic|random|round-robin
+inline constexpr const char* kEnvChainLen = "SOCKSIFY_CHAIN_LEN";  // random/round-robin
+inline constexpr size_t kMaxHops = 8;
+inline constexpr size_t kMaxAuditPath = 4096;  // PATH_MAX
 inline constexpr size_t kMaxSuffixes = 32;
 inline constexpr size_t kMaxSuffixLen = 127;
 
@@ -106,6 +111,26 @@ void redact_url(std::string_view text, char* out, size_t cap);
 void format_bad_value(char* out, size_t cap, const char* what, std::string_view value,
                       const char* reason);
 
+// One hop of a chain (SOCKSIFY_CHAIN): numeric, as the launcher resolved it.
+struct HopSpec {
+    ProxyKind kind = ProxyKind::kSocks5;
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    char text[64] = {};  // "198.51.100.1:1080"
+    bool has_auth = false;
+    uint8_t user_len = 0;
+    uint8_t pass_len = 0;
+    char user[kMaxCred + 1] = {};
+    char pass[kMaxCred + 1] = {};
+};
+
+// As proxychains: strict (every hop, in order), dynamic (in order, dead hops skipped),
+// random (chain_len hops drawn from the list), round-robin (chain_len hops, the start
+// moving one on per connection).
+enum class ChainMode : uint8_t { kStrict, kDynamic, kRandom, kRoundRobin };
+const char* parse_chain_mode(std::string_view text, ChainMode& out);
+const char* chain_mode_name(ChainMode mode);
+
 struct Config {
     bool valid = false;
     char error[200] = {};  // why not valid, one line, no password
@@ -150,6 +175,12 @@ struct Config {
     // refusals are recorded; empty when there is none.
     char audit_path[kMaxAuditPath] = {};
 
+    // A chain of two or more hops (SOCKSIFY_CHAIN); hop_count 0: the proxy alone.
+    size_t hop_count = 0;
+    HopSpec hops[kMaxHops];
+    ChainMode chain_mode = ChainMode::kStrict;
+    size_t chain_len = 1;
+
     int timeout_ms = kDefaultTimeoutMs;
     int stall_ms = kDefaultStallMs;
     bool pipeline = true;
@@ -171,6 +202,11 @@ const char* parse_direct_list(std::string_view text, Config& cfg);
 // Why cfg cannot run in strict mode (direct networks other than loopback, direct
 // domain suffixes, local DNS), or nullptr.
 const char* strict_violation(const Config& cfg);
+
+// A numeric host and port as a sockaddr and its "a.b.c.d:p"/"[v6]:p" text; nullptr on
+// success, else a reason.
+const char* numeric_address(const char* host, uint16_t port, sockaddr_storage& out, socklen_t& len,
+                            char* text, size_t text_cap);
 
 // Sets cfg.proxy from a numeric host; nullptr on success, else a reason.
 const char* set_numeric_proxy(const char* host, uint16_t port, Config& cfg);

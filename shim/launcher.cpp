@@ -181,6 +181,9 @@ struct Options {
     int program = 0;     // argv index of the program
     bool check = false;  // --check: probe the proxy instead of running a program
     const char* check_target = nullptr;
+    std::vector<std::string> chain;  // every hop, when -x is repeated or --chain given
+    std::string chain_mode;
+    std::string chain_len;
 };
 
 enum class Opt {
@@ -206,7 +209,10 @@ enum class Opt {
     kQuiet,
     kHelp,
     kVersion,
-    kCheck
+    kCheck,
+    kChain,
+    kChainMode,
+    kChainLen
 };
 
 struct LongOpt {
@@ -234,6 +240,9 @@ constexpr LongOpt kLongOpts[] = {
     {"audit-summary", Opt::kAuditSummary, true},
     {"config", Opt::kConfig, true},
     {"proxychains-conf", Opt::kProxychainsConf, true},
+    {"chain", Opt::kChain, true},
+    {"chain-mode", Opt::kChainMode, true},
+    {"chain-len", Opt::kChainLen, true},
     {"verbose", Opt::kVerbose, false},
     {"quiet", Opt::kQuiet, false},
     {"help", Opt::kHelp, false},
@@ -300,10 +309,35 @@ void apply(Options& o, Opt id, std::string_view value) {
             if (const char* e = parse_proxy_url(value, url)) {
                 die_bad_value("--proxy", redacted(value), e);
             }
+            // A second -x makes a chain: each hop reached through the one before.
+            if (o.proxy_source != nullptr && o.proxy_source == std::string_view("--proxy")) {
+                if (o.chain.empty()) o.chain.push_back(o.proxy);
+                o.chain.emplace_back(value);
+                break;
+            }
             o.proxy = value;
             o.proxy_source = "--proxy";
             break;
         }
+        case Opt::kChain: {
+            o.proxy_source = nullptr;
+            o.chain.clear();
+            for (size_t at = 0;;) {
+                size_t comma = value.find(',', at);
+                std::string_view hop = value.substr(at, comma - at);
+                apply(o, Opt::kProxy, hop);
+                if (comma == std::string_view::npos) break;
+                at = comma + 1;
+            }
+            break;
+        }
+        case Opt::kChainMode: {
+            ChainMode m;
+            if (const char* e = parse_chain_mode(value, m)) die_bad_value("--chain-mode", value, e);
+            o.chain_mode = value;
+            break;
+        }
+        case Opt::kChainLen: o.chain_len = value; break;
         case Opt::kDirect: {
             o.direct_given = true;
             if (value.empty()) {
@@ -1038,6 +1072,37 @@ Options read_proxychains(const std::string& path) {
     return p;
 }
 
+// SOCKSIFY_CHAIN: every hop with its host resolved here (as the single proxy's is)
+// and its own credentials; the first hop is also SOCKSIFY_PROXY.
+void set_chain_env(const Options& o) {
+    if (o.chain.size() < 2) {
+        env_unset(kEnvChain);
+    } else {
+        if (o.chain.size() > kMaxHops) die("a chain has at most 8 hops");
+        std::string list;
+        for (const std::string& text : o.chain) {
+            ProxyUrl url;
+            if (const char* e = parse_proxy_url(text, url))
+                die_bad_value("--chain", redacted(text), e);
+            std::string host = url.host;
+            if (!is_numeric_host(url.host)) host = resolve_proxy_host(url.host);
+            if (!list.empty()) list += ',';
+            list += std::string(proxy_scheme(url.kind, url.remote_dns)) + "://";
+            if (url.has_user) {
+                list += percent_encode(url.user);
+                if (url.has_pass) list += ":" + percent_encode(url.pass);
+                list += "@";
+            }
+            explicit_bzero(url.pass, sizeof url.pass);
+            list += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+            list += ":" + std::to_string(url.port);
+        }
+        env_set(kEnvChain, list);
+    }
+    if (!o.chain_mode.empty()) env_set(kEnvChainMode, o.chain_mode);
+    if (!o.chain_len.empty()) env_set(kEnvChainLen, o.chain_len);
+}
+
 int launcher_main(int argc, char** argv) {
     Options o = parse_args(argc, argv);
     // Command line, then proxychains.conf, then the config file: the first to set a
@@ -1146,6 +1211,7 @@ int launcher_main(int argc, char** argv) {
         env_set(kEnvAudit, o.audit);
     }
     if (o.log != nullptr) env_set(kEnvLog, o.log);
+    set_chain_env(o);
     env_set("LD_PRELOAD", preload);
 
     // The library will parse exactly this environment: refuse here what it would refuse.

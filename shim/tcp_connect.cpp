@@ -7,10 +7,12 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "protocol/pipeline_probe.hpp"
 #include "shim/audit.hpp"
+#include "shim/chain.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/handshake.hpp"
 #include "shim/io.hpp"
@@ -22,23 +24,18 @@
 #include "shim/upstream.hpp"
 
 namespace socksify::shim {
-namespace {
 
-// A proxy address the socket fd can connect to: the proxy itself, its v4-mapped
-// form on a dual-stack AF_INET6 socket, or — failing both — fd is replaced by a
-// socket of the proxy's family.
-// domain: fd's family, updated when fd is replaced.
-int reachable_proxy(int fd, int& domain, const Config& cfg, sockaddr_storage& out,
-                    socklen_t& out_len) {
-    memcpy(&out, &cfg.proxy, sizeof out);
-    out_len = cfg.proxy_len;
-    int proxy_family = cfg.proxy.ss_family;
+int reachable_address(int fd, int& domain, const sockaddr_storage& proxy, socklen_t proxy_len,
+                      sockaddr_storage& out, socklen_t& out_len) {
+    memcpy(&out, &proxy, sizeof out);
+    out_len = proxy_len;
+    int proxy_family = proxy.ss_family;
     if (domain == proxy_family) return 0;
     if (domain == AF_INET6 && proxy_family == AF_INET) {
         int v6only = 0;
         socklen_t len = sizeof v6only;
         if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && !v6only) {
-            auto& in = reinterpret_cast<const sockaddr_in&>(cfg.proxy);
+            auto& in = reinterpret_cast<const sockaddr_in&>(proxy);
             sockaddr_in6 mapped{};
             mapped.sin6_family = AF_INET6;
             mapped.sin6_port = in.sin_port;
@@ -55,6 +52,11 @@ int reachable_proxy(int fd, int& domain, const Config& cfg, sockaddr_storage& ou
     return err;
 }
 
+namespace {
+
+// The upstream(s) of the calling thread's last connection, for its log line.
+thread_local char t_via[160];
+
 Credentials credentials_of(const Config& cfg) {
     if (!cfg.has_auth) return {};
     return {{cfg.user, cfg.user_len}, {cfg.pass, cfg.pass_len}};
@@ -62,9 +64,14 @@ Credentials credentials_of(const Config& cfg) {
 
 int attempt(int fd, int& domain, const proto::Request& request, const Config& cfg,
             HandshakeMode mode, const Deadline& deadline, HandshakeResult& result) {
+    if (cfg.hop_count > 0 && request.command == proto::Command::kConnect)
+        return run_chain(fd, domain, request.address, cfg, mode == HandshakeMode::kPipelined,
+                         deadline, result, t_via, sizeof t_via);
+    snprintf(t_via, sizeof t_via, "%s", cfg.proxy_text);
     sockaddr_storage proxy;
     socklen_t proxy_len = 0;
-    if (int err = reachable_proxy(fd, domain, cfg, proxy, proxy_len)) return err;
+    if (int err = reachable_address(fd, domain, cfg.proxy, cfg.proxy_len, proxy, proxy_len))
+        return err;
     if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len, deadline))
         return err;
     if (request.command != proto::Command::kConnect) {
@@ -84,8 +91,8 @@ void log_connect(int fd, const sockaddr* dest, std::string_view name, const Conf
     format_sockaddr(dest, dest_text, sizeof dest_text);
     log_line(level, "connect fd %d to %.*s%s%s via %s (%s): %s (%ld ms)", fd,
              static_cast<int>(name.size()), name.data(), name.empty() ? "" : " = ", dest_text,
-             cfg.proxy_text, pipelining(cfg) ? "pipelined" : "stepwise",
-             err == 0 ? "ok" : strerror(err), ms);
+             t_via, pipelining(cfg) ? "pipelined" : "stepwise", err == 0 ? "ok" : strerror(err),
+             ms);
 }
 
 void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view name, int err,
@@ -135,6 +142,12 @@ int proxy_exchange(int fd, int domain, const proto::Request& request, const Conf
         // Never direct: a datagram path exists only through a SOCKS5 upstream.
         log_line(LogLevel::kError, "UDP refused: the upstream %s speaks %s, not socks5",
                  cfg.proxy_text, kind_name(cfg.proxy_kind));
+        return EACCES;
+    }
+    if (request.command != proto::Command::kConnect && cfg.hop_count > 0) {
+        // A datagram relay behind a TCP chain cannot be reached by datagrams.
+        log_line(LogLevel::kError, "UDP refused: it cannot cross a chain of %zu hops",
+                 cfg.hop_count);
         return EACCES;
     }
     // One attempt, whatever the proxy's speed: a retry would be a second connection
