@@ -276,6 +276,7 @@ Timeout 30
 LogLevel Connect
 MaxClients 200
 Allow $SFY_CLIENT4
+Allow $SFY_PROXY4
 EOF
     command -v htpasswd >/dev/null && htpasswd -bc "$WORLD/squid.htpasswd" "$SFY_USER" "$SFY_PASS" 2>/dev/null
     chmod 644 "$WORLD/squid.htpasswd" 2>/dev/null || true
