@@ -97,6 +97,22 @@ size_t pick_hops(const Config& cfg, uint32_t turn, uint64_t rand_value, size_t* 
     return count;
 }
 
+const RouteSpec* find_route(const Config& cfg, const sockaddr* dest, std::string_view name) {
+    for (size_t i = 0; i < cfg.route_count; ++i)
+        if (rule_matches(cfg.routes[i].rule, name, dest)) return &cfg.routes[i];
+    return nullptr;
+}
+
+int run_via_hop(int fd, int& domain, const HopSpec& hop, const Target& dest,
+                const Deadline& deadline, HandshakeResult& result, char* via, size_t via_cap) {
+    std::snprintf(via, via_cap, "%s (route)", hop.text);
+    sockaddr_storage addr;
+    socklen_t len = 0;
+    if (int err = reachable_address(fd, domain, hop.addr, hop.addr_len, addr, len)) return err;
+    if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&addr), len, deadline)) return err;
+    return run_hop(fd, hop_of(hop, false), dest, deadline, result);
+}
+
 int run_chain(int fd, int& domain, const Target& dest, const Config& cfg, bool pipelined,
               const Deadline& deadline, HandshakeResult& result, char* via, size_t via_cap) {
     size_t order[kMaxHops];

@@ -24,4 +24,12 @@ size_t pick_hops(const Config& cfg, uint32_t turn, uint64_t rand_value, size_t* 
 int run_chain(int fd, int& domain, const Target& dest, const Config& cfg, bool pipelined,
               const Deadline& deadline, HandshakeResult& result, char* via, size_t via_cap);
 
+// The first route (cfg.routes) whose rule matches the destination: by name when name
+// is non-empty (a fake address is judged by its name), else by address; or nullptr.
+const RouteSpec* find_route(const Config& cfg, const sockaddr* dest, std::string_view name);
+
+// CONNECT to dest through one hop (a route's upstream) on fd, as run_chain.
+int run_via_hop(int fd, int& domain, const HopSpec& hop, const Target& dest,
+                const Deadline& deadline, HandshakeResult& result, char* via, size_t via_cap);
+
 }  // namespace socksify::shim

@@ -654,7 +654,7 @@ const char* parse_hop(std::string_view text, HopSpec& hop) {
     ProxyUrl url;
     if (const char* e = parse_proxy_url(text, url)) return e;
     if (numeric_address(url.host, url.port, hop.addr, hop.addr_len, hop.text, sizeof hop.text))
-        return "chain hosts must be numeric (the launcher resolves them)";
+        return "hosts must be numeric (the launcher resolves them)";
     hop.kind = url.kind;
     bool socks4 = url.kind == ProxyKind::kSocks4 || url.kind == ProxyKind::kSocks4a;
     if (url.has_user) {
@@ -681,6 +681,25 @@ const char* parse_chain(std::string_view text, Config& cfg) {
         if (comma == std::string_view::npos) return nullptr;
         text = tail(text, comma + 1);
     }
+}
+
+// SOCKSIFY_ROUTES: space-separated RULE=URL (neither holds a space).
+const char* parse_routes(std::string_view text, Config& cfg) {
+    cfg.route_count = 0;
+    while (!text.empty()) {
+        size_t space = text.find(' ');
+        std::string_view item = head(text, space);
+        text = space == std::string_view::npos ? std::string_view() : tail(text, space + 1);
+        if (item.empty()) continue;
+        size_t eq = item.find('=');
+        if (eq == std::string_view::npos) return "expected RULE=URL";
+        if (cfg.route_count == kMaxRoutes) return "more than 16 routes";
+        RouteSpec& r = cfg.routes[cfg.route_count];
+        if (const char* e = parse_rule(head(item, eq), true, r.rule)) return e;
+        if (const char* e = parse_hop(tail(item, eq + 1), r.hop)) return e;
+        ++cfg.route_count;
+    }
+    return nullptr;
 }
 
 }  // namespace
@@ -872,6 +891,16 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
             return;
         }
         if (cfg.hop_count == 1) cfg.hop_count = 0;  // one hop is the proxy alone
+    }
+    if (const char* v = scalar(kEnvRoutes)) {
+        if (const char* e = parse_routes(v, cfg)) {
+            fail_with([&] {
+                std::snprintf(cfg.error, sizeof cfg.error, "bad %s value (route %zu): %s",
+                              kEnvRoutes, cfg.route_count + 1, e);
+            });
+            for (RouteSpec& r : cfg.routes) std::memset(r.hop.pass, 0, sizeof r.hop.pass);
+            return;
+        }
     }
     if (const char* v = scalar(kEnvChainMode)) {
         if (const char* e = parse_chain_mode(v, cfg.chain_mode)) {

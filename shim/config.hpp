@@ -55,6 +55,10 @@ inline constexpr const char* kEnvChainMode =
     "SOCKSIFY_CHAIN_MODE";  // strict|dynamic|random|round-robin
 inline constexpr const char* kEnvChainLen = "SOCKSIFY_CHAIN_LEN";  // random/round-robin
 inline constexpr size_t kMaxHops = 8;
+// "RULE=URL RULE=URL …": the first route whose rule (--allow syntax) matches the
+// destination picks its upstream; unmatched destinations take the proxy or chain.
+inline constexpr const char* kEnvRoutes = "SOCKSIFY_ROUTES";
+inline constexpr size_t kMaxRoutes = 16;
 inline constexpr size_t kMaxAuditPath = 4096;  // PATH_MAX
 inline constexpr size_t kMaxSuffixes = 32;
 inline constexpr size_t kMaxSuffixLen = 127;
@@ -124,6 +128,11 @@ struct HopSpec {
     char pass[kMaxCred + 1] = {};
 };
 
+struct RouteSpec {
+    Rule rule{};
+    HopSpec hop{};
+};
+
 // As proxychains: strict (every hop, in order), dynamic (in order, dead hops skipped),
 // random (chain_len hops drawn from the list), round-robin (chain_len hops, the start
 // moving one on per connection).
@@ -180,6 +189,8 @@ struct Config {
     HopSpec hops[kMaxHops];
     ChainMode chain_mode = ChainMode::kStrict;
     size_t chain_len = 1;
+    size_t route_count = 0;
+    RouteSpec routes[kMaxRoutes];
 
     int timeout_ms = kDefaultTimeoutMs;
     int stall_ms = kDefaultStallMs;

@@ -184,6 +184,7 @@ struct Options {
     std::vector<std::string> chain;  // every hop, when -x is repeated or --chain given
     std::string chain_mode;
     std::string chain_len;
+    std::vector<std::string> routes;  // "RULE=URL", as given
 };
 
 enum class Opt {
@@ -212,7 +213,8 @@ enum class Opt {
     kCheck,
     kChain,
     kChainMode,
-    kChainLen
+    kChainLen,
+    kRoute
 };
 
 struct LongOpt {
@@ -243,6 +245,7 @@ constexpr LongOpt kLongOpts[] = {
     {"chain", Opt::kChain, true},
     {"chain-mode", Opt::kChainMode, true},
     {"chain-len", Opt::kChainLen, true},
+    {"route", Opt::kRoute, true},
     {"verbose", Opt::kVerbose, false},
     {"quiet", Opt::kQuiet, false},
     {"help", Opt::kHelp, false},
@@ -338,6 +341,29 @@ void apply(Options& o, Opt id, std::string_view value) {
             break;
         }
         case Opt::kChainLen: o.chain_len = value; break;
+        case Opt::kRoute: {
+            // RULE=URL or RULE=direct; a direct route joins the direct list.
+            size_t eq = value.find('=');
+            Rule rule;
+            if (eq == std::string_view::npos)
+                die_bad_value("--route", value, "expected RULE=URL or RULE=direct");
+            if (const char* e = parse_rule(value.substr(0, eq), true, rule))
+                die_bad_value("--route", value, e);
+            std::string_view to = value.substr(eq + 1);
+            if (to == "direct") {
+                if (!rule.any_port || rule.target == RuleTarget::kAny)
+                    die_bad_value("--route", value,
+                                  "a direct route takes a network or a domain, no port");
+                o.direct_given = true;
+                o.direct.emplace_back(value.substr(0, eq));
+                break;
+            }
+            ProxyUrl url;
+            if (const char* e = parse_proxy_url(to, url)) die_bad_value("--route", redacted(to), e);
+            explicit_bzero(url.pass, sizeof url.pass);
+            o.routes.emplace_back(value);
+            break;
+        }
         case Opt::kDirect: {
             o.direct_given = true;
             if (value.empty()) {
@@ -1072,6 +1098,23 @@ Options read_proxychains(const std::string& path) {
     return p;
 }
 
+// A proxy URL with its host resolved here and its credentials percent-encoded.
+std::string numeric_url(const std::string& text, const char* what) {
+    ProxyUrl url;
+    if (const char* e = parse_proxy_url(text, url)) die_bad_value(what, redacted(text), e);
+    std::string host = url.host;
+    if (!is_numeric_host(url.host)) host = resolve_proxy_host(url.host);
+    std::string out = std::string(proxy_scheme(url.kind, url.remote_dns)) + "://";
+    if (url.has_user) {
+        out += percent_encode(url.user);
+        if (url.has_pass) out += ":" + percent_encode(url.pass);
+        out += "@";
+    }
+    explicit_bzero(url.pass, sizeof url.pass);
+    out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return out + ":" + std::to_string(url.port);
+}
+
 // SOCKSIFY_CHAIN: every hop with its host resolved here (as the single proxy's is)
 // and its own credentials; the first hop is also SOCKSIFY_PROXY.
 void set_chain_env(const Options& o) {
@@ -1081,26 +1124,24 @@ void set_chain_env(const Options& o) {
         if (o.chain.size() > kMaxHops) die("a chain has at most 8 hops");
         std::string list;
         for (const std::string& text : o.chain) {
-            ProxyUrl url;
-            if (const char* e = parse_proxy_url(text, url))
-                die_bad_value("--chain", redacted(text), e);
-            std::string host = url.host;
-            if (!is_numeric_host(url.host)) host = resolve_proxy_host(url.host);
             if (!list.empty()) list += ',';
-            list += std::string(proxy_scheme(url.kind, url.remote_dns)) + "://";
-            if (url.has_user) {
-                list += percent_encode(url.user);
-                if (url.has_pass) list += ":" + percent_encode(url.pass);
-                list += "@";
-            }
-            explicit_bzero(url.pass, sizeof url.pass);
-            list += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-            list += ":" + std::to_string(url.port);
+            list += numeric_url(text, "--chain");
         }
         env_set(kEnvChain, list);
     }
     if (!o.chain_mode.empty()) env_set(kEnvChainMode, o.chain_mode);
     if (!o.chain_len.empty()) env_set(kEnvChainLen, o.chain_len);
+    if (o.routes.size() > kMaxRoutes) die("at most 16 --route rules to an upstream");
+    std::string routes;
+    for (const std::string& r : o.routes) {
+        size_t eq = r.find('=');
+        if (!routes.empty()) routes += ' ';
+        routes += r.substr(0, eq + 1) + numeric_url(r.substr(eq + 1), "--route");
+    }
+    if (routes.empty())
+        env_unset(kEnvRoutes);
+    else
+        env_set(kEnvRoutes, routes);
 }
 
 int launcher_main(int argc, char** argv) {

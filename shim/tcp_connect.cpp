@@ -165,7 +165,11 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
     proto::Request request{proto::Command::kConnect, socks_address(dest, name)};
     HandshakeResult result;
     // The hook checked that the socket's family is dest's.
-    int err = proxy_exchange(fd, dest->sa_family, request, cfg, deadline, result);
+    int domain = dest->sa_family;
+    const RouteSpec* route = find_route(cfg, dest, name);
+    int err = route != nullptr ? run_via_hop(fd, domain, route->hop, request.address, deadline,
+                                             result, t_via, sizeof t_via)
+                               : proxy_exchange(fd, domain, request, cfg, deadline, result);
     if (err == EISCONN || err == EALREADY) {
         // The program's own connection (direct, or still connecting): left alone.
     } else if (err != 0) {
