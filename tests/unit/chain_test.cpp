@@ -1,6 +1,7 @@
 // SOCKSIFY_CHAIN parsing and the hops each chain mode picks.
 #include "shim/chain.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -101,6 +102,64 @@ TEST(ChainPickTest, RandomDrawsDistinctHopsAndReachesEveryOne) {
         r = r * 6364136223846793005u + 1442695040888963407u;
     }
     EXPECT_EQ(firsts.size(), 4u);
+}
+
+Config load_routes(const std::string& routes) {
+    g_env.clear();
+    g_env["SOCKSIFY_PROXY"] = "socks5h://198.51.100.1:1080";
+    g_env["SOCKSIFY_ROUTES"] = routes;
+    Config cfg;
+    load_config(cfg, fake_env, nullptr);
+    return cfg;
+}
+
+sockaddr_in v4(const char* ip, uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, ip, &a.sin_addr);
+    return a;
+}
+
+TEST(RouteTest, FirstMatchWinsNamesBeforeAddresses) {
+    Config cfg = load_routes(
+        "*.onion=socks5h://127.0.0.1:9050 web.test:443=http://198.51.100.3:3128 "
+        " 203.0.113.0/24=socks4://198.51.100.4 *=http://u:p@198.51.100.5:8080");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    ASSERT_EQ(cfg.route_count, 4u);
+    auto fake = v4("198.18.0.1", 443);
+    auto sa = reinterpret_cast<const sockaddr*>(&fake);
+    EXPECT_EQ(find_route(cfg, sa, "abc.onion"), &cfg.routes[0]);
+    EXPECT_EQ(find_route(cfg, sa, "web.test"), &cfg.routes[1]);
+    auto fake80 = v4("198.18.0.1", 80);
+    EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&fake80), "web.test"),
+              &cfg.routes[3]);
+    // A fake address is judged by its name: the network rule never sees it.
+    auto in_net = v4("203.0.113.10", 80);
+    EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&in_net), ""), &cfg.routes[2]);
+    EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&in_net), "x.test"),
+              &cfg.routes[3]);
+    EXPECT_EQ(cfg.routes[2].hop.kind, ProxyKind::kSocks4);
+    EXPECT_STREQ(cfg.routes[3].hop.user, "u");
+}
+
+TEST(RouteTest, NoRouteMatchesWithoutRules) {
+    Config cfg = load_routes("web.test=http://198.51.100.3:3128");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    auto a = v4("203.0.113.10", 80);
+    EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&a), ""), nullptr);
+    EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&a), "other.test"), nullptr);
+}
+
+TEST(RouteTest, BadRoutesAreRefusedWithoutThePassword) {
+    for (const char* bad : {"web.test", "=http://198.51.100.3", "web.test=ftp://198.51.100.3",
+                            "web.test=http://proxy.test:3128", "bad..name=198.51.100.3",
+                            "web.test=http://u:s3cret@198.51.100.3 x=y"}) {
+        Config cfg = load_routes(bad);
+        EXPECT_FALSE(cfg.valid) << bad;
+        EXPECT_NE(std::string(cfg.error).find("SOCKSIFY_ROUTES"), std::string::npos) << cfg.error;
+        EXPECT_EQ(std::string(cfg.error).find("s3cret"), std::string::npos) << cfg.error;
+    }
 }
 
 }  // namespace
