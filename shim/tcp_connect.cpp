@@ -91,8 +91,8 @@ void log_connect(int fd, const sockaddr* dest, std::string_view name, const Conf
     format_sockaddr(dest, dest_text, sizeof dest_text);
     log_line(level, "connect fd %d to %.*s%s%s via %s (%s): %s (%ld ms)", fd,
              static_cast<int>(name.size()), name.data(), name.empty() ? "" : " = ", dest_text,
-             t_via, pipelining(cfg) ? "pipelined" : "stepwise", err == 0 ? "ok" : strerror(err),
-             ms);
+             t_via[0] != '\0' ? t_via : cfg.proxy_text, pipelining(cfg) ? "pipelined" : "stepwise",
+             err == 0 ? "ok" : strerror(err), ms);
 }
 
 void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view name, int err,
@@ -100,6 +100,7 @@ void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view nam
     AuditEvent e = audit_event(AuditKind::kConnect, dest, name);
     e.start_ns = start_ns;
     e.via_proxy = via_proxy;
+    e.via = t_via;  // the hops this thread's connection used (chains, routes)
     audit_result(cfg, e, err);
 }
 
@@ -107,6 +108,7 @@ void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view nam
 
 int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg) {
     int64_t start = monotonic_ns();
+    t_via[0] = '\0';
     if (!cfg.valid) {
         // Never fall back to a direct connection on a broken configuration.
         log_line(LogLevel::kError, "refusing connect: %s", cfg.error);

@@ -20,11 +20,13 @@ SQUID=http://$SFY_USER:$SFY_PASS@$SFY_PROXY4:$SFY_PORT_SQUID
 size() { stat -c %s "$SFY_LOG/$1" 2>/dev/null || echo 0; }
 since() { tail -c +"$(($2 + 1))" "$SFY_LOG/$1" 2>/dev/null || true; }
 
+ensure_scratch
+AUDIT=$SFY_TMP/audit.json
 t0=$(size tinyproxy.log)
 s0=$(size squid-access.log)
 run $T "${SFY[@]}" -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" \
     --route "$SFY_NAME_WEB=$TINY" --route "$SFY_NAME_ECHO:$SFY_PORT_ECHO=$SQUID" \
-    --route "$SFY_PROXY4/32=direct" -v "$PY" -c "
+    --route "$SFY_PROXY4/32=direct" --audit "$AUDIT" -v "$PY" -c "
 import socket, urllib.request
 print(urllib.request.urlopen('http://$SFY_NAME_WEB/hello.txt', timeout=10).read().decode())
 s = socket.create_connection(('$SFY_NAME_ECHO', $SFY_PORT_ECHO), timeout=10)
@@ -53,6 +55,14 @@ else
 fi
 if [[ $OUT == *"whoami $SFY_CLIENT4"* ]]; then pass route-network-direct
 else fail route-network-direct "$(why "expected the whoami server to see $SFY_CLIENT4")"; fi
+
+# The audit log names the upstream that carried each connection.
+if grep -qF "\"name\":\"$SFY_NAME_WEB\",\"address\":null,\"port\":80,\"proxy\":\"$SFY_PROXY4:$SFY_PORT_TINYPROXY (route)\"" "$AUDIT" &&
+    grep -qF "\"name\":\"$SFY_NAME_GIT\",\"address\":null,\"port\":80,\"proxy\":\"$SFY_PROXY4:$SFY_PORT_DANTE\"" "$AUDIT"; then
+    pass route-audit-names-the-upstream
+else
+    fail route-audit-names-the-upstream "$(oneline "$(grep connect "$AUDIT")")"
+fi
 
 run $T "${SFY[@]}" -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --route "*:443=direct" true
 if ((RC != 0)) && [[ $ERR == *"--route"* ]]; then pass route-bad-direct-refused
