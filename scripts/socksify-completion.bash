@@ -8,7 +8,7 @@
 # Options that take a value (the next word, or after '=').
 _socksify_value_opts='-x --proxy --direct --dns --dns-tcp --fake-net --fake-net6 --udp
     --timeout --password-file --allow --deny --audit --audit-summary --config
-    --proxychains-conf --supervise'
+    --proxychains-conf --supervise --chain --chain-mode --chain-len --route'
 _socksify_flag_opts='--check --no-pipeline --strict --default-deny -v --verbose -q --quiet -h --help
     --version'
 

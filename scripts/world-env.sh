@@ -31,6 +31,10 @@ SFY_PORT_MICRO=1081           # microsocks, no auth, one per family
 SFY_PORT_MICRO_AUTH=1082      # microsocks -u/-P, IPv4
 SFY_PORT_DANTE_AUTH=1083      # Dante sockd, username/password (system password DB)
 SFY_PORT_DOWN=1099            # nothing listens: the proxy is down
+SFY_PORT_SQUID=3128           # squid, HTTP CONNECT with Basic auth (SFY_USER/SFY_PASS)
+SFY_PORT_TINYPROXY=8888       # tinyproxy, HTTP CONNECT, no auth
+SFY_PORT_SSHD=2222            # sshd for the ssh -D below (key auth, proxy side only)
+SFY_PORT_SSH_D=1090           # "ssh -D": OpenSSH's dynamic forward, SOCKS4/4a/5, no auth
 
 SFY_PORT_ECHO=7
 SFY_PORT_WHOAMI=8             # writes the peer address it sees, then closes

@@ -237,7 +237,72 @@ EOF
     : >"$LOG/udpecho.log"
     : >"$LOG/udpecho-local.log"
 
+    write_http_proxies
+    write_ssh
     write_git_repo
+}
+
+# sshd and the key "ssh -D" logs in with; both on the proxy side, so the forward's
+# connections leave from there.
+write_ssh() {
+    command -v sshd >/dev/null || return 0
+    mkdir -p "$WORLD/ssh" /run/sshd
+    ssh-keygen -q -t ed25519 -N '' -f "$WORLD/ssh/host_key"
+    ssh-keygen -q -t ed25519 -N '' -f "$WORLD/ssh/client_key"
+    cp "$WORLD/ssh/client_key.pub" "$WORLD/ssh/authorized_keys"
+    cat >"$WORLD/ssh/sshd_config" <<EOF
+ListenAddress $SFY_PROXY4:$SFY_PORT_SSHD
+HostKey $WORLD/ssh/host_key
+AuthorizedKeysFile $WORLD/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+AllowTcpForwarding yes
+EOF
+}
+
+# HTTP CONNECT proxies: tinyproxy (no auth) and squid (Basic auth from an htpasswd
+# file, checked by squid's basic_ncsa_auth helper). Both log each CONNECT.
+write_http_proxies() {
+    cat >"$WORLD/tinyproxy.conf" <<EOF
+User nobody
+Group nogroup
+Port $SFY_PORT_TINYPROXY
+Listen $SFY_PROXY4
+Timeout 30
+LogLevel Connect
+MaxClients 200
+Allow $SFY_CLIENT4
+Allow $SFY_PROXY4
+EOF
+    command -v htpasswd >/dev/null && htpasswd -bc "$WORLD/squid.htpasswd" "$SFY_USER" "$SFY_PASS" 2>/dev/null
+    chmod 644 "$WORLD/squid.htpasswd" 2>/dev/null || true
+    mkdir -p "$WORLD/squid"
+    touch "$LOG/squid-access.log" "$LOG/squid-cache.log"
+    chown proxy "$WORLD/squid" "$LOG/squid-access.log" "$LOG/squid-cache.log" 2>/dev/null || true
+    cat >"$WORLD/squid.conf" <<EOF
+http_port $SFY_PROXY4:$SFY_PORT_SQUID
+pid_filename none
+cache deny all
+cache_mem 4 MB
+coredump_dir $WORLD/squid
+access_log stdio:$LOG/squid-access.log
+cache_log $LOG/squid-cache.log
+cache_store_log none
+logfile_rotate 0
+shutdown_lifetime 1 seconds
+visible_hostname socksify-test
+pinger_enable off
+auth_param basic program /usr/lib/squid/basic_ncsa_auth $WORLD/squid.htpasswd
+auth_param basic children 2
+auth_param basic realm socksify-test
+acl authed proxy_auth REQUIRED
+http_access allow authed
+http_access deny all
+EOF
 }
 
 # A bare repository served over dumb HTTP (www/repo.git after "git update-server-info");
@@ -289,6 +354,10 @@ UDP_ECHO_PY=$ROOT/tests/integration/udp_echo.py
 # know it answers ("tcp|udp NAMESPACE HOST PORT", one per line).
 SERVERS=(danted danted-auth microsocks4 microsocks6 microsocks-auth echo4 echo6 whoami4 whoami6
     whoami-proxy4 http4 http6 udpecho4 udpecho6 proxy-dns client-dns udpecho-local)
+# The HTTP proxies when their packages are there (scripts/install-deps.sh installs them).
+command -v tinyproxy >/dev/null && SERVERS+=(tinyproxy)
+command -v squid >/dev/null && SERVERS+=(squid)
+command -v sshd >/dev/null && SERVERS+=(sshd ssh-d)
 
 start_one() {
     case $1 in
@@ -331,6 +400,17 @@ start_one() {
             start_server_in "$SFY_NS_CLIENT" udpecho-local python3 "$UDP_ECHO_PY" \
                 "$SFY_LOCAL_UDP_ECHO" "$SFY_PORT_UDP_ECHO" "$LOG/udpecho-local.log"
             ;;
+        tinyproxy) start_server tinyproxy tinyproxy -d -c "$WORLD/tinyproxy.conf" ;;
+        # -N: no daemon, so the PID is squid's.
+        squid) start_server squid squid -N -f "$WORLD/squid.conf" ;;
+        sshd) start_server sshd "$(command -v sshd)" -D -e -f "$WORLD/ssh/sshd_config" ;;
+        # Retries while sshd comes up (one attempt a second); -D takes SOCKS4, 4a and 5.
+        ssh-d)
+            start_server ssh-d ssh -N -D "$SFY_PROXY4:$SFY_PORT_SSH_D" -p "$SFY_PORT_SSHD" \
+                -i "$WORLD/ssh/client_key" -o ConnectionAttempts=10 -o BatchMode=yes \
+                -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error \
+                -o ExitOnForwardFailure=yes "root@$SFY_PROXY4"
+            ;;
         *) die "unknown server $1" ;;
     esac
 }
@@ -358,6 +438,10 @@ ready_checks() {
             ;;
         client-dns) printf '%s\n' "tcp $c $SFY_CLIENT_DNS $SFY_PORT_DNS" "udp $c $SFY_CLIENT_DNS $SFY_PORT_DNS" ;;
         udpecho-local) echo "udp $c $SFY_LOCAL_UDP_ECHO $SFY_PORT_UDP_ECHO" ;;
+        tinyproxy) echo "tcp $c $SFY_PROXY4 $SFY_PORT_TINYPROXY" ;;
+        squid) echo "tcp $c $SFY_PROXY4 $SFY_PORT_SQUID" ;;
+        sshd) echo "tcp $p $SFY_PROXY4 $SFY_PORT_SSHD" ;;
+        ssh-d) echo "tcp $c $SFY_PROXY4 $SFY_PORT_SSH_D" ;;
     esac
 }
 

@@ -150,7 +150,10 @@ void audit(const Config& cfg, const AuditEvent& e) {
         r.address = addr;
         if (e.kind != AuditKind::kLookup) r.port = port;  // a lookup's answer has no port
     }
-    if (e.via_proxy && cfg.proxy_text[0] != '\0') r.proxy = cfg.proxy_text;
+    if (e.via_proxy && e.via != nullptr && e.via[0] != '\0')
+        r.proxy = e.via;
+    else if (e.via_proxy && cfg.proxy_text[0] != '\0')
+        r.proxy = cfg.proxy_text;
     r.verdict = verdict_text(e.verdict);
     r.reason = e.err != 0 ? errno_name(e.err, errbuf) : e.reason;
     r.ms = e.start_ns != 0 ? static_cast<long>((monotonic_ns() - e.start_ns) / 1000000) : 0;

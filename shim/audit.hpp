@@ -23,8 +23,9 @@ struct AuditEvent {
     AuditVerdict verdict = AuditVerdict::kAllow;
     const char* reason = "ok";  // with verdict kError and err set: the errno's name
     int err = 0;
-    int64_t start_ns = 0;   // monotonic start, for "ms"; 0: 0 ms
-    bool via_proxy = true;  // false: "proxy" is null (nothing was sent to it)
+    int64_t start_ns = 0;       // monotonic start, for "ms"; 0: 0 ms
+    bool via_proxy = true;      // false: "proxy" is null (nothing was sent to it)
+    const char* via = nullptr;  // the route or chain that carried it; null: the proxy
 };
 
 // Opens cfg.audit_path once, at start-up, before the configuration is published: the

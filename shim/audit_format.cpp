@@ -14,7 +14,8 @@ constexpr size_t kCapProgram = 64;
 constexpr size_t kCapKind = 16;
 constexpr size_t kCapName = 512;
 constexpr size_t kCapAddress = 64;
-constexpr size_t kCapProxy = 64;
+constexpr size_t kCapProxy =
+    100;  // a chain "a > b > c" or "a (route)"; records fit kAuditRecordMax
 constexpr size_t kCapReason = 48;
 static_assert(200 + kCapProgram + kCapKind * 2 + kCapName + kCapAddress + kCapProxy + kCapReason <=
               kAuditRecordMax);

@@ -197,6 +197,16 @@ const char* parse_proxy_url(std::string_view text, ProxyUrl& out) {
             out.remote_dns = true;
         } else if (iequals(scheme, "socks5")) {
             out.remote_dns = false;
+        } else if (iequals(scheme, "socks4")) {
+            out.kind = ProxyKind::kSocks4;
+            out.remote_dns = false;
+        } else if (iequals(scheme, "socks4a")) {
+            out.kind = ProxyKind::kSocks4a;
+        } else if (iequals(scheme, "http")) {
+            out.kind = ProxyKind::kHttp;
+        } else if (iequals(scheme, "https")) {
+            // TLS to the proxy would need a TLS library inside a libc-only shim.
+            return "https proxies are not supported (no TLS); use http://";
         } else {
             return "unsupported scheme";
         }
@@ -272,6 +282,16 @@ const char* parse_proxy_url(std::string_view text, ProxyUrl& out) {
         if (const char* e = parse_port(port, out.port)) return e;
     }
     return nullptr;
+}
+
+const char* proxy_scheme(ProxyKind kind, bool remote_dns) {
+    switch (kind) {
+        case ProxyKind::kSocks4: return "socks4";
+        case ProxyKind::kSocks4a: return "socks4a";
+        case ProxyKind::kHttp: return "http";
+        case ProxyKind::kSocks5: break;
+    }
+    return remote_dns ? "socks5h" : "socks5";
 }
 
 const char* parse_cidr(std::string_view text, Cidr& out) {
@@ -549,30 +569,36 @@ void format_bad_value(char* out, size_t cap, const char* what, std::string_view 
     std::snprintf(out, cap, "bad %s value '%s': %s", what, shown, reason);
 }
 
-const char* set_numeric_proxy(const char* host, uint16_t port, Config& cfg) {
-    cfg.proxy = sockaddr_storage{};
+const char* numeric_address(const char* host, uint16_t port, sockaddr_storage& out, socklen_t& len,
+                            char* text_out, size_t text_cap) {
+    out = sockaddr_storage{};
     char text[INET6_ADDRSTRLEN];
     sockaddr_in s4{};
     if (inet_pton(AF_INET, host, &s4.sin_addr) == 1) {
         s4.sin_family = AF_INET;
         s4.sin_port = htons(port);
-        std::memcpy(&cfg.proxy, &s4, sizeof s4);
-        cfg.proxy_len = sizeof s4;
+        std::memcpy(&out, &s4, sizeof s4);
+        len = sizeof s4;
         inet_ntop(AF_INET, &s4.sin_addr, text, sizeof text);
-        std::snprintf(cfg.proxy_text, sizeof cfg.proxy_text, "%s:%u", text, unsigned{port});
+        std::snprintf(text_out, text_cap, "%s:%u", text, unsigned{port});
         return nullptr;
     }
     sockaddr_in6 s6{};
     if (inet_pton(AF_INET6, host, &s6.sin6_addr) == 1) {
         s6.sin6_family = AF_INET6;
         s6.sin6_port = htons(port);
-        std::memcpy(&cfg.proxy, &s6, sizeof s6);
-        cfg.proxy_len = sizeof s6;
+        std::memcpy(&out, &s6, sizeof s6);
+        len = sizeof s6;
         inet_ntop(AF_INET6, &s6.sin6_addr, text, sizeof text);
-        std::snprintf(cfg.proxy_text, sizeof cfg.proxy_text, "[%s]:%u", text, unsigned{port});
+        std::snprintf(text_out, text_cap, "[%s]:%u", text, unsigned{port});
         return nullptr;
     }
     return "not a numeric address";
+}
+
+const char* set_numeric_proxy(const char* host, uint16_t port, Config& cfg) {
+    return numeric_address(host, port, cfg.proxy, cfg.proxy_len, cfg.proxy_text,
+                           sizeof cfg.proxy_text);
 }
 
 namespace {
@@ -596,6 +622,87 @@ const char* strict_violation(const Config& cfg) {
         return "strict mode: local DNS would leave unproxied (use socks5h:// or --dns remote)";
     return nullptr;
 }
+
+const char* parse_chain_mode(std::string_view text, ChainMode& out) {
+    if (iequals(text, "strict"))
+        out = ChainMode::kStrict;
+    else if (iequals(text, "dynamic"))
+        out = ChainMode::kDynamic;
+    else if (iequals(text, "random"))
+        out = ChainMode::kRandom;
+    else if (iequals(text, "round-robin"))
+        out = ChainMode::kRoundRobin;
+    else
+        return "expected strict, dynamic, random or round-robin";
+    return nullptr;
+}
+
+const char* chain_mode_name(ChainMode mode) {
+    switch (mode) {
+        case ChainMode::kDynamic: return "dynamic";
+        case ChainMode::kRandom: return "random";
+        case ChainMode::kRoundRobin: return "round-robin";
+        case ChainMode::kStrict: break;
+    }
+    return "strict";
+}
+
+namespace {
+
+// One SOCKSIFY_CHAIN hop: a URL with a numeric host and its own credentials.
+const char* parse_hop(std::string_view text, HopSpec& hop) {
+    ProxyUrl url;
+    if (const char* e = parse_proxy_url(text, url)) return e;
+    if (numeric_address(url.host, url.port, hop.addr, hop.addr_len, hop.text, sizeof hop.text))
+        return "hosts must be numeric (the launcher resolves them)";
+    hop.kind = url.kind;
+    bool socks4 = url.kind == ProxyKind::kSocks4 || url.kind == ProxyKind::kSocks4a;
+    if (url.has_user) {
+        if (!url.has_pass && !socks4) return "password missing for user";
+        hop.has_auth = true;
+        hop.user_len = static_cast<uint8_t>(std::strlen(url.user));
+        hop.pass_len = static_cast<uint8_t>(std::strlen(url.pass));
+        std::memcpy(hop.user, url.user, sizeof hop.user);
+        std::memcpy(hop.pass, url.pass, sizeof hop.pass);
+    }
+    std::memset(url.pass, 0, sizeof url.pass);
+    return nullptr;
+}
+
+const char* parse_chain(std::string_view text, Config& cfg) {
+    cfg.hop_count = 0;
+    for (;;) {
+        size_t comma = text.find(',');
+        std::string_view item = trim(head(text, comma));
+        if (item.empty()) return "empty hop";
+        if (cfg.hop_count == kMaxHops) return "more than 8 hops";
+        if (const char* e = parse_hop(item, cfg.hops[cfg.hop_count])) return e;
+        ++cfg.hop_count;
+        if (comma == std::string_view::npos) return nullptr;
+        text = tail(text, comma + 1);
+    }
+}
+
+// SOCKSIFY_ROUTES: space-separated RULE=URL (neither holds a space).
+const char* parse_routes(std::string_view text, Config& cfg) {
+    cfg.route_count = 0;
+    while (!text.empty()) {
+        size_t space = text.find(' ');
+        std::string_view item = head(text, space);
+        text = space == std::string_view::npos ? std::string_view() : tail(text, space + 1);
+        if (item.empty()) continue;
+        size_t eq = item.find('=');
+        if (eq == std::string_view::npos) return "expected RULE=URL";
+        if (cfg.route_count == kMaxRoutes) return "more than 16 routes";
+        RouteSpec& r = cfg.routes[cfg.route_count];
+        if (const char* e = parse_rule(head(item, eq), true, r.rule)) return e;
+        if (const char* e = parse_hop(tail(item, eq + 1), r.hop)) return e;
+        ++cfg.route_count;
+    }
+    return nullptr;
+}
+
+}  // namespace
 
 void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
     cfg = Config{};
@@ -636,7 +743,13 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
         });
         return;
     }
-    if (url.has_user) {
+    bool socks4 = url.kind == ProxyKind::kSocks4 || url.kind == ProxyKind::kSocks4a;
+    if (url.has_user && socks4 && !env_pass && !url.has_pass) {
+        // SOCKS4's USERID is a name alone.
+        cfg.has_auth = true;
+        cfg.user_len = static_cast<uint8_t>(std::strlen(url.user));
+        std::memcpy(cfg.user, url.user, cfg.user_len + 1u);
+    } else if (url.has_user) {
         size_t plen = 0;
         if (env_pass) {
             plen = std::strlen(password);
@@ -705,6 +818,7 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
     }
 
     // The scheme picks the resolver (socks5h: the proxy's); SOCKSIFY_DNS overrides it.
+    cfg.proxy_kind = url.kind;
     cfg.dns_mode = url.remote_dns ? DnsMode::kRemote : DnsMode::kLocal;
     if (const char* v = scalar(kEnvDns)) {
         if (const char* e = parse_dns_mode(v, cfg.dns_mode)) {
@@ -765,6 +879,45 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
             return;
         }
     }
+
+    if (const char* v = scalar(kEnvChain)) {
+        // The value holds passwords: the error names the hop, not the text.
+        if (const char* e = parse_chain(v, cfg)) {
+            fail_with([&] {
+                std::snprintf(cfg.error, sizeof cfg.error, "bad %s value (hop %zu): %s", kEnvChain,
+                              cfg.hop_count + 1, e);
+            });
+            for (HopSpec& h : cfg.hops) std::memset(h.pass, 0, sizeof h.pass);
+            return;
+        }
+        if (cfg.hop_count == 1) cfg.hop_count = 0;  // one hop is the proxy alone
+    }
+    if (const char* v = scalar(kEnvRoutes)) {
+        if (const char* e = parse_routes(v, cfg)) {
+            fail_with([&] {
+                std::snprintf(cfg.error, sizeof cfg.error, "bad %s value (route %zu): %s",
+                              kEnvRoutes, cfg.route_count + 1, e);
+            });
+            for (RouteSpec& r : cfg.routes) std::memset(r.hop.pass, 0, sizeof r.hop.pass);
+            return;
+        }
+    }
+    if (const char* v = scalar(kEnvChainMode)) {
+        if (const char* e = parse_chain_mode(v, cfg.chain_mode)) {
+            fail_with([&] { set_error(cfg, kEnvChainMode, v, e); });
+            return;
+        }
+    }
+    if (const char* v = scalar(kEnvChainLen)) {
+        int len = 0;
+        if (const char* e =
+                parse_int_range(v, 1, static_cast<int>(kMaxHops), len, "must be 1..8")) {
+            fail_with([&] { set_error(cfg, kEnvChainLen, v, e); });
+            return;
+        }
+        cfg.chain_len = static_cast<size_t>(len);
+    }
+    if (cfg.hop_count > 0 && cfg.chain_len > cfg.hop_count) cfg.chain_len = cfg.hop_count;
 
     // Resolution last: no DNS traffic for a configuration that is wrong anyway.
     if (set_numeric_proxy(url.host, url.port, cfg) != nullptr) {

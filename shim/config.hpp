@@ -50,14 +50,31 @@ inline constexpr const char* kEnvPolicy = "SOCKSIFY_POLICY";   // allow:RULE,den
 inline constexpr const char* kEnvDefaultDeny = "SOCKSIFY_DEFAULT_DENY";  // as parse_bool
 inline constexpr const char* kEnvAudit = "SOCKSIFY_AUDIT";               // audit log path
 inline constexpr const char* kEnvConfig = "SOCKSIFY_CONFIG";             // launcher: config file
-inline constexpr size_t kMaxAuditPath = 4096;                            // PATH_MAX
+inline constexpr const char* kEnvChain = "SOCKSIFY_CHAIN";               // url,url,…: the hops
+inline constexpr const char* kEnvChainMode =
+    "SOCKSIFY_CHAIN_MODE";  // strict|dynamic|random|round-robin
+inline constexpr const char* kEnvChainLen = "SOCKSIFY_CHAIN_LEN";  // random/round-robin
+inline constexpr size_t kMaxHops = 8;
+// "RULE=URL RULE=URL …": the first route whose rule (--allow syntax) matches the
+// destination picks its upstream; unmatched destinations take the proxy or chain.
+inline constexpr const char* kEnvRoutes = "SOCKSIFY_ROUTES";
+inline constexpr size_t kMaxRoutes = 16;
+inline constexpr size_t kMaxAuditPath = 4096;  // PATH_MAX
 inline constexpr size_t kMaxSuffixes = 32;
 inline constexpr size_t kMaxSuffixLen = 127;
 
-// A proxy URL as written by the user: [socks5|socks5h]://[user[:pass]@]host[:port].
+// What an upstream speaks (shim/upstream.hpp drives each one).
+enum class ProxyKind : uint8_t { kSocks5, kSocks4, kSocks4a, kHttp };
+
+// A proxy URL as written by the user:
+// [socks5|socks5h|socks4|socks4a|http]://[user[:pass]@]host[:port].
 // A missing scheme means socks5h. host is numeric or a name, without brackets.
+// socks4 sends addresses only, so it implies local DNS like socks5; socks4a and http
+// carry names, like socks5h. The default port is 1080 for every kind, as curl's.
+// socks4/socks4a send the user name as USERID and need no password.
 struct ProxyUrl {
-    bool remote_dns = true;  // socks5h
+    ProxyKind kind = ProxyKind::kSocks5;
+    bool remote_dns = true;  // socks5h, socks4a, http
     char host[256] = {};
     uint16_t port = kDefaultPort;
     bool has_user = false;
@@ -87,6 +104,9 @@ const char* parse_dns_server(std::string_view text, sockaddr_storage& out, sockl
 // True when a (AF_INET or AF_INET6, v4-mapped handled as IPv4) is inside c.
 bool cidr_contains(const Cidr& c, const sockaddr* a);
 
+// The scheme the library is given back for kind and remote_dns ("socks5h", …).
+const char* proxy_scheme(ProxyKind kind, bool remote_dns);
+
 // Writes the URL with the password replaced by "***" (for error lines and logs).
 void redact_url(std::string_view text, char* out, size_t cap);
 
@@ -94,6 +114,31 @@ void redact_url(std::string_view text, char* out, size_t cap);
 // '?' and a long value is shortened ("...") so the reason always fits. Pass URLs redacted.
 void format_bad_value(char* out, size_t cap, const char* what, std::string_view value,
                       const char* reason);
+
+// One hop of a chain (SOCKSIFY_CHAIN): numeric, as the launcher resolved it.
+struct HopSpec {
+    ProxyKind kind = ProxyKind::kSocks5;
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    char text[64] = {};  // "198.51.100.1:1080"
+    bool has_auth = false;
+    uint8_t user_len = 0;
+    uint8_t pass_len = 0;
+    char user[kMaxCred + 1] = {};
+    char pass[kMaxCred + 1] = {};
+};
+
+struct RouteSpec {
+    Rule rule{};
+    HopSpec hop{};
+};
+
+// As proxychains: strict (every hop, in order), dynamic (in order, dead hops skipped),
+// random (chain_len hops drawn from the list), round-robin (chain_len hops, the start
+// moving one on per connection).
+enum class ChainMode : uint8_t { kStrict, kDynamic, kRandom, kRoundRobin };
+const char* parse_chain_mode(std::string_view text, ChainMode& out);
+const char* chain_mode_name(ChainMode mode);
 
 struct Config {
     bool valid = false;
@@ -103,6 +148,7 @@ struct Config {
     socklen_t proxy_len = 0;
     char proxy_text[64] = {};  // "127.0.0.1:1080" / "[::1]:1080" for logs
     bool remote_dns = true;
+    ProxyKind proxy_kind = ProxyKind::kSocks5;
 
     bool has_auth = false;
     uint8_t user_len = 0;
@@ -138,6 +184,14 @@ struct Config {
     // refusals are recorded; empty when there is none.
     char audit_path[kMaxAuditPath] = {};
 
+    // A chain of two or more hops (SOCKSIFY_CHAIN); hop_count 0: the proxy alone.
+    size_t hop_count = 0;
+    HopSpec hops[kMaxHops];
+    ChainMode chain_mode = ChainMode::kStrict;
+    size_t chain_len = 1;
+    size_t route_count = 0;
+    RouteSpec routes[kMaxRoutes];
+
     int timeout_ms = kDefaultTimeoutMs;
     int stall_ms = kDefaultStallMs;
     bool pipeline = true;
@@ -159,6 +213,11 @@ const char* parse_direct_list(std::string_view text, Config& cfg);
 // Why cfg cannot run in strict mode (direct networks other than loopback, direct
 // domain suffixes, local DNS), or nullptr.
 const char* strict_violation(const Config& cfg);
+
+// A numeric host and port as a sockaddr and its "a.b.c.d:p"/"[v6]:p" text; nullptr on
+// success, else a reason.
+const char* numeric_address(const char* host, uint16_t port, sockaddr_storage& out, socklen_t& len,
+                            char* text, size_t text_cap);
 
 // Sets cfg.proxy from a numeric host; nullptr on success, else a reason.
 const char* set_numeric_proxy(const char* host, uint16_t port, Config& cfg);

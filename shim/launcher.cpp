@@ -54,7 +54,8 @@ constexpr const char* kHelp =
     "Runs program with its TCP connections, UDP datagrams and host name lookups going\n"
     "through a SOCKS5 proxy (libsocksify.so is preloaded).\n"
     "\n"
-    "  -x, --proxy URL           [socks5|socks5h]://[user[:password]@]host[:port]\n"
+    "  -x, --proxy URL           [socks5|socks5h|socks4|socks4a|http]://\n"
+    "                            [user[:password]@]host[:port]\n"
     "                            socks5h (also when no scheme is given) lets the proxy\n"
     "                            resolve names; default port 1080. Without -x: the\n"
     "                            proxychains.conf's, the config file's, SOCKSIFY_PROXY,\n"
@@ -110,6 +111,14 @@ constexpr const char* kHelp =
     "                            static programs, raw system calls) for its whole\n"
     "                            process tree; auto (default): when the program is a\n"
     "                            Go, static or 32-bit one\n"
+    "      --chain URL,URL...    a chain: each hop reached through the one before (so\n"
+    "                            does -x given more than once); at most 8 hops\n"
+    "      --chain-mode MODE     strict (default), dynamic (dead hops skipped),\n"
+    "                            random or round-robin (--chain-len hops, default 1)\n"
+    "      --chain-len N         hops per connection for random and round-robin\n"
+    "      --route RULE=URL|direct  the upstream for destinations matching RULE (the\n"
+    "                            --allow syntax; names judged before resolution);\n"
+    "                            repeatable, first match wins; direct: joins --direct\n"
     "  -v, --verbose             log one line per connection on stderr\n"
     "  -q, --quiet               log nothing, not even errors (default: errors only)\n"
     "  -h, --help                show this help and exit\n"
@@ -183,6 +192,10 @@ struct Options {
     int program = 0;  // argv index of the program
     bool check = false;  // --check: probe the proxy instead of running a program
     const char* check_target = nullptr;
+    std::vector<std::string> chain;  // every hop, when -x is repeated or --chain given
+    std::string chain_mode;
+    std::string chain_len;
+    std::vector<std::string> routes;  // "RULE=URL", as given
 };
 
 enum class Opt {
@@ -209,7 +222,11 @@ enum class Opt {
     kQuiet,
     kHelp,
     kVersion,
-    kCheck
+    kCheck,
+    kChain,
+    kChainMode,
+    kChainLen,
+    kRoute
 };
 
 struct LongOpt {
@@ -238,6 +255,10 @@ constexpr LongOpt kLongOpts[] = {
     {"config", Opt::kConfig, true},
     {"proxychains-conf", Opt::kProxychainsConf, true},
     {"supervise", Opt::kSupervise, true},
+    {"chain", Opt::kChain, true},
+    {"chain-mode", Opt::kChainMode, true},
+    {"chain-len", Opt::kChainLen, true},
+    {"route", Opt::kRoute, true},
     {"verbose", Opt::kVerbose, false},
     {"quiet", Opt::kQuiet, false},
     {"help", Opt::kHelp, false},
@@ -304,8 +325,56 @@ void apply(Options& o, Opt id, std::string_view value) {
             if (const char* e = parse_proxy_url(value, url)) {
                 die_bad_value("--proxy", redacted(value), e);
             }
+            // A second -x makes a chain: each hop reached through the one before.
+            if (o.proxy_source != nullptr && o.proxy_source == std::string_view("--proxy")) {
+                if (o.chain.empty()) o.chain.push_back(o.proxy);
+                o.chain.emplace_back(value);
+                break;
+            }
             o.proxy = value;
             o.proxy_source = "--proxy";
+            break;
+        }
+        case Opt::kChain: {
+            o.proxy_source = nullptr;
+            o.chain.clear();
+            for (size_t at = 0;;) {
+                size_t comma = value.find(',', at);
+                std::string_view hop = value.substr(at, comma - at);
+                apply(o, Opt::kProxy, hop);
+                if (comma == std::string_view::npos) break;
+                at = comma + 1;
+            }
+            break;
+        }
+        case Opt::kChainMode: {
+            ChainMode m;
+            if (const char* e = parse_chain_mode(value, m)) die_bad_value("--chain-mode", value, e);
+            o.chain_mode = value;
+            break;
+        }
+        case Opt::kChainLen: o.chain_len = value; break;
+        case Opt::kRoute: {
+            // RULE=URL or RULE=direct; a direct route joins the direct list.
+            size_t eq = value.find('=');
+            Rule rule;
+            if (eq == std::string_view::npos)
+                die_bad_value("--route", value, "expected RULE=URL or RULE=direct");
+            if (const char* e = parse_rule(value.substr(0, eq), true, rule))
+                die_bad_value("--route", value, e);
+            std::string_view to = value.substr(eq + 1);
+            if (to == "direct") {
+                if (!rule.any_port || rule.target == RuleTarget::kAny)
+                    die_bad_value("--route", value,
+                                  "a direct route takes a network or a domain, no port");
+                o.direct_given = true;
+                o.direct.emplace_back(value.substr(0, eq));
+                break;
+            }
+            ProxyUrl url;
+            if (const char* e = parse_proxy_url(to, url)) die_bad_value("--route", redacted(to), e);
+            explicit_bzero(url.pass, sizeof url.pass);
+            o.routes.emplace_back(value);
             break;
         }
         case Opt::kDirect: {
@@ -1055,6 +1124,52 @@ Options read_proxychains(const std::string& path) {
     return p;
 }
 
+// A proxy URL with its host resolved here and its credentials percent-encoded.
+std::string numeric_url(const std::string& text, const char* what) {
+    ProxyUrl url;
+    if (const char* e = parse_proxy_url(text, url)) die_bad_value(what, redacted(text), e);
+    std::string host = url.host;
+    if (!is_numeric_host(url.host)) host = resolve_proxy_host(url.host);
+    std::string out = std::string(proxy_scheme(url.kind, url.remote_dns)) + "://";
+    if (url.has_user) {
+        out += percent_encode(url.user);
+        if (url.has_pass) out += ":" + percent_encode(url.pass);
+        out += "@";
+    }
+    explicit_bzero(url.pass, sizeof url.pass);
+    out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return out + ":" + std::to_string(url.port);
+}
+
+// SOCKSIFY_CHAIN: every hop with its host resolved here (as the single proxy's is)
+// and its own credentials; the first hop is also SOCKSIFY_PROXY.
+void set_chain_env(const Options& o) {
+    if (o.chain.size() < 2) {
+        env_unset(kEnvChain);
+    } else {
+        if (o.chain.size() > kMaxHops) die("a chain has at most 8 hops");
+        std::string list;
+        for (const std::string& text : o.chain) {
+            if (!list.empty()) list += ',';
+            list += numeric_url(text, "--chain");
+        }
+        env_set(kEnvChain, list);
+    }
+    if (!o.chain_mode.empty()) env_set(kEnvChainMode, o.chain_mode);
+    if (!o.chain_len.empty()) env_set(kEnvChainLen, o.chain_len);
+    if (o.routes.size() > kMaxRoutes) die("at most 16 --route rules to an upstream");
+    std::string routes;
+    for (const std::string& r : o.routes) {
+        size_t eq = r.find('=');
+        if (!routes.empty()) routes += ' ';
+        routes += r.substr(0, eq + 1) + numeric_url(r.substr(eq + 1), "--route");
+    }
+    if (routes.empty())
+        env_unset(kEnvRoutes);
+    else
+        env_set(kEnvRoutes, routes);
+}
+
 int launcher_main(int argc, char** argv) {
     Options o = parse_args(argc, argv);
     // Command line, then proxychains.conf, then the config file: the first to set a
@@ -1089,7 +1204,8 @@ int launcher_main(int argc, char** argv) {
         password = url.pass;
     }
     explicit_bzero(url.pass, sizeof url.pass);
-    if (url.has_user) {
+    bool socks4 = url.kind == ProxyKind::kSocks4 || url.kind == ProxyKind::kSocks4a;
+    if (url.has_user && !(socks4 && password.empty())) {  // SOCKS4's USERID needs none
         if (password.empty()) {
             die("no password for proxy user in '" + printable(redacted(o.proxy)) +
                 "' (use --password-file or SOCKSIFY_PASSWORD)");
@@ -1118,7 +1234,7 @@ int launcher_main(int argc, char** argv) {
 
     std::string host = url.host;
     if (!is_numeric_host(url.host)) host = resolve_proxy_host(url.host);
-    std::string proxy_env = url.remote_dns ? "socks5h://" : "socks5://";
+    std::string proxy_env = std::string(proxy_scheme(url.kind, url.remote_dns)) + "://";
     if (url.has_user) proxy_env += percent_encode(url.user) + "@";
     proxy_env += host.find(':') != std::string::npos ? "[" + host + "]" : host;
     proxy_env += ":" + std::to_string(url.port);
@@ -1162,6 +1278,7 @@ int launcher_main(int argc, char** argv) {
         env_set(kEnvAudit, o.audit);
     }
     if (o.log != nullptr) env_set(kEnvLog, o.log);
+    set_chain_env(o);
     env_set("LD_PRELOAD", preload);
 
     // The library will parse exactly this environment: refuse here what it would refuse.
@@ -1176,6 +1293,9 @@ int launcher_main(int argc, char** argv) {
         refuse_resolve);
     explicit_bzero(g_password.data(), g_password.size());
     if (!cfg.valid) die(cfg.error);
+    if (o.check && cfg.proxy_kind != ProxyKind::kSocks5)
+        die(std::string("--check speaks SOCKS5 only; this proxy is ") +
+            proxy_scheme(cfg.proxy_kind, cfg.remote_dns));
     if (o.check) return run_check(cfg, o.check_target);
 
     bool supervised = false;

@@ -119,8 +119,8 @@ ProbeOutcome probe_proxy(const Config& cfg, double& connect_ms) {
         return out;
     }
     int64_t start = monotonic_ns();
-    out.err = connect_until(fd, reinterpret_cast<const sockaddr*>(&cfg.proxy), cfg.proxy_len,
-                            deadline);
+    out.err =
+        connect_until(fd, reinterpret_cast<const sockaddr*>(&cfg.proxy), cfg.proxy_len, deadline);
     if (out.err == 0) {
         connect_ms = static_cast<double>(monotonic_ns() - start) / 1e6;
         out = probe_pipelining(fd, credentials_of(cfg), deadline);
@@ -200,7 +200,8 @@ bool cache_store(const std::string& path, const std::string& key, proto::Pipelin
 }
 
 void start_pipeline_learning(const Config& cfg, const std::string& shm_path) {
-    if (!cfg.pipeline) return;
+    // SOCKS4 and HTTP CONNECT are one message each: nothing to pipeline, nothing to probe.
+    if (!cfg.pipeline || cfg.proxy_kind != ProxyKind::kSocks5) return;
     SharedHeader* header = map_header(shm_path);
     if (header == nullptr) return;  // the library then stays stepwise
     std::string path = pipeline_cache_path();
@@ -219,8 +220,8 @@ void start_pipeline_learning(const Config& cfg, const std::string& shm_path) {
         ProbeOutcome o = probe_proxy(*c, connect_ms);
         explicit_bzero(c->pass, sizeof c->pass);
         header->pipeline.store(static_cast<uint32_t>(o.verdict), std::memory_order_relaxed);
-        say(*c, std::string("pipelining with ") + c->proxy_text + ": " + outcome_text(o) +
-                    " (probed)");
+        say(*c,
+            std::string("pipelining with ") + c->proxy_text + ": " + outcome_text(o) + " (probed)");
         if (o.verdict != proto::PipelineVerdict::kUnknown) cache_store(path, key, o.verdict);
     });
 }

@@ -183,7 +183,7 @@ void print_version() {
     std::printf("library: %s\n", lib_line.c_str());
     std::printf("supervisor: %s; %s\n", supervisor.c_str(), kernel.c_str());
     std::printf("udp: yes (UDP ASSOCIATE through the proxy)\n");
-    std::printf("upstream: socks5, socks5h\n");
+    std::printf("upstream: socks5, socks5h, socks4, socks4a, http (chains and routes)\n");
 }
 
 }  // namespace socksify::shim

@@ -215,6 +215,14 @@ Verdict check_address(const Policy& p, const sockaddr* a) {
     return {!p.default_deny, 0};
 }
 
+bool rule_matches(const Rule& r, std::string_view name, const sockaddr* a) {
+    uint16_t port = port_of(a);
+    if (!name.empty()) return name_matches(r, normalized(name)) && port_matches(r, port);
+    bool hit = r.target == RuleTarget::kAny ||
+               (r.target == RuleTarget::kNetwork && cidr_contains(r.net, a));
+    return hit && port_matches(r, port);
+}
+
 Verdict check_lookup(const Policy& p, std::string_view name) {
     name = normalized(name);
     for (size_t i = 0; i < p.count; ++i) {

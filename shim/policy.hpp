@@ -68,6 +68,11 @@ Verdict check_name(const Policy& p, std::string_view name, uint16_t port);
 // Name rules do not apply to addresses.
 Verdict check_address(const Policy& p, const sockaddr* a);
 
+// One rule against a destination: by name when name is non-empty (a fake address;
+// network rules do not apply), else by a's address; a's port either way. Routes
+// (--route) use the rules' syntax and this matcher.
+bool rule_matches(const Rule& r, std::string_view name, const sockaddr* a);
+
 // A lookup of name is denied when no port of it could be allowed: the first rule
 // matching the name without a port denies it, or no allow rule matches it at any
 // port and the default is deny.

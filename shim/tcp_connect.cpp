@@ -7,9 +7,12 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
+#include "protocol/pipeline_probe.hpp"
 #include "shim/audit.hpp"
+#include "shim/chain.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/handshake.hpp"
 #include "shim/io.hpp"
@@ -18,26 +21,21 @@
 #include "shim/shared_state.hpp"
 #include "shim/socket_ops.hpp"
 #include "shim/socks_address.hpp"
-#include "protocol/pipeline_probe.hpp"
+#include "shim/upstream.hpp"
 
 namespace socksify::shim {
-namespace {
 
-// A proxy address the socket fd can connect to: the proxy itself, its v4-mapped
-// form on a dual-stack AF_INET6 socket, or — failing both — fd is replaced by a
-// socket of the proxy's family.
-// domain: fd's family, updated when fd is replaced.
-int reachable_proxy(int fd, int& domain, const Config& cfg, sockaddr_storage& out,
-                    socklen_t& out_len) {
-    memcpy(&out, &cfg.proxy, sizeof out);
-    out_len = cfg.proxy_len;
-    int proxy_family = cfg.proxy.ss_family;
+int reachable_address(int fd, int& domain, const sockaddr_storage& proxy, socklen_t proxy_len,
+                      sockaddr_storage& out, socklen_t& out_len) {
+    memcpy(&out, &proxy, sizeof out);
+    out_len = proxy_len;
+    int proxy_family = proxy.ss_family;
     if (domain == proxy_family) return 0;
     if (domain == AF_INET6 && proxy_family == AF_INET) {
         int v6only = 0;
         socklen_t len = sizeof v6only;
         if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && !v6only) {
-            auto& in = reinterpret_cast<const sockaddr_in&>(cfg.proxy);
+            auto& in = reinterpret_cast<const sockaddr_in&>(proxy);
             sockaddr_in6 mapped{};
             mapped.sin6_family = AF_INET6;
             mapped.sin6_port = in.sin_port;
@@ -54,6 +52,11 @@ int reachable_proxy(int fd, int& domain, const Config& cfg, sockaddr_storage& ou
     return err;
 }
 
+namespace {
+
+// The upstream(s) of the calling thread's last connection, for its log line.
+thread_local char t_via[160];
+
 Credentials credentials_of(const Config& cfg) {
     if (!cfg.has_auth) return {};
     return {{cfg.user, cfg.user_len}, {cfg.pass, cfg.pass_len}};
@@ -61,13 +64,22 @@ Credentials credentials_of(const Config& cfg) {
 
 int attempt(int fd, int& domain, const proto::Request& request, const Config& cfg,
             HandshakeMode mode, const Deadline& deadline, HandshakeResult& result) {
+    if (cfg.hop_count > 0 && request.command == proto::Command::kConnect)
+        return run_chain(fd, domain, request.address, cfg, mode == HandshakeMode::kPipelined,
+                         deadline, result, t_via, sizeof t_via);
+    snprintf(t_via, sizeof t_via, "%s", cfg.proxy_text);
     sockaddr_storage proxy;
     socklen_t proxy_len = 0;
-    if (int err = reachable_proxy(fd, domain, cfg, proxy, proxy_len)) return err;
+    if (int err = reachable_address(fd, domain, cfg.proxy, cfg.proxy_len, proxy, proxy_len))
+        return err;
     if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len, deadline))
         return err;
-    run_handshake(fd, request, credentials_of(cfg), mode, deadline, result);
-    return result.err;
+    if (request.command != proto::Command::kConnect) {
+        run_handshake(fd, request, credentials_of(cfg), mode, deadline, result);
+        return result.err;
+    }
+    Hop hop{cfg.proxy_kind, credentials_of(cfg), mode == HandshakeMode::kPipelined, cfg.proxy_text};
+    return run_hop(fd, hop, request.address, deadline, result);
 }
 
 void log_connect(int fd, const sockaddr* dest, std::string_view name, const Config& cfg, int err,
@@ -79,7 +91,7 @@ void log_connect(int fd, const sockaddr* dest, std::string_view name, const Conf
     format_sockaddr(dest, dest_text, sizeof dest_text);
     log_line(level, "connect fd %d to %.*s%s%s via %s (%s): %s (%ld ms)", fd,
              static_cast<int>(name.size()), name.data(), name.empty() ? "" : " = ", dest_text,
-             cfg.proxy_text, pipelining(cfg) ? "pipelined" : "stepwise",
+             t_via[0] != '\0' ? t_via : cfg.proxy_text, pipelining(cfg) ? "pipelined" : "stepwise",
              err == 0 ? "ok" : strerror(err), ms);
 }
 
@@ -88,6 +100,7 @@ void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view nam
     AuditEvent e = audit_event(AuditKind::kConnect, dest, name);
     e.start_ns = start_ns;
     e.via_proxy = via_proxy;
+    e.via = t_via;  // the hops this thread's connection used (chains, routes)
     audit_result(cfg, e, err);
 }
 
@@ -95,6 +108,7 @@ void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view nam
 
 int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg) {
     int64_t start = monotonic_ns();
+    t_via[0] = '\0';
     if (!cfg.valid) {
         // Never fall back to a direct connection on a broken configuration.
         log_line(LogLevel::kError, "refusing connect: %s", cfg.error);
@@ -126,11 +140,23 @@ bool pipelining(const Config& cfg) {
 
 int proxy_exchange(int fd, int domain, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result) {
+    if (request.command != proto::Command::kConnect && cfg.proxy_kind != ProxyKind::kSocks5) {
+        // Never direct: a datagram path exists only through a SOCKS5 upstream.
+        log_line(LogLevel::kError, "UDP refused: the upstream %s speaks %s, not socks5",
+                 cfg.proxy_text, kind_name(cfg.proxy_kind));
+        return EACCES;
+    }
+    if (request.command != proto::Command::kConnect && cfg.hop_count > 0) {
+        // A datagram relay behind a TCP chain cannot be reached by datagrams.
+        log_line(LogLevel::kError, "UDP refused: it cannot cross a chain of %zu hops",
+                 cfg.hop_count);
+        return EACCES;
+    }
     // One attempt, whatever the proxy's speed: a retry would be a second connection
     // to a server that may simply be slow.
     return attempt(fd, domain, request, cfg,
-                   pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise,
-                   deadline, result);
+                   pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline,
+                   result);
 }
 
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
@@ -141,7 +167,11 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
     proto::Request request{proto::Command::kConnect, socks_address(dest, name)};
     HandshakeResult result;
     // The hook checked that the socket's family is dest's.
-    int err = proxy_exchange(fd, dest->sa_family, request, cfg, deadline, result);
+    int domain = dest->sa_family;
+    const RouteSpec* route = find_route(cfg, dest, name);
+    int err = route != nullptr ? run_via_hop(fd, domain, route->hop, request.address, deadline,
+                                             result, t_via, sizeof t_via)
+                               : proxy_exchange(fd, domain, request, cfg, deadline, result);
     if (err == EISCONN || err == EALREADY) {
         // The program's own connection (direct, or still connecting): left alone.
     } else if (err != 0) {

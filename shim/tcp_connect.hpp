@@ -34,6 +34,12 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
 // found to keep early bytes (SharedHeader::pipeline).
 bool pipelining(const Config& cfg);
 
+// An address of proxy the socket fd can connect to: proxy itself, its v4-mapped form
+// on a dual-stack AF_INET6 socket, or — failing both — fd is replaced by a socket of
+// proxy's family (domain, fd's family, is updated then). 0 or an errno.
+int reachable_address(int fd, int& domain, const sockaddr_storage& proxy, socklen_t proxy_len,
+                      sockaddr_storage& out, socklen_t& out_len);
+
 int proxy_exchange(int fd, int domain, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result);
 

@@ -56,7 +56,7 @@ bad SOCKSIFY_POLICY=allow:web.socks.test:0
 bad SOCKSIFY_DEFAULT_DENY=perhaps
 bad SOCKSIFY_AUDIT=/nonexistent-dir/audit.log
 bad SOCKSIFY_PASSWORD=secret  # a password without a user in the URL
-bad SOCKSIFY_PROXY=http://198.51.100.1:3128 "http://198.51.100.1:3128"
+bad SOCKSIFY_PROXY=https://198.51.100.1:3128 "https://198.51.100.1:3128"
 bad SOCKSIFY_PROXY=socks5h://198.51.100.1:99999 "socks5h://198.51.100.1:99999"
 
 # The same with no proxy at all.

@@ -80,14 +80,14 @@ expect_refusal bad_url_bare_ipv6 "socks5://::1" "$S" -x socks5://::1 true
 expect_refusal bad_port_0 "socks5://127.0.0.1:0" "$S" -x socks5://127.0.0.1:0 true
 expect_refusal bad_port_65536 "127.0.0.1:65536" "$S" --proxy socks5://127.0.0.1:65536 true
 expect_refusal bad_port_abc "127.0.0.1:abc" "$S" --proxy=socks5://127.0.0.1:abc true
-expect_refusal unsupported_scheme_http "http://127.0.0.1:8080" "$S" -x http://127.0.0.1:8080 true
-expect_refusal unsupported_scheme_socks4 "socks4://127.0.0.1" "$S" -x socks4://127.0.0.1 true
+expect_refusal unsupported_scheme_https "https proxies are not supported" "$S" -x https://127.0.0.1:8080 true
+expect_refusal unsupported_scheme_socks "socks://127.0.0.1" "$S" -x socks://127.0.0.1 true
 expect_refusal unresolvable_proxy_host "no-such-host.invalid" \
     "$S" -x socks5h://no-such-host.invalid:1080 true
 expect_refusal password_redacted_bad_port "socks5://alice:***@127.0.0.1:0" \
     "$S" -x "socks5://alice:$SECRET@127.0.0.1:0" true
-expect_refusal password_redacted_scheme "http://alice:***@h" \
-    "$S" -x "http://alice:$SECRET@h" true
+expect_refusal password_redacted_scheme "https://alice:***@h" \
+    "$S" -x "https://alice:$SECRET@h" true
 expect_refusal password_redacted_unresolvable "no-such-host.invalid" \
     "$S" -x "socks5://alice:$SECRET@no-such-host.invalid" true
 expect_refusal bad_cidr_prefix "203.0.113.0/33" "$S" -x "$PROXY" --direct 203.0.113.0/33 true

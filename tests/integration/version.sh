@@ -79,12 +79,13 @@ why_up=
 [[ $(line udp) == yes* ]] || why_up="udp line '$(line udp)'"
 kinds=$(line upstream)
 [[ -n $kinds ]] || why_up+=" no upstream line"
+kinds=${kinds% (*}  # the kinds, before the "(chains and routes)" remark
 for kind in ${kinds//,/ }; do
     run 10 "$SOCKSIFY" -x "$kind://127.0.0.1:1080" --udp on --version
     ((RC == 0)) || why_up+=" $kind refused: $(oneline "$ERR")"
 done
-run 10 "$SOCKSIFY" -x socks4://127.0.0.1:1080 --version
-((RC == 2)) || why_up+=" socks4 accepted (rc=$RC)"
+run 10 "$SOCKSIFY" -x https://127.0.0.1:1080 --version
+((RC == 2)) || why_up+=" https accepted (rc=$RC)"
 if [[ -z $why_up ]]; then
     pass version-udp-and-upstream-kinds
 else

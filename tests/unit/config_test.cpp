@@ -145,10 +145,42 @@ TEST(ProxyUrlTest, MissingUser) {
 
 TEST(ProxyUrlTest, UnsupportedSchemes) {
     ProxyUrl u;
-    for (const char* s :
-         {"http://h:1", "https://h", "socks4://h", "socks4a://h", "socks://h", "socks5x://h"}) {
+    for (const char* s : {"socks://h", "socks5x://h", "ftp://h", "socks4h://h", "http2://h"}) {
         EXPECT_STREQ(parse_proxy_url(s, u), "unsupported scheme") << s;
     }
+    // TLS to the proxy would need a TLS library: refused with a reason that says so.
+    EXPECT_STREQ(parse_proxy_url("https://h:3128", u),
+                 "https proxies are not supported (no TLS); use http://");
+}
+
+// Every kind: what it speaks, whether names reach the proxy, and the scheme handed back.
+TEST(ProxyUrlTest, UpstreamKinds) {
+    struct Case {
+        const char* url;
+        ProxyKind kind;
+        bool remote_dns;
+        const char* scheme;
+    };
+    for (const Case& c : {Case{"socks5://h", ProxyKind::kSocks5, false, "socks5"},
+                          Case{"socks5h://h", ProxyKind::kSocks5, true, "socks5h"},
+                          Case{"h", ProxyKind::kSocks5, true, "socks5h"},
+                          Case{"SOCKS4://h", ProxyKind::kSocks4, false, "socks4"},
+                          Case{"socks4a://h", ProxyKind::kSocks4a, true, "socks4a"},
+                          Case{"Http://h:3128", ProxyKind::kHttp, true, "http"}}) {
+        ProxyUrl u;
+        ASSERT_EQ(parse_proxy_url(c.url, u), nullptr) << c.url;
+        EXPECT_EQ(u.kind, c.kind) << c.url;
+        EXPECT_EQ(u.remote_dns, c.remote_dns) << c.url;
+        EXPECT_STREQ(proxy_scheme(u.kind, u.remote_dns), c.scheme) << c.url;
+    }
+    ProxyUrl u;
+    ASSERT_EQ(parse_proxy_url("http://alice:pw@proxy.corp:3128/", u), nullptr);
+    EXPECT_STREQ(u.host, "proxy.corp");
+    EXPECT_EQ(u.port, 3128);
+    EXPECT_STREQ(u.user, "alice");
+    EXPECT_STREQ(u.pass, "pw");
+    ASSERT_EQ(parse_proxy_url("socks4://198.51.100.1", u), nullptr);
+    EXPECT_EQ(u.port, kDefaultPort);
 }
 
 TEST(ProxyUrlTest, MissingHost) {
@@ -814,7 +846,7 @@ TEST_F(LoadConfigTest, ProxyNotSet) {
 }
 
 TEST_F(LoadConfigTest, BadProxyIsRedacted) {
-    expect_refused("SOCKSIFY_PROXY", "http://u:s3cret@h:1");
+    expect_refused("SOCKSIFY_PROXY", "https://u:s3cret@h:1");
     expect_refused("SOCKSIFY_PROXY", "socks5://u:s3cret@h:0");
     expect_refused("SOCKSIFY_PROXY", "socks5://u:s3cret@::1");
     expect_refused("SOCKSIFY_PROXY", "");
@@ -1034,6 +1066,31 @@ TEST_F(LoadConfigTest, ReloadClearsPreviousState) {
     ASSERT_TRUE(cfg.valid);
     EXPECT_FALSE(cfg.has_auth);
     EXPECT_EQ(cfg.pass[0], '\0');
+}
+
+TEST_F(LoadConfigTest, UpstreamKindReachesTheLibrary) {
+    g_env["SOCKSIFY_PROXY"] = "http://198.51.100.1:3128";
+    Config cfg = load();
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    EXPECT_EQ(cfg.proxy_kind, ProxyKind::kHttp);
+    EXPECT_EQ(cfg.dns_mode, DnsMode::kRemote);
+    g_env["SOCKSIFY_PROXY"] = "socks4://198.51.100.1:1080";
+    cfg = load();
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    EXPECT_EQ(cfg.proxy_kind, ProxyKind::kSocks4);
+    EXPECT_EQ(cfg.dns_mode, DnsMode::kLocal);
+}
+
+// SOCKS4's USERID is a name alone; SOCKS5 and HTTP still need a password.
+TEST_F(LoadConfigTest, Socks4UserNeedsNoPassword) {
+    g_env["SOCKSIFY_PROXY"] = "socks4a://alice@198.51.100.1";
+    Config cfg = load();
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    EXPECT_TRUE(cfg.has_auth);
+    EXPECT_STREQ(cfg.user, "alice");
+    EXPECT_EQ(cfg.pass_len, 0);
+    g_env["SOCKSIFY_PROXY"] = "http://alice@198.51.100.1";
+    EXPECT_FALSE(load().valid);
 }
 
 }  // namespace

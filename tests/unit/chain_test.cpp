@@ -1,0 +1,166 @@
+// SOCKSIFY_CHAIN parsing and the hops each chain mode picks.
+#include "shim/chain.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+namespace socksify::shim {
+namespace {
+
+std::map<std::string, std::string> g_env;
+const char* fake_env(const char* name) {
+    auto it = g_env.find(name);
+    return it == g_env.end() ? nullptr : it->second.c_str();
+}
+
+Config load(const std::string& chain, const std::string& mode = "", const std::string& len = "") {
+    g_env.clear();
+    g_env["SOCKSIFY_PROXY"] = "socks5h://198.51.100.1:1080";
+    g_env["SOCKSIFY_CHAIN"] = chain;
+    if (!mode.empty()) g_env["SOCKSIFY_CHAIN_MODE"] = mode;
+    if (!len.empty()) g_env["SOCKSIFY_CHAIN_LEN"] = len;
+    Config cfg;
+    load_config(cfg, fake_env, nullptr);
+    return cfg;
+}
+
+TEST(ChainConfigTest, HopsKindsAndCredentials) {
+    Config cfg = load(
+        "socks5h://198.51.100.1:1080, socks4a://bob@198.51.100.1:1090,"
+        "http://alice:p%2Cw@[2001:db8::1]:3128");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    ASSERT_EQ(cfg.hop_count, 3u);
+    EXPECT_EQ(cfg.hops[0].kind, ProxyKind::kSocks5);
+    EXPECT_EQ(cfg.hops[1].kind, ProxyKind::kSocks4a);
+    EXPECT_STREQ(cfg.hops[1].user, "bob");
+    EXPECT_EQ(cfg.hops[2].kind, ProxyKind::kHttp);
+    EXPECT_STREQ(cfg.hops[2].text, "[2001:db8::1]:3128");
+    EXPECT_STREQ(cfg.hops[2].pass, "p,w");
+    EXPECT_EQ(cfg.chain_mode, ChainMode::kStrict);
+}
+
+TEST(ChainConfigTest, OneHopIsTheProxyAlone) {
+    Config cfg = load("socks5h://198.51.100.1:1080");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    EXPECT_EQ(cfg.hop_count, 0u);
+}
+
+TEST(ChainConfigTest, BadChainsAreRefusedWithoutThePassword) {
+    for (const char* bad :
+         {"socks5h://198.51.100.1,", ",socks5h://198.51.100.1", "socks5h://proxy.test:1080,h:1",
+          "http://u:s3cret@198.51.100.1,ftp://198.51.100.2", "http://u@198.51.100.1,1.2.3.4",
+          "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9"}) {
+        Config cfg = load(bad);
+        EXPECT_FALSE(cfg.valid) << bad;
+        EXPECT_NE(std::string(cfg.error).find("SOCKSIFY_CHAIN"), std::string::npos) << cfg.error;
+        EXPECT_EQ(std::string(cfg.error).find("s3cret"), std::string::npos) << cfg.error;
+    }
+    EXPECT_FALSE(load("1.1.1.1,1.1.1.2", "chaotic").valid);
+    EXPECT_FALSE(load("1.1.1.1,1.1.1.2", "random", "0").valid);
+    EXPECT_FALSE(load("1.1.1.1,1.1.1.2", "random", "9").valid);
+}
+
+TEST(ChainPickTest, StrictAndDynamicUseEveryHopInOrder) {
+    for (const char* mode : {"strict", "dynamic"}) {
+        Config cfg = load("1.1.1.1,1.1.1.2,1.1.1.3", mode);
+        ASSERT_TRUE(cfg.valid) << cfg.error;
+        size_t order[kMaxHops];
+        ASSERT_EQ(pick_hops(cfg, 5, 12345, order), 3u);
+        EXPECT_EQ(order[0], 0u);
+        EXPECT_EQ(order[1], 1u);
+        EXPECT_EQ(order[2], 2u);
+    }
+}
+
+TEST(ChainPickTest, RoundRobinMovesOnePerTurn) {
+    Config cfg = load("1.1.1.1,1.1.1.2,1.1.1.3", "round-robin", "2");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    size_t order[kMaxHops];
+    for (uint32_t turn = 0; turn < 6; ++turn) {
+        ASSERT_EQ(pick_hops(cfg, turn, 0, order), 2u);
+        EXPECT_EQ(order[0], turn % 3);
+        EXPECT_EQ(order[1], (turn + 1) % 3);
+    }
+}
+
+TEST(ChainPickTest, RandomDrawsDistinctHopsAndReachesEveryOne) {
+    Config cfg = load("1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4", "random", "2");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    std::set<size_t> firsts;
+    uint64_t r = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 64; ++i) {
+        size_t order[kMaxHops];
+        ASSERT_EQ(pick_hops(cfg, 0, r, order), 2u);
+        EXPECT_NE(order[0], order[1]);
+        EXPECT_LT(order[0], 4u);
+        EXPECT_LT(order[1], 4u);
+        firsts.insert(order[0]);
+        r = r * 6364136223846793005u + 1442695040888963407u;
+    }
+    EXPECT_EQ(firsts.size(), 4u);
+}
+
+Config load_routes(const std::string& routes) {
+    g_env.clear();
+    g_env["SOCKSIFY_PROXY"] = "socks5h://198.51.100.1:1080";
+    g_env["SOCKSIFY_ROUTES"] = routes;
+    Config cfg;
+    load_config(cfg, fake_env, nullptr);
+    return cfg;
+}
+
+sockaddr_in v4(const char* ip, uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, ip, &a.sin_addr);
+    return a;
+}
+
+TEST(RouteTest, FirstMatchWinsNamesBeforeAddresses) {
+    Config cfg = load_routes(
+        "*.onion=socks5h://127.0.0.1:9050 web.test:443=http://198.51.100.3:3128 "
+        " 203.0.113.0/24=socks4://198.51.100.4 *=http://u:p@198.51.100.5:8080");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    ASSERT_EQ(cfg.route_count, 4u);
+    auto fake = v4("198.18.0.1", 443);
+    auto sa = reinterpret_cast<const sockaddr*>(&fake);
+    EXPECT_EQ(find_route(cfg, sa, "abc.onion"), &cfg.routes[0]);
+    EXPECT_EQ(find_route(cfg, sa, "web.test"), &cfg.routes[1]);
+    auto fake80 = v4("198.18.0.1", 80);
+    EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&fake80), "web.test"),
+              &cfg.routes[3]);
+    // A fake address is judged by its name: the network rule never sees it.
+    auto in_net = v4("203.0.113.10", 80);
+    EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&in_net), ""), &cfg.routes[2]);
+    EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&in_net), "x.test"),
+              &cfg.routes[3]);
+    EXPECT_EQ(cfg.routes[2].hop.kind, ProxyKind::kSocks4);
+    EXPECT_STREQ(cfg.routes[3].hop.user, "u");
+}
+
+TEST(RouteTest, NoRouteMatchesWithoutRules) {
+    Config cfg = load_routes("web.test=http://198.51.100.3:3128");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    auto a = v4("203.0.113.10", 80);
+    EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&a), ""), nullptr);
+    EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&a), "other.test"), nullptr);
+}
+
+TEST(RouteTest, BadRoutesAreRefusedWithoutThePassword) {
+    for (const char* bad : {"web.test", "=http://198.51.100.3", "web.test=ftp://198.51.100.3",
+                            "web.test=http://proxy.test:3128", "bad..name=198.51.100.3",
+                            "web.test=http://u:s3cret@198.51.100.3 x=y"}) {
+        Config cfg = load_routes(bad);
+        EXPECT_FALSE(cfg.valid) << bad;
+        EXPECT_NE(std::string(cfg.error).find("SOCKSIFY_ROUTES"), std::string::npos) << cfg.error;
+        EXPECT_EQ(std::string(cfg.error).find("s3cret"), std::string::npos) << cfg.error;
+    }
+}
+
+}  // namespace
+}  // namespace socksify::shim
