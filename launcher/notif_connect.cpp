@@ -21,9 +21,9 @@
 #include <iterator>
 #include <thread>
 
-#include "shim/dns_intercept.hpp"
 #include "launcher/notif.hpp"
 #include "shim/audit.hpp"
+#include "shim/dns_intercept.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/log.hpp"
 #include "shim/names.hpp"

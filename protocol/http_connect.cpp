@@ -66,8 +66,8 @@ size_t base64(Bytes in, Out out) {
 }
 
 size_t encode_connect(Out out, const ConnectRequest& m) {
-    if (m.host.empty() || !plain(m.host, true) || !plain(m.user, false) ||
-        m.pass.size() > 255 || m.pass.find_first_of("\r\n") != m.pass.npos)
+    if (m.host.empty() || !plain(m.host, true) || !plain(m.user, false) || m.pass.size() > 255 ||
+        m.pass.find_first_of("\r\n") != m.pass.npos)
         return 0;
     Writer w{out};
     w.put("CONNECT ");

@@ -29,8 +29,8 @@ struct ConnectRequest {
 size_t encode_connect(Out out, const ConnectRequest& m);
 
 struct Response {
-    int status = 0;            // the status code, 100..599
-    std::string_view reason;   // points into the input
+    int status = 0;           // the status code, 100..599
+    std::string_view reason;  // points into the input
 };
 
 // Decodes "HTTP/1.x SSS reason\r\n" and the header lines up to the empty line. kDone's
@@ -42,14 +42,14 @@ Result decode_response(Bytes in, Response& out);
 constexpr int status_errno(int status) {
     if (status >= 200 && status <= 299) return 0;
     switch (status) {
-        case 403:                      // forbidden by the proxy's rules
-        case 407: return EACCES;       // credentials missing or wrong
+        case 403:                 // forbidden by the proxy's rules
+        case 407: return EACCES;  // credentials missing or wrong
         case 404:
-        case 410: return EHOSTUNREACH; // squid: no such host
-        case 502: return ECONNREFUSED; // the proxy could not connect
-        case 503: return ENETUNREACH;  // no route / upstream unavailable
-        case 504: return ETIMEDOUT;    // the proxy's connect timed out
-        default: return ECONNABORTED;  // anything we cannot read as an answer
+        case 410: return EHOSTUNREACH;  // squid: no such host
+        case 502: return ECONNREFUSED;  // the proxy could not connect
+        case 503: return ENETUNREACH;   // no route / upstream unavailable
+        case 504: return ETIMEDOUT;     // the proxy's connect timed out
+        default: return ECONNABORTED;   // anything we cannot read as an answer
     }
 }
 

@@ -12,7 +12,7 @@
 
 namespace socksify::proto::socks4 {
 
-inline constexpr uint8_t kVersion = 4;      // VN of a request
+inline constexpr uint8_t kVersion = 4;       // VN of a request
 inline constexpr uint8_t kReplyVersion = 0;  // VN of a reply
 inline constexpr uint8_t kConnect = 1;
 inline constexpr size_t kReplySize = 8;
@@ -27,10 +27,10 @@ enum class Code : uint8_t {
 };
 
 struct ConnectRequest {
-    uint16_t port = 0;             // host order
-    std::array<uint8_t, 4> ip{};   // network order; ignored when host is set (4a)
-    std::string_view user_id;      // may be empty; no NUL inside
-    std::string_view host;         // SOCKS4a: the name the server resolves; empty: 4
+    uint16_t port = 0;            // host order
+    std::array<uint8_t, 4> ip{};  // network order; ignored when host is set (4a)
+    std::string_view user_id;     // may be empty; no NUL inside
+    std::string_view host;        // SOCKS4a: the name the server resolves; empty: 4
 };
 
 // Bytes written, or 0 if out is too small or a field cannot be carried (NUL inside,

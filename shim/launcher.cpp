@@ -189,7 +189,7 @@ struct Options {
     std::string config_file;
     std::string proxychains;
     launcher::SuperviseMode supervise = launcher::SuperviseMode::kAuto;
-    int program = 0;  // argv index of the program
+    int program = 0;     // argv index of the program
     bool check = false;  // --check: probe the proxy instead of running a program
     const char* check_target = nullptr;
     std::vector<std::string> chain;  // every hop, when -x is repeated or --chain given

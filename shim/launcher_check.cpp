@@ -100,8 +100,10 @@ int chosen_method(const Config& cfg, uint8_t offer, int& err) {
     int method = -1;
     if ((err = send_all(fd, greeting, deadline)) == 0 &&
         (err = recv_exact(fd, sel, got, deadline)) == 0) {
-        if (sel[0] == proto::kVersion) method = sel[1];
-        else err = ECONNABORTED;
+        if (sel[0] == proto::kVersion)
+            method = sel[1];
+        else
+            err = ECONNABORTED;
     }
     close(fd);
     return method;
@@ -122,8 +124,8 @@ int ask(const Config& cfg, proto::Command cmd, const proto::Address& a, Handshak
 
 const char* rep_text(int rep) {
     static constexpr const char* kText[] = {
-        "succeeded",          "general failure",  "not allowed by ruleset",
-        "network unreachable", "host unreachable", "connection refused",
+        "succeeded",           "general failure",       "not allowed by ruleset",
+        "network unreachable", "host unreachable",      "connection refused",
         "TTL expired",         "command not supported", "address type not supported"};
     return rep >= 0 && rep <= 8 ? kText[rep] : "unassigned reply code";
 }
@@ -179,8 +181,10 @@ int run_check(const Config& cfg, const char* target) {
             printf("target '%s': not HOST:PORT\n", target);
             return 2;
         }
-        if (t.type == proto::AddrType::kDomain) by_name = t;
-        else by_addr = t;
+        if (t.type == proto::AddrType::kDomain)
+            by_name = t;
+        else
+            by_addr = t;
     }
     HandshakeResult r;
     int rep = ask(cfg, proto::Command::kConnect, by_addr, r);
@@ -209,7 +213,8 @@ int run_check(const Config& cfg, const char* target) {
                                  : std::string(std::strerror(o.err));
     printf("pipelining: %s (%s)\n", proto::pipeline_verdict_name(o.verdict), why.c_str());
     std::string path = pipeline_cache_path();
-    if (o.verdict != proto::PipelineVerdict::kUnknown) cache_store(path, pipeline_key(cfg), o.verdict);
+    if (o.verdict != proto::PipelineVerdict::kUnknown)
+        cache_store(path, pipeline_key(cfg), o.verdict);
 
     bool pipelined = cfg.pipeline && o.verdict == proto::PipelineVerdict::kSafe;
     const char* dns = cfg.dns_mode == DnsMode::kRemote  ? "remote"

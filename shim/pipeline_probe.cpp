@@ -30,8 +30,8 @@ bool encode_probe(const Credentials& creds, ProbeBytes& b) {
     proto::Address any{};
     any.type = proto::AddrType::kIpv4;  // 0.0.0.0:0
     proto::Out first(b.first);
-    size_t n = proto::encode_greeting(first, proto::Greeting{auth ? Bytes(kUserPassOnly)
-                                                                  : Bytes(kNoAuth)});
+    size_t n = proto::encode_greeting(
+        first, proto::Greeting{auth ? Bytes(kUserPassOnly) : Bytes(kNoAuth)});
     size_t a = 0;
     if (auth) {
         a = proto::encode_userpass_request(first.subspan(n),

@@ -80,7 +80,6 @@ class DnsInterceptTest : public ::testing::Test {
         freeaddrinfo(res);
         return buf;
     }
-
 };
 
 TEST_F(DnsInterceptTest, AnswersAWithTheAddressGetaddrinfoGives) {

@@ -15,7 +15,9 @@ std::string encode(const ConnectRequest& m) {
     return std::string(reinterpret_cast<char*>(buf), n);
 }
 
-Bytes bytes(std::string_view s) { return Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
+Bytes bytes(std::string_view s) {
+    return Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
 
 TEST(HttpConnect, RequestByName) {
     EXPECT_EQ(encode({"web.socks.test", 80, "", ""}),
@@ -54,15 +56,17 @@ TEST(HttpConnect, RefusesWhatWouldBreakTheRequest) {
     EXPECT_EQ(encode_connect(buf, {"h", 80, "us:er", "p"}), 0u);  // Basic forbids ':'
     EXPECT_EQ(encode_connect(buf, {"h", 80, "u", "p\r\nX: y"}), 0u);
     std::string full = encode({"h", 80, "u", "p"});
-    for (size_t n = 0; n < full.size(); ++n) EXPECT_EQ(encode_connect({buf, n}, {"h", 80, "u", "p"}), 0u);
+    for (size_t n = 0; n < full.size(); ++n)
+        EXPECT_EQ(encode_connect({buf, n}, {"h", 80, "u", "p"}), 0u);
     std::string max(255, 'x');
     EXPECT_GT(encode_connect(buf, {max, 65535, max, max}), 0u);  // kMaxRequest suffices
 }
 
 TEST(HttpConnect, ResponseSplitAtEveryByteAndFollowedByTunnel) {
-    for (std::string head : {"HTTP/1.1 200 Connection established\r\n\r\n",
-                             "HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\n",
-                             "HTTP/1.1 200\n\n", "HTTP/1.1 204 \r\nA: b\r\n\r\n"}) {
+    for (std::string head :
+         {"HTTP/1.1 200 Connection established\r\n\r\n",
+          "HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\n",
+          "HTTP/1.1 200\n\n", "HTTP/1.1 204 \r\nA: b\r\n\r\n"}) {
         std::string all = head + "SSH-2.0-tunnelled\r\n\r\n";
         for (size_t n = 0; n <= all.size(); ++n) {
             Response r;
@@ -90,10 +94,10 @@ TEST(HttpConnect, StatusAndReason) {
 }
 
 TEST(HttpConnect, MalformedHeads) {
-    for (const char* bad : {"HTTP/2 200 OK\r\n\r\n", "http/1.1 200 OK\r\n\r\n", "SSH-2.0\r\n\r\n",
-                            "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 20x OK\r\n\r\n",
-                            "HTTP/1.1 099 OK\r\n\r\n", "HTTP/1.1 600 OK\r\n\r\n", "HTTP/1.1  200\r\n\r\n",
-                            "\x05\x00"}) {
+    for (const char* bad :
+         {"HTTP/2 200 OK\r\n\r\n", "http/1.1 200 OK\r\n\r\n", "SSH-2.0\r\n\r\n",
+          "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 20x OK\r\n\r\n", "HTTP/1.1 099 OK\r\n\r\n",
+          "HTTP/1.1 600 OK\r\n\r\n", "HTTP/1.1  200\r\n\r\n", "\x05\x00"}) {
         Response r;
         EXPECT_EQ(decode_response(bytes(bad), r).status, Status::kMalformed) << bad;
     }
@@ -105,13 +109,13 @@ TEST(HttpConnect, MalformedHeads) {
 
 TEST(HttpConnect, ErrnoTable) {
     for (int s = 100; s < 600; ++s) {
-        int want = s >= 200 && s < 300 ? 0
+        int want = s >= 200 && s < 300    ? 0
                    : s == 403 || s == 407 ? EACCES
                    : s == 404 || s == 410 ? EHOSTUNREACH
-                   : s == 502           ? ECONNREFUSED
-                   : s == 503           ? ENETUNREACH
-                   : s == 504           ? ETIMEDOUT
-                                        : ECONNABORTED;
+                   : s == 502             ? ECONNREFUSED
+                   : s == 503             ? ENETUNREACH
+                   : s == 504             ? ETIMEDOUT
+                                          : ECONNABORTED;
         EXPECT_EQ(status_errno(s), want) << s;
     }
 }

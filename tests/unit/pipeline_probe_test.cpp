@@ -141,9 +141,9 @@ TEST_F(ProbeTest, ClosedServerLeavesItUnknownWithTheErrno) {
 TEST(PipelineVerdict, EveryReplyCode) {
     for (int rep = 0; rep < 256; ++rep) {
         PipelineVerdict v = proto::pipeline_verdict(static_cast<uint8_t>(rep));
-        PipelineVerdict want = rep == 0 || rep == 7                ? PipelineVerdict::kSafe
-                               : rep >= 3 && rep <= 6              ? PipelineVerdict::kUnsafe
-                                                                   : PipelineVerdict::kUnknown;
+        PipelineVerdict want = rep == 0 || rep == 7   ? PipelineVerdict::kSafe
+                               : rep >= 3 && rep <= 6 ? PipelineVerdict::kUnsafe
+                                                      : PipelineVerdict::kUnknown;
         EXPECT_EQ(v, want) << rep;
     }
 }

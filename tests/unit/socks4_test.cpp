@@ -25,8 +25,8 @@ TEST(Socks4, ConnectByAddress) {
 
 TEST(Socks4, Socks4aSendsTheName) {
     EXPECT_EQ(encode({7, {}, "u", "web.socks.test"}),
-              (V{4, 1, 0, 7, 0, 0, 0, 1, 'u', 0, 'w', 'e', 'b', '.', 's', 'o', 'c', 'k', 's', '.',
-                 't', 'e', 's', 't', 0}));
+              (V{4,   1,   0,   7,   0,   0,   0,   1,   'u', 0,   'w', 'e', 'b',
+                 '.', 's', 'o', 'c', 'k', 's', '.', 't', 'e', 's', 't', 0}));
 }
 
 TEST(Socks4, RefusesWhatCannotBeCarried) {
@@ -38,7 +38,8 @@ TEST(Socks4, RefusesWhatCannotBeCarried) {
     EXPECT_EQ(encode_connect(buf, {80, {}, long_name, ""}), 0u);
     // Every buffer one byte short of the message fails whole.
     V full = encode({7, {}, "u", "name"});
-    for (size_t n = 0; n < full.size(); ++n) EXPECT_EQ(encode_connect({buf, n}, {7, {}, "u", "name"}), 0u);
+    for (size_t n = 0; n < full.size(); ++n)
+        EXPECT_EQ(encode_connect({buf, n}, {7, {}, "u", "name"}), 0u);
 }
 
 TEST(Socks4, ReplyWholeSplitAndFollowedByData) {
@@ -64,7 +65,10 @@ TEST(Socks4, ReplyWholeSplitAndFollowedByData) {
 
 TEST(Socks4, ErrnoForEveryCode) {
     for (int c = 0; c < 256; ++c) {
-        int want = c == 90 ? 0 : c == 91 ? ECONNREFUSED : c == 92 || c == 93 ? EACCES : ECONNABORTED;
+        int want = c == 90              ? 0
+                   : c == 91            ? ECONNREFUSED
+                   : c == 92 || c == 93 ? EACCES
+                                        : ECONNABORTED;
         EXPECT_EQ(reply_errno(static_cast<uint8_t>(c)), want) << c;
     }
 }
