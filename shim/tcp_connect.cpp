@@ -9,16 +9,18 @@
 #include <cerrno>
 #include <cstring>
 
+#include "protocol/pipeline_probe.hpp"
 #include "shim/audit.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/handshake.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
 #include "shim/names.hpp"
+#include "shim/pending.hpp"
+#include "shim/real.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/socket_ops.hpp"
 #include "shim/socks_address.hpp"
-#include "protocol/pipeline_probe.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -113,11 +115,46 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
         }
     }
     if (int err = police(cfg, dest, name, AuditKind::kConnect)) return err;
-    int err = connect_via_proxy(fd, dest, dest_len, name, cfg);
+    // A non-blocking socket gets EINPROGRESS; its exchange runs in the readiness hooks
+    // and ends in finish_connect (shim/pending.cpp). Without a free slot: blocking.
+    int err = start_pending(fd, dest, dest_len, name, cfg, start);
+    if (err == EINPROGRESS) return err;
+    if (err == kNoPending) {
+        err = connect_via_proxy(fd, dest, dest_len, name, cfg);
+    } else {
+        settle(fd, dest, dest_len, err);
+    }
     log_connect(fd, dest, name, cfg, err, start);
     audit_connect(cfg, dest, name, err, start);
     return err;
 }
+
+void finish_connect(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
+                    const Config& cfg, int err, int64_t start_ns) {
+    settle(fd, dest, dest_len, err);
+    log_connect(fd, dest, name, cfg, err, start_ns);
+    audit_connect(cfg, dest, name, err, start_ns);
+}
+
+int begin_proxy_connect(int fd, int domain, const Config& cfg, bool& connecting) {
+    sockaddr_storage proxy;
+    socklen_t proxy_len = 0;
+    if (int err = reachable_proxy(fd, domain, cfg, proxy, proxy_len)) return err;
+    connecting = false;
+    if (real::connect(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len) == 0) return 0;
+    // EINTR: the connect goes on in the background, as EINPROGRESS.
+    if (errno == EINPROGRESS || errno == EINTR) {
+        connecting = true;
+        return 0;
+    }
+    return errno;  // EISCONN/EALREADY: the program's own connection, left alone
+}
+
+HandshakeMode handshake_mode(const Config& cfg) {
+    return pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise;
+}
+
+Credentials proxy_credentials(const Config& cfg) { return credentials_of(cfg); }
 
 bool pipelining(const Config& cfg) {
     return cfg.pipeline && shared_state().pipeline.load(std::memory_order_relaxed) ==
@@ -129,8 +166,8 @@ int proxy_exchange(int fd, int domain, const proto::Request& request, const Conf
     // One attempt, whatever the proxy's speed: a retry would be a second connection
     // to a server that may simply be slow.
     return attempt(fd, domain, request, cfg,
-                   pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise,
-                   deadline, result);
+                   pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline,
+                   result);
 }
 
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
@@ -142,6 +179,12 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
     HandshakeResult result;
     // The hook checked that the socket's family is dest's.
     int err = proxy_exchange(fd, dest->sa_family, request, cfg, deadline, result);
+    settle(fd, dest, dest_len, err);
+    restore_blocking(fd, old_flags);
+    return err;
+}
+
+void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err) {
     if (err == EISCONN || err == EALREADY) {
         // The program's own connection (direct, or still connecting): left alone.
     } else if (err != 0) {
@@ -154,8 +197,6 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
         remember_object(fd, *rec);  // after any replacement of the socket under fd
         set_kind(fd, FdKind::kTcpProxied);
     }
-    restore_blocking(fd, old_flags);
-    return err;
 }
 
 }  // namespace socksify::shim
