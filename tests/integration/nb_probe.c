@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -150,7 +151,13 @@ int main(int argc, char** argv) {
     const char* mode = argv[1];
     dest.sin_family = AF_INET;
     dest.sin_port = htons((unsigned short)atoi(argv[3]));
-    if (inet_pton(AF_INET, argv[2], &dest.sin_addr) != 1) return 2;
+    if (inet_pton(AF_INET, argv[2], &dest.sin_addr) != 1) {
+        // A name: resolved as the program would (under the shim, a fake address).
+        struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
+        if (getaddrinfo(argv[2], NULL, &hints, &res) != 0) return 2;
+        dest.sin_addr = ((struct sockaddr_in*)res->ai_addr)->sin_addr;
+        freeaddrinfo(res);
+    }
     setvbuf(stdout, NULL, _IONBF, 0);
     long t0 = now_ms();
     if (strcmp(mode, "parallel") == 0) {
