@@ -10,6 +10,7 @@ require_world
 require_launcher
 
 T=20
+TOKEN=$(token)
 HERE=$SFY_ROOT/tests/integration
 PROBE=$SFY_ROOT/build/tests/nb_probe
 if [[ ! -x $PROBE ]]; then
@@ -37,6 +38,12 @@ for proxy in dante dante-auth micro; do
     done
     run $T "${SFY[@]}" -x "${URL[$proxy]}" -- "$PY" "$HERE/nb_asyncio.py" "$SFY_NAME_ECHO" "$SFY_PORT_ECHO" 10
     check_out "$proxy-asyncio-x10" "ok=10"
+    # curl's multi interface: ten transfers at once, one event loop.
+    urls=()
+    for ((i = 0; i < 10; i++)); do urls+=("http://$SFY_DEST4/hello.txt"); done
+    run $T "${SFY[@]}" -x "${URL[$proxy]}" -- curl -sS --parallel --parallel-immediate "${urls[@]}"
+    n=$(grep -o -F -- "$TOKEN" <<<"$OUT" | wc -l)
+    if ((RC == 0 && n == 10)); then pass "$proxy-curl-parallel-x10"; else fail "$proxy-curl-parallel-x10" "$(why "$n of 10 bodies")"; fi
     if command -v node >/dev/null; then
         run $T "${SFY[@]}" -x "${URL[$proxy]}" -- node "$HERE/nb_node.js" "$SFY_DEST4" "$SFY_PORT_ECHO" 10
         check_out "$proxy-node-x10" "ok=10"
