@@ -199,6 +199,13 @@ int main(int argc, char** argv) {
     }
     if (strcmp(mode, "close") == 0) {
         close(fd);  // mid-exchange: the program's later waits must not see it
+        int reused = start();
+        int null_fd = open("/dev/null", O_RDONLY);
+        dup2(null_fd, reused);  // the number now names a file: its exchange is gone
+        struct pollfd pn = {reused, POLLIN, 0};
+        printf("reused_ready=%d\n", poll(&pn, 1, 0));
+        close(reused);
+        close(null_fd);
         int other = start();
         int ok = wait_poll(other);
         printf("waited=%d\n", ok);

@@ -111,7 +111,7 @@ expect epoll-oneshot "${OKF[@]}" events_out=1 again=0
 under 5 "$PROBE" epoll-two "$DEST" 7
 expect epoll-two-sets "${OKF[@]}" events_out=1 second_set_out=1
 under 5 "$PROBE" close "$DEST" 7
-expect close-mid-exchange "${OKF[@]}"
+expect close-mid-exchange "${OKF[@]}" reused_ready=1
 under 5 "$PROBE" early "$DEST" 7
 expect early-io "${OKF[@]}" early_send=EAGAIN early_recv=EAGAIN early_peer=ENOTCONN
 if grep -q "$(printf early | od -An -tx1 | tr -d ' \n')" "$REC"; then
