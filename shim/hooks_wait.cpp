@@ -99,8 +99,8 @@ int epoll_pending(int ep, epoll_event* events, int max, Until until, const sigse
     for (;;) {
         int ms = now ? 0 : shorter(until.ms_left(), pending_soonest_ms());
         now = false;
-        timespec ts{ms / 1000, (ms % 1000) * 1000000L};
-        int rc = real::epoll_pwait2(ep, events, max, ms < 0 ? nullptr : &ts, mask);
+        // epoll_pwait, not epoll_pwait2: kernels before 5.11 lack the latter.
+        int rc = real::epoll_pwait(ep, events, max, ms, mask);
         if (rc < 0) return -1;
         int out = 0;
         for (int i = 0; i < rc; ++i) {
