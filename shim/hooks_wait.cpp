@@ -47,7 +47,7 @@ int shorter(int a, int b) {
     return a < b ? a : b;
 }
 
-constexpr int kSwapped = 64;  // pending sockets one poll call can carry
+constexpr int kSwapped = kPendingSlots;  // every pending socket fits in one call
 
 // poll/ppoll with pending sockets among fds: each is polled for what its exchange
 // needs and reported (with the socket's real state) only once the exchange is over.

@@ -31,7 +31,7 @@ struct Watch {
 };
 
 constexpr int kWatches = 4;  // epoll sets one pending socket can be in
-constexpr int kSlots = 256;  // exchanges in flight at once; more run blocking
+constexpr int kSlots = kPendingSlots;
 
 struct Pending {
     std::atomic<int> owner;  // fd + 1; 0: free

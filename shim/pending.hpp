@@ -23,6 +23,9 @@ inline bool any_pending() { return detail::g_pending.load(std::memory_order_rela
 
 inline constexpr int kNoPending = -1;
 
+// Exchanges in flight at once; further non-blocking connects run blocking.
+inline constexpr int kPendingSlots = 256;
+
 // For a non-blocking fd: starts the connect to the proxy and records the exchange.
 // Returns EINPROGRESS, an errno (nothing recorded), or kNoPending (fd is blocking, or
 // no slot is free: the caller runs the blocking exchange).

@@ -141,7 +141,10 @@ int begin_proxy_connect(int fd, int domain, const Config& cfg, bool& connecting)
     socklen_t proxy_len = 0;
     if (int err = reachable_proxy(fd, domain, cfg, proxy, proxy_len)) return err;
     connecting = false;
-    if (real::connect(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len) == 0) return 0;
+    const auto* to = reinterpret_cast<const sockaddr*>(&proxy);
+    // A 0 at once can be the kernel finishing the program's own earlier non-blocking
+    // connect (as in connect_until): then the socket is not ours.
+    if (real::connect(fd, to, proxy_len) == 0) return peer_is(fd, to) ? 0 : EISCONN;
     // EINTR: the connect goes on in the background, as EINPROGRESS.
     if (errno == EINPROGRESS || errno == EINTR) {
         connecting = true;
