@@ -36,6 +36,7 @@ DEST=127.0.0.2 # loopback, proxied because of --direct ''
 DELAY=1000     # ms the proxy waits before its CONNECT reply
 mkdir -p "$SFY_ROOT/build"
 DIR=$(mktemp -d "$SFY_ROOT/build/nonblock.XXXXXX")
+SFY_TMP=$DIR # run() uses it as is: our cleanup stays the EXIT trap
 REC=$DIR/record.txt
 PROXY_PID=""
 
