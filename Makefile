@@ -96,7 +96,7 @@ LAUNCHER_SHARED += shim/tcp_connect.cpp shim/handshake.cpp shim/io.cpp shim/real
 	shim/socket_ops.cpp shim/socks_address.cpp shim/route.cpp shim/fd_table.cpp shim/init.cpp \
 	shim/hosts_file.cpp shim/udp_assoc.cpp shim/resolver.cpp shim/dns_tcp.cpp \
 	shim/dns_intercept.cpp shim/exec_guard.cpp shim/address_form.cpp shim/chain.cpp \
-	shim/upstream.cpp shim/upstream_socks4.cpp shim/upstream_http.cpp
+	shim/upstream.cpp shim/upstream_socks4.cpp shim/upstream_http.cpp shim/pending.cpp
 $(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) $(LAUNCHER_SHARED) $(PROTO_SRC)) | $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -static-libstdc++ -static-libgcc -o $@ $(filter %.o,$^)

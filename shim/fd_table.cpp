@@ -66,7 +66,8 @@ void set_kind(int fd, FdKind kind) {
 void copy_fd_state(int from, int to) {
     if (from == to) return;
     FdKind kind = kind_of(from);
-    if (kind == FdKind::kNone) {
+    // A pending exchange belongs to the fd that started it; a copy is a plain socket.
+    if (kind == FdKind::kNone || is_pending(kind)) {
         set_kind(to, FdKind::kNone);
         return;
     }

@@ -18,7 +18,12 @@ enum class FdKind : uint8_t {
     kControl = 3,     // the shim's own UDP ASSOCIATE control connection: hidden
     kHidden = 4,      // another fd of the shim's own (the audit log): hidden
     kDnsStream = 5,   // TCP to a nameserver, answered by the shim (dns_intercept.hpp)
+    kTcpPending = 6,  // a non-blocking connect whose SOCKS exchange is still running
+    kTcpFailed = 7,   // that exchange failed: SO_ERROR reports it (aux), the socket is shut
 };
+
+// Sockets still connecting to their destination through the proxy, as the program sees it.
+inline bool is_pending(FdKind k) { return k == FdKind::kTcpPending || k == FdKind::kTcpFailed; }
 
 // The hooks on the data path (read, write, send, recv, …) only care about kUdp.
 inline bool is_udp(FdKind k) { return k == FdKind::kUdp; }
@@ -58,6 +63,7 @@ struct FdRecord {
     ino_t ino;
     UdpState udp;
     std::atomic<uint32_t> refs;  // kControl: how many fds share this association
+    int aux;                     // kTcpPending: its slot (shim/pending.hpp); kTcpFailed: errno
 };
 
 namespace detail {

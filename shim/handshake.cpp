@@ -4,10 +4,12 @@
 #include "shim/handshake.hpp"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
 #include "protocol/status.hpp"
+#include "shim/real.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -41,46 +43,6 @@ int complete(proto::Result r, size_t expected) {
     return ECONNABORTED;
 }
 
-// Reads and decodes the reply; its first `have` bytes may already be in buf.
-int read_reply(int fd, uint8_t* buf, size_t have, const Deadline& deadline, HandshakeResult& out) {
-    size_t got = 0;
-    if (have < kReplyPrefix) {
-        if (int err = recv_exact(fd, {buf + have, kReplyPrefix - have}, got, deadline)) {
-            // Cut inside the prefix: a REP that did arrive still says what happened.
-            bool has_rep = have + got >= 2 && buf[0] == proto::kVersion;
-            int rep_err = has_rep ? proto::reply_errno(buf[1]) : 0;
-            return rep_err != 0 && err == ECONNABORTED ? rep_err : err;
-        }
-    }
-    if (buf[0] != proto::kVersion) return ECONNABORTED;
-    // A failure reply may be cut short by a proxy that closes at once: its REP
-    // still tells the program what happened.
-    int rep_err = proto::reply_errno(buf[1]);
-    size_t rest = reply_rest(buf);
-    if (rest == 0) return rep_err != 0 ? rep_err : ECONNABORTED;
-    int err = recv_exact(fd, {buf + kReplyPrefix, rest}, got, deadline);
-    if (err != 0) return rep_err != 0 && err == ECONNABORTED ? rep_err : err;
-    size_t len = kReplyPrefix + rest;
-    if (int e = complete(proto::decode_reply(Bytes(buf, len), out.reply), len)) return e;
-    return proto::reply_errno(static_cast<uint8_t>(out.reply.reply));
-}
-
-// Every answer is read right after our own write: the proxy has rarely answered yet
-// (with microsocks, 6 times in 10 not even the method selection), so a read first would
-// mostly say EAGAIN and cost a call more than the wait it leads to.
-int wait_then_recv(int fd, std::span<uint8_t> buf, size_t& got, const Deadline& deadline) {
-    got = 0;
-    if (int err = wait_for(fd, POLLIN, deadline)) return err;
-    return recv_exact(fd, buf, got, deadline);
-}
-
-struct Encoded {
-    uint8_t bytes[proto::kMaxGreeting + proto::kMaxUserPass + proto::kMaxRequest];
-    size_t greeting = 0;
-    size_t auth = 0;
-    size_t request = 0;
-};
-
 // Encodes every message once; the two modes only differ in how they are written.
 int encode_all(const proto::Request& request, const Credentials& creds, HandshakeMode mode,
                Encoded& e) {
@@ -103,85 +65,151 @@ int encode_all(const proto::Request& request, const Credentials& creds, Handshak
     return 0;
 }
 
-void run_pipelined(int fd, const Encoded& e, bool auth, const Deadline& deadline,
-                   HandshakeResult& out) {
-    if ((out.err = send_all(fd, {e.bytes, e.greeting + e.auth + e.request}, deadline))) return;
-    // Method selection, the auth status and the reply prefix are fixed-size: one read.
-    // Only the deadline bounds it: a slow proxy is not a broken one.
-    uint8_t* buf = out.storage;
-    size_t want = 2 + (auth ? 2 : 0) + kReplyPrefix;
-    size_t got = 0;
-    int err = wait_then_recv(fd, {buf, want}, got, deadline);
-    proto::MethodSelection sel;
-    if (got >= 2) {
-        if ((out.err = complete(proto::decode_method_selection(Bytes(buf, 2), sel), 2))) return;
-        if ((out.err = method_errno(sel.method, auth))) return;
-        if (auth && sel.method != Method::kUserPass) {
-            out.err = ECONNABORTED;  // we offered only user/pass
-            return;
-        }
-    }
-    if (auth && got >= 4) {
-        proto::UserPassStatus status;
-        if ((out.err = complete(proto::decode_userpass_status(Bytes(buf + 2, 2), status), 2)))
-            return;
-        if (status.status != 0) {
-            out.err = EACCES;
-            return;
-        }
-    }
-    size_t before_reply = 2 + (auth ? 2 : 0);
-    if (err != 0 && got < before_reply + 2) {
-        out.err = err;
-        return;
-    }
-    // Move the reply prefix to the front so storage backs the decoded domain.
-    size_t have = got - before_reply;
-    for (size_t i = 0; i < have; ++i) buf[i] = buf[before_reply + i];
-    if (err != 0 && have < kReplyPrefix) {
-        int rep_err = have >= 2 && buf[0] == proto::kVersion ? proto::reply_errno(buf[1]) : 0;
-        out.err = rep_err != 0 ? rep_err : err;
-        return;
-    }
-    out.err = read_reply(fd, buf, have, deadline, out);
-}
-
-void run_stepwise(int fd, const Encoded& e, bool auth, const Deadline& deadline,
-                  HandshakeResult& out) {
-    uint8_t* buf = out.storage;
-    size_t got = 0;
-    if ((out.err = send_all(fd, {e.bytes, e.greeting}, deadline))) return;
-    if ((out.err = wait_then_recv(fd, {buf, 2}, got, deadline))) return;
-    proto::MethodSelection sel;
-    if ((out.err = complete(proto::decode_method_selection(Bytes(buf, 2), sel), 2))) return;
-    if ((out.err = method_errno(sel.method, auth))) return;
-    if (sel.method == Method::kUserPass) {
-        if ((out.err = send_all(fd, {e.bytes + e.greeting, e.auth}, deadline))) return;
-        if ((out.err = wait_then_recv(fd, {buf, 2}, got, deadline))) return;
-        proto::UserPassStatus status;
-        if ((out.err = complete(proto::decode_userpass_status(Bytes(buf, 2), status), 2))) return;
-        if (status.status != 0) {
-            out.err = EACCES;
-            return;
-        }
-    }
-    if ((out.err = send_all(fd, {e.bytes + e.greeting + e.auth, e.request}, deadline))) return;
-    if ((out.err = wait_for(fd, POLLIN, deadline))) return;
-    out.err = read_reply(fd, buf, 0, deadline, out);
-}
-
 }  // namespace
+
+int Handshake::start(const proto::Request& request, const Credentials& creds, HandshakeMode mode,
+                     bool connecting) {
+    *this = Handshake();
+    if (int err = encode_all(request, creds, mode, e_)) return err;
+    auth_ = !creds.user.empty();
+    pipelined_ = mode == HandshakeMode::kPipelined;
+    connecting_ = connecting;
+    send_end_ = pipelined_ ? e_.greeting + e_.auth + e_.request : e_.greeting;
+    want_ = 2;
+    return 0;
+}
+
+short Handshake::finish(HandshakeResult& out, int err) {
+    done_ = true;
+    out.err = err;
+    return 0;
+}
+
+// The errno for a read that failed with err: a failure reply cut short by a proxy
+// that closes at once still tells the program what happened through its REP.
+int Handshake::read_failed(const HandshakeResult& out, int err) const {
+    bool in_reply = phase_ == Phase::kReplyPrefix || phase_ == Phase::kReplyRest;
+    if (!in_reply || err != ECONNABORTED || have_ < 2 || out.storage[0] != proto::kVersion)
+        return err;
+    int rep_err = proto::reply_errno(out.storage[1]);
+    return rep_err != 0 ? rep_err : err;
+}
+
+// One answer is complete: decode it and set up the next step. Returns -1 to go on,
+// else the result (0 or an errno).
+int Handshake::phase_done(HandshakeResult& out) {
+    const uint8_t* buf = out.storage;
+    switch (phase_) {
+        case Phase::kMethod: {
+            proto::MethodSelection sel;
+            if (int err = complete(proto::decode_method_selection(Bytes(buf, 2), sel), 2))
+                return err;
+            if (int err = method_errno(sel.method, auth_)) return err;
+            if (sel.method == Method::kUserPass) {
+                if (!pipelined_) send_end_ += e_.auth;
+                phase_ = Phase::kAuthStatus;
+                want_ = 2;
+            } else {
+                if (pipelined_ && auth_) return ECONNABORTED;  // we offered only user/pass
+                if (!pipelined_) {  // the credentials were not asked for: skip them
+                    sent_ = e_.greeting + e_.auth;
+                    send_end_ = sent_ + e_.request;
+                }
+                phase_ = Phase::kReplyPrefix;
+                want_ = kReplyPrefix;
+            }
+            break;
+        }
+        case Phase::kAuthStatus: {
+            proto::UserPassStatus status;
+            if (int err = complete(proto::decode_userpass_status(Bytes(buf, 2), status), 2))
+                return err;
+            if (status.status != 0) return EACCES;
+            if (!pipelined_) send_end_ += e_.request;
+            phase_ = Phase::kReplyPrefix;
+            want_ = kReplyPrefix;
+            break;
+        }
+        case Phase::kReplyPrefix: {
+            if (buf[0] != proto::kVersion) return ECONNABORTED;
+            size_t rest = reply_rest(buf);
+            if (rest == 0) {
+                int rep_err = proto::reply_errno(buf[1]);
+                return rep_err != 0 ? rep_err : ECONNABORTED;
+            }
+            phase_ = Phase::kReplyRest;
+            want_ = kReplyPrefix + rest;
+            return -1;  // the reply keeps its prefix: storage backs the decoded domain
+        }
+        case Phase::kReplyRest: {
+            if (int err = complete(proto::decode_reply(Bytes(buf, want_), out.reply), want_))
+                return err;
+            return proto::reply_errno(static_cast<uint8_t>(out.reply.reply));
+        }
+    }
+    have_ = 0;
+    return -1;
+}
+
+short Handshake::advance(int fd, HandshakeResult& out) {
+    if (done_) return 0;
+    if (connecting_) {
+        pollfd p{fd, POLLOUT, 0};
+        int n = real::poll(&p, 1, 0);
+        if (n == 0 || (n < 0 && errno == EINTR)) return POLLOUT;
+        if (n < 0) return finish(out, errno);
+        int so_error = 0;
+        socklen_t len = sizeof so_error;
+        if (real::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0)
+            return finish(out, errno);
+        if (so_error != 0) return finish(out, so_error);
+        connecting_ = false;
+    }
+    for (;;) {
+        while (sent_ < send_end_) {
+            ssize_t n = real::send(fd, e_.bytes + sent_, send_end_ - sent_, MSG_NOSIGNAL);
+            if (n > 0) {
+                sent_ += static_cast<size_t>(n);
+            } else if (n < 0 && errno == EINTR) {
+                continue;
+            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                return POLLOUT;
+            } else {
+                return finish(out, n < 0 ? errno : ECONNABORTED);
+            }
+        }
+        while (have_ < want_) {
+            ssize_t n = real::recv(fd, out.storage + have_, want_ - have_, 0);
+            if (n > 0) {
+                have_ += static_cast<size_t>(n);
+            } else if (n == 0) {
+                return finish(out, read_failed(out, ECONNABORTED));  // the proxy closed
+            } else if (errno == EINTR) {
+                continue;
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return POLLIN;
+            } else {
+                return finish(out, read_failed(out, errno));
+            }
+        }
+        int r = phase_done(out);
+        if (r >= 0) return finish(out, r);
+    }
+}
 
 void run_handshake(int fd, const proto::Request& request, const Credentials& creds,
                    HandshakeMode mode, const Deadline& deadline, HandshakeResult& out) {
+    Handshake h;
     out.err = 0;
-    Encoded e;
-    if ((out.err = encode_all(request, creds, mode, e))) return;
-    bool auth = !creds.user.empty();
-    if (mode == HandshakeMode::kPipelined)
-        run_pipelined(fd, e, auth, deadline, out);
-    else
-        run_stepwise(fd, e, auth, deadline, out);
+    if ((out.err = h.start(request, creds, mode, false))) return;
+    for (;;) {
+        short events = h.advance(fd, out);
+        if (events == 0) return;
+        if (int err = wait_for(fd, events, deadline)) {
+            out.err = err;
+            return;
+        }
+    }
 }
 
 }  // namespace socksify::shim

@@ -34,6 +34,7 @@ struct ConnectRoute {
 
 ConnectRoute connect_tcp(int fd, FdKind k, const sockaddr* dest, socklen_t len, const Config& cfg) {
     if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest))) return {};
+    if (k == FdKind::kTcpPending) return {ConnectRoute::kDone, EALREADY};  // as the kernel's
     if (k == FdKind::kTcpProxied) {
         sockaddr_storage peer;
         socklen_t peer_len = sizeof peer;
@@ -133,6 +134,10 @@ SOCKSIFY_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
     FdKind k = kind_of(fd);
     if (k == FdKind::kNone) [[likely]]
         return real::getpeername(fd, addr, len);
+    if (is_pending(k) && !inside_shim()) {  // not connected to the destination (yet)
+        errno = ENOTCONN;
+        return -1;
+    }
     bool ours = k == FdKind::kTcpProxied || k == FdKind::kDnsStream ||
                 (k == FdKind::kUdp && udp_connected(fd));
     if (!ours || inside_shim() || addr == nullptr || len == nullptr)

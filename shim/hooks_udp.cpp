@@ -87,6 +87,8 @@ Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
     const auto* name = static_cast<const sockaddr*>(msg->msg_name);
     socklen_t name_len = msg->msg_namelen;
     bool fastopen = (flags & MSG_FASTOPEN) != 0;
+    // Still connecting through the proxy: nothing of the program's may reach it yet.
+    if (k == FdKind::kTcpPending) return done(-1, fastopen ? EALREADY : EAGAIN);
     if (k == FdKind::kTcpProxied) {
         sockaddr_storage peer;
         socklen_t peer_len = sizeof peer;
@@ -197,6 +199,11 @@ ssize_t recv_unassociated(int fd, msghdr* msg, int flags) {
 }
 
 ssize_t recv_common(int fd, msghdr* msg, int flags, bool& handled) {
+    if (kind_of(fd) == FdKind::kTcpPending) {  // a socket still connecting has nothing yet
+        handled = true;
+        errno = EAGAIN;
+        return -1;
+    }
     int saved = errno;
     int err = 0;
     ssize_t n;
@@ -256,7 +263,10 @@ bool send_fast(int fd, const void* addr, int flags) {
     return inside_shim();
 }
 
-bool recv_fast(int fd) { return !is_udp(kind_of(fd)) || inside_shim(); }
+bool recv_fast(int fd) {
+    FdKind k = kind_of(fd);
+    return (!is_udp(k) && k != FdKind::kTcpPending) || inside_shim();
+}
 
 // Sockets whose traffic the shim carries or that stay on this host: local, netlink,
 // kernel crypto, and TCP/UDP over IPv4/IPv6.

@@ -42,8 +42,6 @@ int wait_for(int fd, short events, const Deadline& deadline) {
     }
 }
 
-namespace {
-
 // Whether fd's peer is a (same family, address and port).
 bool peer_is(int fd, const sockaddr* a) {
     sockaddr_storage peer{};
@@ -60,8 +58,6 @@ bool peer_is(int fd, const sockaddr* a) {
     return x.sin6_port == y->sin6_port &&
            std::memcmp(&x.sin6_addr, &y->sin6_addr, sizeof x.sin6_addr) == 0;
 }
-
-}  // namespace
 
 int connect_until(int fd, const sockaddr* a, socklen_t len, const Deadline& deadline) {
     int rc;

@@ -29,6 +29,9 @@ int64_t monotonic_ns();
 // poll for events until the deadline; EINTR recomputes the time left.
 int wait_for(int fd, short events, const Deadline& deadline);
 
+// Whether fd's peer is a (same family, address and port).
+bool peer_is(int fd, const sockaddr* a);
+
 // connect that waits for completion (EINPROGRESS → poll → SO_ERROR). EISCONN or
 // EALREADY from the first call (the socket was already connected or connecting) is
 // returned as it is.

@@ -7,6 +7,8 @@
 #include <resolv.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -30,6 +32,18 @@ namespace socksify::shim::real {
     X(write, ssize_t, (int fd, const void* b, size_t n), (fd, b, n))                               \
     X(read, ssize_t, (int fd, void* b, size_t n), (fd, b, n))                                      \
     X(poll, int, (pollfd * fds, nfds_t n, int timeout), (fds, n, timeout))                         \
+    X(ppoll, int, (pollfd * fds, nfds_t n, const timespec* t, const sigset_t* m), (fds, n, t, m))  \
+    X(select, int, (int n, fd_set* r, fd_set* w, fd_set* e, timeval* t), (n, r, w, e, t))          \
+    X(pselect, int,                                                                                \
+      (int n, fd_set* r, fd_set* w, fd_set* e, const timespec* t, const sigset_t* m),              \
+      (n, r, w, e, t, m))                                                                          \
+    X(epoll_ctl, int, (int ep, int op, int fd, epoll_event* ev), (ep, op, fd, ev))                 \
+    X(epoll_wait, int, (int ep, epoll_event* ev, int n, int t), (ep, ev, n, t))                    \
+    X(epoll_pwait, int, (int ep, epoll_event* ev, int n, int t, const sigset_t* m),                \
+      (ep, ev, n, t, m))                                                                           \
+    X(epoll_pwait2, int, (int ep, epoll_event* ev, int n, const timespec* t, const sigset_t* m),   \
+      (ep, ev, n, t, m))                                                                           \
+    X(getsockopt, int, (int fd, int l, int o, void* v, socklen_t* n), (fd, l, o, v, n))            \
     X(socket, int, (int domain, int type, int protocol), (domain, type, protocol))                 \
     X(sendto, ssize_t,                                                                             \
       (int fd, const void* b, size_t n, int flags, const sockaddr* to, socklen_t tolen),           \

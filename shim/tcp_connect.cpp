@@ -18,6 +18,8 @@
 #include "shim/io.hpp"
 #include "shim/log.hpp"
 #include "shim/names.hpp"
+#include "shim/pending.hpp"
+#include "shim/real.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/socket_ops.hpp"
 #include "shim/socks_address.hpp"
@@ -127,11 +129,54 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
         }
     }
     if (int err = police(cfg, dest, name, AuditKind::kConnect)) return err;
-    int err = connect_via_proxy(fd, dest, dest_len, name, cfg);
+    // A non-blocking socket gets EINPROGRESS; its exchange runs in the readiness hooks
+    // and ends in finish_connect (shim/pending.cpp). Without a free slot, and for what
+    // the state machine does not drive yet (another upstream kind, a chain, a route):
+    // blocking.
+    bool machine_can = cfg.proxy_kind == ProxyKind::kSocks5 && cfg.hop_count == 0 &&
+                       find_route(cfg, dest, name) == nullptr;
+    int err = machine_can ? start_pending(fd, dest, dest_len, name, cfg, start) : kNoPending;
+    if (err == EINPROGRESS) return err;
+    if (err == kNoPending) {
+        err = connect_via_proxy(fd, dest, dest_len, name, cfg);
+    } else {
+        settle(fd, dest, dest_len, err);
+    }
     log_connect(fd, dest, name, cfg, err, start);
     audit_connect(cfg, dest, name, err, start);
     return err;
 }
+
+void finish_connect(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
+                    const Config& cfg, int err, int64_t start_ns) {
+    settle(fd, dest, dest_len, err);
+    log_connect(fd, dest, name, cfg, err, start_ns);
+    audit_connect(cfg, dest, name, err, start_ns);
+}
+
+int begin_proxy_connect(int fd, int domain, const Config& cfg, bool& connecting) {
+    sockaddr_storage proxy;
+    socklen_t proxy_len = 0;
+    if (int err = reachable_address(fd, domain, cfg.proxy, cfg.proxy_len, proxy, proxy_len))
+        return err;
+    connecting = false;
+    const auto* to = reinterpret_cast<const sockaddr*>(&proxy);
+    // A 0 at once can be the kernel finishing the program's own earlier non-blocking
+    // connect (as in connect_until): then the socket is not ours.
+    if (real::connect(fd, to, proxy_len) == 0) return peer_is(fd, to) ? 0 : EISCONN;
+    // EINTR: the connect goes on in the background, as EINPROGRESS.
+    if (errno == EINPROGRESS || errno == EINTR) {
+        connecting = true;
+        return 0;
+    }
+    return errno;  // EISCONN/EALREADY: the program's own connection, left alone
+}
+
+HandshakeMode handshake_mode(const Config& cfg) {
+    return pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise;
+}
+
+Credentials proxy_credentials(const Config& cfg) { return credentials_of(cfg); }
 
 bool pipelining(const Config& cfg) {
     return cfg.pipeline && shared_state().pipeline.load(std::memory_order_relaxed) ==
@@ -172,6 +217,12 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
     int err = route != nullptr ? run_via_hop(fd, domain, route->hop, request.address, deadline,
                                              result, t_via, sizeof t_via)
                                : proxy_exchange(fd, domain, request, cfg, deadline, result);
+    settle(fd, dest, dest_len, err);
+    restore_blocking(fd, old_flags);
+    return err;
+}
+
+void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err) {
     if (err == EISCONN || err == EALREADY) {
         // The program's own connection (direct, or still connecting): left alone.
     } else if (err != 0) {
@@ -184,8 +235,6 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
         remember_object(fd, *rec);  // after any replacement of the socket under fd
         set_kind(fd, FdKind::kTcpProxied);
     }
-    restore_blocking(fd, old_flags);
-    return err;
 }
 
 }  // namespace socksify::shim

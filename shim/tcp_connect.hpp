@@ -43,4 +43,20 @@ int reachable_address(int fd, int& domain, const sockaddr_storage& proxy, sockle
 int proxy_exchange(int fd, int domain, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result);
 
+// The end of an exchange on fd, blocking or not: on success the record (getpeername
+// answers dest), on failure the socket shut down so nothing flows; EISCONN/EALREADY
+// (the program's own connection) leave it alone.
+void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err);
+
+// settle, then the log line and audit record proxied_tcp_connect would write.
+void finish_connect(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
+                    const Config& cfg, int err, int64_t start_ns);
+
+// Starts fd's connect to the proxy without waiting. Returns 0 (connecting: still in
+// progress) or an errno. domain is fd's family.
+int begin_proxy_connect(int fd, int domain, const Config& cfg, bool& connecting);
+
+HandshakeMode handshake_mode(const Config& cfg);
+Credentials proxy_credentials(const Config& cfg);
+
 }  // namespace socksify::shim

@@ -22,6 +22,7 @@
 #include "shim/io.hpp"
 #include "shim/log.hpp"
 #include "shim/names.hpp"
+#include "shim/pending.hpp"
 #include "shim/real.hpp"
 #include "shim/resolver.hpp"
 #include "shim/route.hpp"
@@ -387,6 +388,8 @@ void release_fd(int fd) {
     FdKind k = kind_of(fd);
     if (k == FdKind::kUdp)
         release_udp(fd);
+    else if (k == FdKind::kTcpPending)
+        discard_pending(fd), set_kind(fd, FdKind::kNone);
     else if (k != FdKind::kNone)
         set_kind(fd, FdKind::kNone);
 }

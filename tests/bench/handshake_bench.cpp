@@ -143,7 +143,7 @@ void BM_Handshake(benchmark::State& state, HandshakeMode mode) {
     for (auto _ : state) {
         HandshakeResult result;
         run_handshake(proxy.client_fd(), request, Credentials{}, mode, Deadline::after_ms(5000),
-                      1000, result);
+                      result);
         if (result.err != 0) [[unlikely]] {
             state.SkipWithError(strerror(result.err));
             break;

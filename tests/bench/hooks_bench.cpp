@@ -7,6 +7,8 @@
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -194,6 +196,55 @@ void BM_DupClose(benchmark::State& state, Variant dup_v, Variant close_v) {
 BENCHMARK_CAPTURE(BM_DupClose, bare, Variant::kBare, Variant::kBare);
 BENCHMARK_CAPTURE(BM_DupClose, hooked_close, Variant::kBare, Variant::kHooked);
 BENCHMARK_CAPTURE(BM_DupClose, hooked_both, Variant::kHooked, Variant::kHooked);
+
+// poll and epoll_wait with no exchange in flight (issue 16): one load of the
+// "any pending" counter, then the real call. A ready pipe: the call never sleeps.
+using PollFn = int (*)(pollfd*, nfds_t, int);
+using EpollWaitFn = int (*)(int, epoll_event*, int, int);
+
+void BM_Poll(benchmark::State& state, Variant v) {
+    auto poll_fn = resolve<PollFn>(state, "poll", v);
+    if (poll_fn == nullptr) return;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return;
+    pollfd pfd{p[1], POLLOUT, 0};
+    if (warmed(state, poll_fn(&pfd, 1, 0) == 1, "poll on a pipe")) {
+        for (auto _ : state) {
+            int n = poll_fn(&pfd, 1, 0);
+            benchmark::DoNotOptimize(n);
+        }
+    }
+    close(p[0]);
+    close(p[1]);
+}
+BENCHMARK_CAPTURE(BM_Poll, bare, Variant::kBare);
+BENCHMARK_CAPTURE(BM_Poll, hooked, Variant::kHooked);
+
+void BM_EpollWait(benchmark::State& state, Variant v) {
+    auto wait_fn = resolve<EpollWaitFn>(state, "epoll_wait", v);
+    if (wait_fn == nullptr) return;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLOUT;
+    ev.data.fd = p[1];
+    epoll_event out[4];
+    if (warmed(
+            state,
+            ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev) == 0 && wait_fn(ep, out, 4, 0) == 1,
+            "epoll_wait on a pipe")) {
+        for (auto _ : state) {
+            int n = wait_fn(ep, out, 4, 0);
+            benchmark::DoNotOptimize(n);
+        }
+    }
+    close(ep);
+    close(p[0]);
+    close(p[1]);
+}
+BENCHMARK_CAPTURE(BM_EpollWait, bare, Variant::kBare);
+BENCHMARK_CAPTURE(BM_EpollWait, hooked, Variant::kHooked);
 
 // The fast-path test itself: one byte load from the fd table, over the fds a
 // program typically has open (this binary's copy of the table; same inline code).

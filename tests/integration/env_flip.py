@@ -13,6 +13,9 @@ import sys
 
 method = sys.argv[1]
 table = os.environ.get("SOCKSIFY_SHM")
+# "pid:fd:dev:ino:uid" names an fd this process inherited (a memfd): read it there.
+if table and table.count(":") == 4:
+    table = "/proc/self/fd/" + table.split(":")[1]
 libc = ctypes.CDLL(None, use_errno=True)
 for pair in sys.argv[2:]:
     var, value = pair.split("=", 1)

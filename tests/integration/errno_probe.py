@@ -51,6 +51,7 @@ def tcp(host, port, args):
     if nonblock:
         s.setblocking(False)
         rc = s.connect_ex((host, port))
+        facts.append(f"connect={'ok' if rc == 0 else name(rc)}")
         if rc in (errno.EINPROGRESS, errno.EALREADY):
             _, w, _ = select.select([], [s], [], 10)
             rc = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if w else errno.ETIMEDOUT

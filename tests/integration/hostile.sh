@@ -226,6 +226,11 @@ tcp_case() {
     echo=$(field echo)
     lines=$(socksify_lines)
     ((RC == 0)) || WHY+=("probe exit status $RC")
+    # Non-blocking through the proxy: connect() says EINPROGRESS as the kernel would,
+    # the errno comes through SO_ERROR once the exchange is over (issue 16).
+    if [[ $mode == nonblock && $script != - && $(field connect) != EINPROGRESS ]]; then
+        WHY+=("connect() gave $(field connect), want EINPROGRESS")
+    fi
     [[ $got == "$want" ]] || WHY+=("errno ${got:-none}, want $want")
     [[ -n $ms ]] && ((ms <= LIMIT_MS)) || WHY+=("took ${ms:-?} ms > $LIMIT_MS")
     # A silent proxy is given the whole timeout, not less.
@@ -340,7 +345,7 @@ tcp_case slow-reply-900 slow-reply-900 ok
 # mistaken for lost bytes.
 tcp_case slow-reply-1500 slow-reply-1500 ok
 
-# --- Non-blocking connect: the same errno from connect() itself --------------------
+# --- Non-blocking connect: EINPROGRESS, then the same errno through SO_ERROR ---------
 
 for c in ok:ok proxy-down:ECONNREFUSED rep-5:ECONNREFUSED rep-8:EAFNOSUPPORT \
     close-write-5:ECONNABORTED atyp-unknown:ECONNABORTED stall:ETIMEDOUT drip:ETIMEDOUT \

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -235,6 +236,52 @@ TEST_F(HandshakeTest, PipelinedSlowReplyAfterMethodSelectionSucceeds) {
 TEST_F(HandshakeTest, StepwiseSlowReplySucceeds) {
     play({{kGreetingNoAuth, kSelNoAuth}, {kRequest, {5, 0, 0, 1, 198, 51, 100, 1, 0, 80}, 300}});
     EXPECT_EQ(run(HandshakeMode::kStepwise, {}, 5000).err, 0);
+}
+
+}  // namespace
+}  // namespace socksify::shim
+
+namespace socksify::shim {
+namespace {
+
+// The machine the readiness hooks drive: each advance takes what is there, says what
+// it waits for, and never blocks; bytes arriving in pieces make the same result.
+TEST(HandshakeMachine, AdvancesStepByStepWithoutBlocking) {
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    proto::Request request;
+    request.command = proto::Command::kConnect;
+    request.address.type = proto::AddrType::kIpv4;
+    request.address.ip = {203, 0, 113, 10};
+    request.address.port = 80;
+    Handshake h;
+    HandshakeResult r;
+    ASSERT_EQ(h.start(request, {"u", "pw"}, HandshakeMode::kStepwise, false), 0);
+    EXPECT_EQ(h.advance(fds[0], r), POLLIN);  // greeting sent, nothing back yet
+    uint8_t buf[64];
+    EXPECT_EQ(read(fds[1], buf, sizeof buf), 4);  // greeting only: 5 2 0 2
+    EXPECT_EQ(h.advance(fds[0], r), POLLIN);      // still nothing: no busy loop, no block
+    // Method selection one byte at a time.
+    ASSERT_EQ(write(fds[1], "\x05", 1), 1);
+    EXPECT_EQ(h.advance(fds[0], r), POLLIN);
+    ASSERT_EQ(write(fds[1], "\x02", 1), 1);
+    EXPECT_EQ(h.advance(fds[0], r), POLLIN);
+    EXPECT_EQ(read(fds[1], buf, sizeof buf), 6);  // the credentials, then it waits
+    ASSERT_EQ(write(fds[1], "\x01\x00", 2), 2);
+    EXPECT_EQ(h.advance(fds[0], r), POLLIN);
+    EXPECT_EQ(read(fds[1], buf, sizeof buf), 10);  // the request
+    const uint8_t reply[] = {5, 0, 0, 1, 198, 51, 100, 1, 0x04, 0x38, 'h', 'i'};
+    ASSERT_EQ(write(fds[1], reply, 4), 4);
+    EXPECT_EQ(h.advance(fds[0], r), POLLIN);
+    ASSERT_EQ(write(fds[1], reply + 4, sizeof reply - 4), static_cast<ssize_t>(sizeof reply - 4));
+    EXPECT_EQ(h.advance(fds[0], r), 0);
+    EXPECT_EQ(r.err, 0);
+    EXPECT_EQ(h.advance(fds[0], r), 0);  // done stays done
+    char tunnel[2];
+    EXPECT_EQ(read(fds[0], tunnel, 2), 2);  // never read past the reply
+    EXPECT_EQ(memcmp(tunnel, "hi", 2), 0);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 }  // namespace
