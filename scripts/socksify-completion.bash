@@ -55,8 +55,11 @@ _socksify() {
             --udp) mapfile -t COMPREPLY < <(compgen -W 'on off' -- "$cur") ;;
             --dns) mapfile -t COMPREPLY < <(compgen -W 'remote local off' -- "$cur") ;;
             --supervise) mapfile -t COMPREPLY < <(compgen -W 'auto on off' -- "$cur") ;;
+            --chain-mode)
+                mapfile -t COMPREPLY < <(compgen -W 'strict dynamic random round-robin' -- "$cur")
+                ;;
             --proxy | -*x)
-                mapfile -t COMPREPLY < <(compgen -W 'socks5:// socks5h://' -- "$cur")
+                mapfile -t COMPREPLY < <(compgen -W 'socks5:// socks5h:// socks4:// socks4a:// http://' -- "$cur")
                 compopt -o nospace 2>/dev/null
                 ;;
             --config | --proxychains-conf | --password-file | --audit | --audit-summary)

@@ -49,6 +49,9 @@ declare -A VALUE=(
     [SOCKSIFY_POLICY]='allow:*'
     [SOCKSIFY_DEFAULT_DENY]=0
     [SOCKSIFY_AUDIT]=%other-audit
+    [SOCKSIFY_CHAIN]=socks5h://127.0.0.1:1,socks5h://127.0.0.1:2
+    [SOCKSIFY_CHAIN_LEN]=nonsense
+    [SOCKSIFY_ROUTES]='*=direct'
 )
 # The walk covers what the library reads: a variable added to the library and not here
 # fails this check.
