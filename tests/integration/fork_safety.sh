@@ -54,7 +54,9 @@ cleanup() {
     rm -rf "$SFY_TMP"
 }
 trap cleanup EXIT
-in_client "$HP" --listen "127.0.0.1:$HP_PORT" stall 2>"$SFY_TMP/hp.log" &
+# Started as the namespace's own process (not through a shell function, whose subshell
+# a kill would leave the proxy behind), with no hold on this script's output.
+"${IN_CLIENT[@]}" "$HP" --listen "127.0.0.1:$HP_PORT" stall >/dev/null 2>"$SFY_TMP/hp.log" &
 HP_PID=$!
 for ((i = 0; i < 100; i++)); do
     grep -q 'listening on' "$SFY_TMP/hp.log" && break
