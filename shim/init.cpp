@@ -7,6 +7,7 @@
 // glibc runs those under its atfork lock, which a start-up may need (dlopen of an
 // NSS module whose constructor calls pthread_atfork).
 #include "shim/init.hpp"
+#include "shim/pending.hpp"
 
 #include <pthread.h>
 #include <sched.h>
@@ -133,6 +134,7 @@ void ensure_ready() {
 }
 
 void start_from(EnvLookup env) {
+    disable_pending();  // the supervisor: nobody's readiness hooks run here
     uint8_t expected = kNotStarted;
     if (g_state.compare_exchange_strong(expected, kStarting, std::memory_order_acq_rel)) start(env);
 }

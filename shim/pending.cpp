@@ -3,6 +3,8 @@
 // its lock keeps two threads waiting on the same socket from advancing it together.
 #include "shim/pending.hpp"
 
+#include <atomic>
+
 #include <fcntl.h>
 #include <poll.h>
 
@@ -95,8 +97,13 @@ void complete(int fd, Pending& p, int err) {
 
 }  // namespace
 
+constinit std::atomic<bool> g_pending_off{false};
+
+void disable_pending() { g_pending_off.store(true, std::memory_order_relaxed); }
+
 int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                   const Config& cfg, int64_t start_ns) {
+    if (g_pending_off.load(std::memory_order_relaxed)) return kNoPending;
     int fl = real::fcntl(fd, F_GETFL, 0);
     if (fl < 0 || !(fl & O_NONBLOCK)) return kNoPending;
     FdRecord* rec = fd_record(fd);

@@ -29,6 +29,11 @@ inline constexpr int kPendingSlots = 256;
 // For a non-blocking fd: starts the connect to the proxy and records the exchange.
 // Returns EINPROGRESS, an errno (nothing recorded), or kNoPending (fd is blocking, or
 // no slot is free: the caller runs the blocking exchange).
+// The supervisor (in the launcher) runs the TCP path on a program's socket it holds
+// itself: no readiness hook of the program will ever advance an exchange there, so it
+// turns the non-blocking path off for its process and every exchange runs to its end.
+void disable_pending();
+
 int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                   const Config& cfg, int64_t start_ns);
 

@@ -216,7 +216,9 @@ ran() {
 }
 
 STRICT=("$L" --strict --audit "$AUDIT" -x "$URL" --)
-PLAIN=("$L" -x "$URL" --)
+# Without --strict the launcher would supervise static and 32-bit programs (issue 13):
+# this script checks the preload's own verdicts, so the supervisor stays off.
+PLAIN=("$L" --supervise off -x "$URL" --)
 MODES=(spawn-chdir spawnp-chdir spawn-fchdir syscall-execve syscall-execveat execveat fexecve)
 for prog in "${PROGRAMS[@]}"; do
     path=$T/progs/$prog
