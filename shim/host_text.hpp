@@ -46,8 +46,8 @@ HostKind parse_host(std::string_view text, bool utf8, HostText& out);
 // Why a list item (policy rule, direct list) written as an address in a spelling other
 // than inet_pton's (0x7f.1, 127.1, 2130706433, 203.0.113.7.) or with a scope id is
 // refused, or nullptr. Such an item must not become a name or a suffix (no connection
-// would ever match it: the resolver reads the text as an address), and 10.1 means
-// 10.0.0.1 to inet_aton, not 10.1.0.0/16: the user writes a.b.c.d instead.
+// would ever match it: the resolver reads the text as an address), and 203.1 means
+// 203.0.0.1 to inet_aton, not 203.1.0.0/16: the user writes a.b.c.d instead.
 const char* unusual_address(std::string_view text);
 
 }  // namespace socksify::shim

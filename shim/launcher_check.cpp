@@ -13,6 +13,7 @@
 #include "protocol/status.hpp"
 #include "shim/handshake.hpp"
 #include "shim/launcher_pipeline.hpp"
+#include "shim/tcp_connect.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -67,11 +68,6 @@ bool parse_target(const std::string& text, proto::Address& out) {
     return true;
 }
 
-Credentials credentials_of(const Config& cfg) {
-    if (!cfg.has_auth) return {};
-    return {{cfg.user, cfg.user_len}, {cfg.pass, cfg.pass_len}};
-}
-
 // A fresh connection to the proxy; -1 with err set when it cannot be made.
 int connect_proxy(const Config& cfg, const Deadline& deadline, int& err, double* ms = nullptr) {
     int fd = socket(cfg.proxy.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -114,7 +110,7 @@ int ask(const Config& cfg, proto::Command cmd, const proto::Address& a, Handshak
     Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
     int fd = connect_proxy(cfg, deadline, r.err);
     if (fd < 0) return -1;
-    run_handshake(fd, proto::Request{cmd, a}, credentials_of(cfg), HandshakeMode::kStepwise,
+    run_handshake(fd, proto::Request{cmd, a}, proxy_credentials(cfg), HandshakeMode::kStepwise,
                   deadline, r);
     close(fd);
     // A failure reply still says the request was processed.

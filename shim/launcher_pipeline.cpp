@@ -1,4 +1,5 @@
 #include "shim/launcher_pipeline.hpp"
+#include "shim/tcp_connect.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -26,11 +27,6 @@ constexpr size_t kMaxCacheBytes = 64 * 1024;
 // The probe of this run, if one had to be made. Never destroyed: a launcher that exits
 // on an error path must not abort on a joinable thread.
 std::thread* g_probe = nullptr;
-
-Credentials credentials_of(const Config& cfg) {
-    if (!cfg.has_auth) return {};
-    return {{cfg.user, cfg.user_len}, {cfg.pass, cfg.pass_len}};
-}
 
 // Owned by us, not writable by others: a directory or file anyone else could have
 // put in our way is ignored.
@@ -123,7 +119,7 @@ ProbeOutcome probe_proxy(const Config& cfg, double& connect_ms) {
         connect_until(fd, reinterpret_cast<const sockaddr*>(&cfg.proxy), cfg.proxy_len, deadline);
     if (out.err == 0) {
         connect_ms = static_cast<double>(monotonic_ns() - start) / 1e6;
-        out = probe_pipelining(fd, credentials_of(cfg), deadline);
+        out = probe_pipelining(fd, proxy_credentials(cfg), deadline);
     }
     close(fd);
     return out;

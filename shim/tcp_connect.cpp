@@ -59,11 +59,6 @@ namespace {
 // The upstream(s) of the calling thread's last connection, for its log line.
 thread_local char t_via[160];
 
-Credentials credentials_of(const Config& cfg) {
-    if (!cfg.has_auth) return {};
-    return {{cfg.user, cfg.user_len}, {cfg.pass, cfg.pass_len}};
-}
-
 int attempt(int fd, int& domain, const proto::Request& request, const Config& cfg,
             HandshakeMode mode, const Deadline& deadline, HandshakeResult& result) {
     if (cfg.hop_count > 0 && request.command == proto::Command::kConnect)
@@ -77,10 +72,10 @@ int attempt(int fd, int& domain, const proto::Request& request, const Config& cf
     if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len, deadline))
         return err;
     if (request.command != proto::Command::kConnect) {
-        run_handshake(fd, request, credentials_of(cfg), mode, deadline, result);
+        run_handshake(fd, request, proxy_credentials(cfg), mode, deadline, result);
         return result.err;
     }
-    Hop hop{cfg.proxy_kind, credentials_of(cfg), mode == HandshakeMode::kPipelined, cfg.proxy_text};
+    Hop hop{cfg.proxy_kind, proxy_credentials(cfg), mode == HandshakeMode::kPipelined, cfg.proxy_text};
     return run_hop(fd, hop, request.address, deadline, result);
 }
 
@@ -176,7 +171,10 @@ HandshakeMode handshake_mode(const Config& cfg) {
     return pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise;
 }
 
-Credentials proxy_credentials(const Config& cfg) { return credentials_of(cfg); }
+Credentials proxy_credentials(const Config& cfg) {
+    if (!cfg.has_auth) return {};
+    return {{cfg.user, cfg.user_len}, {cfg.pass, cfg.pass_len}};
+}
 
 bool pipelining(const Config& cfg) {
     return cfg.pipeline && shared_state().pipeline.load(std::memory_order_relaxed) ==
