@@ -7,7 +7,6 @@
 // glibc runs those under its atfork lock, which a start-up may need (dlopen of an
 // NSS module whose constructor calls pthread_atfork).
 #include "shim/init.hpp"
-#include "shim/pending.hpp"
 
 #include <pthread.h>
 #include <sched.h>
@@ -22,6 +21,7 @@
 #include "shim/guard.hpp"
 #include "shim/log.hpp"
 #include "shim/names.hpp"
+#include "shim/pending.hpp"
 #include "shim/real.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/udp_assoc.hpp"

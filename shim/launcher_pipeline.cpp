@@ -1,5 +1,4 @@
 #include "shim/launcher_pipeline.hpp"
-#include "shim/tcp_connect.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -16,6 +15,7 @@
 
 #include "shim/shared_state.hpp"
 #include "shim/shm_file.hpp"
+#include "shim/tcp_connect.hpp"
 
 namespace socksify::shim {
 namespace {

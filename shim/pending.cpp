@@ -3,11 +3,10 @@
 // its lock keeps two threads waiting on the same socket from advancing it together.
 #include "shim/pending.hpp"
 
-#include <atomic>
-
 #include <fcntl.h>
 #include <poll.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 

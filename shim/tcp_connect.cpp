@@ -75,7 +75,8 @@ int attempt(int fd, int& domain, const proto::Request& request, const Config& cf
         run_handshake(fd, request, proxy_credentials(cfg), mode, deadline, result);
         return result.err;
     }
-    Hop hop{cfg.proxy_kind, proxy_credentials(cfg), mode == HandshakeMode::kPipelined, cfg.proxy_text};
+    Hop hop{cfg.proxy_kind, proxy_credentials(cfg), mode == HandshakeMode::kPipelined,
+            cfg.proxy_text};
     return run_hop(fd, hop, request.address, deadline, result);
 }
 
