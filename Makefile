@@ -26,17 +26,23 @@ SHIM_FLAGS := -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -fno-excepti
 # its sanitizer symbols come from the runtimes the test preloads first, so it still
 # needs libc alone.
 LIB_DEFS ?= -Wl,-z,defs
-LIB_LDFLAGS := -shared -Wl,--version-script=shim/libsocksify.map $(LIB_DEFS) -Wl,-z,now \
+LIB_LDFLAGS := -shared -Wl,--version-script=shim/hooks/libsocksify.map $(LIB_DEFS) -Wl,-z,now \
 	-Wl,--as-needed -static-libstdc++ -static-libgcc
 
-PROTO_SRC := $(wildcard protocol/*.cpp)
-# launcher/: the seccomp supervisor, linked into the launcher only.
-SUPERVISOR_SRC := $(wildcard launcher/*.cpp)
-LAUNCHER_SRC := $(wildcard shim/launcher*.cpp) $(SUPERVISOR_SRC)
-HOOK_SRC := $(wildcard shim/hooks_*.cpp)
-CORE_SRC := $(filter-out $(LAUNCHER_SRC) $(HOOK_SRC),$(wildcard shim/*.cpp))
-# config_file.cpp is the launcher's (and the unit tests'): the library never reads files.
-LIB_SRC := $(PROTO_SRC) $(filter-out shim/config_file.cpp,$(CORE_SRC)) $(HOOK_SRC)
+# Sources by folder, one folder per layer (docs/ARCHITECTURE.md):
+#   protocol/        the codec                      -> library, launcher, tests
+#   settings/        settings, policy, audit format -> library, launcher, tests
+#   shim/ shim/*/    the library's machinery        -> library, launcher (supervisor), tests
+#   shim/hooks/      the exported hooks             -> library only
+#   launcher/ */     the socksify program           -> launcher (all but main.cpp: unit tests)
+tree = $(wildcard $(1)/*.cpp $(1)/*/*.cpp)
+PROTO_SRC := $(call tree,protocol)
+SETTINGS_SRC := $(call tree,settings)
+HOOK_SRC := $(call tree,shim/hooks)
+CORE_SRC := $(SETTINGS_SRC) $(filter-out $(HOOK_SRC),$(call tree,shim))
+LAUNCHER_SRC := $(call tree,launcher)
+LAUNCHER_PARTS := $(filter-out launcher/main.cpp,$(LAUNCHER_SRC))
+LIB_SRC := $(PROTO_SRC) $(CORE_SRC) $(HOOK_SRC)
 UNIT_SRC := $(wildcard tests/unit/*_test.cpp)
 BENCH_SRC := $(wildcard tests/bench/*_bench.cpp)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.cpp)
@@ -49,10 +55,10 @@ LAUNCHER := $(BUILD)/bin/socksify
 UNIT := $(BUILD)/tests/unit_tests
 BENCH := $(BUILD)/tests/benchmarks
 REPLAY := $(patsubst %,$(BUILD)/tests/replay_%,$(FUZZ_NAMES))
-TEST_HELPERS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,\
-	$(filter-out tests/integration/early_ctor.c,$(wildcard tests/integration/*.c))) \
+TEST_HELPERS := $(patsubst tests/programs/%.c,$(BUILD)/tests/%,\
+	$(filter-out tests/programs/early_ctor.c,$(wildcard tests/programs/*.c))) \
 	$(BUILD)/tests/libearly_ctor.so \
-	$(patsubst tests/integration/%.cpp,$(BUILD)/tests/%,$(wildcard tests/integration/*.cpp))
+	$(patsubst tests/programs/%.cpp,$(BUILD)/tests/%,$(wildcard tests/programs/*.cpp))
 
 GTEST_FLAGS := $(shell pkg-config --cflags --libs gtest_main gmock 2>/dev/null || echo -lgtest_main -lgtest -lgmock -pthread)
 BENCH_LIBS := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark) -lbenchmark_main -pthread
@@ -66,7 +72,7 @@ $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) $(SHIM_FLAGS) -c $< -o $@
 
-$(LIB): $(call obj,$(BUILD),$(LIB_SRC)) shim/libsocksify.map
+$(LIB): $(call obj,$(BUILD),$(LIB_SRC)) shim/hooks/libsocksify.map
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) $(LIB_LDFLAGS) -o $@ $(call obj,$(BUILD),$(LIB_SRC))
 
@@ -84,24 +90,13 @@ $(BUILD)/launcher/obj/%.o: %.cpp $(PREFIX_STAMP)
 	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -DSOCKSIFY_LIBDIR='"$(LIBDIR_INSTALLED)"' -c $< -o $@
 
 # Static libstdc++: loading the shared one costs ~0.4 ms of page faults per start.
-# The launcher shares the library's pure parsers (config, policy, config files, audit
-# records) and nothing that hooks.
-LAUNCHER_SHARED := shim/config.cpp shim/shm_file.cpp shim/policy.cpp shim/config_file.cpp \
-	shim/audit_format.cpp shim/audit_file.cpp shim/program_check.cpp shim/host_text.cpp \
-	shim/io.cpp shim/real.cpp shim/handshake.cpp shim/pipeline_probe.cpp
-# The supervisor runs the library's TCP path (handshake, policy, audit, fake DNS) on
-# the program's sockets: the library's pure and blocking parts, none of its hooks.
-LAUNCHER_SHARED += shim/tcp_connect.cpp shim/handshake.cpp shim/io.cpp shim/real.cpp \
-	shim/audit.cpp shim/log.cpp shim/names.cpp shim/fake_dns.cpp shim/shared_state.cpp \
-	shim/socket_ops.cpp shim/socks_address.cpp shim/route.cpp shim/fd_table.cpp shim/init.cpp \
-	shim/hosts_file.cpp shim/udp_assoc.cpp shim/resolver.cpp shim/dns_tcp.cpp \
-	shim/dns_intercept.cpp shim/exec_guard.cpp shim/address_form.cpp shim/chain.cpp \
-	shim/upstream.cpp shim/upstream_socks4.cpp shim/upstream_http.cpp shim/pending.cpp
-$(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) $(LAUNCHER_SHARED) $(PROTO_SRC)) | $(LIB)
+# The launcher runs the library's machinery (the supervisor's TCP and DNS paths, the
+# pipelining probe, --check) but none of its hooks.
+$(LAUNCHER): $(call obj,$(BUILD)/launcher,$(LAUNCHER_SRC) $(CORE_SRC) $(PROTO_SRC)) | $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -static-libstdc++ -static-libgcc -o $@ $(filter %.o,$^)
 
-$(UNIT): $(call obj,$(BUILD),$(UNIT_SRC) $(PROTO_SRC) $(CORE_SRC) $(SUPERVISOR_SRC))
+$(UNIT): $(call obj,$(BUILD),$(UNIT_SRC) $(PROTO_SRC) $(CORE_SRC) $(LAUNCHER_PARTS))
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(GTEST_FLAGS) -pthread
 
@@ -109,11 +104,9 @@ $(BUILD)/obj/tests/%.o: tests/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -fPIC -c $< -o $@
 
-# The pure parsers of shim/ the fuzz targets reach besides the codec.
-FUZZ_SHIM_SRC := shim/config.cpp shim/policy.cpp shim/config_file.cpp shim/audit_format.cpp
-FUZZ_SHIM_SRC += shim/host_text.cpp
+# The fuzz targets reach the codec and the settings parsers.
 $(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o \
-		$(call obj,$(BUILD),$(PROTO_SRC) $(FUZZ_SHIM_SRC))
+		$(call obj,$(BUILD),$(PROTO_SRC) $(SETTINGS_SRC))
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^
 
@@ -126,15 +119,15 @@ $(BUILD)/bench/%: tests/bench/%.c
 	$(CC) -O2 -Wall -o $@ $<
 
 # C++ test servers (the hostile proxy) use the codec's server side.
-$(BUILD)/tests/%: tests/integration/%.cpp $(call obj,$(BUILD),$(PROTO_SRC))
+$(BUILD)/tests/%: tests/programs/%.cpp $(call obj,$(BUILD),$(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(BASE_FLAGS) -o $@ $< $(call obj,$(BUILD),$(PROTO_SRC)) -pthread
 
-$(BUILD)/tests/libearly_ctor.so: tests/integration/early_ctor.c
+$(BUILD)/tests/libearly_ctor.so: tests/programs/early_ctor.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -shared -fPIC -o $@ $<
 
-$(BUILD)/tests/%: tests/integration/%.c
+$(BUILD)/tests/%: tests/programs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -o $@ $< -pthread
 
@@ -158,8 +151,8 @@ fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
 	    || exit 1; \
 	done
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(PROTO_SRC) $(FUZZ_SHIM_SRC) \
-		$(wildcard protocol/*.hpp shim/*.hpp tests/fuzz/*.hpp)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(PROTO_SRC) $(SETTINGS_SRC) \
+		$(wildcard protocol/*.hpp settings/*.hpp tests/fuzz/*.hpp)
 	@mkdir -p $(dir $@)
 	$(CLANGXX) -std=c++20 -I. -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ $(filter %.cpp,$^)
@@ -212,7 +205,7 @@ deb:
 	@ls $(DEB_DIR)/*.deb
 
 format-check:
-	clang-format --dry-run --Werror protocol/*.[ch]pp shim/*.[ch]pp launcher/*.[ch]pp tests/unit/*.cpp
+	clang-format --dry-run --Werror $(wildcard $(foreach d,protocol settings shim shim/* launcher launcher/*,$(d)/*.[ch]pp)) tests/unit/*.cpp
 
 clean:
 	rm -rf $(BUILD)

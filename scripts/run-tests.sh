@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 LIB=build/lib/libsocksify.so
-MAP=shim/libsocksify.map
+MAP=shim/hooks/libsocksify.map
 UNIT=build/tests/unit_tests
 LOGDIR=build/test-logs
 

@@ -348,7 +348,7 @@ while True:
         pass
     c.close()
 '
-UDP_ECHO_PY=$ROOT/tests/integration/udp_echo.py
+UDP_ECHO_PY=$ROOT/tests/programs/udp_echo.py
 
 # Every server, in start order; start_one starts one of them, ready_checks says how to
 # know it answers ("tcp|udp NAMESPACE HOST PORT", one per line).

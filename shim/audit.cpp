@@ -14,14 +14,14 @@
 #include <atomic>
 #include <cstdio>
 
-#include "shim/audit_format.hpp"
+#include "settings/audit_format.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
-#include "shim/policy.hpp"
+#include "settings/policy.hpp"
 #include "shim/real.hpp"
-#include "shim/route.hpp"
-#include "shim/udp_assoc.hpp"
+#include "settings/route.hpp"
+#include "shim/proxy/udp_assoc.hpp"
 
 namespace socksify::shim {
 

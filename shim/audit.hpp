@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "shim/config.hpp"
+#include "settings/config.hpp"
 
 namespace socksify::shim {
 

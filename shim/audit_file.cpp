@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "shim/audit_format.hpp"
+#include "settings/audit_format.hpp"
 
 namespace socksify::shim {
 

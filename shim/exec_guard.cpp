@@ -21,8 +21,8 @@
 #include <string_view>
 
 #include "shim/audit_file.hpp"
-#include "shim/audit_format.hpp"
-#include "shim/config.hpp"
+#include "settings/audit_format.hpp"
+#include "settings/config.hpp"
 #include "shim/program_check.hpp"
 
 namespace socksify::shim {

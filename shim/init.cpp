@@ -20,11 +20,11 @@
 #include "shim/exec_guard.hpp"
 #include "shim/guard.hpp"
 #include "shim/log.hpp"
-#include "shim/names.hpp"
-#include "shim/pending.hpp"
+#include "shim/dns/names.hpp"
+#include "shim/proxy/pending.hpp"
 #include "shim/real.hpp"
 #include "shim/shared_state.hpp"
-#include "shim/udp_assoc.hpp"
+#include "shim/proxy/udp_assoc.hpp"
 
 namespace socksify::shim {
 namespace {

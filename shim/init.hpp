@@ -3,7 +3,7 @@
 // without locks afterwards (docs/ARCHITECTURE.md, Start-up and state).
 #pragma once
 
-#include "shim/config.hpp"
+#include "settings/config.hpp"
 
 namespace socksify::shim {
 

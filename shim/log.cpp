@@ -11,7 +11,7 @@
 #include <iterator>
 #include <string_view>
 
-#include "shim/audit_format.hpp"
+#include "settings/audit_format.hpp"
 #include "shim/init.hpp"
 #include "shim/real.hpp"
 

@@ -1,7 +1,7 @@
 // One log line = one write(2) to fd 2 through the real write; errno is preserved.
 #pragma once
 
-#include "shim/config.hpp"
+#include "settings/config.hpp"
 
 namespace socksify::shim {
 

@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "shim/config.hpp"
-#include "shim/fake_dns.hpp"
+#include "settings/config.hpp"
+#include "shim/dns/fake_dns.hpp"
 
 namespace socksify::shim {
 

@@ -16,7 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "shim/config.hpp"
+#include "settings/config.hpp"
 
 namespace socksify::shim {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "shim/fake_dns.hpp"
+#include "shim/dns/fake_dns.hpp"
 
 namespace socksify::shim {
 namespace {

@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "protocol/messages.hpp"
-#include "shim/handshake.hpp"
+#include "shim/proxy/handshake.hpp"
 #include "shim/io.hpp"
 
 namespace socksify::shim {

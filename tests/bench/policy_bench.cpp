@@ -11,9 +11,9 @@
 #include <string>
 
 #include "shim/audit.hpp"
-#include "shim/audit_format.hpp"
-#include "shim/config.hpp"
-#include "shim/policy.hpp"
+#include "settings/audit_format.hpp"
+#include "settings/config.hpp"
+#include "settings/policy.hpp"
 
 namespace socksify::shim {
 namespace {

@@ -103,7 +103,7 @@ BENCHMARK(BM_UdpDatagramPlain);
 // Wrap: header into a stack buffer, iovec {header, payload} (the payload is never
 // copied by us). Unwrap: receive into {scratch sized like the last header sent,
 // user buffer}, decode the header from the scratch; the payload lands in place.
-// The sockaddr → Address conversion (shim/socks_address.cpp) is not included.
+// The sockaddr → Address conversion (shim/proxy/socks_address.cpp) is not included.
 void BM_UdpDatagramWrapUnwrap(benchmark::State& state, AddrType type) {
     Datagram d;
     const Address dest = header_of(type).address;

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "shim/audit_format.hpp"
+#include "settings/audit_format.hpp"
 #include "tests/fuzz/invariants.hpp"
 
 using namespace socksify::shim;

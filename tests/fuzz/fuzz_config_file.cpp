@@ -4,8 +4,8 @@
 #include <cstring>
 #include <string_view>
 
-#include "shim/config_file.hpp"
-#include "shim/policy.hpp"
+#include "settings/config_file.hpp"
+#include "settings/policy.hpp"
 #include "tests/fuzz/invariants.hpp"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "shim/policy.hpp"
+#include "settings/policy.hpp"
 #include "tests/fuzz/invariants.hpp"
 
 namespace {

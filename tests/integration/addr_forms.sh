@@ -15,7 +15,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_world
 require_launcher
 ensure_scratch
-HERE=$SFY_ROOT/tests/integration
 PROBE_BIN=$SFY_ROOT/build/tests/addr_probe
 [[ -x $PROBE_BIN ]] || { fail all "$PROBE_BIN not built (make test builds it)"; finish; }
 T=60
@@ -24,7 +23,7 @@ LISTEN_LOG=$SFY_TMP/listener.log
 IFACE=$(ip -n "$SFY_NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" {sub(/@.*/, "", $2); print $2; exit}')
 
 # Started as plain commands (ip netns exec execs them), so $! is the server's own PID.
-"${IN_PROXY[@]}" "$PY" "$HERE/addr_listener.py" "$LISTEN_LOG" "$PORT" 300 "$SFY_PROXY4" \
+"${IN_PROXY[@]}" "$PY" "$PROGRAMS/addr_listener.py" "$LISTEN_LOG" "$PORT" 300 "$SFY_PROXY4" \
     "$SFY_PROXY6" >/dev/null 2>"$SFY_TMP/listener.err" &
 LISTENER=$!
 TCPDUMP=""

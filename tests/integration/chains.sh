@@ -12,7 +12,7 @@ require_names
 
 T=30
 TOKEN=$(token)
-EP=$SFY_ROOT/tests/integration/errno_probe.py
+EP=$PROGRAMS/errno_probe.py
 URL=http://$SFY_NAME_WEB/hello.txt
 DANTE=socks5h://$SFY_PROXY4:$SFY_PORT_DANTE
 MICRO=socks5h://$SFY_PROXY4:$SFY_PORT_MICRO

@@ -16,7 +16,7 @@ require_names
 T=20
 TOKEN=$(token)
 WEB=$SFY_NAME_WEB
-LIBC_PROBE=$SFY_ROOT/tests/integration/libc_dns_probe.py
+LIBC_PROBE=$PROGRAMS/libc_dns_probe.py
 FAKE4_RE='^198\.1[89]\.[0-9]+\.[0-9]+$'
 PROXY="socks5h://$SFY_PROXY4:$SFY_PORT_DANTE"
 SOCKS=("${SFY[@]}" -x "$PROXY")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every resolver and connection entry point the system's libc exports by name (what a
 # program reaches by linking, dlsym or ctypes, aliases such as __connect included) is
-# decided: hooked (shim/libsocksify.map) or listed in docs/RESOLVER_ENTRY_POINTS.md.
+# decided: hooked (shim/hooks/libsocksify.map) or listed in docs/RESOLVER_ENTRY_POINTS.md.
 # A new glibc that adds one fails here until someone decides it. No test world needed.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh

@@ -16,7 +16,7 @@ require_world
 require_launcher
 ensure_scratch
 PROBE_C=$SFY_ROOT/build/tests/env_flip
-PROBE_PY=$SFY_ROOT/tests/integration/env_flip.py
+PROBE_PY=$PROGRAMS/env_flip.py
 if [[ ! -x $PROBE_C ]]; then
     fail all "$PROBE_C not built (make build/tests/env_flip)"
     finish
@@ -28,7 +28,7 @@ LAUNCH=("${SFY[@]}" --strict --direct '' --udp off -q --audit "$AUDIT" --timeout
     --allow '*.socks.test' --allow "$SFY_DEST4:$SFY_PORT_ECHO" --allow 127.0.0.1
     -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --)
 
-# Every variable the library reads (shim/config.hpp), with a value that would change
+# Every variable the library reads (settings/config.hpp), with a value that would change
 # what the probe sees if the library took it. "@" values are paths made per run.
 # shellcheck disable=SC2054  # the commas are inside values
 declare -A VALUE=(
@@ -151,7 +151,7 @@ done
 # A constructor that runs before the library's: the env_flip probe built as a library
 # and preloaded after socksify's (the launcher's LD_PRELOAD is kept when it is named).
 FLIP_LIB=$SFY_TMP/libenv_flip.so
-if gcc -O2 -shared -fPIC -DFLIP_CONSTRUCTOR -o "$FLIP_LIB" "$SFY_ROOT/tests/integration/env_flip.c"; then
+if gcc -O2 -shared -fPIC -DFLIP_CONSTRUCTOR -o "$FLIP_LIB" "$PROGRAMS/env_flip.c"; then
     run 10 "${LAUNCH[@]}" printenv LD_PRELOAD
     PRELOAD=$OUT
     ctor() {

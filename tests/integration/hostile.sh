@@ -19,7 +19,7 @@ if ! unshare --net true 2>/dev/null; then
 fi
 require_launcher
 HP=$SFY_ROOT/build/tests/hostile_proxy
-EPROBE=$SFY_ROOT/tests/integration/errno_probe.py
+EPROBE=$PROGRAMS/errno_probe.py
 LIB=$SFY_ROOT/build/lib/libsocksify.so
 if [[ ! -x $HP ]]; then
     fail all "$HP not built (make build/tests/hostile_proxy)"

@@ -22,9 +22,8 @@ require_names
 T=20
 TOKEN=$(token)
 ensure_scratch
-HERE=$SFY_ROOT/tests/integration
-NAMES=$HERE/names_probe.py
-CHECK=$HERE/audit_check.py
+NAMES=$PROGRAMS/names_probe.py
+CHECK=$PROGRAMS/audit_check.py
 PROXY=socks5h://$SFY_PROXY4:$SFY_PORT_DANTE
 AUDIT=$SFY_TMP/audit.log
 DANTE_LOG=$SFY_LOG/danted.log
@@ -182,7 +181,7 @@ else
         fail link-local-direct-keeps-scope "$(why "expected ECONNREFUSED: direct, with the scope id")"
     fi
     # A datagram to link-local multicast: refused the same way.
-    run $T "${SFY[@]}" -x "$PROXY" -- "$PY" "$HERE/udp_probe.py" errno "ff02::1de:c0:face:8d%lo" 5353
+    run $T "${SFY[@]}" -x "$PROXY" -- "$PY" "$PROGRAMS/udp_probe.py" errno "ff02::1de:c0:face:8d%lo" 5353
     if [[ $OUT == "PermissionError EACCES"* && $ERR == *link-local* ]]; then
         pass link-local-udp-refused
     else

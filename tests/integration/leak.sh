@@ -12,7 +12,6 @@ require_names
 command -v tcpdump >/dev/null || { skip all "tcpdump is not installed"; finish; }
 
 ensure_scratch
-HERE=$SFY_ROOT/tests/integration
 T=20
 IFACE=$(ip -n "$SFY_NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" {sub(/@.*/, "", $2); print $2; exit}')
 PCAP=$SFY_TMP/leak.pcap
@@ -72,14 +71,14 @@ mkdir -p "$SFY_TMP/java"
 work curl-by-name "$TOKEN" curl -sS --max-time 10 "http://$SFY_NAME_WEB/hello.txt"
 work wget-by-name "$TOKEN" wget -q -O - -T 10 "http://$SFY_NAME_WEB/hello.txt"
 work python-by-name "$TOKEN" "$PY" -c "import urllib.request as u; print(u.urlopen('http://$SFY_NAME_WEB/hello.txt', timeout=10).read().decode())"
-if javac -d "$SFY_TMP/java" "$HERE/HttpGet.java" 2>/dev/null; then
+if javac -d "$SFY_TMP/java" "$PROGRAMS/HttpGet.java" 2>/dev/null; then
     work java-by-name "$TOKEN" java -cp "$SFY_TMP/java" HttpGet "http://$SFY_NAME_WEB/hello.txt"
 else
     skip java-by-name "javac not available"
 fi
-work node-by-name "$TOKEN" node "$HERE/node_http.js" "http://$SFY_NAME_WEB/hello.txt"
+work node-by-name "$TOKEN" node "$PROGRAMS/node_http.js" "http://$SFY_NAME_WEB/hello.txt"
 work dig-server-by-name "$SFY_DEST4" dig +short +time=3 +tries=1 "@$SFY_NAME_DNS" "$SFY_NAME_WEB"
-work udp-sender-by-name "leak-udp" "$PY" "$HERE/udp_probe.py" echo "$SFY_NAME_ECHO" 7 leak-udp
+work udp-sender-by-name "leak-udp" "$PY" "$PROGRAMS/udp_probe.py" echo "$SFY_NAME_ECHO" 7 leak-udp
 # Addresses in inet_aton's other spellings go through the proxy as addresses.
 for form in "$SFY_DEST4." 0xcb.0.0x71.0xa 3405803786; do
     work "literal-$form" leak-literal "$PY" "$PROBE" echo "$form" 7 leak-literal
@@ -89,9 +88,9 @@ work stub-dig-udp "198.1" dig +short "$SFY_NAME_WEB"
 work stub-dig-tcp "198.1" dig +short +tcp "$SFY_NAME_WEB"
 work stub-nslookup "Address: 198.1" nslookup "$SFY_NAME_WEB"
 work stub-node-resolve4 "198.1" node -e "require('dns').resolve4('$SFY_NAME_WEB', (e, a) => console.log(e ? e.code : a[0]))"
-work libc-getaddrinfo-a "198.1" "$PY" "$HERE/libc_dns_probe.py" gai_a "$SFY_NAME_WEB"
-work libc-rcmd-refused "rc=-1 errno=Permission denied" "$PY" "$HERE/libc_dns_probe.py" rcmd "$SFY_NAME_WEB"
-work libc-dunder-connect "$TOKEN" "$PY" "$HERE/libc_dns_probe.py" connect_alias "$SFY_DEST4" 80 /hello.txt
+work libc-getaddrinfo-a "198.1" "$PY" "$PROGRAMS/libc_dns_probe.py" gai_a "$SFY_NAME_WEB"
+work libc-rcmd-refused "rc=-1 errno=Permission denied" "$PY" "$PROGRAMS/libc_dns_probe.py" rcmd "$SFY_NAME_WEB"
+work libc-dunder-connect "$TOKEN" "$PY" "$PROGRAMS/libc_dns_probe.py" connect_alias "$SFY_DEST4" 80 /hello.txt
 
 # Strict mode: a raw socket and UDP with --udp off are refused; nothing may leave.
 STRICT=("${IN_CLIENT[@]}" "$SOCKSIFY" -q --strict --udp off -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --)
@@ -190,7 +189,7 @@ fi
 # (lookup; lookup + connect; connect), the raw socket, the static program (refused by
 # the launcher), the child with a cleared environment (lookup + connect) and the
 # static program a child started.
-got=$("$PY" "$HERE/audit_check.py" records "$CI_AUDIT" 0 \
+got=$("$PY" "$PROGRAMS/audit_check.py" records "$CI_AUDIT" 0 \
     "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB 80 allow ok" \
     "lookup $SFY_NAME_GIT - deny policy" \
     "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB $SFY_PORT_WHOAMI deny policy" \

@@ -12,7 +12,10 @@ SFY_WORLD=$SFY_ROOT/build/$SFY_WORLD_SUBDIR
 SFY_LOG=$SFY_WORLD/log
 # SOCKSIFY_BIN runs the tests against another launcher (an installed one, say).
 SOCKSIFY=${SOCKSIFY_BIN:-$SFY_ROOT/build/bin/socksify}
-PROBE=$SFY_ROOT/tests/integration/probe.py
+# The probes, servers and clients the test scripts run (tests by role: scripts here,
+# programs there).
+PROGRAMS=$SFY_ROOT/tests/programs
+PROBE=$PROGRAMS/probe.py
 # Debian's interpreter, not whatever a user's PATH puts first.
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=$(command -v python3)

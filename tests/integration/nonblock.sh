@@ -136,9 +136,9 @@ concurrent() {
     fi
 }
 concurrent c-poll-x10 "$PROBE" parallel "$DEST" 7 10
-concurrent asyncio-x10 "$PY" "$SFY_ROOT/tests/integration/nb_asyncio.py" "$DEST" 7 10
+concurrent asyncio-x10 "$PY" "$PROGRAMS/nb_asyncio.py" "$DEST" 7 10
 if command -v node >/dev/null; then
-    concurrent node-x10 node "$SFY_ROOT/tests/integration/nb_node.js" "$DEST" 7 10
+    concurrent node-x10 node "$PROGRAMS/nb_node.js" "$DEST" 7 10
 else
     skip node-x10 "node not installed"
 fi

@@ -11,7 +11,6 @@ require_launcher
 
 T=20
 TOKEN=$(token)
-HERE=$SFY_ROOT/tests/integration
 PROBE=$SFY_ROOT/build/tests/nb_probe
 if [[ ! -x $PROBE ]]; then
     fail all "$PROBE not built (make all)"
@@ -36,7 +35,7 @@ for proxy in dante dante-auth micro; do
             fi
         done
     done
-    run $T "${SFY[@]}" -x "${URL[$proxy]}" -- "$PY" "$HERE/nb_asyncio.py" "$SFY_NAME_ECHO" "$SFY_PORT_ECHO" 10
+    run $T "${SFY[@]}" -x "${URL[$proxy]}" -- "$PY" "$PROGRAMS/nb_asyncio.py" "$SFY_NAME_ECHO" "$SFY_PORT_ECHO" 10
     check_out "$proxy-asyncio-x10" "ok=10"
     # curl's multi interface: ten transfers at once, one event loop.
     urls=()
@@ -45,7 +44,7 @@ for proxy in dante dante-auth micro; do
     n=$(grep -o -F -- "$TOKEN" <<<"$OUT" | wc -l)
     if ((RC == 0 && n == 10)); then pass "$proxy-curl-parallel-x10"; else fail "$proxy-curl-parallel-x10" "$(why "$n of 10 bodies")"; fi
     if command -v node >/dev/null; then
-        run $T "${SFY[@]}" -x "${URL[$proxy]}" -- node "$HERE/nb_node.js" "$SFY_DEST4" "$SFY_PORT_ECHO" 10
+        run $T "${SFY[@]}" -x "${URL[$proxy]}" -- node "$PROGRAMS/nb_node.js" "$SFY_DEST4" "$SFY_PORT_ECHO" 10
         check_out "$proxy-node-x10" "ok=10"
     fi
 done

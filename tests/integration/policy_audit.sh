@@ -16,9 +16,8 @@ require_names
 T=20
 TOKEN=$(token)
 ensure_scratch
-HERE=$SFY_ROOT/tests/integration
-CHECK=$HERE/audit_check.py
-UDPP=$HERE/udp_probe.py
+CHECK=$PROGRAMS/audit_check.py
+UDPP=$PROGRAMS/udp_probe.py
 WEB=$SFY_NAME_WEB
 ECHO=$SFY_NAME_ECHO
 DENIED_NAME=$SFY_NAME_GIT
@@ -221,7 +220,7 @@ audit_is ci-shell-records-each-program "lookup $WEB - allow ok" "connect $WEB 80
     "lookup $DENIED_NAME - deny policy"
 
 # res_query carried over TCP (--dns-tcp): the policy judges the name asked about.
-DNSP=$HERE/dns_probe.py
+DNSP=$PROGRAMS/dns_probe.py
 DJOB=("${JOB[@]:0:${#JOB[@]}-1}" --dns-tcp "$SFY_DEST4" --)
 audit_mark
 run $T "${DJOB[@]}" "$PY" "$DNSP" resq "$WEB"

@@ -16,8 +16,7 @@ T=20  # seconds: the bound for one case
 TOKEN=$(token)
 ensure_scratch
 DIR=$SFY_TMP
-HERE=$SFY_ROOT/tests/integration
-DNSP=$HERE/dns_probe.py
+DNSP=$PROGRAMS/dns_probe.py
 WEB=$SFY_NAME_WEB
 WEB6=$SFY_NAME_WEB6
 URL_WEB=http://$WEB/hello.txt
@@ -75,7 +74,7 @@ fi
 # --- Programs by name, through each proxy -------------------------------------------
 
 JAVA_OK=0
-if run 120 javac -d "$SFY_WORLD/java" "$HERE/HttpGet.java" && ((RC == 0)); then
+if run 120 javac -d "$SFY_WORLD/java" "$PROGRAMS/HttpGet.java" && ((RC == 0)); then
     JAVA_OK=1
 fi
 JAVA_WHY=$(why "javac failed")
@@ -103,7 +102,7 @@ for proxy in dante micro; do
         fail "java-HttpURLConnection-$id" "$JAVA_WHY"
     fi
 
-    run $T "${SFY[@]}" -x "$u" -- node "$HERE/node_http.js" "$URL_WEB"
+    run $T "${SFY[@]}" -x "$u" -- node "$PROGRAMS/node_http.js" "$URL_WEB"
     check_re "node-http-get-$id" "$TOKEN.*remote=198\.1[89]\." "expected the token, fetched from a fake address"
 
     rm -rf "$DIR/clone-$id"

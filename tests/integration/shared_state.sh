@@ -20,7 +20,7 @@ T=30 # seconds: the bound for one case
 TOKEN=$(token)
 ensure_scratch
 LIB=$SFY_ROOT/build/lib/libsocksify.so
-TOOL=$SFY_ROOT/tests/integration/state_tool.py
+TOOL=$PROGRAMS/state_tool.py
 URL=socks5h://$SFY_PROXY4:$SFY_PORT_DANTE
 AUTH_URL=socks5h://$SFY_USER:$SFY_PASS@$SFY_PROXY4:$SFY_PORT_DANTE_AUTH
 WEB_URL=http://$SFY_NAME_WEB/hello.txt

@@ -5,7 +5,7 @@
 # mixing a preloaded curl and a static Go program on one fake-DNS table, the policy
 # and audit log on static programs, UDP refused with EACCES, --supervise off/auto,
 # and a thread rewriting the address while another is inside connect.
-# Go programs are built offline from tests/integration/go/*.go into build/go/.
+# Go programs are built offline from tests/programs/go/*.go into build/go/.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,7 +16,6 @@ require_names
 T=30
 TOKEN=$(token)
 ensure_scratch
-HERE=$SFY_ROOT/tests/integration
 BIN=$SFY_ROOT/build/go
 mkdir -p "$BIN"
 WEB=$SFY_NAME_WEB
@@ -48,15 +47,15 @@ if ! command -v go >/dev/null; then
     skip go "go is not installed (scripts/install-deps.sh installs golang-go)"
 else
     for p in httpget lookup udp; do
-        CGO_ENABLED=0 go build -o "$BIN/$p-static" "$HERE/go/$p.go" 2>"$SFY_TMP/go.err" ||
+        CGO_ENABLED=0 go build -o "$BIN/$p-static" "$PROGRAMS/go/$p.go" 2>"$SFY_TMP/go.err" ||
             { fail build-go "$(oneline "$(<"$SFY_TMP/go.err")")"; finish; }
     done
-    CGO_ENABLED=1 go build -o "$BIN/httpget-cgo" "$HERE/go/httpget.go" 2>"$SFY_TMP/go.err" ||
+    CGO_ENABLED=1 go build -o "$BIN/httpget-cgo" "$PROGRAMS/go/httpget.go" 2>"$SFY_TMP/go.err" ||
         { fail build-go-cgo "$(oneline "$(<"$SFY_TMP/go.err")")"; finish; }
 fi
 HAVE_STATIC_C=1
 for c in static_connect addr_race; do
-    gcc -static -O2 -Wall -pthread -o "$BIN/$c" "$HERE/$c.c" 2>"$SFY_TMP/cc.err" || HAVE_STATIC_C=0
+    gcc -static -O2 -Wall -pthread -o "$BIN/$c" "$PROGRAMS/$c.c" 2>"$SFY_TMP/cc.err" || HAVE_STATIC_C=0
 done
 ((HAVE_STATIC_C)) || skip static-c "gcc -static failed (libc6-dev's libc.a?): $(oneline "$(<"$SFY_TMP/cc.err")")"
 
@@ -157,7 +156,7 @@ AUDIT=$SFY_TMP/audit.log
 audit_is() {
     local name=$1 got
     shift
-    got=$("$PY" "$HERE/audit_check.py" records "$AUDIT" 0 "$@" 2>&1) || true
+    got=$("$PY" "$PROGRAMS/audit_check.py" records "$AUDIT" 0 "$@" 2>&1) || true
     if [[ $got == ok ]]; then pass "$name"; else fail "$name" "$(oneline "$got")"; fi
 }
 if ((HAVE_GO && HAVE_STATIC_C)); then

@@ -12,7 +12,6 @@ T=20  # seconds: the bound for one case
 TOKEN=$(token)
 ensure_scratch
 DIR=$SFY_TMP
-HERE=$SFY_ROOT/tests/integration
 
 declare -A PORT=([dante]=$SFY_PORT_DANTE [micro]=$SFY_PORT_MICRO)
 declare -A DEST=([4]=$SFY_DEST4 [6]=$SFY_DEST6)
@@ -25,7 +24,7 @@ url() { printf 'socks5://%s:%s' "$(urlhost "${PROXY[$2]}")" "${PORT[$1]}"; }
 # --- Programs through each proxy to both destination families ----------------------
 
 JAVA_OK=0
-if run 120 javac -d "$SFY_WORLD/java" "$HERE/SocketEcho.java" && ((RC == 0)); then
+if run 120 javac -d "$SFY_WORLD/java" "$PROGRAMS/SocketEcho.java" && ((RC == 0)); then
     JAVA_OK=1
 fi
 JAVA_WHY=$(why "javac failed")
@@ -64,7 +63,7 @@ for proxy in dante micro; do
             fail "java-$id" "$JAVA_WHY"
         fi
 
-        run $T "${SFY[@]}" -x "$u" -- node "$HERE/node_echo.js" "$d" "$SFY_PORT_ECHO" "node-$id-$TOKEN"
+        run $T "${SFY[@]}" -x "$u" -- node "$PROGRAMS/node_echo.js" "$d" "$SFY_PORT_ECHO" "node-$id-$TOKEN"
         check_out "node-$id" "node-$id-$TOKEN"
 
         # The destination's peer is the proxy, never the client itself.

@@ -14,7 +14,7 @@ require_names
 T=20  # seconds: the bound for one case
 ensure_scratch
 DIR=$SFY_TMP
-UDPP=$SFY_ROOT/tests/integration/udp_probe.py
+UDPP=$PROGRAMS/udp_probe.py
 MMSG=$SFY_ROOT/build/tests/udp_mmsg
 TAG=u$RANDOM$RANDOM  # payloads carry it: a log line with it is from this run
 EP=$SFY_PORT_UDP_ECHO

@@ -13,7 +13,7 @@ require_names
 
 T=20
 TOKEN=$(token)
-EP=$SFY_ROOT/tests/integration/errno_probe.py
+EP=$PROGRAMS/errno_probe.py
 WEB=$SFY_NAME_WEB
 URL=http://$WEB/hello.txt
 TINY=http://$SFY_PROXY4:$SFY_PORT_TINYPROXY

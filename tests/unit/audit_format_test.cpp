@@ -1,6 +1,6 @@
-// Unit tests for shim/audit_format: JSON escaping, the time stamp, whole records
+// Unit tests for settings/audit_format: JSON escaping, the time stamp, whole records
 // (bounded, one line, valid JSON read back by our own parser) and the parser itself.
-#include "shim/audit_format.hpp"
+#include "settings/audit_format.hpp"
 
 #include <gtest/gtest.h>
 

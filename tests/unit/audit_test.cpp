@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "shim/audit_format.hpp"
+#include "settings/audit_format.hpp"
 #include "shim/fd_table.hpp"
-#include "shim/policy.hpp"
-#include "shim/udp_assoc.hpp"
+#include "settings/policy.hpp"
+#include "shim/proxy/udp_assoc.hpp"
 
 namespace socksify::shim {
 namespace {

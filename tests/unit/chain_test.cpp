@@ -1,5 +1,5 @@
 // SOCKSIFY_CHAIN parsing and the hops each chain mode picks.
-#include "shim/chain.hpp"
+#include "shim/proxy/chain.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
-// Unit tests for shim/config: every parser, cidr_contains, redact_url and load_config
+// Unit tests for settings/config: every parser, cidr_contains, redact_url and load_config
 // through a fake environment.
-#include "shim/config.hpp"
+#include "settings/config.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // getaddrinfo gives (fake addresses), other types are refused, malformed queries get
 // FORMERR and non-queries nothing. Configuration from the environment, as in
 // resolver_test.cpp.
-#include "shim/dns_intercept.hpp"
+#include "shim/dns/dns_intercept.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@
 
 #include "protocol/dns_message.hpp"
 #include "shim/init.hpp"
-#include "shim/resolver.hpp"
+#include "shim/dns/resolver.hpp"
 #include "shim/shared_state.hpp"
 
 namespace socksify::shim {

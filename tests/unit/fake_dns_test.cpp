@@ -1,6 +1,6 @@
 // The fake-DNS table under threads and forked processes: every name maps to one
 // index and every published index to one name.
-#include "shim/fake_dns.hpp"
+#include "shim/dns/fake_dns.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>

@@ -1,5 +1,5 @@
 // The handshake driver against a socketpair peer that plays scripted bytes.
-#include "shim/handshake.hpp"
+#include "shim/proxy/handshake.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

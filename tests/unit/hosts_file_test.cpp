@@ -1,5 +1,5 @@
 // /etc/hosts parsing: names, aliases, comments, addresses, chunked files.
-#include "shim/hosts_file.hpp"
+#include "shim/dns/hosts_file.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

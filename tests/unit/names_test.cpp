@@ -1,5 +1,5 @@
 // Fake address arithmetic and name routing.
-#include "shim/names.hpp"
+#include "shim/dns/names.hpp"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>

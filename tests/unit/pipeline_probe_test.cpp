@@ -1,5 +1,5 @@
 // The pipelining probe against socketpair peers that keep, or drop, early bytes.
-#include "shim/pipeline_probe.hpp"
+#include "shim/proxy/pipeline_probe.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

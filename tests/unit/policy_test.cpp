@@ -1,6 +1,6 @@
-// Unit tests for shim/policy: the rule parser, SOCKSIFY_POLICY, the three matchers
+// Unit tests for settings/policy: the rule parser, SOCKSIFY_POLICY, the three matchers
 // (name, address, lookup) and format_rule; plus the policy part of load_config.
-#include "shim/policy.hpp"
+#include "settings/policy.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-#include "shim/config.hpp"
-#include "shim/host_text.hpp"
-#include "shim/text.hpp"
+#include "settings/config.hpp"
+#include "settings/host_text.hpp"
+#include "settings/text.hpp"
 #include "tests/unit/host_forms.hpp"
 
 namespace socksify::shim {

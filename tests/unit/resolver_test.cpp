@@ -2,7 +2,7 @@
 // behaviour glibc's callers rely on. The shim's configuration comes from the
 // environment, set up once for this test binary before the library's constructor
 // copies it (as the launcher sets it before the program starts).
-#include "shim/resolver.hpp"
+#include "shim/dns/resolver.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "shim/fake_dns.hpp"
+#include "shim/dns/fake_dns.hpp"
 #include "shim/init.hpp"
-#include "shim/names.hpp"
+#include "shim/dns/names.hpp"
 #include "shim/shared_state.hpp"
 #include "tests/unit/host_forms.hpp"
 

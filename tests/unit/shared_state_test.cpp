@@ -14,8 +14,8 @@
 #include <cstring>
 #include <string>
 
-#include "shim/config.hpp"
-#include "shim/fake_dns.hpp"
+#include "settings/config.hpp"
+#include "shim/dns/fake_dns.hpp"
 #include "shim/shm_file.hpp"
 
 namespace socksify::shim {

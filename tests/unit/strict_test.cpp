@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "shim/config.hpp"
+#include "settings/config.hpp"
 
 namespace socksify::shim {
 namespace {

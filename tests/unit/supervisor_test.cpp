@@ -1,13 +1,13 @@
 // The supervisor's pure parts: the DNS query reader and answer writer of its fake
 // nameserver, the --supervise values, the ELF checks.
-#include "launcher/supervisor.hpp"
+#include "launcher/supervisor/supervisor.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
 
-#include "launcher/elf_kind.hpp"
+#include "launcher/supervisor/elf_kind.hpp"
 
 namespace socksify::launcher {
 namespace {

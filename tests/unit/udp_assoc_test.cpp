@@ -1,6 +1,6 @@
 // Datagram wrap/unwrap on an associated socket, against a loopback UDP socket that
 // plays the relay: header forms, short buffers, fragments, foreign sources.
-#include "shim/udp_assoc.hpp"
+#include "shim/proxy/udp_assoc.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // The SOCKS4 and HTTP CONNECT drivers against a socketpair peer that plays scripted
 // bytes: the errno of every answer, and the socket left exactly at the first
 // tunnelled byte.
-#include "shim/upstream.hpp"
+#include "shim/proxy/upstream.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

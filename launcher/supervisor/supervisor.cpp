@@ -1,0 +1,249 @@
+// The stage, the hand-over of the listener, and the notification loop: one thread
+// receives; connects (which may wait for a proxy) go to a pool of workers that grows
+// on demand, so a slow proxy for one connection never stalls the others.
+#include "launcher/supervisor/supervisor.hpp"
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "launcher/supervisor/notif.hpp"
+#include "launcher/supervisor/seccomp_filter.hpp"
+#include "shim/init.hpp"
+#include "shim/program_check.hpp"
+
+extern char** environ;
+
+namespace socksify::launcher {
+namespace {
+
+constexpr int kExitCannotRun = 126;
+constexpr int kExitNotFound = 127;
+constexpr int kMaxWorkers = 512;  // connects waiting for the proxy at once
+
+void say(const std::string& line) {
+    std::string s = "socksify: " + line + "\n";
+    ssize_t ignored = write(STDERR_FILENO, s.data(), s.size());
+    (void)ignored;
+}
+
+bool read_all(int fd, void* buf, size_t n) {
+    auto* p = static_cast<char*>(buf);
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        p += r;
+        n -= static_cast<size_t>(r);
+    }
+    return true;
+}
+
+class Supervisor {
+  public:
+    Supervisor(int listener, const shim::Config& cfg) : listener_(listener), cfg_(cfg) {
+        if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes_) != 0) {
+            sizes_.seccomp_notif = sizeof(seccomp_notif);
+            sizes_.seccomp_notif_resp = sizeof(seccomp_notif_resp);
+        }
+    }
+
+    void receive_loop() {
+        std::vector<uint8_t> buf(std::max<size_t>(sizes_.seccomp_notif, sizeof(seccomp_notif)));
+        for (;;) {
+            pollfd p{listener_, POLLIN, 0};
+            if (poll(&p, 1, -1) < 0) {
+                if (errno == EINTR) continue;
+                return;
+            }
+            if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return;  // no task left
+            std::memset(buf.data(), 0, buf.size());
+            auto* n = reinterpret_cast<seccomp_notif*>(buf.data());
+            if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) {
+                if (errno == EINTR || errno == ENOENT) continue;  // cancelled on the way
+                return;
+            }
+            Call c;
+            c.id = n->id;
+            c.pid = static_cast<pid_t>(n->pid);
+            c.nr = n->data.nr;
+            for (int i = 0; i < 6; ++i) c.args[i] = n->data.args[i];
+            if (c.nr == SYS_connect) {
+                enqueue(c);
+            } else {
+                respond(c, on_send(listener_, c, cfg_));
+            }
+        }
+    }
+
+  private:
+    void respond(const Call& c, const Answer& a) {
+        if (a.gone) return;
+        std::vector<uint8_t> buf(
+            std::max<size_t>(sizes_.seccomp_notif_resp, sizeof(seccomp_notif_resp)));
+        auto* r = reinterpret_cast<seccomp_notif_resp*>(buf.data());
+        r->id = c.id;
+        if (a.proceed) {
+            r->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        } else if (a.err != 0) {
+            r->error = -a.err;
+        } else {
+            r->val = a.val;
+        }
+        // ENOENT: the task was killed meanwhile; nothing to tell it.
+        (void)ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, r);
+    }
+
+    void enqueue(const Call& c) {
+        std::unique_lock lock(mu_);
+        queue_.push_back(c);
+        if (idle_ == 0 && workers_ < kMaxWorkers) {
+            ++workers_;
+            std::thread([this] { work(); }).detach();
+        } else {
+            cv_.notify_one();
+        }
+    }
+
+    void work() {
+        std::unique_lock lock(mu_);
+        for (;;) {
+            while (queue_.empty()) {
+                ++idle_;
+                cv_.wait(lock);
+                --idle_;
+            }
+            Call c = queue_.front();
+            queue_.pop_front();
+            lock.unlock();
+            respond(c, on_connect(listener_, c, cfg_));
+            lock.lock();
+        }
+    }
+
+    int listener_;
+    const shim::Config& cfg_;
+    seccomp_notif_sizes sizes_{};
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Call> queue_;
+    int idle_ = 0;
+    int workers_ = 0;
+};
+
+// Takes the stage's listener (fd number n in pid) into this process.
+int take_listener(pid_t pid, int n) {
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) return -errno;
+    int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, n, 0));
+    int err = errno;
+    close(pidfd);
+    return fd < 0 ? -err : fd;
+}
+
+}  // namespace
+
+const char* parse_supervise_mode(std::string_view text, SuperviseMode& out) {
+    if (text == "auto") {
+        out = SuperviseMode::kAuto;
+        return nullptr;
+    }
+    bool on = false;
+    if (shim::parse_bool(text, on) != nullptr) return "expected auto, on or off";
+    out = on ? SuperviseMode::kOn : SuperviseMode::kOff;
+    return nullptr;
+}
+
+bool prepare_stage(int& child_end, int& parent_end) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return false;
+    child_end = sv[0];  // inherited by the stage
+    parent_end = sv[1];
+    fcntl(parent_end, F_SETFD, FD_CLOEXEC);
+    return true;
+}
+
+void stage_main(int argc, char** argv) {
+    // argv: self kStageFlag FD -- program args...
+    if (argc < 5 || std::strcmp(argv[3], "--") != 0) {
+        say("internal error: bad supervised stage arguments");
+        _exit(kExitCannotRun);
+    }
+    int sock = std::atoi(argv[2]);
+    int32_t listener = install_filter(build_filter());
+    if (write(sock, &listener, sizeof listener) != sizeof listener) _exit(kExitCannotRun);
+    char go = 0;
+    if (!read_all(sock, &go, 1) || go != 'g') _exit(kExitCannotRun);  // the launcher said why
+    if (listener >= 0) close(listener);
+    close(sock);
+    char** program = argv + 4;
+    char path[4096];
+    if (!shim::find_program(program[0], std::getenv("PATH"), path, sizeof path)) {
+        say(std::string("program '") + program[0] + "' not found");
+        _exit(kExitNotFound);
+    }
+    // The raw call: no preloaded exec hook second-guesses the launcher's choice here.
+    syscall(SYS_execve, path, program, environ);
+    int err = errno;
+    say(std::string("cannot run program '") + program[0] + "': " + std::strerror(err));
+    _exit(err == ENOENT ? kExitNotFound : kExitCannotRun);
+}
+
+void attach_supervisor(pid_t pid, int child_end, int parent_end, shim::EnvLookup env,
+                       bool required) {
+    close(child_end);
+    int32_t n = 0;
+    if (!read_all(parent_end, &n, sizeof n)) {
+        close(parent_end);  // the stage died; waitpid reports how
+        return;
+    }
+    int listener = n >= 0 ? take_listener(pid, n) : n;
+    if (listener < 0) {
+        std::string why = std::string(
+                              "cannot supervise the program: the kernel refused a "
+                              "seccomp user-notification filter (") +
+                          std::strerror(-listener) + "; Linux 5.19 or later is needed)";
+        if (required) {
+            say(why);
+            close(parent_end);  // the stage exits without running the program
+            return;
+        }
+        say("warning: " + why + "; its traffic is not proxied");
+        char go = 'g';
+        (void)!write(parent_end, &go, 1);
+        close(parent_end);
+        return;
+    }
+    fcntl(listener, F_SETFD, FD_CLOEXEC);
+    shim::start_from(env);
+    static Supervisor* sup = new Supervisor(listener, shim::config());  // lives for the run
+    // The launcher's main thread takes the signals it forwards; ours take none.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    start_dns_server(shim::config());
+    std::thread([] { sup->receive_loop(); }).detach();
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    char go = 'g';
+    (void)!write(parent_end, &go, 1);
+    close(parent_end);
+}
+
+}  // namespace socksify::launcher

@@ -1,0 +1,172 @@
+// Which names are faked, and index ↔ fake address arithmetic. Index i is host
+// number i+1 of each range (the range's own network address is never handed out).
+#include "shim/dns/names.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "shim/dns/fake_dns.hpp"
+#include "shim/dns/hosts_file.hpp"
+#include "shim/log.hpp"
+#include "shim/shared_state.hpp"
+
+namespace socksify::shim {
+namespace {
+
+bool has_suffix(const Config& cfg, std::string_view name) {
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    for (size_t i = 0; i < cfg.suffix_count; ++i) {
+        std::string_view suffix(cfg.suffixes[i]);  // stored with its leading dot
+        std::string_view bare = suffix;
+        bare.remove_prefix(1);
+        if (name.size() == bare.size() && strncasecmp(name.data(), bare.data(), bare.size()) == 0)
+            return true;
+        if (name.size() > suffix.size() && strncasecmp(name.data() + name.size() - suffix.size(),
+                                                       suffix.data(), suffix.size()) == 0)
+            return true;
+    }
+    return false;
+}
+
+uint64_t host_count(const Cidr& c) {
+    int bits = (c.family == AF_INET ? 32 : 128) - c.prefix;
+    if (bits >= 32) return UINT32_MAX;
+    return (uint64_t{1} << bits);
+}
+
+// Adds n to the big-endian address bytes of c (host part only).
+void add_to(const Cidr& c, uint32_t n, uint8_t* out) {
+    size_t size = c.family == AF_INET ? 4 : 16;
+    memcpy(out, c.addr.data(), size);
+    uint64_t carry = n;
+    for (size_t i = size; i-- > 0 && carry != 0;) {
+        carry += out[i];
+        out[i] = static_cast<uint8_t>(carry & 0xff);
+        carry >>= 8;
+    }
+}
+
+// The offset of addr inside c, if it is inside.
+bool offset_in(const Cidr& c, const uint8_t* addr, uint64_t& offset) {
+    size_t size = c.family == AF_INET ? 4 : 16;
+    size_t full = c.prefix / 8;
+    if (memcmp(addr, c.addr.data(), full) != 0) return false;
+    if (c.prefix % 8 != 0) {
+        uint8_t mask = static_cast<uint8_t>(0xff << (8 - c.prefix % 8));
+        if ((addr[full] & mask) != c.addr[full]) return false;
+    }
+    // Host numbers fit in 32 bits: the ranges' capacity is at most 2^17.
+    offset = 0;
+    for (size_t i = size >= 4 ? size - 4 : 0; i < size; ++i) offset = (offset << 8) | addr[i];
+    uint64_t base = 0;
+    for (size_t i = size - 4; i < size; ++i) base = (base << 8) | c.addr[i];
+    offset -= base;
+    return true;
+}
+
+}  // namespace
+
+NameRoute route_name(const Config& cfg, const char* name, bool utf8, HostText& host) {
+    host = HostText{};
+    if (name == nullptr) return NameRoute::kLocal;
+    HostKind kind = parse_host(name, utf8, host);
+    // An address in any spelling is an address: no lookup, and the policy's network
+    // rules and the direct list judge it (the proxy never sees it as a DOMAINNAME).
+    if (kind == HostKind::kIpv4 || kind == HostKind::kIpv6) return NameRoute::kLiteral;
+    if (!cfg.valid) return NameRoute::kRefuse;
+    if (cfg.dns_mode == DnsMode::kLocal) return NameRoute::kLocal;
+    // The hosts file answers any text its lines hold, before the DNS backend's checks.
+    if (hosts_file_has("/etc/hosts", name)) return NameRoute::kLocal;
+    if (kind != HostKind::kName) return NameRoute::kNotFound;
+    if (has_suffix(cfg, name)) return NameRoute::kLocal;
+    if (cfg.dns_mode == DnsMode::kOff) return NameRoute::kRefuse;
+    return NameRoute::kFake;
+}
+
+uint32_t fake_capacity(const Config& cfg) {
+    uint64_t cap = kFakeDnsCapacity;
+    for (const Cidr* c : {&cfg.fake_net4, &cfg.fake_net6}) {
+        if (c->family == AF_UNSPEC) continue;
+        uint64_t hosts = host_count(*c);
+        cap = std::min<uint64_t>(cap, hosts > 2 ? hosts - 2 : 0);
+    }
+    return static_cast<uint32_t>(cap);
+}
+
+void fake_address(const Config& cfg, uint32_t index, int family, sockaddr_storage& out,
+                  socklen_t& len) {
+    memset(&out, 0, sizeof out);
+    if (family == AF_INET6) {
+        auto& in6 = reinterpret_cast<sockaddr_in6&>(out);
+        in6.sin6_family = AF_INET6;
+        add_to(cfg.fake_net6, index + 1, in6.sin6_addr.s6_addr);
+        len = sizeof in6;
+    } else {
+        auto& in = reinterpret_cast<sockaddr_in&>(out);
+        in.sin_family = AF_INET;
+        add_to(cfg.fake_net4, index + 1, reinterpret_cast<uint8_t*>(&in.sin_addr));
+        len = sizeof in;
+    }
+}
+
+bool fake_index_of_bytes(const Config& cfg, int family, const void* addr, uint32_t& index) {
+    const auto* bytes = static_cast<const uint8_t*>(addr);
+    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    const Cidr* range = nullptr;
+    if (family == AF_INET6 && memcmp(bytes, kMapped, 12) == 0) {
+        bytes += 12;
+        family = AF_INET;
+    }
+    range = family == AF_INET ? &cfg.fake_net4 : &cfg.fake_net6;
+    if (range->family != family) return false;
+    uint64_t offset = 0;
+    if (!offset_in(*range, bytes, offset) || offset == 0 || offset > fake_capacity(cfg))
+        return false;
+    index = static_cast<uint32_t>(offset - 1);
+    return true;
+}
+
+bool fake_index_of(const Config& cfg, const sockaddr* a, uint32_t& index) {
+    if (a->sa_family == AF_INET)
+        return fake_index_of_bytes(cfg, AF_INET, &reinterpret_cast<const sockaddr_in*>(a)->sin_addr,
+                                   index);
+    if (a->sa_family == AF_INET6)
+        return fake_index_of_bytes(cfg, AF_INET6,
+                                   &reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr, index);
+    return false;
+}
+
+int fake_lookup(const Config& cfg, const char* name, int family, sockaddr_storage& out,
+                socklen_t& len) {
+    FakeDnsTable* table = fake_dns_table();
+    if (table == nullptr) return EAI_AGAIN;
+    uint32_t index = 0;
+    switch (fake_dns_insert(*table, name, index)) {
+        case InsertResult::kOk:
+            // The table's capacity field is shared memory: this process's own range
+            // bounds the address it hands out.
+            if (index >= fake_capacity(cfg)) return EAI_AGAIN;
+            fake_address(cfg, index, family, out, len);
+            return 0;
+        case InsertResult::kBadName: return EAI_NONAME;
+        case InsertResult::kFull:
+            uint32_t zero = 0;
+            if (table->full_logged.compare_exchange_strong(zero, 1))
+                log_line(LogLevel::kError, "fake-DNS table full (%u names); lookups now fail",
+                         table->capacity);
+            return EAI_AGAIN;
+    }
+    return EAI_AGAIN;
+}
+
+std::string_view fake_name_of(const Config& cfg, const sockaddr* a) {
+    uint32_t index = 0;
+    FakeDnsTable* table = fake_dns_table();
+    if (table == nullptr || !fake_index_of(cfg, a, index)) return {};
+    return fake_dns_name(*table, index);
+}
+
+}  // namespace socksify::shim

@@ -1,0 +1,220 @@
+// The exec family, posix_spawn, system and popen: a program the preload cannot act in
+// is refused with EACCES under --strict (warned about otherwise), and under --strict
+// every other one runs with LD_PRELOAD and the SOCKSIFY_* variables even when the
+// caller cleared them. The check looks where the kernel will: in the directory a
+// posix_spawn child changes to, relative to execveat's dirfd, at an fd's file. glibc's
+// execvp, execl* and posix_spawn reach the kernel without calling execve through the
+// PLT, so each one needs a hook of its own; system and popen run /bin/sh, which takes
+// environ.
+#include <alloca.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "shim/exec_guard.hpp"
+#include "shim/hooks/export.hpp"
+#include "shim/program_check.hpp"
+#include "shim/real.hpp"
+#include "shim/spawn_dir.hpp"
+
+using namespace socksify::shim;
+
+namespace {
+
+// 0, or EACCES (after the log line and audit record) when file may not run. A name
+// without '/' is looked up in PATH first, as execvp does, from where.dir. errno is
+// kept: a posix_spawn that succeeds leaves it alone, as libc's does.
+int refusal(const char* file, bool search, ExecSite where = {}) {
+    int saved = errno;
+    char found[PATH_MAX];
+    int err = 0;
+    if (!search)
+        err = exec_check(file, where);
+    else if (find_program_at(where.dir, file, getenv("PATH"), found, sizeof found))
+        err = exec_check(found, where);
+    errno = saved;
+    return err;
+}
+
+// posix_spawn and posix_spawnp: the program is looked for where the child will be
+// after its file actions.
+int spawn_refusal(const char* file, bool search, const posix_spawn_file_actions_t* actions) {
+    int saved = errno;
+    SpawnDir dir;
+    int err = dir.follow(actions) ? refusal(file, search, ExecSite{dir.fd(), dir.fd(), 0})
+                                  : exec_check_unfollowable(file);
+    errno = saved;
+    return err;
+}
+
+// A program named by fd: the path the fd was opened by in the messages and the audit
+// record (/proc/self/fd/N when /proc cannot say).
+int refusal_by_fd(int fd) {
+    int saved = errno;
+    char link[64];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    char shown[PATH_MAX];
+    ssize_t n = readlink(link, shown, sizeof shown - 1);
+    if (n > 0 && shown[0] == '/')
+        shown[n] = '\0';
+    else
+        std::snprintf(shown, sizeof shown, "%s", link);
+    int err = exec_check_fd(fd, shown);
+    errno = saved;
+    return err;
+}
+
+// Calls run(env) with the strict-mode environment for envp, built on this stack
+// frame (no allocation: this may be a vfork() child); failed(E2BIG) when it does not
+// fit the arrays.
+template <typename Run, typename Failed>
+auto with_env(char* const* envp, Run run, Failed failed) {
+    size_t count = 0;
+    size_t preload = 0;
+    for (char* const* e = envp; e != nullptr && *e != nullptr; ++e, ++count)
+        if (std::strncmp(*e, "LD_PRELOAD=", 11) == 0 && std::strlen(*e) > preload)
+            preload = std::strlen(*e);
+    size_t cap = count + exec_env_extra() + 1;
+    auto** out = static_cast<char**>(alloca(cap * sizeof(char*)));
+    size_t buf_cap = preload + PATH_MAX + 16;
+    auto* buf = static_cast<char*>(alloca(buf_cap));
+    if (!exec_env(envp, out, cap, buf, buf_cap)) return failed(E2BIG);
+    return run(out);
+}
+
+int fail_errno(int err) {
+    errno = err;
+    return -1;
+}
+
+// The arguments of execl, execle and execlp: how many follow arg0 up to the null
+// pointer, then those arguments as an argv (sized by the count, as glibc does: no
+// limit of our own); envp (execle) gets the pointer after the null.
+size_t count_args(const char* arg0, va_list ap) {
+    size_t n = arg0 != nullptr ? 1 : 0;
+    while (arg0 != nullptr && va_arg(ap, const char*) != nullptr) ++n;
+    return n;
+}
+
+void collect_args(const char* arg0, va_list ap, char** argv, size_t n, char* const** envp) {
+    if (n > 0) argv[0] = const_cast<char*>(arg0);
+    for (size_t i = 1; i < n; ++i) argv[i] = va_arg(ap, char*);
+    if (n > 0) (void)va_arg(ap, char*);  // the terminating null
+    argv[n] = nullptr;
+    if (envp != nullptr) *envp = va_arg(ap, char* const*);
+}
+
+}  // namespace
+
+SOCKSIFY_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+    if (int err = refusal(path, false)) return fail_errno(err);
+    if (!exec_guard_on()) return real::execve(path, argv, envp);
+    return with_env(
+        envp, [&](char* const* env) { return real::execve(path, argv, env); }, fail_errno);
+}
+
+// glibc's execv and execvp are these calls with environ.
+SOCKSIFY_EXPORT int execv(const char* path, char* const argv[]) {
+    return execve(path, argv, environ);
+}
+
+SOCKSIFY_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
+    if (int err = refusal(file, true)) return fail_errno(err);
+    if (!exec_guard_on()) return real::execvpe(file, argv, envp);
+    return with_env(
+        envp, [&](char* const* env) { return real::execvpe(file, argv, env); }, fail_errno);
+}
+
+SOCKSIFY_EXPORT int execvp(const char* file, char* const argv[]) {
+    return execvpe(file, argv, environ);
+}
+
+// The argv of a list form on the calling frame: alloca must run in the hook itself.
+#define SOCKSIFY_LIST_ARGV(arg0, argv, envp)                                \
+    va_list ap_;                                                            \
+    va_list count_;                                                         \
+    va_start(ap_, arg0);                                                    \
+    va_copy(count_, ap_);                                                   \
+    size_t argc_ = count_args(arg0, count_);                                \
+    va_end(count_);                                                         \
+    auto** argv = static_cast<char**>(alloca((argc_ + 1) * sizeof(char*))); \
+    collect_args(arg0, ap_, argv, argc_, envp);                             \
+    va_end(ap_)
+
+SOCKSIFY_EXPORT int execl(const char* path, const char* arg0, ...) {
+    SOCKSIFY_LIST_ARGV(arg0, argv, nullptr);
+    return execv(path, argv);
+}
+
+SOCKSIFY_EXPORT int execle(const char* path, const char* arg0, ...) {
+    char* const* envp = nullptr;
+    SOCKSIFY_LIST_ARGV(arg0, argv, &envp);
+    return execve(path, argv, envp);
+}
+
+SOCKSIFY_EXPORT int execlp(const char* file, const char* arg0, ...) {
+    SOCKSIFY_LIST_ARGV(arg0, argv, nullptr);
+    return execvp(file, argv);
+}
+
+SOCKSIFY_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
+    if (int err = refusal_by_fd(fd)) return fail_errno(err);
+    if (!exec_guard_on()) return real::fexecve(fd, argv, envp);
+    return with_env(
+        envp, [&](char* const* env) { return real::fexecve(fd, argv, env); }, fail_errno);
+}
+
+SOCKSIFY_EXPORT int execveat(int dirfd, const char* pathname, char* const argv[],
+                             char* const envp[], int flags) {
+    // The file the kernel will run: dirfd itself (AT_EMPTY_PATH), or pathname from dirfd.
+    bool by_fd = (flags & AT_EMPTY_PATH) != 0 && pathname != nullptr && pathname[0] == '\0';
+    int err = by_fd                 ? refusal_by_fd(dirfd)
+              : pathname == nullptr ? 0
+                                    : refusal(pathname, false, ExecSite{dirfd, AT_FDCWD, flags});
+    if (err != 0) return fail_errno(err);
+    if (!exec_guard_on()) return real::execveat(dirfd, pathname, argv, envp, flags);
+    return with_env(
+        envp, [&](char* const* env) { return real::execveat(dirfd, pathname, argv, env, flags); },
+        fail_errno);
+}
+
+SOCKSIFY_EXPORT int posix_spawn(pid_t* pid, const char* path,
+                                const posix_spawn_file_actions_t* actions,
+                                const posix_spawnattr_t* attr, char* const argv[],
+                                char* const envp[]) {
+    if (int err = spawn_refusal(path, false, actions)) return err;  // returned, not in errno
+    if (!exec_guard_on()) return real::posix_spawn(pid, path, actions, attr, argv, envp);
+    return with_env(
+        envp,
+        [&](char* const* env) { return real::posix_spawn(pid, path, actions, attr, argv, env); },
+        [](int err) { return err; });
+}
+
+SOCKSIFY_EXPORT int posix_spawnp(pid_t* pid, const char* file,
+                                 const posix_spawn_file_actions_t* actions,
+                                 const posix_spawnattr_t* attr, char* const argv[],
+                                 char* const envp[]) {
+    if (int err = spawn_refusal(file, true, actions)) return err;
+    if (!exec_guard_on()) return real::posix_spawnp(pid, file, actions, attr, argv, envp);
+    return with_env(
+        envp,
+        [&](char* const* env) { return real::posix_spawnp(pid, file, actions, attr, argv, env); },
+        [](int err) { return err; });
+}
+
+SOCKSIFY_EXPORT int system(const char* command) {
+    if (exec_guard_on()) restore_environ();
+    return real::system(command);
+}
+
+SOCKSIFY_EXPORT FILE* popen(const char* command, const char* mode) {
+    if (exec_guard_on()) restore_environ();
+    return real::popen(command, mode);
+}

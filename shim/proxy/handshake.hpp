@@ -1,0 +1,74 @@
+// The SOCKS5 client exchange on a connected, non-blocking socket: greeting,
+// optional RFC 1929 authentication, one request, its reply. Bytes come from and
+// go to the protocol/ codec; this file only moves them under a deadline.
+#pragma once
+
+#include <string_view>
+
+#include "protocol/messages.hpp"
+#include "shim/io.hpp"
+
+namespace socksify::shim {
+
+struct Credentials {
+    std::string_view user;  // empty: offer "no authentication" only
+    std::string_view pass;
+};
+
+enum class HandshakeMode : uint8_t {
+    kPipelined,  // greeting [+ auth] + request in one write (one round trip)
+    kStepwise,   // one message per round trip
+};
+
+struct HandshakeResult {
+    int err = 0;  // 0, or the errno the program should see
+    proto::ReplyMessage reply;
+    uint8_t storage[proto::kMaxRequest] = {};  // backs reply.bound.domain
+};
+
+// Everything the exchange sends, encoded once; the modes differ only in how it is written.
+struct Encoded {
+    uint8_t bytes[proto::kMaxGreeting + proto::kMaxUserPass + proto::kMaxRequest];
+    size_t greeting = 0;
+    size_t auth = 0;
+    size_t request = 0;
+};
+
+// One hop's exchange as a state machine advanced from non-blocking I/O: the blocking
+// driver (run_handshake) and the readiness hooks (shim/proxy/pending.hpp) drive the same
+// steps, so there is one implementation. A chain of hops would hold one per hop and
+// start the next when the previous is done.
+class Handshake {
+  public:
+    // Encodes the messages; connecting: the socket's connect to the proxy is still in
+    // progress (its completion is the first step). Returns 0 or an errno.
+    int start(const proto::Request& request, const Credentials& creds, HandshakeMode mode,
+              bool connecting);
+    // Advances as far as fd allows now (never blocks, never reads past the reply).
+    // Returns the poll events to wait for, or 0 when done: then out.err is the result.
+    short advance(int fd, HandshakeResult& out);
+
+  private:
+    enum class Phase : uint8_t { kMethod, kAuthStatus, kReplyPrefix, kReplyRest };
+    short finish(HandshakeResult& out, int err);
+    int read_failed(const HandshakeResult& out, int err) const;
+    int phase_done(HandshakeResult& out);
+
+    Encoded e_;
+    size_t sent_ = 0;
+    size_t send_end_ = 0;
+    size_t have_ = 0;  // bytes of the current answer in out.storage
+    size_t want_ = 0;
+    Phase phase_ = Phase::kMethod;
+    bool auth_ = false;
+    bool pipelined_ = false;
+    bool connecting_ = false;
+    bool done_ = false;
+};
+
+// Runs the exchange under the deadline alone. The pipelined mode is only for servers
+// known to keep early bytes (shim/proxy/pipeline_probe.hpp): nothing here guesses from time.
+void run_handshake(int fd, const proto::Request& request, const Credentials& creds,
+                   HandshakeMode mode, const Deadline& deadline, HandshakeResult& out);
+
+}  // namespace socksify::shim

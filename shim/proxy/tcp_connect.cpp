@@ -1,0 +1,239 @@
+// CONNECT through the proxy on the program's fd: pick a proxy address the socket's
+// family can reach, connect under the deadline, run the handshake (pipelined only
+// when the launcher's probe found the proxy keeps early bytes), record the peer.
+#include "shim/proxy/tcp_connect.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "protocol/pipeline_probe.hpp"
+#include "shim/audit.hpp"
+#include "shim/proxy/chain.hpp"
+#include "shim/fd_table.hpp"
+#include "shim/proxy/handshake.hpp"
+#include "shim/io.hpp"
+#include "shim/log.hpp"
+#include "shim/dns/names.hpp"
+#include "shim/proxy/pending.hpp"
+#include "shim/real.hpp"
+#include "shim/shared_state.hpp"
+#include "shim/socket_ops.hpp"
+#include "shim/proxy/socks_address.hpp"
+#include "shim/proxy/upstream.hpp"
+
+namespace socksify::shim {
+
+int reachable_address(int fd, int& domain, const sockaddr_storage& proxy, socklen_t proxy_len,
+                      sockaddr_storage& out, socklen_t& out_len) {
+    memcpy(&out, &proxy, sizeof out);
+    out_len = proxy_len;
+    int proxy_family = proxy.ss_family;
+    if (domain == proxy_family) return 0;
+    if (domain == AF_INET6 && proxy_family == AF_INET) {
+        int v6only = 0;
+        socklen_t len = sizeof v6only;
+        if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && !v6only) {
+            auto& in = reinterpret_cast<const sockaddr_in&>(proxy);
+            sockaddr_in6 mapped{};
+            mapped.sin6_family = AF_INET6;
+            mapped.sin6_port = in.sin_port;
+            mapped.sin6_addr.s6_addr[10] = mapped.sin6_addr.s6_addr[11] = 0xff;
+            memcpy(mapped.sin6_addr.s6_addr + 12, &in.sin_addr, 4);
+            memcpy(&out, &mapped, sizeof mapped);
+            out_len = sizeof mapped;
+            return 0;
+        }
+    }
+    int err =
+        replace_socket(fd, proxy_family, true);  // not connected yet: a binding is the program's
+    if (err == 0) domain = proxy_family;
+    return err;
+}
+
+namespace {
+
+// The upstream(s) of the calling thread's last connection, for its log line.
+thread_local char t_via[160];
+
+int attempt(int fd, int& domain, const proto::Request& request, const Config& cfg,
+            HandshakeMode mode, const Deadline& deadline, HandshakeResult& result) {
+    if (cfg.hop_count > 0 && request.command == proto::Command::kConnect)
+        return run_chain(fd, domain, request.address, cfg, mode == HandshakeMode::kPipelined,
+                         deadline, result, t_via, sizeof t_via);
+    snprintf(t_via, sizeof t_via, "%s", cfg.proxy_text);
+    sockaddr_storage proxy;
+    socklen_t proxy_len = 0;
+    if (int err = reachable_address(fd, domain, cfg.proxy, cfg.proxy_len, proxy, proxy_len))
+        return err;
+    if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len, deadline))
+        return err;
+    if (request.command != proto::Command::kConnect) {
+        run_handshake(fd, request, proxy_credentials(cfg), mode, deadline, result);
+        return result.err;
+    }
+    Hop hop{cfg.proxy_kind, proxy_credentials(cfg), mode == HandshakeMode::kPipelined,
+            cfg.proxy_text};
+    return run_hop(fd, hop, request.address, deadline, result);
+}
+
+void log_connect(int fd, const sockaddr* dest, std::string_view name, const Config& cfg, int err,
+                 int64_t start_ns) {
+    LogLevel level = err == 0 ? LogLevel::kVerbose : LogLevel::kError;
+    if (static_cast<int>(level) > static_cast<int>(cfg.log_level)) return;
+    char dest_text[64];
+    long ms = static_cast<long>((monotonic_ns() - start_ns) / 1000000);
+    format_sockaddr(dest, dest_text, sizeof dest_text);
+    log_line(level, "connect fd %d to %.*s%s%s via %s (%s): %s (%ld ms)", fd,
+             static_cast<int>(name.size()), name.data(), name.empty() ? "" : " = ", dest_text,
+             t_via[0] != '\0' ? t_via : cfg.proxy_text, pipelining(cfg) ? "pipelined" : "stepwise",
+             err == 0 ? "ok" : strerror(err), ms);
+}
+
+void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view name, int err,
+                   int64_t start_ns, bool via_proxy = true) {
+    AuditEvent e = audit_event(AuditKind::kConnect, dest, name);
+    e.start_ns = start_ns;
+    e.via_proxy = via_proxy;
+    e.via = t_via;  // the hops this thread's connection used (chains, routes)
+    audit_result(cfg, e, err);
+}
+
+}  // namespace
+
+int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg) {
+    int64_t start = monotonic_ns();
+    t_via[0] = '\0';
+    if (!cfg.valid) {
+        // Never fall back to a direct connection on a broken configuration.
+        log_line(LogLevel::kError, "refusing connect: %s", cfg.error);
+        audit_denied(cfg, audit_event(AuditKind::kRefusal, dest), "config");
+        return EACCES;
+    }
+    // A fake address stands for a name: the proxy gets the name, never a guess.
+    std::string_view name;
+    uint32_t index = 0;
+    if (cfg.dns_mode == DnsMode::kRemote && fake_index_of(cfg, dest, index)) {
+        name = fake_name_of(cfg, dest);
+        if (name.empty()) {
+            log_connect(fd, dest, name, cfg, EHOSTUNREACH, start);
+            audit_connect(cfg, dest, name, EHOSTUNREACH, start, false);
+            return EHOSTUNREACH;
+        }
+    }
+    if (int err = police(cfg, dest, name, AuditKind::kConnect)) return err;
+    // A non-blocking socket gets EINPROGRESS; its exchange runs in the readiness hooks
+    // and ends in finish_connect (shim/proxy/pending.cpp). Without a free slot, and for what
+    // the state machine does not drive yet (another upstream kind, a chain, a route):
+    // blocking.
+    bool machine_can = cfg.proxy_kind == ProxyKind::kSocks5 && cfg.hop_count == 0 &&
+                       find_route(cfg, dest, name) == nullptr;
+    int err = machine_can ? start_pending(fd, dest, dest_len, name, cfg, start) : kNoPending;
+    if (err == EINPROGRESS) return err;
+    if (err == kNoPending) {
+        err = connect_via_proxy(fd, dest, dest_len, name, cfg);
+    } else {
+        settle(fd, dest, dest_len, err);
+    }
+    log_connect(fd, dest, name, cfg, err, start);
+    audit_connect(cfg, dest, name, err, start);
+    return err;
+}
+
+void finish_connect(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
+                    const Config& cfg, int err, int64_t start_ns) {
+    settle(fd, dest, dest_len, err);
+    log_connect(fd, dest, name, cfg, err, start_ns);
+    audit_connect(cfg, dest, name, err, start_ns);
+}
+
+int begin_proxy_connect(int fd, int domain, const Config& cfg, bool& connecting) {
+    sockaddr_storage proxy;
+    socklen_t proxy_len = 0;
+    if (int err = reachable_address(fd, domain, cfg.proxy, cfg.proxy_len, proxy, proxy_len))
+        return err;
+    connecting = false;
+    const auto* to = reinterpret_cast<const sockaddr*>(&proxy);
+    // A 0 at once can be the kernel finishing the program's own earlier non-blocking
+    // connect (as in connect_until): then the socket is not ours.
+    if (real::connect(fd, to, proxy_len) == 0) return peer_is(fd, to) ? 0 : EISCONN;
+    // EINTR: the connect goes on in the background, as EINPROGRESS.
+    if (errno == EINPROGRESS || errno == EINTR) {
+        connecting = true;
+        return 0;
+    }
+    return errno;  // EISCONN/EALREADY: the program's own connection, left alone
+}
+
+HandshakeMode handshake_mode(const Config& cfg) {
+    return pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise;
+}
+
+Credentials proxy_credentials(const Config& cfg) {
+    if (!cfg.has_auth) return {};
+    return {{cfg.user, cfg.user_len}, {cfg.pass, cfg.pass_len}};
+}
+
+bool pipelining(const Config& cfg) {
+    return cfg.pipeline && shared_state().pipeline.load(std::memory_order_relaxed) ==
+                               static_cast<uint32_t>(proto::PipelineVerdict::kSafe);
+}
+
+int proxy_exchange(int fd, int domain, const proto::Request& request, const Config& cfg,
+                   const Deadline& deadline, HandshakeResult& result) {
+    if (request.command != proto::Command::kConnect && cfg.proxy_kind != ProxyKind::kSocks5) {
+        // Never direct: a datagram path exists only through a SOCKS5 upstream.
+        log_line(LogLevel::kError, "UDP refused: the upstream %s speaks %s, not socks5",
+                 cfg.proxy_text, kind_name(cfg.proxy_kind));
+        return EACCES;
+    }
+    if (request.command != proto::Command::kConnect && cfg.hop_count > 0) {
+        // A datagram relay behind a TCP chain cannot be reached by datagrams.
+        log_line(LogLevel::kError, "UDP refused: it cannot cross a chain of %zu hops",
+                 cfg.hop_count);
+        return EACCES;
+    }
+    // One attempt, whatever the proxy's speed: a retry would be a second connection
+    // to a server that may simply be slow.
+    return attempt(fd, domain, request, cfg,
+                   pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline,
+                   result);
+}
+
+int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
+                      const Config& cfg) {
+    int old_flags = 0;
+    if (int err = make_nonblocking(fd, old_flags)) return err;
+    Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
+    proto::Request request{proto::Command::kConnect, socks_address(dest, name)};
+    HandshakeResult result;
+    // The hook checked that the socket's family is dest's.
+    int domain = dest->sa_family;
+    const RouteSpec* route = find_route(cfg, dest, name);
+    int err = route != nullptr ? run_via_hop(fd, domain, route->hop, request.address, deadline,
+                                             result, t_via, sizeof t_via)
+                               : proxy_exchange(fd, domain, request, cfg, deadline, result);
+    settle(fd, dest, dest_len, err);
+    restore_blocking(fd, old_flags);
+    return err;
+}
+
+void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err) {
+    if (err == EISCONN || err == EALREADY) {
+        // The program's own connection (direct, or still connecting): left alone.
+    } else if (err != 0) {
+        (void)shutdown(fd, SHUT_RDWR);  // fail closed: nothing more flows on this socket
+    } else if (FdRecord* rec = fd_record(fd)) {
+        if (dest_len > sizeof rec->peer) dest_len = sizeof rec->peer;
+        memcpy(&rec->peer, dest, dest_len);
+        rec->peer_len = dest_len;
+        rec->domain = dest->sa_family;
+        remember_object(fd, *rec);  // after any replacement of the socket under fd
+        set_kind(fd, FdKind::kTcpProxied);
+    }
+}
+
+}  // namespace socksify::shim

@@ -1,0 +1,671 @@
+// UDP ASSOCIATE for unmodified programs. Sending: one sendmsg whose iovec puts the
+// SOCKS header before the program's own buffers (no copy). Receiving: the header
+// lands in a scratch buffer sized like the last header sent, so the payload lands
+// in place; only a header of another size costs one move of the payload.
+#include "shim/proxy/udp_assoc.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "protocol/messages.hpp"
+#include "shim/audit.hpp"
+#include "shim/dns/fake_dns.hpp"
+#include "shim/proxy/handshake.hpp"
+#include "shim/io.hpp"
+#include "shim/log.hpp"
+#include "shim/dns/names.hpp"
+#include "shim/proxy/pending.hpp"
+#include "shim/real.hpp"
+#include "shim/dns/resolver.hpp"
+#include "settings/route.hpp"
+#include "shim/proxy/socks_address.hpp"
+#include "shim/proxy/tcp_connect.hpp"
+
+namespace socksify::shim {
+namespace {
+
+constexpr int64_t kCheckIntervalNs = 1000000000;  // control connection liveness
+constexpr int kMaxDrops = 64;                     // bounded skipping of foreign datagrams
+constexpr size_t kMaxIov = 1024;                  // UIO_MAXIOV
+
+// An association being opened or checked, listed for the child of a fork: there the
+// thread doing it does not exist, so its lock would be held forever and its control
+// connection half set up (udp_after_fork_child).
+struct Opening {
+    std::atomic<UdpState*> state;
+    std::atomic<int> control;      // the control fd + 1; 0: none yet
+    std::atomic<pthread_t> owner;  // 0 until set
+};
+constexpr size_t kMaxOpening = 256;  // more at once wait for a free entry
+constinit Opening g_opening[kMaxOpening]{};
+
+// u.busy held, and the association listed in g_opening while it is.
+class AssociationLock {
+  public:
+    explicit AssociationLock(UdpState& u) : u_(u) {
+        uint32_t expected = 0;
+        while (!u_.busy.compare_exchange_weak(expected, 1, std::memory_order_acquire)) {
+            expected = 0;
+            sched_yield();
+        }
+        // Each socket starts at an entry of its own: threads sending on different
+        // sockets do not share one.
+        size_t first = reinterpret_cast<uintptr_t>(&u) / sizeof(FdRecord);
+        for (;;) {
+            for (size_t i = 0; i < kMaxOpening; ++i) {
+                Opening& o = g_opening[(first + i) % kMaxOpening];
+                UdpState* none = nullptr;
+                if (o.state.load(std::memory_order_relaxed) != nullptr) continue;
+                if (o.state.compare_exchange_strong(none, &u_, std::memory_order_acq_rel)) {
+                    o.owner.store(pthread_self(), std::memory_order_release);
+                    slot_ = &o;
+                    return;
+                }
+            }
+            sched_yield();
+        }
+    }
+    ~AssociationLock() {
+        slot_->control.store(0, std::memory_order_relaxed);
+        slot_->owner.store(pthread_t{}, std::memory_order_relaxed);
+        slot_->state.store(nullptr, std::memory_order_release);
+        u_.busy.store(0, std::memory_order_release);
+    }
+    AssociationLock(const AssociationLock&) = delete;
+    AssociationLock& operator=(const AssociationLock&) = delete;
+
+    // The control connection being set up, for the child of a fork to close.
+    void track(int control) { slot_->control.store(control + 1, std::memory_order_release); }
+
+  private:
+    UdpState& u_;
+    Opening* slot_ = nullptr;
+};
+
+int socket_family(int fd) {
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 ? domain : AF_UNSPEC;
+}
+
+void close_control(int control) {
+    if (control < 0 || kind_of(control) != FdKind::kControl) return;  // reused by the program
+    FdRecord* c = fd_record(control);
+    if (c == nullptr || c->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    set_kind(control, FdKind::kNone);
+    real::close(control);
+}
+
+bool control_alive(UdpState& u) {
+    if (u.control_fd < 0 || kind_of(u.control_fd) != FdKind::kControl) return false;
+    int64_t now = monotonic_ns();
+    if (now - u.checked_ns < kCheckIntervalNs) return true;
+    pollfd p{u.control_fd, POLLIN | POLLRDHUP, 0};
+    int n = real::poll(&p, 1, 0);
+    if (n > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) return false;
+    u.checked_ns = now;
+    return true;
+}
+
+// Binds fd to the wildcard address of its family when it is not bound yet: the
+// relay answers to the socket's own port.
+int ensure_bound(int fd, int family) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return errno;
+    uint16_t port = family == AF_INET ? reinterpret_cast<sockaddr_in&>(local).sin_port
+                                      : reinterpret_cast<sockaddr_in6&>(local).sin6_port;
+    if (port != 0) return 0;
+    sockaddr_storage any{};
+    any.ss_family = static_cast<sa_family_t>(family);
+    socklen_t any_len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    return bind(fd, reinterpret_cast<sockaddr*>(&any), any_len) == 0 ? 0 : errno;
+}
+
+// Opens the control connection and runs UDP ASSOCIATE; fills u on success.
+int open_association(int fd, UdpState& u, const Config& cfg, AssociationLock& lock) {
+    int family = socket_family(fd);
+    if (int err = ensure_bound(fd, family)) return err;
+    int raw = real::socket(cfg.proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (raw < 0) return errno;
+    int control = real::fcntl(raw, F_DUPFD_CLOEXEC, high_fd_floor());
+    if (control < 0)
+        control = raw;  // a low number still works
+    else
+        real::close(raw);
+    FdRecord* c = fd_record(control);
+    if (c == nullptr) {
+        real::close(control);
+        return ENOMEM;
+    }
+    c->refs.store(1, std::memory_order_relaxed);
+    set_kind(control, FdKind::kControl);  // hidden from the program from now on
+    lock.track(control);
+    // RFC 1928 §7: all-zero DST when the client's sending address is not known. Its
+    // family tells the proxy which relay the socket can reach: Dante answers an
+    // IPv4 zero with an IPv4 relay, which an IPV6_V6ONLY socket cannot use.
+    proto::Address zero;
+    zero.type = family == AF_INET6 ? proto::AddrType::kIpv6 : proto::AddrType::kIpv4;
+    proto::Request request{proto::Command::kUdpAssociate, zero};
+    HandshakeResult result;
+    int err = proxy_exchange(control, cfg.proxy.ss_family, request, cfg,
+                             Deadline::after_ms(cfg.timeout_ms), result);
+    sockaddr_storage relay{};
+    socklen_t relay_len = 0;
+    if (err == 0) {
+        proto::Address bound = result.reply.bound;
+        if (is_unspecified(bound)) {
+            // "Use the proxy's address": same host, the port the reply names.
+            uint16_t port = bound.port;
+            sockaddr_storage proxy = cfg.proxy;
+            bound = socks_address(reinterpret_cast<sockaddr*>(&proxy), {});
+            bound.port = port;
+        }
+        if (!sockaddr_of(bound, family, relay, relay_len)) err = EAFNOSUPPORT;
+    }
+    if (err != 0) {
+        close_control(control);
+        return err;
+    }
+    u.control_fd = control;
+    u.relay = relay;
+    u.relay_len = relay_len;
+    u.checked_ns = monotonic_ns();
+    return 0;
+}
+
+// One audit record for a datagram or UDP connect refused before the policy: a bad
+// configuration, --udp off, a socket beyond the fd table, a fake address without a name.
+void audit_refusal(const Config& cfg, const sockaddr* dest, std::string_view name, int err) {
+    AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
+    e.via_proxy = false;
+    if (err == EHOSTUNREACH) {
+        audit_result(cfg, e, err);
+        return;
+    }
+    e.kind = AuditKind::kRefusal;
+    audit_denied(cfg, e, !cfg.valid ? "config" : !cfg.udp ? "udp-off" : "fd-table");
+}
+
+// One "udp" record per association and destination, not per datagram: the socket
+// remembers its last destinations by a hash of their SOCKS header (FNV-1a), which
+// names the destination exactly. A destination that drops out of the four slots and
+// comes back is recorded again. The association's first record carries its set-up
+// time.
+void audit_destination(UdpState& u, const Config& cfg, const sockaddr* dest, std::string_view name,
+                       const uint8_t* header, size_t h) {
+    uint64_t key = 14695981039346656037ull;
+    for (size_t i = 0; i < h; ++i) key = (key ^ header[i]) * 1099511628211ull;
+    key |= 1;  // 0 marks an empty slot
+    for (const auto& slot : u.audited) {
+        if (slot.load(std::memory_order_relaxed) == key) return;
+    }
+    uint8_t at = u.audited_next.fetch_add(1, std::memory_order_relaxed);
+    u.audited[at % std::size(u.audited)].store(key, std::memory_order_relaxed);
+    AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
+    e.start_ns = u.opened_ns.exchange(0, std::memory_order_relaxed);
+    audit(cfg, e);
+}
+
+// The SOCKS UDP header for dest (name: dest was its fake address); 0 when it cannot
+// be encoded.
+size_t udp_header_for(const sockaddr* dest, std::string_view name,
+                      uint8_t (&out)[proto::kMaxUdpHeader]) {
+    return proto::encode_udp_header(out, proto::UdpHeader{0, socks_address(dest, name)});
+}
+
+// dest and name: the destination that needs the association (for the audit record).
+int ensure_association(int fd, FdRecord& rec, const Config& cfg, const sockaddr* dest,
+                       std::string_view name) {
+    UdpState& u = rec.udp;
+    AssociationLock lock(u);
+    if (control_alive(u)) return 0;
+    if (u.control_fd >= 0) {
+        log_line(LogLevel::kVerbose, "UDP association of fd %d lost; re-opening", fd);
+        close_control(u.control_fd);
+        u.control_fd = -1;
+    }
+    int64_t start = monotonic_ns();
+    int err = open_association(fd, u, cfg, lock);
+    char relay_text[64] = "-";
+    if (err == 0)
+        format_sockaddr(reinterpret_cast<sockaddr*>(&u.relay), relay_text, sizeof relay_text);
+    log_line(err == 0 ? LogLevel::kVerbose : LogLevel::kError,
+             "UDP associate fd %d via %s: %s, relay %s (%ld ms)", fd, cfg.proxy_text,
+             err == 0 ? "ok" : strerror(err), relay_text,
+             static_cast<long>((monotonic_ns() - start) / 1000000));
+    if (err != 0) {
+        AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
+        e.start_ns = start;
+        audit_result(cfg, e, err);
+        return err;
+    }
+    // Recorded by the first datagram's destination (audit_destination): a new
+    // association names its destinations afresh.
+    for (auto& slot : u.audited) slot.store(0, std::memory_order_relaxed);
+    u.opened_ns.store(start, std::memory_order_relaxed);
+    return 0;
+}
+
+// Why a datagram to dest may not go through the proxy; 0 when it may.
+int refuse_reason(const Config& cfg, const sockaddr* dest, std::string_view& name) {
+    if (!cfg.valid) return EACCES;
+    if (!cfg.udp) return EACCES;
+    uint32_t index = 0;
+    if (cfg.dns_mode == DnsMode::kRemote && fake_index_of(cfg, dest, index)) {
+        name = fake_name_of(cfg, dest);
+        if (name.empty()) return EHOSTUNREACH;
+    }
+    return 0;
+}
+
+bool goes_direct(const Config& cfg, const sockaddr* a) {
+    return cfg.valid && (is_direct(cfg, a) || is_remembered_direct(a));
+}
+
+// Logical view of [scratch | user iovecs] as one byte stream.
+struct Chain {
+    const iovec* v;
+    size_t n;
+    uint8_t* at(size_t pos) const {
+        for (size_t i = 0; i < n; ++i) {
+            if (pos < v[i].iov_len) return static_cast<uint8_t*>(v[i].iov_base) + pos;
+            pos -= v[i].iov_len;
+        }
+        return nullptr;
+    }
+    // Moves len bytes from logical offset from to offset to (overlap-safe).
+    void move(size_t from, size_t to, size_t len) const {
+        if (from == to || len == 0) return;
+        // Both ranges inside the first buffer after the scratch (one program buffer,
+        // the common case): one memmove.
+        size_t lo = v[0].iov_len;
+        size_t hi = n > 1 ? lo + v[1].iov_len : lo;
+        if (n > 1 && from >= lo && to >= lo && from + len <= hi && to + len <= hi) {
+            auto* base = static_cast<uint8_t*>(v[1].iov_base);
+            memmove(base + (to - lo), base + (from - lo), len);
+            return;
+        }
+        if (from > to) {
+            for (size_t i = 0; i < len; ++i) *at(to + i) = *at(from + i);
+        } else {
+            for (size_t i = len; i-- > 0;) *at(to + i) = *at(from + i);
+        }
+    }
+};
+
+size_t total_len(const iovec* v, size_t n) {
+    size_t t = 0;
+    for (size_t i = 0; i < n; ++i) t += v[i].iov_len;
+    return t;
+}
+
+// Reports a source address to the program (truncating like the kernel does).
+void report_source(msghdr* msg, const sockaddr_storage& src, socklen_t len) {
+    if (msg->msg_name == nullptr) return;
+    memcpy(msg->msg_name, &src, msg->msg_namelen < len ? msg->msg_namelen : len);
+    msg->msg_namelen = len;
+}
+
+// The source a relayed datagram reports: its address, or the fake address of its name.
+bool relayed_source(const proto::Address& a, int family, const Config& cfg, sockaddr_storage& out,
+                    socklen_t& len) {
+    if (a.type != proto::AddrType::kDomain) return sockaddr_of(a, family, out, len);
+    char name[kMaxName + 1];
+    memcpy(name, a.domain.data(), a.domain.size());
+    name[a.domain.size()] = '\0';
+    if (fake_lookup(cfg, name, family, out, len) != 0) return false;
+    if (family == AF_INET6)
+        reinterpret_cast<sockaddr_in6&>(out).sin6_port = htons(a.port);
+    else
+        reinterpret_cast<sockaddr_in&>(out).sin_port = htons(a.port);
+    return true;
+}
+
+// A connected socket only hears its peer. A peer given by name (a fake address)
+// answers from whatever address the proxy resolved it to: that source is reported
+// as the peer the program connected to.
+bool from_connected_peer(const FdRecord& rec, const Config& cfg, sockaddr_storage& src,
+                         socklen_t& src_len) {
+    if (!rec.udp.connected) return true;
+    const auto* peer = reinterpret_cast<const sockaddr*>(&rec.peer);
+    if (same_endpoint(reinterpret_cast<sockaddr*>(&src), peer)) return true;
+    uint32_t index = 0;
+    if (cfg.dns_mode != DnsMode::kRemote || !fake_index_of(cfg, peer, index)) return false;
+    memcpy(&src, &rec.peer, rec.peer_len);
+    src_len = rec.peer_len;
+    return true;
+}
+
+}  // namespace
+
+int high_fd_floor() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
+    rlim_t floor = rl.rlim_cur - rl.rlim_cur / 4;
+    // Below the fd table's end: an fd the table cannot mark cannot be hidden.
+    constexpr rlim_t kCeiling = kMaxFds - 4096;
+    if (floor > kCeiling) floor = kCeiling;
+    return floor > 1024 ? static_cast<int>(floor)
+                        : static_cast<int>(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 3);
+}
+
+FdKind live_kind(int fd) {
+    FdKind k = kind_of(fd);
+    if (k == FdKind::kNone || is_hidden(k)) return k;
+    FdRecord* rec = fd_record(fd);
+    if (rec != nullptr && same_object(fd, *rec)) return k;
+    release_fd(fd);
+    return FdKind::kNone;
+}
+
+void adopt_udp(int fd) {
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr) return;
+    rec->peer_len = 0;
+    rec->domain = socket_family(fd);
+    remember_object(fd, *rec);
+    rec->udp.busy.store(0, std::memory_order_relaxed);
+    rec->udp.control_fd = -1;
+    rec->udp.relay_len = 0;
+    rec->udp.connected = false;
+    rec->udp.expect_header = 10;  // IPv4: the common case
+    rec->udp.checked_ns = 0;
+    rec->udp.opened_ns.store(0, std::memory_order_relaxed);
+    for (auto& slot : rec->udp.audited) slot.store(0, std::memory_order_relaxed);
+    set_kind(fd, FdKind::kUdp);
+}
+
+void release_fd(int fd) {
+    FdKind k = kind_of(fd);
+    if (k == FdKind::kUdp)
+        release_udp(fd);
+    else if (k == FdKind::kTcpPending)
+        discard_pending(fd), set_kind(fd, FdKind::kNone);
+    else if (k != FdKind::kNone)
+        set_kind(fd, FdKind::kNone);
+}
+
+void release_udp(int fd) {
+    if (kind_of(fd) != FdKind::kUdp) return;
+    FdRecord* rec = fd_record(fd);
+    set_kind(fd, FdKind::kNone);
+    if (rec != nullptr && rec->udp.control_fd >= 0) {
+        close_control(rec->udp.control_fd);
+        rec->udp.control_fd = -1;
+    }
+}
+
+void share_udp(int from, int to) {
+    FdRecord* rec = fd_record(from);
+    if (rec != nullptr && rec->udp.control_fd >= 0 &&
+        kind_of(rec->udp.control_fd) == FdKind::kControl) {
+        if (FdRecord* c = fd_record(rec->udp.control_fd)) c->refs.fetch_add(1);
+    }
+    copy_fd_state(from, to);
+}
+
+bool udp_connected(int fd) {
+    if (kind_of(fd) != FdKind::kUdp) return false;
+    FdRecord* rec = fd_record(fd);
+    return rec != nullptr && rec->udp.connected;
+}
+
+int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, bool& handled) {
+    handled = false;
+    FdRecord* rec = fd_record(fd);
+    if (goes_direct(cfg, dest)) {
+        if (rec != nullptr) rec->udp.connected = false;  // the kernel's own connect
+        return 0;
+    }
+    handled = true;
+    if (rec == nullptr || kind_of(fd) != FdKind::kUdp) {
+        log_line(LogLevel::kError, "refusing UDP connect on fd %d: beyond the fd table", fd);
+        audit_refusal(cfg, dest, {}, EACCES);
+        return EACCES;  // an untracked socket would send unwrapped: never go direct
+    }
+    std::string_view name;
+    if (int err = refuse_reason(cfg, dest, name)) {
+        log_line(LogLevel::kError, "refusing UDP connect: %s",
+                 !cfg.valid ? cfg.error
+                 : cfg.udp  ? strerror(err)
+                            : "UDP is off (--udp off)");
+        audit_refusal(cfg, dest, name, err);
+        return err;
+    }
+    if (int err = police(cfg, dest, name, AuditKind::kUdp)) return err;
+    if (int err = ensure_association(fd, *rec, cfg, dest, name)) return err;
+    // The socket talks to the relay only; the program's peer lives in the record.
+    if (real::connect(fd, reinterpret_cast<sockaddr*>(&rec->udp.relay), rec->udp.relay_len) != 0)
+        return errno;
+    memcpy(&rec->peer, dest, len < sizeof rec->peer ? len : sizeof rec->peer);
+    rec->peer_len = len < sizeof rec->peer ? len : sizeof rec->peer;
+    rec->udp.connected = true;
+    if (uint8_t header[proto::kMaxUdpHeader]; audit_on()) {
+        if (size_t h = udp_header_for(dest, name, header))
+            audit_destination(rec->udp, cfg, dest, name, header, h);
+    }
+    return 0;
+}
+
+ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int& err,
+                    bool& handled) {
+    handled = false;
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr) return 0;
+    const sockaddr* dest = static_cast<const sockaddr*>(msg->msg_name);
+    if (dest == nullptr) {
+        if (!rec->udp.connected) return 0;  // connected direct, or the kernel's error
+        dest = reinterpret_cast<const sockaddr*>(&rec->peer);
+    }
+    if (goes_direct(cfg, dest)) return 0;
+    // About to wrap: the number must still name the socket the record was made for.
+    // If it names another object now, that object is judged afresh: a datagram socket
+    // is adopted (a new association), never sent to a proxied destination directly.
+    if (live_kind(fd) != FdKind::kUdp) {
+        int type = 0;
+        socklen_t type_len = sizeof type;
+        if (msg->msg_name == nullptr ||
+            getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 || type != SOCK_DGRAM)
+            return 0;  // connected (its own peer) or not a datagram socket: the kernel's call
+        adopt_udp(fd);
+        rec = fd_record(fd);
+        if (rec == nullptr || kind_of(fd) != FdKind::kUdp) {
+            handled = true;
+            err = EACCES;
+            return -1;
+        }
+    }
+    handled = true;
+    std::string_view name;
+    if ((err = refuse_reason(cfg, dest, name))) {
+        char text[64];
+        log_line(LogLevel::kError, "refusing UDP datagram to %s: %s",
+                 format_sockaddr(dest, text, sizeof text),
+                 !cfg.valid ? cfg.error
+                 : cfg.udp  ? strerror(err)
+                            : "UDP is off (--udp off)");
+        audit_refusal(cfg, dest, name, err);
+        return -1;
+    }
+    if ((err = police(cfg, dest, name, AuditKind::kUdp))) return -1;
+    if (msg->msg_iovlen >= kMaxIov) {
+        err = EMSGSIZE;
+        return -1;
+    }
+    if ((err = ensure_association(fd, *rec, cfg, dest, name))) return -1;
+    uint8_t header[proto::kMaxUdpHeader];
+    size_t h = udp_header_for(dest, name, header);
+    if (h == 0) {
+        err = EINVAL;
+        return -1;
+    }
+    if (audit_on()) audit_destination(rec->udp, cfg, dest, name, header, h);
+    iovec iov[kMaxIov + 1];
+    iov[0] = {header, h};
+    for (size_t i = 0; i < msg->msg_iovlen; ++i) iov[i + 1] = msg->msg_iov[i];
+    msghdr out = *msg;
+    out.msg_name = &rec->udp.relay;
+    out.msg_namelen = rec->udp.relay_len;
+    out.msg_iov = iov;
+    out.msg_iovlen = msg->msg_iovlen + 1;
+    ssize_t n = real::sendmsg(fd, &out, flags);
+    if (n < 0) {
+        err = errno;
+        return -1;
+    }
+    rec->udp.expect_header = static_cast<uint16_t>(h);
+    return n >= static_cast<ssize_t>(h) ? n - static_cast<ssize_t>(h) : 0;
+}
+
+ssize_t udp_recvmsg(int fd, msghdr* msg, int flags, const Config& cfg, int& err, bool& handled) {
+    handled = false;
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr || rec->udp.control_fd < 0) return 0;  // nothing relayed to this socket
+    if (live_kind(fd) != FdKind::kUdp) return 0;              // the number names another object now
+    if (msg->msg_iovlen >= kMaxIov) return 0;
+    handled = true;
+    int family = rec->udp.relay.ss_family;
+    for (int drops = 0; drops < kMaxDrops; ++drops) {
+        uint8_t scratch[proto::kMaxUdpHeader];
+        // A header longer than expected pushes the payload's end past the program's
+        // buffers: the tail catches it, so nothing is cut that fits once moved.
+        uint8_t tail[proto::kMaxUdpHeader];
+        size_t expect = rec->udp.expect_header;
+        iovec iov[kMaxIov + 2];
+        iov[0] = {scratch, expect};
+        for (size_t i = 0; i < msg->msg_iovlen; ++i) iov[i + 1] = msg->msg_iov[i];
+        iov[msg->msg_iovlen + 1] = {tail, sizeof tail};
+        Chain chain{iov, msg->msg_iovlen + 2};
+        size_t user_cap = total_len(msg->msg_iov, msg->msg_iovlen);
+        sockaddr_storage from{};
+        msghdr in = *msg;
+        in.msg_name = &from;
+        in.msg_namelen = sizeof from;
+        in.msg_iov = iov;
+        in.msg_iovlen = msg->msg_iovlen + 2;
+        // MSG_TRUNC: the kernel returns the datagram's full length.
+        ssize_t n = real::recvmsg(fd, &in, flags | MSG_TRUNC);
+        if (n < 0) {
+            err = errno;
+            return -1;
+        }
+        size_t full = static_cast<size_t>(n);
+        size_t capacity = expect + user_cap + sizeof tail;
+        size_t got = full < capacity ? full : capacity;
+        sockaddr_storage src{};
+        socklen_t src_len = 0;
+        size_t payload_full = 0;
+        size_t stored = 0;
+        bool deliver = false;
+        if (same_endpoint(reinterpret_cast<sockaddr*>(&from),
+                          reinterpret_cast<sockaddr*>(&rec->udp.relay))) {
+            uint8_t head[proto::kMaxUdpHeader];
+            size_t head_len = got < sizeof head ? got : sizeof head;
+            for (size_t i = 0; i < head_len; ++i) head[i] = *chain.at(i);
+            proto::UdpHeader header;
+            proto::Result r = proto::decode_udp_header(proto::Bytes(head, head_len), header);
+            // RFC 1928 §7: fragments are dropped; so is anything malformed.
+            if (r.status == proto::Status::kDone && header.frag == 0 &&
+                relayed_source(header.address, family, cfg, src, src_len) &&
+                from_connected_peer(*rec, cfg, src, src_len)) {
+                size_t h = r.consumed;
+                payload_full = full - h;
+                size_t avail = got - h;
+                stored = avail < user_cap ? avail : user_cap;
+                chain.move(h, expect, stored);
+                rec->udp.expect_header = static_cast<uint16_t>(h);
+                deliver = true;
+            }
+        } else if (goes_direct(cfg, reinterpret_cast<sockaddr*>(&from)) && !rec->udp.connected) {
+            // Direct traffic on a socket that also talks through the relay.
+            payload_full = full;
+            stored = got < user_cap ? got : user_cap;
+            chain.move(0, expect, stored);
+            src = from;
+            src_len = in.msg_namelen;
+            deliver = true;
+        }
+        if (deliver) {
+            report_source(msg, src, src_len);
+            msg->msg_controllen = in.msg_controllen;
+            msg->msg_flags = in.msg_flags & ~MSG_TRUNC;
+            if (payload_full > stored) msg->msg_flags |= MSG_TRUNC;
+            return static_cast<ssize_t>((flags & MSG_TRUNC) ? payload_full : stored);
+        }
+        if (flags & MSG_PEEK) (void)real::recv(fd, scratch, 0, MSG_DONTWAIT);  // consume it
+    }
+    err = EAGAIN;
+    return -1;
+}
+
+bool udp_unassociated(int fd) {
+    if (kind_of(fd) != FdKind::kUdp) return false;
+    FdRecord* rec = fd_record(fd);
+    return rec != nullptr && rec->udp.control_fd < 0;
+}
+
+ssize_t udp_after_recv(int fd, msghdr* msg, const msghdr& in, ssize_t n, int flags,
+                       const Config& cfg) {
+    msg->msg_controllen = in.msg_controllen;
+    msg->msg_flags = in.msg_flags;
+    const auto* from = static_cast<const sockaddr*>(in.msg_name);
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr || kind_of(fd) != FdKind::kUdp || rec->udp.control_fd < 0 ||
+        !same_endpoint(from, reinterpret_cast<sockaddr*>(&rec->udp.relay))) {
+        report_source(msg, *static_cast<const sockaddr_storage*>(in.msg_name), in.msg_namelen);
+        return n;
+    }
+    Chain chain{msg->msg_iov, msg->msg_iovlen};
+    size_t user_cap = total_len(msg->msg_iov, msg->msg_iovlen);
+    size_t full = static_cast<size_t>(n);  // with MSG_TRUNC asked: the datagram's length
+    size_t got = full < user_cap ? full : user_cap;
+    uint8_t head[proto::kMaxUdpHeader];
+    size_t head_len = got < sizeof head ? got : sizeof head;
+    for (size_t i = 0; i < head_len; ++i) head[i] = *chain.at(i);
+    proto::UdpHeader header;
+    proto::Result r = proto::decode_udp_header(proto::Bytes(head, head_len), header);
+    sockaddr_storage src{};
+    socklen_t src_len = 0;
+    if (r.status != proto::Status::kDone || header.frag != 0 ||
+        !relayed_source(header.address, rec->udp.relay.ss_family, cfg, src, src_len) ||
+        !from_connected_peer(*rec, cfg, src, src_len))
+        return -1;
+    size_t h = r.consumed;
+    size_t stored = got - h;
+    chain.move(h, 0, stored);
+    report_source(msg, src, src_len);
+    return static_cast<ssize_t>((flags & MSG_TRUNC) ? full - h : stored);
+}
+
+void udp_after_fork_child() {
+    for (Opening& o : g_opening) {
+        UdpState* u = o.state.load(std::memory_order_acquire);
+        if (u == nullptr || pthread_equal(o.owner.load(std::memory_order_relaxed), pthread_self()))
+            continue;
+        // Whatever that thread had built is dropped: the next send here opens an
+        // association of this process's own.
+        int control = o.control.load(std::memory_order_acquire) - 1;
+        if (control >= 0) {
+            if (u->control_fd == control) u->control_fd = -1;
+            if (kind_of(control) == FdKind::kControl) {
+                set_kind(control, FdKind::kNone);
+                real::close(control);
+            }
+        }
+        o.control.store(0, std::memory_order_relaxed);
+        o.owner.store(pthread_t{}, std::memory_order_relaxed);
+        o.state.store(nullptr, std::memory_order_relaxed);
+        u->busy.store(0, std::memory_order_release);
+    }
+}
+
+}  // namespace socksify::shim
