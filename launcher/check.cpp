@@ -10,9 +10,9 @@
 #include <cstring>
 #include <string>
 
+#include "launcher/pipeline.hpp"
 #include "protocol/status.hpp"
 #include "shim/proxy/handshake.hpp"
-#include "launcher/pipeline.hpp"
 #include "shim/proxy/tcp_connect.hpp"
 
 namespace socksify::launcher {

@@ -22,17 +22,17 @@
 #include <string_view>
 #include <vector>
 
-#include "launcher/supervisor/elf_kind.hpp"
-#include "launcher/supervisor/supervisor.hpp"
-#include "shim/audit_file.hpp"
-#include "settings/audit_format.hpp"
-#include "settings/config.hpp"
-#include "settings/config_file.hpp"
 #include "launcher/check.hpp"
 #include "launcher/pipeline.hpp"
 #include "launcher/summary.hpp"
+#include "launcher/supervisor/elf_kind.hpp"
+#include "launcher/supervisor/supervisor.hpp"
 #include "launcher/version.hpp"
+#include "settings/audit_format.hpp"
+#include "settings/config.hpp"
+#include "settings/config_file.hpp"
 #include "settings/policy.hpp"
+#include "shim/audit_file.hpp"
 #include "shim/program_check.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/shm_file.hpp"

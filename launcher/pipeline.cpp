@@ -13,9 +13,9 @@
 #include <memory>
 #include <thread>
 
+#include "shim/proxy/tcp_connect.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/shm_file.hpp"
-#include "shim/proxy/tcp_connect.hpp"
 
 namespace socksify::launcher {
 // The launcher runs the library's machinery; its names read unqualified here.

@@ -15,13 +15,13 @@
 #include <cstdio>
 
 #include "settings/audit_format.hpp"
+#include "settings/policy.hpp"
+#include "settings/route.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
-#include "settings/policy.hpp"
-#include "shim/real.hpp"
-#include "settings/route.hpp"
 #include "shim/proxy/udp_assoc.hpp"
+#include "shim/real.hpp"
 
 namespace socksify::shim {
 

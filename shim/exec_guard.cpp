@@ -20,9 +20,9 @@
 #include <cstring>
 #include <string_view>
 
-#include "shim/audit_file.hpp"
 #include "settings/audit_format.hpp"
 #include "settings/config.hpp"
+#include "shim/audit_file.hpp"
 #include "shim/program_check.hpp"
 
 namespace socksify::shim {

@@ -63,7 +63,7 @@ struct FdRecord {
     ino_t ino;
     UdpState udp;
     std::atomic<uint32_t> refs;  // kControl: how many fds share this association
-    int aux;                     // kTcpPending: its slot (shim/proxy/pending.hpp); kTcpFailed: errno
+    int aux;  // kTcpPending: its slot (shim/proxy/pending.hpp); kTcpFailed: errno
 };
 
 namespace detail {

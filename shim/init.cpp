@@ -17,14 +17,14 @@
 #include <cstdio>
 
 #include "shim/audit.hpp"
+#include "shim/dns/names.hpp"
 #include "shim/exec_guard.hpp"
 #include "shim/guard.hpp"
 #include "shim/log.hpp"
-#include "shim/dns/names.hpp"
 #include "shim/proxy/pending.hpp"
+#include "shim/proxy/udp_assoc.hpp"
 #include "shim/real.hpp"
 #include "shim/shared_state.hpp"
-#include "shim/proxy/udp_assoc.hpp"
 
 namespace socksify::shim {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <cstring>
 
-#include "shim/log.hpp"
 #include "shim/dns/names.hpp"
+#include "shim/log.hpp"
 #include "shim/real.hpp"
 #include "shim/shm_file.hpp"
 

@@ -22,12 +22,12 @@
 #include <thread>
 
 #include "launcher/supervisor/notif.hpp"
+#include "settings/route.hpp"
 #include "shim/audit.hpp"
 #include "shim/dns/dns_intercept.hpp"
+#include "shim/dns/names.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/log.hpp"
-#include "shim/dns/names.hpp"
-#include "settings/route.hpp"
 #include "shim/proxy/tcp_connect.hpp"
 
 #ifndef PIDFD_THREAD

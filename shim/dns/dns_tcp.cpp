@@ -8,8 +8,8 @@
 
 #include "shim/fd_table.hpp"
 #include "shim/io.hpp"
-#include "shim/real.hpp"
 #include "shim/proxy/tcp_connect.hpp"
+#include "shim/real.hpp"
 
 namespace socksify::shim {
 

@@ -16,10 +16,10 @@
 #include "shim/dns/dns_tcp.hpp"
 #include "shim/dns/fake_dns.hpp"
 #include "shim/dns/hosts_file.hpp"
+#include "shim/dns/names.hpp"
 #include "shim/init.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
-#include "shim/dns/names.hpp"
 #include "shim/real.hpp"
 
 namespace socksify::shim {

@@ -10,12 +10,12 @@
 #include <cstring>
 
 #include "shim/audit.hpp"
-#include "shim/hooks/export.hpp"
+#include "shim/dns/resolver.hpp"
 #include "shim/guard.hpp"
+#include "shim/hooks/export.hpp"
 #include "shim/init.hpp"
 #include "shim/log.hpp"
 #include "shim/real.hpp"
-#include "shim/dns/resolver.hpp"
 
 using namespace socksify::shim;
 

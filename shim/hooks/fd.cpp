@@ -7,11 +7,11 @@
 #include <cerrno>
 #include <cstdarg>
 
-#include "shim/hooks/export.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
-#include "shim/real.hpp"
+#include "shim/hooks/export.hpp"
 #include "shim/proxy/udp_assoc.hpp"
+#include "shim/real.hpp"
 
 using namespace socksify::shim;
 

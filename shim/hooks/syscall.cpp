@@ -10,8 +10,8 @@
 
 #include <cstdarg>
 
-#include "shim/hooks/export.hpp"
 #include "shim/fd_table.hpp"
+#include "shim/hooks/export.hpp"
 #include "shim/real.hpp"
 
 SOCKSIFY_EXPORT long syscall(long number, ...) {

@@ -6,17 +6,17 @@
 #include <cerrno>
 #include <cstring>
 
+#include "settings/route.hpp"
 #include "shim/address_form.hpp"
 #include "shim/dns/dns_intercept.hpp"
-#include "shim/hooks/export.hpp"
+#include "shim/dns/resolver.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
+#include "shim/hooks/export.hpp"
 #include "shim/init.hpp"
-#include "shim/real.hpp"
-#include "shim/dns/resolver.hpp"
-#include "settings/route.hpp"
 #include "shim/proxy/tcp_connect.hpp"
 #include "shim/proxy/udp_assoc.hpp"
+#include "shim/real.hpp"
 
 namespace socksify::shim {
 namespace {

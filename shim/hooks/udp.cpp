@@ -11,20 +11,20 @@
 #include <cstdio>
 #include <string_view>
 
+#include "settings/route.hpp"
 #include "shim/address_form.hpp"
 #include "shim/audit.hpp"
 #include "shim/dns/dns_intercept.hpp"
-#include "shim/hooks/export.hpp"
+#include "shim/dns/resolver.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
+#include "shim/hooks/export.hpp"
 #include "shim/init.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
-#include "shim/real.hpp"
-#include "shim/dns/resolver.hpp"
-#include "settings/route.hpp"
 #include "shim/proxy/tcp_connect.hpp"
 #include "shim/proxy/udp_assoc.hpp"
+#include "shim/real.hpp"
 
 using namespace socksify::shim;
 

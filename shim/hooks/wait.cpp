@@ -11,9 +11,9 @@
 #include <cerrno>
 #include <climits>
 
-#include "shim/hooks/export.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
+#include "shim/hooks/export.hpp"
 #include "shim/io.hpp"
 #include "shim/proxy/pending.hpp"
 #include "shim/real.hpp"

@@ -10,9 +10,9 @@
 #include <cstring>
 
 #include "shim/log.hpp"
-#include "shim/socket_ops.hpp"
 #include "shim/proxy/socks_address.hpp"
 #include "shim/proxy/tcp_connect.hpp"
+#include "shim/socket_ops.hpp"
 
 namespace socksify::shim {
 namespace {

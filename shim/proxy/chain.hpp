@@ -8,8 +8,8 @@
 #include <cstddef>
 
 #include "settings/config.hpp"
-#include "shim/proxy/handshake.hpp"
 #include "shim/io.hpp"
+#include "shim/proxy/handshake.hpp"
 #include "shim/proxy/upstream.hpp"
 
 namespace socksify::shim {

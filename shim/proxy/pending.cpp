@@ -12,12 +12,12 @@
 
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
-#include "shim/proxy/handshake.hpp"
 #include "shim/init.hpp"
 #include "shim/io.hpp"
-#include "shim/real.hpp"
+#include "shim/proxy/handshake.hpp"
 #include "shim/proxy/socks_address.hpp"
 #include "shim/proxy/tcp_connect.hpp"
+#include "shim/real.hpp"
 
 namespace socksify::shim {
 namespace detail {

@@ -3,8 +3,8 @@
 #pragma once
 
 #include "protocol/pipeline_probe.hpp"
-#include "shim/proxy/handshake.hpp"
 #include "shim/io.hpp"
+#include "shim/proxy/handshake.hpp"
 
 namespace socksify::shim {
 

@@ -12,18 +12,18 @@
 
 #include "protocol/pipeline_probe.hpp"
 #include "shim/audit.hpp"
-#include "shim/proxy/chain.hpp"
+#include "shim/dns/names.hpp"
 #include "shim/fd_table.hpp"
-#include "shim/proxy/handshake.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
-#include "shim/dns/names.hpp"
+#include "shim/proxy/chain.hpp"
+#include "shim/proxy/handshake.hpp"
 #include "shim/proxy/pending.hpp"
+#include "shim/proxy/socks_address.hpp"
+#include "shim/proxy/upstream.hpp"
 #include "shim/real.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/socket_ops.hpp"
-#include "shim/proxy/socks_address.hpp"
-#include "shim/proxy/upstream.hpp"
 
 namespace socksify::shim {
 

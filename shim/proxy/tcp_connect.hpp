@@ -7,8 +7,8 @@
 
 #include "protocol/messages.hpp"
 #include "settings/config.hpp"
-#include "shim/proxy/handshake.hpp"
 #include "shim/io.hpp"
+#include "shim/proxy/handshake.hpp"
 
 namespace socksify::shim {
 

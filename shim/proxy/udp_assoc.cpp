@@ -16,18 +16,18 @@
 #include <cstring>
 
 #include "protocol/messages.hpp"
+#include "settings/route.hpp"
 #include "shim/audit.hpp"
 #include "shim/dns/fake_dns.hpp"
-#include "shim/proxy/handshake.hpp"
+#include "shim/dns/names.hpp"
+#include "shim/dns/resolver.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
-#include "shim/dns/names.hpp"
+#include "shim/proxy/handshake.hpp"
 #include "shim/proxy/pending.hpp"
-#include "shim/real.hpp"
-#include "shim/dns/resolver.hpp"
-#include "settings/route.hpp"
 #include "shim/proxy/socks_address.hpp"
 #include "shim/proxy/tcp_connect.hpp"
+#include "shim/real.hpp"
 
 namespace socksify::shim {
 namespace {

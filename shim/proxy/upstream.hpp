@@ -6,8 +6,8 @@
 
 #include "protocol/address.hpp"
 #include "settings/config.hpp"
-#include "shim/proxy/handshake.hpp"
 #include "shim/io.hpp"
+#include "shim/proxy/handshake.hpp"
 
 namespace socksify::shim {
 

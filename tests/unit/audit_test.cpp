@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "settings/audit_format.hpp"
-#include "shim/fd_table.hpp"
 #include "settings/policy.hpp"
+#include "shim/fd_table.hpp"
 #include "shim/proxy/udp_assoc.hpp"
 
 namespace socksify::shim {

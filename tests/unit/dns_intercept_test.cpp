@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "protocol/dns_message.hpp"
-#include "shim/init.hpp"
 #include "shim/dns/resolver.hpp"
+#include "shim/init.hpp"
 #include "shim/shared_state.hpp"
 
 namespace socksify::shim {

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "shim/dns/fake_dns.hpp"
-#include "shim/init.hpp"
 #include "shim/dns/names.hpp"
+#include "shim/init.hpp"
 #include "shim/shared_state.hpp"
 #include "tests/unit/host_forms.hpp"
 
