@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "settings/host_text.hpp"
+#include "settings/settings_table.hpp"
 #include "settings/text.hpp"
 
 namespace socksify::shim {
@@ -16,7 +17,6 @@ namespace {
 constexpr size_t kMaxHostName = 253;  // RFC 1035 §2.3.4, without the trailing dot
 constexpr size_t kMaxLabel = 63;
 constexpr int kMaxTimeoutMs = 3600 * 1000;
-constexpr int kMaxStallMs = 60000;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -131,13 +131,18 @@ struct Writer {
     char* out;
     size_t cap;
     size_t len = 0;
+    bool cut = false;
     void put(std::string_view s) {
         for (char c : s) {
-            if (len + 1 >= cap) break;
+            if (len + 1 >= cap) {
+                cut = true;
+                break;
+            }
             out[len++] = c;
         }
         out[len] = '\0';
     }
+    bool overflowed() const { return cut; }
 };
 
 const char* parse_int_range(std::string_view text, int lo, int hi, int& out,
@@ -669,6 +674,8 @@ const char* parse_hop(std::string_view text, HopSpec& hop) {
     return nullptr;
 }
 
+}  // namespace
+
 const char* parse_chain(std::string_view text, Config& cfg) {
     cfg.hop_count = 0;
     for (;;) {
@@ -702,46 +709,78 @@ const char* parse_routes(std::string_view text, Config& cfg) {
     return nullptr;
 }
 
-}  // namespace
+const char* parse_chain_len(std::string_view text, Config& cfg) {
+    int len = 0;
+    if (const char* e = parse_int_range(text, 1, static_cast<int>(kMaxHops), len, "must be 1..8"))
+        return e;
+    cfg.chain_len = static_cast<size_t>(len);
+    return nullptr;
+}
 
-void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
-    cfg = Config{};
-    auto fail_with = [&cfg](auto&& write_error) {
-        write_error();
-        std::memset(cfg.pass, 0, sizeof cfg.pass);
-        cfg.pass_len = 0;
-        cfg.valid = false;
-    };
-
-    // First, so that the refusals of a bad configuration are recorded too.
-    if (const char* v = env(kEnvAudit); v != nullptr && v[0] != '\0') {
-        if (!to_cstr(v, cfg.audit_path, sizeof cfg.audit_path)) {
-            fail_with([&] { set_error(cfg, kEnvAudit, v, "path too long"); });
-            return;
+bool format_proxy_url(const ProxyUrl& url, bool with_password, char* out, size_t cap) {
+    if (cap == 0) return false;
+    Writer w{out, cap};
+    out[0] = '\0';
+    auto encoded = [&w](const char* s) {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        for (; *s != '\0'; ++s) {
+            auto c = static_cast<unsigned char>(*s);
+            bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+            if (plain) {
+                w.put(std::string_view(s, 1));
+            } else {
+                char pct[3] = {'%', kHex[c >> 4], kHex[c & 15]};
+                w.put(std::string_view(pct, 3));
+            }
         }
+    };
+    w.put(proxy_scheme(url.kind, url.remote_dns));
+    w.put("://");
+    if (url.has_user) {
+        encoded(url.user);
+        if (with_password && url.has_pass) {
+            w.put(":");
+            encoded(url.pass);
+        }
+        w.put("@");
     }
+    bool v6 = std::strchr(url.host, ':') != nullptr;
+    if (v6) w.put("[");
+    w.put(url.host);
+    if (v6) w.put("]");
+    char port[8];
+    std::snprintf(port, sizeof port, ":%u", unsigned{url.port});
+    w.put(port);
+    return !w.overflowed();
+}
 
+namespace {
+
+// SOCKSIFY_PROXY and its credentials (SOCKSIFY_PASSWORD beats the URL's password):
+// nullptr, or cfg.error holding the whole error line.
+const char* load_proxy(Config& cfg, EnvLookup env, ProxyUrl& url) {
     const char* proxy = env(kEnvProxy);
     if (proxy == nullptr) {
-        fail_with([&] { std::snprintf(cfg.error, sizeof cfg.error, "%s is not set", kEnvProxy); });
-        return;
+        std::snprintf(cfg.error, sizeof cfg.error, "%s is not set", kEnvProxy);
+        return cfg.error;
     }
     char redacted[256];
     redact_url(proxy, redacted, sizeof redacted);
-    ProxyUrl url;
     if (const char* e = parse_proxy_url(proxy, url)) {
-        fail_with([&] { set_error(cfg, kEnvProxy, redacted, e); });
-        return;
+        set_error(cfg, kEnvProxy, redacted, e);
+        return cfg.error;
     }
+    cfg.proxy_kind = url.kind;
+    cfg.dns_mode = url.remote_dns ? DnsMode::kRemote : DnsMode::kLocal;
+    cfg.remote_dns = url.remote_dns;
 
     const char* password = env(kEnvPassword);
     bool env_pass = password != nullptr && password[0] != '\0';
     if (env_pass && !url.has_user) {
-        fail_with([&] {
-            std::snprintf(cfg.error, sizeof cfg.error, "%s is set but %s has no user name",
-                          kEnvPassword, kEnvProxy);
-        });
-        return;
+        std::snprintf(cfg.error, sizeof cfg.error, "%s is set but %s has no user name",
+                      kEnvPassword, kEnvProxy);
+        return cfg.error;
     }
     bool socks4 = url.kind == ProxyKind::kSocks4 || url.kind == ProxyKind::kSocks4a;
     if (url.has_user && socks4 && !env_pass && !url.has_pass) {
@@ -750,185 +789,83 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
         cfg.user_len = static_cast<uint8_t>(std::strlen(url.user));
         std::memcpy(cfg.user, url.user, cfg.user_len + 1u);
     } else if (url.has_user) {
-        size_t plen = 0;
-        if (env_pass) {
-            plen = std::strlen(password);
-            if (plen > kMaxCred) {
-                fail_with([&] {
-                    std::snprintf(cfg.error, sizeof cfg.error, "%s is longer than %zu bytes",
-                                  kEnvPassword, kMaxCred);
-                });
-                return;
-            }
-            std::memcpy(cfg.pass, password, plen + 1);
-        } else {
-            plen = std::strlen(url.pass);
-            std::memcpy(cfg.pass, url.pass, plen + 1);
+        const char* pass = env_pass ? password : url.pass;
+        size_t plen = std::strlen(pass);
+        if (plen > kMaxCred) {
+            std::snprintf(cfg.error, sizeof cfg.error, "%s is longer than %zu bytes", kEnvPassword,
+                          kMaxCred);
+            return cfg.error;
         }
         if (plen == 0) {  // RFC 1929 §2: PLEN is 1..255
-            fail_with([&] { set_error(cfg, kEnvProxy, redacted, "password missing for user"); });
-            return;
+            set_error(cfg, kEnvProxy, redacted, "password missing for user");
+            return cfg.error;
         }
+        std::memcpy(cfg.pass, pass, plen + 1);
         cfg.has_auth = true;
         cfg.user_len = static_cast<uint8_t>(std::strlen(url.user));
         std::memcpy(cfg.user, url.user, cfg.user_len + 1u);
         cfg.pass_len = static_cast<uint8_t>(plen);
     }
     std::memset(url.pass, 0, sizeof url.pass);
+    return nullptr;
+}
 
-    if (const char* direct = env(kEnvDirect)) {
-        if (const char* e = parse_direct_list(direct, cfg)) {
-            fail_with([&] { set_error(cfg, kEnvDirect, direct, e); });
-            return;
-        }
-    } else {
-        parse_cidr("127.0.0.0/8", cfg.direct[0]);
-        parse_cidr("::1/128", cfg.direct[1]);
-        cfg.direct_count = 2;
-    }
+}  // namespace
 
-    // An empty scalar variable counts as unset, so `SOCKSIFY_LOG= prog` restores a default.
-    auto scalar = [&env](const char* name) -> const char* {
-        const char* v = env(name);
-        return (v != nullptr && v[0] != '\0') ? v : nullptr;
+void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
+    cfg = Config{};
+    auto fail = [&cfg] {
+        std::memset(cfg.pass, 0, sizeof cfg.pass);
+        cfg.pass_len = 0;
+        for (HopSpec& h : cfg.hops) std::memset(h.pass, 0, sizeof h.pass);
+        for (RouteSpec& r : cfg.routes) std::memset(r.hop.pass, 0, sizeof r.hop.pass);
+        cfg.valid = false;
     };
-    if (const char* v = scalar(kEnvTimeout)) {
-        if (const char* e = parse_timeout_ms(v, cfg.timeout_ms)) {
-            fail_with([&] { set_error(cfg, kEnvTimeout, v, e); });
-            return;
-        }
-    }
-    if (const char* v = scalar(kEnvPipeline)) {
-        if (const char* e = parse_bool(v, cfg.pipeline)) {
-            fail_with([&] { set_error(cfg, kEnvPipeline, v, e); });
-            return;
-        }
-    }
-    if (const char* v = scalar(kEnvLog)) {
-        if (const char* e = parse_log_level(v, cfg.log_level)) {
-            fail_with([&] { set_error(cfg, kEnvLog, v, e); });
-            return;
-        }
-    }
-    if (const char* v = scalar(kEnvStallMs)) {
-        if (const char* e = parse_int_range(v, 1, kMaxStallMs, cfg.stall_ms, "must be 1..60000")) {
-            fail_with([&] { set_error(cfg, kEnvStallMs, v, e); });
-            return;
-        }
+    // What env holds for row: an empty scalar counts as unset (`SOCKSIFY_LOG= prog`
+    // restores the default); unset takes the row's fallback.
+    auto value_of = [&env](const SettingRow& row) -> const char* {
+        const char* v = env(row.env);
+        if (v != nullptr && v[0] == '\0' && !row.empty_is_value) v = nullptr;
+        return v != nullptr ? v : row.fallback;
+    };
+    auto load = [&](const SettingRow& row) {
+        const char* v = value_of(row);
+        return v == nullptr || store_setting(row, row.env, v, cfg);
+    };
+
+    // The audit log first, so that the refusals of a bad configuration are recorded too.
+    if (!load(setting(Setting::kAudit))) return fail();
+
+    // The proxy, with its credentials; the scheme picks the resolver (socks5h: the
+    // proxy's), which SOCKSIFY_DNS may override below.
+    ProxyUrl url;
+    if (load_proxy(cfg, env, url) != nullptr) {
+        std::memset(url.pass, 0, sizeof url.pass);
+        return fail();
     }
 
-    // The scheme picks the resolver (socks5h: the proxy's); SOCKSIFY_DNS overrides it.
-    cfg.proxy_kind = url.kind;
-    cfg.dns_mode = url.remote_dns ? DnsMode::kRemote : DnsMode::kLocal;
-    if (const char* v = scalar(kEnvDns)) {
-        if (const char* e = parse_dns_mode(v, cfg.dns_mode)) {
-            fail_with([&] { set_error(cfg, kEnvDns, v, e); });
-            return;
-        }
+    // Every other setting the library reads, in the table's order.
+    for (const SettingRow& row : settings_table()) {
+        if (row.env == nullptr || row.id == Setting::kAudit || row.id == Setting::kProxy) continue;
+        if (!load(row)) return fail();
     }
-    cfg.remote_dns = cfg.dns_mode == DnsMode::kRemote;
-    const char* net4 = scalar(kEnvFakeNet);
-    if (net4 == nullptr) net4 = kDefaultFakeNet;
-    if (const char* e = parse_fake_net4(net4, cfg.fake_net4)) {
-        fail_with([&] { set_error(cfg, kEnvFakeNet, net4, e); });
-        return;
-    }
-    const char* net6 = scalar(kEnvFakeNet6);
-    if (net6 == nullptr) net6 = kDefaultFakeNet6;
-    if (const char* e = parse_fake_net6(net6, cfg.fake_net6)) {
-        fail_with([&] { set_error(cfg, kEnvFakeNet6, net6, e); });
-        return;
-    }
-    if (const char* v = scalar(kEnvDnsTcp)) {
-        if (const char* e = parse_dns_server(v, cfg.dns_server, cfg.dns_server_len)) {
-            fail_with([&] { set_error(cfg, kEnvDnsTcp, v, e); });
-            return;
-        }
-        cfg.dns_tcp = true;
-    }
-
-    if (const char* v = scalar(kEnvUdp)) {
-        if (const char* e = parse_bool(v, cfg.udp)) {
-            fail_with([&] { set_error(cfg, kEnvUdp, v, e); });
-            return;
-        }
-    }
-
-    if (const char* v = env(kEnvPolicy)) {
-        if (const char* e = parse_policy(v, cfg.policy)) {
-            fail_with([&] { set_error(cfg, kEnvPolicy, v, e); });
-            return;
-        }
-    }
-    if (const char* v = scalar(kEnvDefaultDeny)) {
-        if (const char* e = parse_bool(v, cfg.policy.default_deny)) {
-            fail_with([&] { set_error(cfg, kEnvDefaultDeny, v, e); });
-            return;
-        }
-    }
-
-    if (const char* v = scalar(kEnvStrict)) {
-        if (const char* e = parse_bool(v, cfg.strict)) {
-            fail_with([&] { set_error(cfg, kEnvStrict, v, e); });
-            return;
-        }
-    }
+    if (cfg.hop_count == 1) cfg.hop_count = 0;  // one hop is the proxy alone
+    if (cfg.hop_count > 0 && cfg.chain_len > cfg.hop_count) cfg.chain_len = cfg.hop_count;
     if (cfg.strict) {
         if (const char* e = strict_violation(cfg)) {
-            fail_with([&] { std::snprintf(cfg.error, sizeof cfg.error, "%s", e); });
-            return;
+            std::snprintf(cfg.error, sizeof cfg.error, "%s", e);
+            return fail();
         }
     }
-
-    if (const char* v = scalar(kEnvChain)) {
-        // The value holds passwords: the error names the hop, not the text.
-        if (const char* e = parse_chain(v, cfg)) {
-            fail_with([&] {
-                std::snprintf(cfg.error, sizeof cfg.error, "bad %s value (hop %zu): %s", kEnvChain,
-                              cfg.hop_count + 1, e);
-            });
-            for (HopSpec& h : cfg.hops) std::memset(h.pass, 0, sizeof h.pass);
-            return;
-        }
-        if (cfg.hop_count == 1) cfg.hop_count = 0;  // one hop is the proxy alone
-    }
-    if (const char* v = scalar(kEnvRoutes)) {
-        if (const char* e = parse_routes(v, cfg)) {
-            fail_with([&] {
-                std::snprintf(cfg.error, sizeof cfg.error, "bad %s value (route %zu): %s",
-                              kEnvRoutes, cfg.route_count + 1, e);
-            });
-            for (RouteSpec& r : cfg.routes) std::memset(r.hop.pass, 0, sizeof r.hop.pass);
-            return;
-        }
-    }
-    if (const char* v = scalar(kEnvChainMode)) {
-        if (const char* e = parse_chain_mode(v, cfg.chain_mode)) {
-            fail_with([&] { set_error(cfg, kEnvChainMode, v, e); });
-            return;
-        }
-    }
-    if (const char* v = scalar(kEnvChainLen)) {
-        int len = 0;
-        if (const char* e =
-                parse_int_range(v, 1, static_cast<int>(kMaxHops), len, "must be 1..8")) {
-            fail_with([&] { set_error(cfg, kEnvChainLen, v, e); });
-            return;
-        }
-        cfg.chain_len = static_cast<size_t>(len);
-    }
-    if (cfg.hop_count > 0 && cfg.chain_len > cfg.hop_count) cfg.chain_len = cfg.hop_count;
 
     // Resolution last: no DNS traffic for a configuration that is wrong anyway.
     if (set_numeric_proxy(url.host, url.port, cfg) != nullptr) {
         const char* e = resolve != nullptr ? resolve(url.host, url.port, cfg)
                                            : "host name not resolved by the launcher";
         if (e != nullptr) {
-            fail_with([&] {
-                std::snprintf(cfg.error, sizeof cfg.error,
-                              "cannot resolve proxy host '%.120s': %.40s", url.host, e);
-            });
-            return;
+            std::snprintf(cfg.error, sizeof cfg.error, "cannot resolve proxy host '%.120s': %.40s",
+                          url.host, e);
+            return fail();
         }
     }
     cfg.valid = true;

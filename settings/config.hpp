@@ -24,11 +24,9 @@ inline constexpr const char* kEnvTimeout = "SOCKSIFY_TIMEOUT";    // seconds, e.
 inline constexpr const char* kEnvPipeline = "SOCKSIFY_PIPELINE";  // "1" (default) or "0"
 inline constexpr const char* kEnvLog = "SOCKSIFY_LOG";            // quiet|error|verbose
 inline constexpr const char* kEnvShm = "SOCKSIFY_SHM";            // shared state path
-inline constexpr const char* kEnvStallMs = "SOCKSIFY_STALL_MS";   // pipelining stall probe
 
 inline constexpr uint16_t kDefaultPort = 1080;
 inline constexpr int kDefaultTimeoutMs = 10000;
-inline constexpr int kDefaultStallMs = 1000;
 inline constexpr size_t kMaxDirect = 64;
 inline constexpr size_t kMaxCred = 255;  // RFC 1929 field limit
 
@@ -106,6 +104,11 @@ bool cidr_contains(const Cidr& c, const sockaddr* a);
 
 // The scheme the library is given back for kind and remote_dns ("socks5h", …).
 const char* proxy_scheme(ProxyKind kind, bool remote_dns);
+
+// The URL back as text, the inverse of parse_proxy_url: the scheme always written,
+// credentials percent-encoded (the password only when with_password), an IPv6 host
+// in brackets, the port always written. False when it does not fit in cap.
+bool format_proxy_url(const ProxyUrl& url, bool with_password, char* out, size_t cap);
 
 // Writes the URL with the password replaced by "***" (for error lines and logs).
 void redact_url(std::string_view text, char* out, size_t cap);
@@ -193,7 +196,6 @@ struct Config {
     RouteSpec routes[kMaxRoutes];
 
     int timeout_ms = kDefaultTimeoutMs;
-    int stall_ms = kDefaultStallMs;
     bool pipeline = true;
     LogLevel log_level = LogLevel::kError;
 };
@@ -209,6 +211,15 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve);
 // suffixes ("corp.internal", ".corp.internal", "*.corp.internal" all mean the name and
 // its subdomains). Fills cfg.direct and cfg.suffixes; "" is an empty list.
 const char* parse_direct_list(std::string_view text, Config& cfg);
+
+// SOCKSIFY_CHAIN ("url,url,…", numeric hosts) into cfg.hops; on error cfg.hop_count
+// is the failing hop's index.
+const char* parse_chain(std::string_view text, Config& cfg);
+// SOCKSIFY_ROUTES ("RULE=URL RULE=URL …", numeric hosts); on error cfg.route_count is
+// the failing route's index.
+const char* parse_routes(std::string_view text, Config& cfg);
+// Hops per connection for random and round-robin chains: 1..8.
+const char* parse_chain_len(std::string_view text, Config& cfg);
 
 // Why cfg cannot run in strict mode (direct networks other than loopback, direct
 // domain suffixes, local DNS), or nullptr.

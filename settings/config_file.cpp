@@ -39,28 +39,6 @@ std::string_view first_word(std::string_view line, std::string_view& rest) {
     return std::string_view(line.data(), end);
 }
 
-struct KeyName {
-    std::string_view name;
-    ConfigKey key;
-};
-
-constexpr KeyName kKeys[] = {
-    {"proxy", ConfigKey::kProxy},
-    {"direct", ConfigKey::kDirect},
-    {"dns", ConfigKey::kDns},
-    {"dns-tcp", ConfigKey::kDnsTcp},
-    {"timeout", ConfigKey::kTimeout},
-    {"udp", ConfigKey::kUdp},
-    {"strict", ConfigKey::kStrict},
-    {"pipeline", ConfigKey::kPipeline},
-    {"fake-net", ConfigKey::kFakeNet},
-    {"fake-net6", ConfigKey::kFakeNet6},
-    {"audit", ConfigKey::kAudit},
-    {"default-deny", ConfigKey::kDefaultDeny},
-    {"password-file", ConfigKey::kPasswordFile},
-    {"log", ConfigKey::kLog},
-};
-
 // Whitespace-separated fields of a proxychains line.
 size_t split_fields(std::string_view line, std::string_view* out, size_t cap) {
     size_t n = 0;
@@ -149,14 +127,12 @@ const char* parse_config_line(std::string_view line, ConfigLine& out) {
         Rule rule;
         return parse_rule(rest, out.allow, rule);
     }
-    const KeyName* found = nullptr;
-    for (const KeyName& k : kKeys) {
-        if (k.name == word) found = &k;
-    }
-    if (found == nullptr) return word.empty() ? "expected 'key = value'" : "unknown key";
+    const SettingRow* found = find_file_key(word);
+    if (found == nullptr || found->id == Setting::kAllow || found->id == Setting::kDeny)
+        return word.empty() ? "expected 'key = value'" : "unknown key";
     if (rest.empty() || rest.front() != '=') return "expected 'key = value'";
     out.kind = ConfigLine::Kind::kSetting;
-    out.key = found->key;
+    out.key = found->id;
     out.value = unquote(trim(tail(rest, 1)));
     return nullptr;
 }
@@ -181,10 +157,57 @@ const char* parse_config_text(std::string_view text, ConfigLineFn fn, void* ctx,
     return nullptr;
 }
 
+namespace {
+
+// One [ProxyList] line split into fields, into entry.url.
+const char* parse_proxy_entry(const std::string_view* f, size_t n, bool proxy_dns,
+                              ProxychainsEntry& entry) {
+    ProxyUrl& u = entry.url;
+    u = ProxyUrl{};
+    if (iequals(f[0], "socks5")) {
+        u.kind = ProxyKind::kSocks5;
+        u.remote_dns = proxy_dns;
+    } else if (iequals(f[0], "socks4")) {
+        u.kind = proxy_dns ? ProxyKind::kSocks4a : ProxyKind::kSocks4;
+        u.remote_dns = proxy_dns;
+    } else if (iequals(f[0], "http")) {
+        u.kind = ProxyKind::kHttp;
+        u.remote_dns = true;
+    } else if (iequals(f[0], "raw")) {
+        return "raw proxies are not supported (no protocol to speak)";
+    } else {
+        return "unknown proxy type";
+    }
+    if (n < 3 || n > 5) return "expected 'type host port [user [pass]]'";
+    uint32_t port = 0;
+    if (!parse_uint(f[2], 65535, port) || port == 0) return "bad port";
+    if (!copy_field(f[1], u.host, sizeof u.host)) return "bad host";
+    u.port = static_cast<uint16_t>(port);
+    if (n >= 4) {
+        if (!copy_field(f[3], u.user, sizeof u.user)) return "user name longer than 255 bytes";
+        u.has_user = true;
+    }
+    if (n == 5) {
+        if (!copy_field(f[4], u.pass, sizeof u.pass)) return "password longer than 255 bytes";
+        u.has_pass = true;
+    }
+    return nullptr;
+}
+
+void add_warning(ProxychainsConf& out, size_t line, const char* what) {
+    if (out.warning_count < kMaxProxychainsWarnings)
+        out.warnings[out.warning_count++] = {line, what};
+}
+
+}  // namespace
+
 const char* parse_proxychains(std::string_view text, ProxychainsConf& out, size_t& line_no) {
     out = ProxychainsConf{};
     line_no = 0;
     bool in_list = false;
+    // The entries are checked as they come and built at the end, with proxy_dns known.
+    std::string_view entry_fields[kMaxHops][6];
+    size_t entry_n[kMaxHops] = {};
     while (!text.empty()) {
         ++line_no;
         size_t nl = text.find('\n');
@@ -201,34 +224,32 @@ const char* parse_proxychains(std::string_view text, ProxychainsConf& out, size_
         size_t n = split_fields(strip_comment(line), f, 6);
         if (n == 0) continue;
         if (in_list) {
-            bool socks4 = iequals(f[0], "socks4");
-            if (iequals(f[0], "http")) return "http proxies are not supported";
-            if (iequals(f[0], "raw")) return "raw proxies are not supported";
-            if (!socks4 && !iequals(f[0], "socks5")) return "unknown proxy type";
-            if (socks4 && n != 3 && n != 4) return "expected 'socks4 host port [userid]'";
-            if (!socks4 && n != 3 && n != 5) return "expected 'socks5 host port [user pass]'";
-            if (out.has_proxy) {
-                if (out.ignored_proxies++ == 0) out.first_ignored_line = line_no;
-                continue;
-            }
-            uint32_t port = 0;
-            if (!parse_uint(f[2], 65535, port) || port == 0) return "bad port";
-            if (!copy_field(f[1], out.host, sizeof out.host)) return "bad host";
-            if (n == 5) {
-                if (!copy_field(f[3], out.user, sizeof out.user) ||
-                    !copy_field(f[4], out.pass, sizeof out.pass))
-                    return "user or password longer than 255 bytes";
-                out.has_user = true;
-            }
-            out.port = static_cast<uint16_t>(port);
-            out.has_proxy = true;
-            out.socks4 = socks4;
-            out.proxy_line = line_no;
+            if (out.proxy_count == kMaxHops)
+                return "more than 8 proxies (chains have at most 8 hops)";
+            ProxychainsEntry probe;
+            if (const char* e = parse_proxy_entry(f, n, false, probe)) return e;
+            for (size_t k = 0; k < n; ++k) entry_fields[out.proxy_count][k] = f[k];
+            entry_n[out.proxy_count] = n;
+            out.proxies[out.proxy_count++].line = line_no;
             continue;
         }
         std::string_view key = f[0];
         if (key == "proxy_dns" || key == "proxy_dns_old" || key == "proxy_dns_daemon") {
             out.proxy_dns = true;
+        } else if (key == "strict_chain") {
+            out.chain_mode = ChainMode::kStrict;
+        } else if (key == "dynamic_chain") {
+            out.chain_mode = ChainMode::kDynamic;
+        } else if (key == "random_chain") {
+            out.chain_mode = ChainMode::kRandom;
+        } else if (key == "round_robin_chain") {
+            out.chain_mode = ChainMode::kRoundRobin;
+        } else if (key == "chain_len") {
+            // "chain_len = 2", as proxychains' own file writes it, or "chain_len 2".
+            std::string_view v = n >= 3 && f[1] == "=" ? f[2] : (n >= 2 ? f[1] : "");
+            uint32_t len = 0;
+            if (!parse_uint(v, kMaxHops, len) || len == 0) return "chain_len must be 1..8";
+            out.chain_len = len;
         } else if (key == "tcp_read_time_out" || key == "tcp_connect_time_out") {
             uint32_t ms = 0;
             if (n < 2 || !parse_uint(f[1], 0x7fffffff, ms)) return "bad timeout (milliseconds)";
@@ -241,8 +262,18 @@ const char* parse_proxychains(std::string_view text, ProxychainsConf& out, size_
             if (out.localnet_count == kMaxLocalnets) return "too many localnet entries";
             if (const char* e = parse_localnet(f[1], out.localnet[out.localnet_count])) return e;
             ++out.localnet_count;
+        } else if (key == "dnat") {
+            add_warning(out, line_no, "dnat is not supported: ignored");
+        } else if (key == "remote_dns_subnet" || key == "quiet_mode") {
+            // socksify keeps its own fake range, and logs errors only by default.
+        } else {
+            add_warning(out, line_no, "unknown directive: ignored");
         }
-        // strict_chain, dynamic_chain, quiet_mode, remote_dns_subnet, dnat, …: ignored.
+    }
+    for (size_t i = 0; i < out.proxy_count; ++i) {
+        size_t at = out.proxies[i].line;
+        parse_proxy_entry(entry_fields[i], entry_n[i], out.proxy_dns, out.proxies[i]);
+        out.proxies[i].line = at;
     }
     return nullptr;
 }

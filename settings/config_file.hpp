@@ -10,32 +10,15 @@
 
 #include "settings/cidr.hpp"
 #include "settings/config.hpp"
+#include "settings/settings_table.hpp"
 
 namespace socksify::shim {
 
-// Keys of the config file: the launcher's long option names.
-enum class ConfigKey : uint8_t {
-    kProxy,
-    kDirect,
-    kDns,
-    kDnsTcp,
-    kTimeout,
-    kUdp,
-    kStrict,
-    kPipeline,
-    kFakeNet,
-    kFakeNet6,
-    kAudit,
-    kDefaultDeny,
-    kPasswordFile,
-    kLog,
-};
-
 struct ConfigLine {
     enum class Kind : uint8_t { kBlank, kSetting, kRule } kind = Kind::kBlank;
-    ConfigKey key = ConfigKey::kProxy;  // kSetting
-    std::string_view value;             // kSetting: the value; kRule: the rule text
-    bool allow = false;                 // kRule
+    Setting key = Setting::kProxy;  // kSetting: the row whose file_key the line names
+    std::string_view value;         // kSetting: the value; kRule: the rule text
+    bool allow = false;             // kRule
 };
 
 // One line of a socksify config file, without its newline. Blank lines, comments
@@ -54,29 +37,37 @@ const char* parse_config_text(std::string_view text, ConfigLineFn fn, void* ctx,
 
 inline constexpr size_t kMaxLocalnets = kMaxDirect;
 
-// What socksify takes from a proxychains.conf.
+// What socksify takes from a proxychains.conf: the whole [ProxyList] as hops, the
+// chain mode and chain_len, proxy_dns, the timeouts and localnet. What it cannot
+// honour (dnat, unknown directives) becomes a warning with its line.
+struct ProxychainsEntry {
+    ProxyUrl url;  // socks5 (socks5h with proxy_dns), socks4 (socks4a with proxy_dns), http
+    size_t line = 0;
+};
+struct ProxychainsWarning {
+    size_t line = 0;
+    const char* what = nullptr;
+};
+inline constexpr size_t kMaxProxychainsWarnings = 8;
+
 struct ProxychainsConf {
-    bool has_proxy = false;  // the first socks5 or socks4 entry of [ProxyList]
-    bool socks4 = false;     // it was a socks4 entry: spoken to as SOCKS5
-    char host[256] = {};
-    uint16_t port = 0;
-    bool has_user = false;
-    char user[kMaxCred + 1] = {};
-    char pass[kMaxCred + 1] = {};
-    size_t proxy_line = 0;
-    size_t ignored_proxies = 0;  // further entries (no chains)
-    size_t first_ignored_line = 0;
+    ProxychainsEntry proxies[kMaxHops];
+    size_t proxy_count = 0;
+    ChainMode chain_mode = ChainMode::kStrict;  // strict_chain, the default, as proxychains
+    size_t chain_len = 0;                       // 0: not given
     bool proxy_dns = false;  // proxy_dns (also _old, _daemon): names go to the proxy
     int timeout_ms = 0;      // the larger of tcp_read_time_out, tcp_connect_time_out
     size_t timeout_line = 0;
     Cidr localnet[kMaxLocalnets]{};
     size_t localnet_count = 0;
+    ProxychainsWarning warnings[kMaxProxychainsWarnings];
+    size_t warning_count = 0;
 };
 
-// Parses a whole proxychains.conf. Unknown directives (strict_chain, quiet_mode, …)
-// are ignored; a socks4 entry ("socks4 host port [userid]") is kept and its userid
-// dropped, because the usual socks4 proxies (Tor, Dante, ssh -D) answer SOCKS5 on the
-// same port; http and raw entries are errors, as is a localnet with a port.
+// Parses a whole proxychains.conf. Entries are "type host port [user [pass]]" with
+// type socks5, socks4 or http ("raw" is refused: it has no protocol to speak); at most
+// 8. remote_dns_subnet and quiet_mode are ignored (socksify keeps its own fake range
+// and logs errors only by default); dnat and unknown directives are warned about.
 // On error line_no holds the line.
 const char* parse_proxychains(std::string_view text, ProxychainsConf& out, size_t& line_no);
 

@@ -22,6 +22,7 @@
 #include "shim/guard.hpp"
 #include "shim/log.hpp"
 #include "shim/proxy/pending.hpp"
+#include "shim/proxy/proxy_host.hpp"
 #include "shim/proxy/udp_assoc.hpp"
 #include "shim/real.hpp"
 #include "shim/shared_state.hpp"
@@ -38,25 +39,10 @@ constinit Config g_config{};
 constinit std::atomic<pthread_t> g_starter{};
 constinit std::atomic<bool> g_fork_handler{false};
 
-// Resolves a proxy host name once, locally, with the real resolver (hooks later
-// answer names from the fake-DNS table, which must not apply to the proxy).
+// A proxy host name (a library preloaded by hand; the launcher hands it numeric).
 const char* resolve_proxy(const char* host, uint16_t port, Config& cfg) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    int rc = real::getaddrinfo(host, nullptr, &hints, &res);
-    if (rc != 0) return gai_strerror(rc);
-    if (res == nullptr) return "no address";
-    memcpy(&cfg.proxy, res->ai_addr, res->ai_addrlen);
-    cfg.proxy_len = res->ai_addrlen;
-    real::freeaddrinfo(res);
-    auto* sa = reinterpret_cast<sockaddr*>(&cfg.proxy);
-    if (sa->sa_family == AF_INET)
-        reinterpret_cast<sockaddr_in*>(sa)->sin_port = htons(port);
-    else
-        reinterpret_cast<sockaddr_in6*>(sa)->sin6_port = htons(port);
-    format_sockaddr(sa, cfg.proxy_text, sizeof cfg.proxy_text);
+    if (const char* e = resolve_proxy_host(host, port, cfg.proxy, cfg.proxy_len)) return e;
+    format_sockaddr(reinterpret_cast<sockaddr*>(&cfg.proxy), cfg.proxy_text, sizeof cfg.proxy_text);
     return nullptr;
 }
 

@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LIBC=$(ldconfig -p 2>/dev/null | awk '/libc\.so\.6 .*x86-64/ {print $NF; exit}')
 [[ -n $LIBC ]] || LIBC=/lib/x86_64-linux-gnu/libc.so.6
-MAP=$SFY_ROOT/shim/libsocksify.map
+MAP=$SFY_ROOT/shim/hooks/libsocksify.map
 DOC=$SFY_ROOT/docs/RESOLVER_ENTRY_POINTS.md
 
 # The class: socket data and connection calls (with their _chk/_nocancel forms), and

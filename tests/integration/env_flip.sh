@@ -39,7 +39,6 @@ declare -A VALUE=(
     [SOCKSIFY_PIPELINE]=nonsense
     [SOCKSIFY_LOG]=verbose
     [SOCKSIFY_SHM]=@copy
-    [SOCKSIFY_STALL_MS]=nonsense
     [SOCKSIFY_DNS]=off
     [SOCKSIFY_FAKE_NET]=198.19.0.0/16
     [SOCKSIFY_FAKE_NET6]=fd53:4f43:4b53:2::/96
@@ -55,7 +54,7 @@ declare -A VALUE=(
 )
 # The walk covers what the library reads: a variable added to the library and not here
 # fails this check.
-readarray -t READ < <(grep -oE 'kEnv[A-Za-z0-9]+ = "SOCKSIFY_[A-Z0-9_]+"' "$SFY_ROOT/shim/config.hpp" |
+readarray -t READ < <(grep -oE 'kEnv[A-Za-z0-9]+ = "SOCKSIFY_[A-Z0-9_]+"' "$SFY_ROOT/settings/config.hpp" |
     sed -E 's/.*"(SOCKSIFY_[A-Z0-9_]+)"/\1/' | grep -vx SOCKSIFY_CONFIG)
 missing=""
 for v in "${READ[@]}"; do [[ -n ${VALUE[$v]:-} ]] || missing+=" $v"; done

@@ -551,17 +551,7 @@ fi
 run 10 "$SOCKSIFY" --strict --proxychains-conf "$SFY_TMP/pc-local.conf" -- true
 if ((RC == 2)) && [[ $ERR == *"strict mode"* ]]; then pass proxychains-localnet-refused-in-strict; else fail proxychains-localnet-refused-in-strict "$(why)"; fi
 
-# A socks4 entry (Tor's usual line) is spoken to as SOCKS5, with one warning: Dante
-# answers both on one port.
-printf 'proxy_dns\n[ProxyList]\nsocks4 %s %s tor-user\n' "$SFY_PROXY4" "$SFY_PORT_DANTE" >"$SFY_TMP/pc4.conf"
-run $T "${SFY[@]}" --proxychains-conf "$SFY_TMP/pc4.conf" -- curl -sS "http://$WEB/hello.txt"
-if ((RC == 0)) && [[ $OUT == *"$TOKEN"* ]] &&
-    [[ $ERR == "socksify: warning: $SFY_TMP/pc4.conf:3: socks4 entry spoken to as SOCKS5"* ]] &&
-    (($(wc -l <<<"$ERR") == 1)); then
-    pass proxychains-socks4-entry-as-socks5
-else
-    fail proxychains-socks4-entry-as-socks5 "$(why)"
-fi
+# The rest of the proxychains.conf import: tests/integration/proxychains_conf.sh.
 
 # --- launcher checks -------------------------------------------------------------------------
 

@@ -27,18 +27,18 @@ TEST(ConfigLineTest, Settings) {
     ConfigLine l;
     ASSERT_EQ(parse_config_line("proxy = socks5h://198.51.100.1:1080", l), nullptr);
     EXPECT_EQ(l.kind, ConfigLine::Kind::kSetting);
-    EXPECT_EQ(l.key, ConfigKey::kProxy);
+    EXPECT_EQ(l.key, Setting::kProxy);
     EXPECT_EQ(l.value, "socks5h://198.51.100.1:1080");
     ASSERT_EQ(parse_config_line("  timeout=2.5  # seconds\r", l), nullptr);
-    EXPECT_EQ(l.key, ConfigKey::kTimeout);
+    EXPECT_EQ(l.key, Setting::kTimeout);
     EXPECT_EQ(l.value, "2.5");
     ASSERT_EQ(parse_config_line("direct = \"\"", l), nullptr);
-    EXPECT_EQ(l.key, ConfigKey::kDirect);
+    EXPECT_EQ(l.key, Setting::kDirect);
     EXPECT_EQ(l.value, "");
     ASSERT_EQ(parse_config_line("direct =", l), nullptr);
     EXPECT_EQ(l.value, "");
     ASSERT_EQ(parse_config_line("password-file = \"/etc/my pw\"", l), nullptr);
-    EXPECT_EQ(l.key, ConfigKey::kPasswordFile);
+    EXPECT_EQ(l.key, Setting::kPasswordFile);
     EXPECT_EQ(l.value, "/etc/my pw");
     // A '#' inside a value (no blank before it) is not a comment.
     ASSERT_EQ(parse_config_line("audit = /var/log/a#1", l), nullptr);
@@ -46,21 +46,21 @@ TEST(ConfigLineTest, Settings) {
 }
 
 TEST(ConfigLineTest, EveryKey) {
-    const std::pair<const char*, ConfigKey> keys[] = {
-        {"proxy", ConfigKey::kProxy},
-        {"direct", ConfigKey::kDirect},
-        {"dns", ConfigKey::kDns},
-        {"dns-tcp", ConfigKey::kDnsTcp},
-        {"timeout", ConfigKey::kTimeout},
-        {"udp", ConfigKey::kUdp},
-        {"strict", ConfigKey::kStrict},
-        {"pipeline", ConfigKey::kPipeline},
-        {"fake-net", ConfigKey::kFakeNet},
-        {"fake-net6", ConfigKey::kFakeNet6},
-        {"audit", ConfigKey::kAudit},
-        {"default-deny", ConfigKey::kDefaultDeny},
-        {"password-file", ConfigKey::kPasswordFile},
-        {"log", ConfigKey::kLog},
+    const std::pair<const char*, Setting> keys[] = {
+        {"proxy", Setting::kProxy},
+        {"direct", Setting::kDirect},
+        {"dns", Setting::kDns},
+        {"dns-tcp", Setting::kDnsTcp},
+        {"timeout", Setting::kTimeout},
+        {"udp", Setting::kUdp},
+        {"strict", Setting::kStrict},
+        {"pipeline", Setting::kPipeline},
+        {"fake-net", Setting::kFakeNet},
+        {"fake-net6", Setting::kFakeNet6},
+        {"audit", Setting::kAudit},
+        {"default-deny", Setting::kDefaultDeny},
+        {"password-file", Setting::kPasswordFile},
+        {"log", Setting::kLog},
     };
     for (const auto& [name, key] : keys) {
         ConfigLine l;
@@ -129,8 +129,10 @@ TEST(ConfigTextTest, LinesInOrderWithNumbers) {
     Seen seen;
     size_t line = 0;
     ASSERT_EQ(parse_config_text(text, collect, &seen, line), nullptr);
-    std::vector<std::string> want = {"2:0=socks5h://198.51.100.1:1080", "4:6=yes",
-                                     "6:allow web.socks.test:80", "7:deny *"};
+    std::vector<std::string> want = {
+        "2:0=socks5h://198.51.100.1:1080",
+        "4:" + std::to_string(static_cast<int>(Setting::kStrict)) + "=yes",
+        "6:allow web.socks.test:80", "7:deny *"};
     EXPECT_EQ(seen.items, want);
 }
 
@@ -161,7 +163,8 @@ TEST(ConfigTextTest, EmptyText) {
 
 // --- parse_proxychains -----------------------------------------------------------------
 
-std::unique_ptr<ProxychainsConf> proxychains(const char* text, const char* want_error = nullptr,
+std::unique_ptr<ProxychainsConf> proxychains(std::string_view text,
+                                             const char* want_error = nullptr,
                                              size_t want_line = 0) {
     auto pc = std::make_unique<ProxychainsConf>();
     size_t line = 0;
@@ -196,42 +199,68 @@ TEST(ProxychainsTest, TheStockFile) {
         "[ProxyList]\n"
         "# add proxy here ...\n"
         "socks5 \t127.0.0.1 9050\n");
-    EXPECT_TRUE(pc->has_proxy);
-    EXPECT_STREQ(pc->host, "127.0.0.1");
-    EXPECT_EQ(pc->port, 9050);
-    EXPECT_FALSE(pc->has_user);
+    ASSERT_EQ(pc->proxy_count, 1u);
+    const ProxyUrl& u = pc->proxies[0].url;
+    EXPECT_STREQ(u.host, "127.0.0.1");
+    EXPECT_EQ(u.port, 9050);
+    EXPECT_FALSE(u.has_user);
+    EXPECT_EQ(u.kind, ProxyKind::kSocks5);
+    EXPECT_TRUE(u.remote_dns);  // proxy_dns: socks5h
     EXPECT_TRUE(pc->proxy_dns);
+    EXPECT_EQ(pc->chain_mode, ChainMode::kStrict);
     EXPECT_EQ(pc->timeout_ms, 15000);
     EXPECT_EQ(pc->timeout_line, 7u);
-    EXPECT_EQ(pc->proxy_line, 12u);
+    EXPECT_EQ(pc->proxies[0].line, 12u);
     EXPECT_EQ(pc->localnet_count, 0u);
+    EXPECT_EQ(pc->warning_count, 0u);  // remote_dns_subnet is known, and ignored
 }
 
-TEST(ProxychainsTest, UserPasswordAndFurtherProxies) {
+TEST(ProxychainsTest, EveryEntryIsAHop) {
     auto pc = proxychains(
+        "dynamic_chain\n"
+        "proxy_dns\n"
         "[ProxyList]\n"
         "socks5 198.51.100.1 1083 sfyuser sfypass\n"
-        "socks5 192.0.2.1 1080\n"
-        "socks5 192.0.2.2 1080\n");
-    EXPECT_TRUE(pc->has_user);
-    EXPECT_STREQ(pc->user, "sfyuser");
-    EXPECT_STREQ(pc->pass, "sfypass");
-    EXPECT_EQ(pc->ignored_proxies, 2u);
-    EXPECT_EQ(pc->first_ignored_line, 3u);
-    EXPECT_FALSE(pc->proxy_dns);
-    EXPECT_EQ(pc->timeout_ms, 0);
+        "socks4 192.0.2.1 1080 alice\n"
+        "http 192.0.2.2 3128 bob secret\n");
+    ASSERT_EQ(pc->proxy_count, 3u);
+    EXPECT_EQ(pc->chain_mode, ChainMode::kDynamic);
+    const ProxyUrl& a = pc->proxies[0].url;
+    EXPECT_EQ(a.kind, ProxyKind::kSocks5);
+    EXPECT_TRUE(a.remote_dns);  // proxy_dns: socks5h
+    EXPECT_STREQ(a.user, "sfyuser");
+    EXPECT_STREQ(a.pass, "sfypass");
+    const ProxyUrl& b = pc->proxies[1].url;
+    EXPECT_EQ(b.kind, ProxyKind::kSocks4a);  // socks4 with proxy_dns sends names
+    EXPECT_STREQ(b.user, "alice");
+    EXPECT_FALSE(b.has_pass);
+    const ProxyUrl& c = pc->proxies[2].url;
+    EXPECT_EQ(c.kind, ProxyKind::kHttp);
+    EXPECT_EQ(c.port, 3128);
+    EXPECT_EQ(pc->proxies[2].line, 6u);
 }
 
-TEST(ProxychainsTest, Socks4EntryIsKeptAsSocks5) {
-    // Tor's usual line; the userid has no SOCKS5 counterpart and is dropped.
-    auto pc = proxychains("[ProxyList]\nsocks4 127.0.0.1 9050 alice\nsocks5 192.0.2.1 1080\n");
-    EXPECT_TRUE(pc->has_proxy);
-    EXPECT_TRUE(pc->socks4);
-    EXPECT_STREQ(pc->host, "127.0.0.1");
-    EXPECT_EQ(pc->port, 9050);
-    EXPECT_FALSE(pc->has_user);
-    EXPECT_EQ(pc->proxy_line, 2u);
-    EXPECT_EQ(pc->ignored_proxies, 1u);
+TEST(ProxychainsTest, Socks4WithoutProxyDnsStaysSocks4) {
+    auto pc = proxychains("[ProxyList]\nsocks4 127.0.0.1 9050\n");
+    ASSERT_EQ(pc->proxy_count, 1u);
+    EXPECT_EQ(pc->proxies[0].url.kind, ProxyKind::kSocks4);
+    EXPECT_FALSE(pc->proxies[0].url.remote_dns);
+}
+
+TEST(ProxychainsTest, ChainModesAndLength) {
+    struct {
+        const char* line;
+        ChainMode mode;
+    } cases[] = {{"strict_chain", ChainMode::kStrict},
+                 {"dynamic_chain", ChainMode::kDynamic},
+                 {"random_chain", ChainMode::kRandom},
+                 {"round_robin_chain", ChainMode::kRoundRobin}};
+    for (const auto& c : cases) {
+        auto pc =
+            proxychains(std::string(c.line) + "\nchain_len = 2\n[ProxyList]\nsocks5 1.2.3.4 1\n");
+        EXPECT_EQ(pc->chain_mode, c.mode) << c.line;
+        EXPECT_EQ(pc->chain_len, 2u) << c.line;
+    }
 }
 
 TEST(ProxychainsTest, LargerTimeoutWins) {
@@ -258,17 +287,19 @@ TEST(ProxychainsTest, Localnets) {
 }
 
 TEST(ProxychainsTest, Errors) {
-    proxychains("[ProxyList]\nsocks4 127.0.0.1\n", "expected 'socks4 host port [userid]'", 2);
-    proxychains("[ProxyList]\nsocks4 127.0.0.1 9050 user pass\n",
-                "expected 'socks4 host port [userid]'", 2);
-    proxychains("[ProxyList]\n\nhttp 127.0.0.1 3128\n", "http proxies are not supported", 3);
-    proxychains("[ProxyList]\nraw 127.0.0.1 1\n", "raw proxies are not supported", 2);
+    proxychains("[ProxyList]\nsocks4 127.0.0.1\n", "expected 'type host port [user [pass]]'", 2);
+    proxychains("[ProxyList]\nsocks5 127.0.0.1 1080 a b c\n",
+                "expected 'type host port [user [pass]]'", 2);
+    proxychains("[ProxyList]\nraw 127.0.0.1 1\n",
+                "raw proxies are not supported (no protocol to speak)", 2);
     proxychains("[ProxyList]\nsocks6 127.0.0.1 1\n", "unknown proxy type", 2);
-    proxychains("[ProxyList]\nsocks5 127.0.0.1\n", "expected 'socks5 host port [user pass]'", 2);
-    proxychains("[ProxyList]\nsocks5 127.0.0.1 1080 user\n",
-                "expected 'socks5 host port [user pass]'", 2);
     proxychains("[ProxyList]\nsocks5 127.0.0.1 0\n", "bad port", 2);
     proxychains("[ProxyList]\nsocks5 127.0.0.1 65536\n", "bad port", 2);
+    proxychains("chain_len 0\n", "chain_len must be 1..8", 1);
+    proxychains("chain_len 9\n", "chain_len must be 1..8", 1);
+    std::string nine = "[ProxyList]\n";
+    for (int i = 0; i < 9; ++i) nine += "socks5 127.0.0.1 " + std::to_string(1080 + i) + "\n";
+    proxychains(nine, "more than 8 proxies (chains have at most 8 hops)", 10);
     proxychains("tcp_read_time_out soon\n", "bad timeout (milliseconds)", 1);
     proxychains("localnet 203.0.113.0:80/255.255.255.0\n", "localnet with a port is not supported",
                 1);
@@ -279,16 +310,21 @@ TEST(ProxychainsTest, Errors) {
 
 TEST(ProxychainsTest, NoProxyIsNotAnError) {
     auto pc = proxychains("strict_chain\n[ProxyList]\n# empty\n");
-    EXPECT_FALSE(pc->has_proxy);
+    EXPECT_EQ(pc->proxy_count, 0u);
 }
 
-TEST(ProxychainsTest, UnknownDirectivesIgnored) {
+TEST(ProxychainsTest, WhatCannotBeHonouredIsWarnedAbout) {
     auto pc = proxychains(
-        "random_chain\nchain_len = 2\nquiet_mode\nproxy_dns_old\ndnat 1.1.1.1 1.1.1.2\n"
-        "round_robin_chain\n[ProxyList]\nsocks5 1.2.3.4 1080 # the exit\n");
+        "quiet_mode\nproxy_dns_old\ndnat 1.1.1.1 1.1.1.2\nfancy_option 3\n"
+        "[ProxyList]\nsocks5 1.2.3.4 1080 # the exit\n");
     EXPECT_TRUE(pc->proxy_dns);
-    EXPECT_TRUE(pc->has_proxy);
-    EXPECT_FALSE(pc->has_user);
+    ASSERT_EQ(pc->proxy_count, 1u);
+    EXPECT_FALSE(pc->proxies[0].url.has_user);
+    ASSERT_EQ(pc->warning_count, 2u);
+    EXPECT_EQ(pc->warnings[0].line, 3u);
+    EXPECT_STREQ(pc->warnings[0].what, "dnat is not supported: ignored");
+    EXPECT_EQ(pc->warnings[1].line, 4u);
+    EXPECT_STREQ(pc->warnings[1].what, "unknown directive: ignored");
 }
 
 }  // namespace

@@ -779,7 +779,6 @@ TEST_F(LoadConfigTest, Defaults) {
     EXPECT_STREQ(cfg.proxy_text, "127.0.0.1:1080");
     EXPECT_EQ(cfg.proxy_len, sizeof(sockaddr_in));
     EXPECT_EQ(cfg.timeout_ms, kDefaultTimeoutMs);
-    EXPECT_EQ(cfg.stall_ms, kDefaultStallMs);
     EXPECT_TRUE(cfg.pipeline);
     EXPECT_EQ(cfg.log_level, LogLevel::kError);
     EXPECT_TRUE(cfg.udp);
@@ -796,7 +795,6 @@ TEST_F(LoadConfigTest, AllVariables) {
     g_env["SOCKSIFY_TIMEOUT"] = "2.5";
     g_env["SOCKSIFY_PIPELINE"] = "0";
     g_env["SOCKSIFY_LOG"] = "verbose";
-    g_env["SOCKSIFY_STALL_MS"] = "250";
     Config cfg = load();
     ASSERT_TRUE(cfg.valid) << cfg.error;
     EXPECT_FALSE(cfg.remote_dns);
@@ -810,7 +808,6 @@ TEST_F(LoadConfigTest, AllVariables) {
     EXPECT_EQ(cfg.timeout_ms, 2500);
     EXPECT_FALSE(cfg.pipeline);
     EXPECT_EQ(cfg.log_level, LogLevel::kVerbose);
-    EXPECT_EQ(cfg.stall_ms, 250);
 }
 
 TEST_F(LoadConfigTest, PasswordFromUrl) {
@@ -903,7 +900,6 @@ TEST_F(LoadConfigTest, BadScalars) {
     for (const char* v : {"abc", "0", "-1", "3601"}) expect_refused("SOCKSIFY_TIMEOUT", v);
     for (const char* v : {"2", "maybe"}) expect_refused("SOCKSIFY_PIPELINE", v);
     for (const char* v : {"debug", "loud"}) expect_refused("SOCKSIFY_LOG", v);
-    for (const char* v : {"0", "60001", "x", "1.5", "-5"}) expect_refused("SOCKSIFY_STALL_MS", v);
     for (const char* v : {",", "203.0.113.0/33", "no..pe", "1.2.3"})
         expect_refused("SOCKSIFY_DIRECT", v);
 }
@@ -999,9 +995,9 @@ TEST_F(LoadConfigTest, ErrorQuotesValueAndReason) {
 }
 
 TEST_F(LoadConfigTest, EmptyScalarsMeanDefaults) {
-    for (const char* v : {"SOCKSIFY_TIMEOUT", "SOCKSIFY_PIPELINE", "SOCKSIFY_LOG",
-                          "SOCKSIFY_STALL_MS", "SOCKSIFY_DNS", "SOCKSIFY_FAKE_NET",
-                          "SOCKSIFY_FAKE_NET6", "SOCKSIFY_DNS_TCP", "SOCKSIFY_UDP"}) {
+    for (const char* v :
+         {"SOCKSIFY_TIMEOUT", "SOCKSIFY_PIPELINE", "SOCKSIFY_LOG", "SOCKSIFY_DNS",
+          "SOCKSIFY_FAKE_NET", "SOCKSIFY_FAKE_NET6", "SOCKSIFY_DNS_TCP", "SOCKSIFY_UDP"}) {
         g_env[v] = "";
     }
     Config cfg = load();
@@ -1009,19 +1005,11 @@ TEST_F(LoadConfigTest, EmptyScalarsMeanDefaults) {
     EXPECT_EQ(cfg.timeout_ms, kDefaultTimeoutMs);
     EXPECT_TRUE(cfg.pipeline);
     EXPECT_EQ(cfg.log_level, LogLevel::kError);
-    EXPECT_EQ(cfg.stall_ms, kDefaultStallMs);
     EXPECT_EQ(cfg.dns_mode, DnsMode::kRemote);
     EXPECT_EQ(cidr_text(cfg.fake_net4), "198.18.0.0/15");
     EXPECT_EQ(cidr_text(cfg.fake_net6), "fd53:4f43:4b53::/96");
     EXPECT_FALSE(cfg.dns_tcp);
     EXPECT_TRUE(cfg.udp);
-}
-
-TEST_F(LoadConfigTest, StallBounds) {
-    g_env["SOCKSIFY_STALL_MS"] = "1";
-    EXPECT_EQ(load().stall_ms, 1);
-    g_env["SOCKSIFY_STALL_MS"] = "60000";
-    EXPECT_EQ(load().stall_ms, 60000);
 }
 
 TEST_F(LoadConfigTest, HostNameIsResolvedOnce) {

@@ -1,0 +1,31 @@
+// Settings → environment: the SOCKSIFY_* variables, LD_PRELOAD and the rest of the
+// program's environment (docs/ARCHITECTURE.md, "The environment contract").
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "launcher/options.hpp"
+
+namespace socksify::launcher {
+
+// The program's environment being built (starts as the launcher's own).
+void env_reset(char** from);
+const char* env_lookup(const char* name);
+void env_set(const char* name, const std::string& value);
+void env_unset(const char* name);
+std::vector<char*> env_block();  // for posix_spawn; valid until the next change
+
+// A proxy URL with its host resolved here (the library never needs DNS for a proxy)
+// and its credentials percent-encoded; the password only when with_password.
+std::string numeric_url(std::string_view text, const char* what, bool with_password);
+
+// LD_PRELOAD with ours first, except that a sanitizer runtime stays ahead of it.
+std::string build_preload(const std::string& lib, const char* old);
+
+// Every setting the library reads, from o, into the program's environment; the
+// password never (it travels in the run's shared state).
+void export_settings(const Options& o);
+
+}  // namespace socksify::launcher

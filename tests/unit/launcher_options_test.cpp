@@ -1,0 +1,207 @@
+// The launcher in parts: options → settings (parse_args, config files, merge) and
+// settings → environment (export_settings, build_preload), and running a program.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "launcher/environment.hpp"
+#include "launcher/options.hpp"
+#include "launcher/run.hpp"
+
+namespace socksify::launcher {
+namespace {
+using shim::Setting;
+
+Options parse(std::vector<std::string> args) {
+    static std::vector<std::string> keep;
+    keep = std::move(args);
+    keep.insert(keep.begin(), "socksify");
+    static std::vector<char*> argv;
+    argv.clear();
+    for (std::string& a : keep) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    return parse_args(static_cast<int>(argv.size() - 1), argv.data());
+}
+
+TEST(LauncherOptionsTest, EverySpellingOfAnOption) {
+    Options o = parse({"-x", "socks5h://198.51.100.1:1080", "--dns=local", "--udp", "YES", "-vq",
+                       "--timeout", "2.5", "--", "prog", "arg"});
+    EXPECT_EQ(o[Setting::kProxy], "socks5h://198.51.100.1:1080");
+    EXPECT_STREQ(o.proxy_source, "--proxy");
+    EXPECT_EQ(o[Setting::kDns], "local");
+    EXPECT_EQ(o[Setting::kUdp], "on");     // handed on in one spelling
+    EXPECT_EQ(o[Setting::kLog], "quiet");  // -v then -q: the last wins
+    EXPECT_EQ(o[Setting::kTimeout], "2.5");
+    EXPECT_EQ(o.program, 10);
+    Options joined = parse({"-xsocks5://198.51.100.1", "prog"});
+    EXPECT_EQ(joined[Setting::kProxy], "socks5://198.51.100.1");
+    EXPECT_EQ(joined.program, 2);
+}
+
+TEST(LauncherOptionsTest, RulesKeepTheirOrderAcrossAllowAndDeny) {
+    Options o = parse({"--allow", "a.test", "--deny", "*", "--allow", "198.51.100.0/24:443", "p"});
+    std::vector<std::string> want = {"allow:a.test", "deny:*", "allow:198.51.100.0/24:443"};
+    EXPECT_EQ(o.list(Setting::kAllow), want);
+}
+
+TEST(LauncherOptionsTest, RepeatedProxyAndChainMakeHops) {
+    Options o = parse({"-x", "socks5://198.51.100.1:1", "-x", "http://198.51.100.2:2", "p"});
+    std::vector<std::string> want = {"socks5://198.51.100.1:1", "http://198.51.100.2:2"};
+    EXPECT_EQ(o.list(Setting::kChain), want);
+    EXPECT_EQ(o[Setting::kProxy], "socks5://198.51.100.1:1");  // the first hop
+    Options c = parse({"--chain", "socks5://198.51.100.1:1,socks4://198.51.100.3:3", "p"});
+    EXPECT_EQ(c.list(Setting::kChain).size(), 2u);
+    Options one = parse({"--chain", "socks5://198.51.100.1:1", "p"});
+    EXPECT_TRUE(one.list(Setting::kChain).empty());  // one hop is the proxy alone
+    EXPECT_EQ(one[Setting::kProxy], "socks5://198.51.100.1:1");
+}
+
+TEST(LauncherOptionsTest, DirectRoutesJoinTheDirectList) {
+    Options o = parse({"--route", "198.51.100.0/24=direct", "--route",
+                       "*.onion=socks5h://127.0.0.1:9050", "--direct", "corp.test", "p"});
+    std::vector<std::string> direct = {"198.51.100.0/24", "corp.test"};
+    EXPECT_EQ(o.list(Setting::kDirect), direct);
+    std::vector<std::string> routes = {"*.onion=socks5h://127.0.0.1:9050"};
+    EXPECT_EQ(o.list(Setting::kRoute), routes);
+    EXPECT_TRUE(parse({"--direct", "", "p"}).direct_none);
+}
+
+TEST(LauncherOptionsDeathTest, BadInputIsOneLineAndExitTwo) {
+    EXPECT_EXIT(parse({"--frobnicate", "p"}), testing::ExitedWithCode(2),
+                "socksify: unknown option '--frobnicate' \\(see --help\\)");
+    EXPECT_EXIT(parse({"--dns", "sideways", "p"}), testing::ExitedWithCode(2),
+                "bad --dns value 'sideways'");
+    EXPECT_EXIT(parse({"-x", "socks5://u:hunter2@", "p"}), testing::ExitedWithCode(2),
+                "bad --proxy value 'socks5://u:\\*\\*\\*@': missing host");
+    EXPECT_EXIT(parse({"--strict=yes", "p"}), testing::ExitedWithCode(2), "takes no value");
+    EXPECT_EXIT(parse({"--timeout"}), testing::ExitedWithCode(2), "needs a value");
+    EXPECT_EXIT(parse({"-x", "socks5://198.51.100.1"}), testing::ExitedWithCode(2),
+                "no program given");
+    EXPECT_EXIT(parse({"--route", "*=direct", "p"}), testing::ExitedWithCode(2),
+                "a direct route takes a network or a domain");
+}
+
+std::string write_file(const std::string& text) {
+    char path[] = "/tmp/socksify-options-XXXXXX";
+    int fd = mkstemp(path);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    close(fd);
+    return path;
+}
+
+TEST(LauncherOptionsTest, ConfigFileFillsWhatTheCommandLineLeftUnset) {
+    std::string path = write_file(
+        "proxy = socks5://198.51.100.9:1080\n"
+        "dns = off\n"
+        "udp = no\n"
+        "strict = yes\n"
+        "pipeline = no\n"
+        "chain = socks5://198.51.100.1:1,socks5://198.51.100.2:2\n"
+        "chain-mode = dynamic\n"
+        "route = *.onion=socks5h://127.0.0.1:9050\n"
+        "[policy]\n"
+        "deny *.ads.test\n");
+    Options cli =
+        parse({"-x", "socks5h://198.51.100.1:1080", "--dns", "remote", "--allow", "a.test", "p"});
+    Options file = read_config_file(path);
+    merge(cli, file);
+    unlink(path.c_str());
+    EXPECT_EQ(cli[Setting::kProxy], "socks5h://198.51.100.1:1080");
+    EXPECT_EQ(cli[Setting::kDns], "remote");
+    EXPECT_EQ(cli[Setting::kUdp], "off");
+    EXPECT_EQ(cli[Setting::kStrict], "1");
+    EXPECT_EQ(cli[Setting::kPipeline], "0");
+    EXPECT_EQ(cli[Setting::kChainMode], "dynamic");
+    EXPECT_TRUE(cli.list(Setting::kChain).empty());  // -x was given: no chain from the file
+    EXPECT_EQ(cli.list(Setting::kRoute).size(), 1u);
+    std::vector<std::string> rules = {"allow:a.test", "deny:*.ads.test"};
+    EXPECT_EQ(cli.list(Setting::kAllow), rules);
+}
+
+TEST(LauncherOptionsTest, StrictIsAOneWaySwitch) {
+    std::string path = write_file("strict = no\n");
+    Options cli = parse({"--strict", "p"});
+    Options file = read_config_file(path);
+    merge(cli, file);
+    unlink(path.c_str());
+    EXPECT_EQ(cli[Setting::kStrict], "1");
+}
+
+TEST(LauncherOptionsTest, HelpShowsEveryOptionOfTheTable) {
+    std::string help = help_text();
+    for (const shim::SettingRow& r : shim::settings_table()) {
+        if (r.option == nullptr) continue;
+        std::string shown =
+            std::string("--") + r.option + (r.metavar ? std::string(" ") + r.metavar : "");
+        EXPECT_NE(help.find(shown), std::string::npos) << shown;
+    }
+    EXPECT_NE(help.find("\n  -x, --proxy URL           "), std::string::npos);
+}
+
+TEST(LauncherEnvironmentTest, SettingsBecomeTheLibrarysVariables) {
+    char* none[] = {const_cast<char*>("SOCKSIFY_STRICT=1"), const_cast<char*>("HOME=/root"),
+                    nullptr};
+    env_reset(none);
+    Options o = parse({"-x", "socks5h://alice:pw@198.51.100.1:1080", "--direct", "corp.test",
+                       "--deny", "*", "--fake-net", "203.0.113.0/24", "-v", "p"});
+    export_settings(o);
+    EXPECT_STREQ(env_lookup("SOCKSIFY_PROXY"), "socks5h://alice@198.51.100.1:1080");  // no password
+    EXPECT_STREQ(env_lookup("SOCKSIFY_DIRECT"), "127.0.0.0/8,::1/128,corp.test");
+    EXPECT_STREQ(env_lookup("SOCKSIFY_POLICY"), "deny:*");
+    EXPECT_STREQ(env_lookup("SOCKSIFY_FAKE_NET"), "203.0.113.0/24");
+    EXPECT_STREQ(env_lookup("SOCKSIFY_LOG"), "verbose");
+    EXPECT_STREQ(env_lookup("SOCKSIFY_STRICT"), "1");  // inherited, not turned off
+    EXPECT_STREQ(env_lookup("HOME"), "/root");
+    EXPECT_EQ(env_lookup("SOCKSIFY_CHAIN"), nullptr);
+}
+
+TEST(LauncherEnvironmentTest, ProxyUrlsRoundTrip) {
+    EXPECT_EQ(numeric_url("198.51.100.1", "--proxy", false), "socks5h://198.51.100.1:1080");
+    EXPECT_EQ(numeric_url("socks4a://u%20x@[2001:db8::1]:9", "--proxy", false),
+              "socks4a://u%20x@[2001:db8::1]:9");
+    EXPECT_EQ(numeric_url("http://u:p%40ss@198.51.100.1:3128/", "--proxy", true),
+              "http://u:p%40ss@198.51.100.1:3128");
+}
+
+TEST(LauncherEnvironmentTest, PreloadPutsOursFirstButSanitizersAhead) {
+    EXPECT_EQ(build_preload("/l/libsocksify.so", nullptr), "/l/libsocksify.so");
+    EXPECT_EQ(build_preload("/l/libsocksify.so", "/x/libc.so.6 /l/libsocksify.so:/y/libasan.so.8"),
+              "/y/libasan.so.8:/l/libsocksify.so:/x/libc.so.6");
+}
+
+TEST(LauncherRunTest, TheProgramsExitStatusIsPassedBack) {
+    char* none[] = {nullptr};
+    env_reset(none);
+    char* argv[] = {const_cast<char*>("/bin/sh"), const_cast<char*>("-c"),
+                    const_cast<char*>("exit 7"), nullptr};
+    EXPECT_EQ(run(argv), 7);
+}
+
+void run_shell(const char* script) {
+    char* none[] = {nullptr};
+    env_reset(none);
+    char* argv[] = {const_cast<char*>("/bin/sh"), const_cast<char*>("-c"),
+                    const_cast<char*>(script), nullptr};
+    run(argv);
+}
+
+TEST(LauncherRunDeathTest, AProgramKilledByASignalKillsTheLauncherAlike) {
+    EXPECT_EXIT(run_shell("kill -TERM $$"), testing::KilledBySignal(SIGTERM), "");
+}
+
+TEST(LauncherRunDeathTest, AMissingProgramIsExit127) {
+    char* none[] = {nullptr};
+    env_reset(none);
+    static char name[] = "no-such-program-here";
+    static char* argv[] = {name, nullptr};
+    EXPECT_EXIT(run(argv), testing::ExitedWithCode(127), "not found");
+}
+
+}  // namespace
+}  // namespace socksify::launcher
