@@ -84,8 +84,6 @@ struct ProxyUrl {
 // Parsers: return nullptr on success, else a static one-phrase reason
 // ("missing host", "port out of range", …) that the caller prints next to the value.
 const char* parse_proxy_url(std::string_view text, ProxyUrl& out);
-const char* parse_cidr(std::string_view text, Cidr& out);  // "203.0.113.0/24", "::1", "1.2.3.4"
-const char* parse_cidr_list(std::string_view text, Cidr* out, size_t cap, size_t& count);
 const char* parse_timeout_ms(std::string_view text, int& ms);  // seconds, >0, ≤ 3600
 const char* parse_log_level(std::string_view text, LogLevel& out);
 const char* parse_bool(std::string_view text, bool& out);  // 1/0, on/off, yes/no, true/false
@@ -98,9 +96,6 @@ const char* parse_fake_net4(std::string_view text, Cidr& out);
 const char* parse_fake_net6(std::string_view text, Cidr& out);
 // "IP", "IP:port", "[v6]:port" or a bare IPv6 address; port 53 by default.
 const char* parse_dns_server(std::string_view text, sockaddr_storage& out, socklen_t& len);
-
-// True when a (AF_INET or AF_INET6, v4-mapped handled as IPv4) is inside c.
-bool cidr_contains(const Cidr& c, const sockaddr* a);
 
 // The scheme the library is given back for kind and remote_dns ("socks5h", …).
 const char* proxy_scheme(ProxyKind kind, bool remote_dns);
