@@ -14,6 +14,7 @@
 #include "shim/guard.hpp"
 #include "shim/init.hpp"
 #include "shim/io.hpp"
+#include "shim/proxy/chain.hpp"
 #include "shim/proxy/handshake.hpp"
 #include "shim/proxy/socks_address.hpp"
 #include "shim/proxy/tcp_connect.hpp"
@@ -37,9 +38,10 @@ constexpr int kSlots = kPendingSlots;
 struct Pending {
     std::atomic<int> owner;  // fd + 1; 0: free
     std::atomic<uint32_t> busy;
-    Handshake hs;
+    Path path;
     HandshakeResult result;
-    Deadline deadline;
+    int domain;             // the socket's family (a chain may replace it)
+    unsigned replacements;  // path.replacements() the epoll sets know of
     sockaddr_storage dest;
     socklen_t dest_len;
     char name[256];
@@ -84,7 +86,7 @@ void release(Pending& p) {
 void complete(int fd, Pending& p, int err) {
     ShimScope scope;
     finish_connect(fd, reinterpret_cast<sockaddr*>(&p.dest), p.dest_len, {p.name, p.name_len},
-                   config(), err, p.start_ns);
+                   config(), err, p.start_ns, p.path.via());
     if (err != 0) {
         if (FdRecord* rec = fd_record(fd)) rec->aux = err;
         set_kind(fd, FdKind::kTcpFailed);
@@ -101,7 +103,7 @@ constinit std::atomic<bool> g_pending_off{false};
 void disable_pending() { g_pending_off.store(true, std::memory_order_relaxed); }
 
 int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
-                  const Config& cfg, int64_t start_ns) {
+                  const Config& cfg, const RouteSpec* route, int64_t start_ns) {
     if (g_pending_off.load(std::memory_order_relaxed)) return kNoPending;
     int fl = real::fcntl(fd, F_GETFL, 0);
     if (fl < 0 || !(fl & O_NONBLOCK)) return kNoPending;
@@ -117,17 +119,18 @@ int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_
         }
     }
     if (p == nullptr) return kNoPending;
-    bool connecting = false;
-    int err = begin_proxy_connect(fd, dest->sa_family, cfg, connecting);
     proto::Request request{proto::Command::kConnect, socks_address(dest, name)};
-    if (err == 0)
-        err = p->hs.start(request, proxy_credentials(cfg), handshake_mode(cfg), connecting);
+    p->domain = dest->sa_family;
+    // The probe's verdict is for the proxy of the run; a route's upstream goes stepwise.
+    bool pipelined = route == nullptr && handshake_mode(cfg) == HandshakeMode::kPipelined;
+    int err = p->path.start(fd, p->domain, cfg, route, request, pipelined,
+                            Deadline::after_ms(cfg.timeout_ms));
+    p->replacements = 0;
     if (err != 0) {
         p->owner.store(0, std::memory_order_release);
         return err;
     }
     p->busy.store(0, std::memory_order_relaxed);
-    p->deadline = Deadline::after_ms(cfg.timeout_ms);
     if (dest_len > sizeof p->dest) dest_len = sizeof p->dest;
     memcpy(&p->dest, dest, dest_len);
     p->dest_len = dest_len;
@@ -137,7 +140,7 @@ int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_
     p->waiting = POLLOUT;
     p->watches = 0;
     rec->aux = static_cast<int>(p - g_slots);
-    rec->domain = dest->sa_family;
+    rec->domain = p->domain;
     remember_object(fd, *rec);
     detail::g_pending.fetch_add(1, std::memory_order_relaxed);
     p->owner.store(fd + 1, std::memory_order_release);
@@ -153,24 +156,32 @@ short advance_pending(int fd, int& ms_left) {
         unlock(*p);
         return 0;
     }
-    short ev = p->hs.advance(fd, p->result);
-    int err = p->result.err;
-    if (ev != 0 && p->deadline.passed()) {
-        ev = 0;
-        err = ETIMEDOUT;
-    }
+    short ev = p->path.advance(fd, p->domain, p->result);
+    if (ev != 0 && p->path.deadline().passed()) ev = p->path.expire(p->result);
     if (ev == 0) {
-        complete(fd, *p, err);
+        complete(fd, *p, p->result.err);
         unlock(*p);
         return 0;
     }
-    if (ev != p->waiting) {
+    if (p->path.replacements() != p->replacements) {
+        // A fresh socket under fd (a dynamic chain dropped a hop): the epoll sets lost
+        // the old one with its file; they watch the new one.
+        p->replacements = p->path.replacements();
+        p->waiting = ev;
+        epoll_event e = ours(fd, ev);
+        for (int i = 0; i < p->watches; ++i)
+            (void)real::epoll_ctl(p->watch[i].epfd, EPOLL_CTL_ADD, fd, &e);
+        if (FdRecord* rec = fd_record(fd)) {
+            rec->domain = p->domain;
+            remember_object(fd, *rec);
+        }
+    } else if (ev != p->waiting) {
         p->waiting = ev;
         epoll_event e = ours(fd, ev);
         for (int i = 0; i < p->watches; ++i)
             (void)real::epoll_ctl(p->watch[i].epfd, EPOLL_CTL_MOD, fd, &e);
     }
-    int left = p->deadline.remaining_ms();
+    int left = p->path.deadline().remaining_ms();
     if (ms_left < 0 || left < ms_left) ms_left = left;
     unlock(*p);
     return ev;
@@ -220,7 +231,7 @@ int pending_soonest_ms() {
     for (auto& s : g_slots) {
         int owner = s.owner.load(std::memory_order_acquire);
         if (owner <= 0) continue;
-        int left = s.deadline.remaining_ms();
+        int left = s.path.deadline().remaining_ms();
         if (left == 0) {
             int ignored = -1;
             (void)advance_pending(owner - 1, ignored);  // ends it with ETIMEDOUT

@@ -34,8 +34,9 @@ inline constexpr int kPendingSlots = 256;
 // turns the non-blocking path off for its process and every exchange runs to its end.
 void disable_pending();
 
+// route: the destination's route (find_route), or nullptr for the proxy or chain.
 int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
-                  const Config& cfg, int64_t start_ns);
+                  const Config& cfg, const RouteSpec* route, int64_t start_ns);
 
 // Advances fd's exchange without blocking; finishes it at its deadline (ETIMEDOUT).
 // Returns the poll events it waits for, or 0 if fd has no exchange in flight now.
