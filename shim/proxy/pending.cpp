@@ -83,7 +83,7 @@ void release(Pending& p) {
 
 // The exchange is over (p locked): settle the socket, report it, give the epoll sets
 // back the program's own registrations, which now see the socket's real state.
-void complete(int fd, Pending& p, int err) {
+void complete(int fd, Pending& p, int err, int op) {
     ShimScope scope;
     finish_connect(fd, reinterpret_cast<sockaddr*>(&p.dest), p.dest_len, {p.name, p.name_len},
                    config(), err, p.start_ns, p.path.via());
@@ -92,7 +92,7 @@ void complete(int fd, Pending& p, int err) {
         set_kind(fd, FdKind::kTcpFailed);
     }
     for (int i = 0; i < p.watches; ++i)
-        (void)real::epoll_ctl(p.watch[i].epfd, EPOLL_CTL_MOD, fd, &p.watch[i].ev);
+        (void)real::epoll_ctl(p.watch[i].epfd, op, fd, &p.watch[i].ev);
     release(p);
 }
 
@@ -158,23 +158,26 @@ short advance_pending(int fd, int& ms_left) {
     }
     short ev = p->path.advance(fd, p->domain, p->result);
     if (ev != 0 && p->path.deadline().passed()) ev = p->path.expire(p->result);
-    if (ev == 0) {
-        complete(fd, *p, p->result.err);
-        unlock(*p);
-        return 0;
-    }
-    if (p->path.replacements() != p->replacements) {
-        // A fresh socket under fd (a dynamic chain dropped a hop): the epoll sets lost
-        // the old one with its file; they watch the new one.
+    // A fresh socket under fd (a dynamic chain dropped a hop): the epoll sets lost the
+    // old one with its file; they are given the new one.
+    bool fresh = p->path.replacements() != p->replacements;
+    if (fresh) {
         p->replacements = p->path.replacements();
-        p->waiting = ev;
-        epoll_event e = ours(fd, ev);
-        for (int i = 0; i < p->watches; ++i)
-            (void)real::epoll_ctl(p->watch[i].epfd, EPOLL_CTL_ADD, fd, &e);
         if (FdRecord* rec = fd_record(fd)) {
             rec->domain = p->domain;
             remember_object(fd, *rec);
         }
+    }
+    if (ev == 0) {
+        complete(fd, *p, p->result.err, fresh ? EPOLL_CTL_ADD : EPOLL_CTL_MOD);
+        unlock(*p);
+        return 0;
+    }
+    if (fresh) {
+        p->waiting = ev;
+        epoll_event e = ours(fd, ev);
+        for (int i = 0; i < p->watches; ++i)
+            (void)real::epoll_ctl(p->watch[i].epfd, EPOLL_CTL_ADD, fd, &e);
     } else if (ev != p->waiting) {
         p->waiting = ev;
         epoll_event e = ours(fd, ev);
