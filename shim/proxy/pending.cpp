@@ -5,9 +5,12 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "shim/fd_table.hpp"
@@ -96,7 +99,91 @@ void complete(int fd, Pending& p, int err, int op) {
     release(p);
 }
 
+// Epoll sets the program made (epoll_create*), fd + 1 each (0: free). A socket
+// registered in one before its connect is found there through /proc/self/fdinfo.
+constexpr int kSets = 64;
+constinit std::atomic<int> g_sets[kSets];
+
+// Parses the hex number after key in line; false if key is absent.
+bool hex_after(const char* line, const char* key, uint64_t& out) {
+    const char* at = strstr(line, key);
+    if (at == nullptr) return false;
+    at += strlen(key);
+    while (*at == ' ' || *at == '\t') ++at;
+    char* end = nullptr;
+    out = strtoull(at, &end, 16);
+    return end != at;
+}
+
+// One "tfd:" line of an epoll set's fdinfo: fd's registration (events, data) if the
+// line is about fd's current file (ino), kernel format "tfd: %8d events: %8x data:
+// %16llx pos:%lli ino:%lx sdev:%x".
+bool registration_of(const char* line, int fd, uint64_t ino, epoll_event& ev) {
+    const char* tfd = strstr(line, "tfd:");
+    if (tfd == nullptr || atoi(tfd + 4) != fd) return false;
+    uint64_t events = 0, data = 0, file = 0;
+    if (!hex_after(line, "events:", events) || !hex_after(line, "data:", data) ||
+        !hex_after(line, "ino:", file) || file != ino)
+        return false;
+    ev.events = static_cast<uint32_t>(events);
+    ev.data.u64 = data;
+    return true;
+}
+
+// fd's registration in epoll set ep, read from the kernel's own listing.
+bool find_registration(int ep, int fd, uint64_t ino, epoll_event& ev) {
+    char path[48];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", ep);
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) return false;
+    char buf[4096];
+    size_t have = 0;
+    bool found = false;
+    for (;;) {
+        ssize_t n = real::read(f, buf + have, sizeof buf - 1 - have);
+        if (n <= 0) break;
+        have += static_cast<size_t>(n);
+        buf[have] = '\0';
+        char* line = buf;
+        for (char* nl; (nl = strchr(line, '\n')) != nullptr; line = nl + 1) {
+            *nl = '\0';
+            if (registration_of(line, fd, ino, ev)) found = true;
+        }
+        have = static_cast<size_t>(buf + have - line);  // a line cut by the read: kept
+        if (have == sizeof buf - 1) have = 0;           // longer than any real line
+        memmove(buf, line, have);
+        if (found) break;
+    }
+    real::close(f);
+    return found;
+}
+
+// The program put fd in epoll sets before its connect: those registrations become the
+// exchange's watches (shown again when it ends), the sets watch what the exchange needs.
+void adopt_registrations(int fd, Pending& p) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return;
+    for (auto& set : g_sets) {
+        int ep = set.load(std::memory_order_relaxed) - 1;
+        epoll_event ev{};
+        if (ep < 0 || p.watches == kWatches || !find_registration(ep, fd, st.st_ino, ev)) continue;
+        epoll_event e = ours(fd, p.waiting);
+        // EPOLLEXCLUSIVE registrations cannot be modified: those stay the program's.
+        if (real::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e) == 0) p.watch[p.watches++] = {ep, ev};
+    }
+}
+
 }  // namespace
+
+void note_epoll_set(int ep) {
+    if (ep < 0) return;
+    for (auto& set : g_sets) {
+        int v = set.load(std::memory_order_relaxed);
+        // A slot of this number (closed and reused), or one whose set is gone.
+        bool stale = v == ep + 1 || (v != 0 && real::fcntl(v - 1, F_GETFD, 0) < 0);
+        if ((v == 0 || stale) && set.compare_exchange_strong(v, ep + 1)) return;
+    }
+}
 
 constinit std::atomic<bool> g_pending_off{false};
 
@@ -139,6 +226,7 @@ int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_
     p->start_ns = start_ns;
     p->waiting = POLLOUT;
     p->watches = 0;
+    adopt_registrations(fd, *p);
     rec->aux = static_cast<int>(p - g_slots);
     rec->domain = p->domain;
     remember_object(fd, *rec);

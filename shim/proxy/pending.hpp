@@ -51,6 +51,10 @@ void discard_pending(int fd);
 // the call as epoll_ctl would (0 or -1 with errno), handled = false if fd is not pending.
 int pending_epoll_ctl(int epfd, int op, int fd, epoll_event* ev, bool& handled);
 
+// The program made epoll set ep: a socket it registers there before connecting is
+// found there when its connect goes through the proxy (epoll_ctl, then connect).
+void note_epoll_set(int ep);
+
 // Ends every exchange past its deadline; returns the ms until the next deadline
 // (-1: none in flight).
 int pending_soonest_ms();
