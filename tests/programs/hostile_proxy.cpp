@@ -25,6 +25,12 @@
 //   stall-after-method     answer the method selection, then never again
 //   slow-reply-N           a correct answer, the reply N ms after the request (a proxy
 //                          whose own connect to the destination is slow)
+//   gather-N               a correct answer, held until N CONNECTs have arrived (at most
+//                          10 s); the log says how many had arrived when each was
+//                          answered ("answered at K of N"): a client that runs its
+//                          connections at once gets every answer at N of N
+//   relay                  a correct proxy: CONNECT reaches the destination (a name is
+//                          resolved here), bytes are relayed both ways instead of echoed
 //   drip                   a correct answer, one byte per second
 //   reset                  read the client's first bytes, then RST (SO_LINGER 0)
 //   reset-at-accept        RST at once, before reading anything
@@ -48,8 +54,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <netdb.h>
+
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -159,6 +170,8 @@ struct Script {
     long write_budget = kUnlimited;  // close-write-N
     int rep = 0;                     // rep-N
     long reply_delay_ms = 0;         // slow-reply-N
+    long gather = 0;                 // gather-N
+    bool relay = false;
     bool drip = false;
 
     bool is(std::string_view s) const { return fault == s; }
@@ -190,6 +203,8 @@ bool parse_part(std::string_view part, Script& s) {
     else if (number_after(part, "close-write-", 0, 100000, n)) s.write_budget = n;
     else if (number_after(part, "slow-reply-", 1, 600000, n)) s.reply_delay_ms = n;
     else if (number_after(part, "rep-", 1, 255, n)) s.rep = static_cast<int>(n);
+    else if (number_after(part, "gather-", 1, 10000, n)) s.gather = n;
+    else if (part == "relay") s.relay = true;
     else {
         for (const char* named : kNamed) {
             if (part == named && s.fault.empty()) {
@@ -400,6 +415,63 @@ std::vector<uint8_t> method_for(proto::Bytes offered, int& next) {
     return out;
 }
 
+// gather-N: CONNECTs arrived so far, and the wait for all N.
+std::mutex g_gather_mu;
+std::condition_variable g_gather_cv;
+long g_gathered = 0;
+
+// Counts this CONNECT and waits (at most 10 s) for the N-th; the count seen then.
+long gather_wait() {
+    std::unique_lock<std::mutex> lock(g_gather_mu);
+    ++g_gathered;
+    g_gather_cv.notify_all();
+    g_gather_cv.wait_for(lock, std::chrono::seconds(10),
+                         [] { return g_gathered >= g_script.gather; });
+    return g_gathered;
+}
+
+// relay: a connection to the CONNECT's destination (a name resolved here), or -1.
+int connect_destination(const proto::Address& a) {
+    std::string host;
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (a.type == proto::AddrType::kDomain) host = std::string(a.domain);
+    else if (a.type == proto::AddrType::kIpv4) host = inet_ntop(AF_INET, a.ip.data(), ip, sizeof ip);
+    else host = inet_ntop(AF_INET6, a.ip.data(), ip, sizeof ip);
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(host.c_str(), std::to_string(a.port).c_str(), &hints, &res) != 0) return -1;
+    int fd = -1;
+    for (addrinfo* i = res; i != nullptr && fd < 0; i = i->ai_next) {
+        fd = socket(i->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, i->ai_addr, i->ai_addrlen) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+// Copies bytes both ways until either side closes (or is idle too long).
+void relay_bytes(Conn& c, int dest) {
+    if (c.len > c.pos) send(dest, c.in + c.pos, c.len - c.pos, MSG_NOSIGNAL);
+    size_t up = c.len - c.pos, down = 0;
+    for (;;) {
+        pollfd p[2] = {{c.fd, POLLIN, 0}, {dest, POLLIN, 0}};
+        if (poll(p, 2, kIdleMs) <= 0) break;
+        uint8_t buf[16384];
+        int from = p[0].revents ? c.fd : dest;
+        int to = from == c.fd ? dest : c.fd;
+        ssize_t n = recv(from, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        if (from == c.fd) record("tcp", c.id, buf, static_cast<size_t>(n));
+        if (send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) break;
+        (from == c.fd ? up : down) += static_cast<size_t>(n);
+    }
+    c.say("relayed " + std::to_string(up) + " up, " + std::to_string(down) + " down");
+}
+
 // Echoes the tunnel until the client closes.
 void echo(Conn& c) {
     if (c.len > c.pos) send(c.fd, c.in + c.pos, c.len - c.pos, MSG_NOSIGNAL);
@@ -521,18 +593,35 @@ void connect_reply(Conn& c, const proto::Request& req) {
         reply = encoded_reply(proto::Reply::kConnectionRefused, proto::Address{});
         ok = false;
     }
+    int dest = -1;
+    if (g_script.relay && ok) {
+        dest = connect_destination(req.address);
+        if (dest < 0) {
+            reply = encoded_reply(proto::Reply::kHostUnreachable, proto::Address{});
+            ok = false;
+        }
+    }
     c.say("CONNECT " + address_text(req.address) + ", reply " + hex(reply.data(), reply.size()));
+    if (g_script.gather > 0) {
+        long seen = gather_wait();
+        c.say("answered at " + std::to_string(seen) + " of " + std::to_string(g_script.gather));
+    }
     if (g_script.reply_delay_ms > 0) {
         pollfd p{c.fd, POLLRDHUP, 0};  // the wait ends early if the client gives up
         if (poll(&p, 1, static_cast<int>(g_script.reply_delay_ms)) > 0) {
             c.say("client left before the slow reply");
+            if (dest >= 0) close(dest);
             return;
         }
         c.say("replied after " + std::to_string(g_script.reply_delay_ms) + " ms");
     }
-    if (!send_bytes(c, reply)) return;
-    if (ok) echo(c);
-    else if (g_script.is("truncated-bnd-stall")) stall(c);
+    if (send_bytes(c, reply) && ok) {
+        if (dest >= 0) relay_bytes(c, dest);
+        else echo(c);
+    } else if (g_script.is("truncated-bnd-stall")) {
+        stall(c);
+    }
+    if (dest >= 0) close(dest);
 }
 
 // The whole exchange with one client, as the script says.
