@@ -226,13 +226,16 @@ int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_
     p->start_ns = start_ns;
     p->waiting = POLLOUT;
     p->watches = 0;
-    adopt_registrations(fd, *p);
     rec->aux = static_cast<int>(p - g_slots);
     rec->domain = p->domain;
     remember_object(fd, *rec);
     detail::g_pending.fetch_add(1, std::memory_order_relaxed);
     p->owner.store(fd + 1, std::memory_order_release);
     set_kind(fd, FdKind::kTcpPending);
+    // Only now: a wait in another thread that sees one of our events must know them.
+    lock(*p);
+    adopt_registrations(fd, *p);
+    unlock(*p);
     return EINPROGRESS;
 }
 

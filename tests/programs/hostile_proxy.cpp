@@ -48,22 +48,21 @@
 // hex, one line per read: "tcp <conn> <hex>" or "udp <conn> <hex>". SIGTERM: exit 0.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <netdb.h>
-
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -191,20 +190,44 @@ bool number_after(std::string_view name, std::string_view prefix, long lo, long 
 
 // One part of a script: a numbered form or a named fault.
 bool parse_part(std::string_view part, Script& s) {
-    static const char* const kNamed[] = {
-        "ok", "bad-version", "method-unknown", "method-ff", "method-unoffered",
-        "auth-bad-status", "auth-bad-version", "reply-bad-version", "reply-bad-rsv",
-        "atyp-unknown", "domain-len-0", "domain-longer-than-sent", "truncated-bnd",
-        "truncated-bnd-stall", "stall", "stall-after-method", "drip", "reset",
-        "reset-at-accept", "bnd-other-family", "bnd-zeros", "frag-nonzero", "bad-rsv",
-        "spoofed-source", "lossy"};
+    static const char* const kNamed[] = {"ok",
+                                         "bad-version",
+                                         "method-unknown",
+                                         "method-ff",
+                                         "method-unoffered",
+                                         "auth-bad-status",
+                                         "auth-bad-version",
+                                         "reply-bad-version",
+                                         "reply-bad-rsv",
+                                         "atyp-unknown",
+                                         "domain-len-0",
+                                         "domain-longer-than-sent",
+                                         "truncated-bnd",
+                                         "truncated-bnd-stall",
+                                         "stall",
+                                         "stall-after-method",
+                                         "drip",
+                                         "reset",
+                                         "reset-at-accept",
+                                         "bnd-other-family",
+                                         "bnd-zeros",
+                                         "frag-nonzero",
+                                         "bad-rsv",
+                                         "spoofed-source",
+                                         "lossy"};
     long n = 0;
-    if (number_after(part, "close-read-", 0, 100000, n)) s.read_budget = n;
-    else if (number_after(part, "close-write-", 0, 100000, n)) s.write_budget = n;
-    else if (number_after(part, "slow-reply-", 1, 600000, n)) s.reply_delay_ms = n;
-    else if (number_after(part, "rep-", 1, 255, n)) s.rep = static_cast<int>(n);
-    else if (number_after(part, "gather-", 1, 10000, n)) s.gather = n;
-    else if (part == "relay") s.relay = true;
+    if (number_after(part, "close-read-", 0, 100000, n))
+        s.read_budget = n;
+    else if (number_after(part, "close-write-", 0, 100000, n))
+        s.write_budget = n;
+    else if (number_after(part, "slow-reply-", 1, 600000, n))
+        s.reply_delay_ms = n;
+    else if (number_after(part, "rep-", 1, 255, n))
+        s.rep = static_cast<int>(n);
+    else if (number_after(part, "gather-", 1, 10000, n))
+        s.gather = n;
+    else if (part == "relay")
+        s.relay = true;
     else {
         for (const char* named : kNamed) {
             if (part == named && s.fault.empty()) {
@@ -335,7 +358,9 @@ bool send_bytes(Conn& c, const uint8_t* p, size_t n) {
     return !cut;
 }
 
-bool send_bytes(Conn& c, const std::vector<uint8_t>& v) { return send_bytes(c, v.data(), v.size()); }
+bool send_bytes(Conn& c, const std::vector<uint8_t>& v) {
+    return send_bytes(c, v.data(), v.size());
+}
 
 // Our half closed with FIN, then everything the client still sends is read (and
 // recorded) until it closes: a close with unread input would be a reset instead.
@@ -379,13 +404,20 @@ std::vector<uint8_t> reply_for(const proto::Address& bnd, bool& ok) {
         return r;
     }
     std::vector<uint8_t> r = encoded_reply(proto::Reply::kSucceeded, bnd);
-    if (s.is("reply-bad-version")) r[0] = 4;
-    else if (s.is("reply-bad-rsv")) r[2] = 1;
-    else if (s.is("atyp-unknown")) r = {5, 0, 0, 5, 0, 0, 0, 0, 0, 0};
-    else if (s.is("domain-len-0")) r = {5, 0, 0, 3, 0, 0, 7};
-    else if (s.is("domain-longer-than-sent")) r = {5, 0, 0, 3, 20, 'h', 'o', 's', 't', 'i'};
-    else if (s.is("truncated-bnd") || s.is("truncated-bnd-stall")) r = {5, 0, 0, 1, 127, 0};
-    else ok = true;
+    if (s.is("reply-bad-version"))
+        r[0] = 4;
+    else if (s.is("reply-bad-rsv"))
+        r[2] = 1;
+    else if (s.is("atyp-unknown"))
+        r = {5, 0, 0, 5, 0, 0, 0, 0, 0, 0};
+    else if (s.is("domain-len-0"))
+        r = {5, 0, 0, 3, 0, 0, 7};
+    else if (s.is("domain-longer-than-sent"))
+        r = {5, 0, 0, 3, 20, 'h', 'o', 's', 't', 'i'};
+    else if (s.is("truncated-bnd") || s.is("truncated-bnd-stall"))
+        r = {5, 0, 0, 1, 127, 0};
+    else
+        ok = true;
     return r;
 }
 
@@ -434,9 +466,12 @@ long gather_wait() {
 int connect_destination(const proto::Address& a) {
     std::string host;
     char ip[INET6_ADDRSTRLEN] = "";
-    if (a.type == proto::AddrType::kDomain) host = std::string(a.domain);
-    else if (a.type == proto::AddrType::kIpv4) host = inet_ntop(AF_INET, a.ip.data(), ip, sizeof ip);
-    else host = inet_ntop(AF_INET6, a.ip.data(), ip, sizeof ip);
+    if (a.type == proto::AddrType::kDomain)
+        host = std::string(a.domain);
+    else if (a.type == proto::AddrType::kIpv4)
+        host = inet_ntop(AF_INET, a.ip.data(), ip, sizeof ip);
+    else
+        host = inet_ntop(AF_INET6, a.ip.data(), ip, sizeof ip);
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
@@ -492,8 +527,10 @@ void echo(Conn& c) {
 int udp_socket_near(const sockaddr_storage& like) {
     sockaddr_storage a = like;
     socklen_t len = a.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    if (a.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(a).sin6_port = 0;
-    else reinterpret_cast<sockaddr_in&>(a).sin_port = 0;
+    if (a.ss_family == AF_INET6)
+        reinterpret_cast<sockaddr_in6&>(a).sin6_port = 0;
+    else
+        reinterpret_cast<sockaddr_in&>(a).sin_port = 0;
     int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0) {
         close(fd);
@@ -546,7 +583,8 @@ void relay(Conn& c, int udp, int spoof) {
             how = "echo from another port";
         }
         sendto(via, out, hl + payload, 0, reinterpret_cast<sockaddr*>(&from), from_len);
-        c.say("datagram " + std::to_string(datagrams) + " to " + address_text(h.address) + ": " + how);
+        c.say("datagram " + std::to_string(datagrams) + " to " + address_text(h.address) + ": " +
+              how);
     }
 }
 
@@ -562,11 +600,13 @@ void udp_associate(Conn& c, const proto::Request& req) {
     proto::Address bnd = address_of(relay_addr);
     if (g_script.is("bnd-zeros")) bnd.ip = {};
     if (g_script.is("bnd-other-family")) {
-        bnd.type = bnd.type == proto::AddrType::kIpv4 ? proto::AddrType::kIpv6
-                                                      : proto::AddrType::kIpv4;
+        bnd.type =
+            bnd.type == proto::AddrType::kIpv4 ? proto::AddrType::kIpv6 : proto::AddrType::kIpv4;
         bnd.ip = {};
-        if (bnd.type == proto::AddrType::kIpv6) bnd.ip[15] = 1;  // ::1
-        else bnd.ip = {127, 0, 0, 1};
+        if (bnd.type == proto::AddrType::kIpv6)
+            bnd.ip[15] = 1;  // ::1
+        else
+            bnd.ip = {127, 0, 0, 1};
     }
     bool ok = false;
     std::vector<uint8_t> reply = reply_for(bnd, ok);
@@ -576,8 +616,10 @@ void udp_associate(Conn& c, const proto::Request& req) {
         c.say("no relay socket");
         ok = false;
     }
-    if (send_bytes(c, reply) && ok) relay(c, udp, spoof);
-    else if (g_script.is("truncated-bnd-stall")) stall(c);
+    if (send_bytes(c, reply) && ok)
+        relay(c, udp, spoof);
+    else if (g_script.is("truncated-bnd-stall"))
+        stall(c);
     if (udp >= 0) close(udp);
     if (spoof >= 0) close(spoof);
 }
@@ -616,8 +658,10 @@ void connect_reply(Conn& c, const proto::Request& req) {
         c.say("replied after " + std::to_string(g_script.reply_delay_ms) + " ms");
     }
     if (send_bytes(c, reply) && ok) {
-        if (dest >= 0) relay_bytes(c, dest);
-        else echo(c);
+        if (dest >= 0)
+            relay_bytes(c, dest);
+        else
+            echo(c);
     } else if (g_script.is("truncated-bnd-stall")) {
         stall(c);
     }
@@ -678,9 +722,10 @@ void serve(int fd, std::string peer) {
 void on_term(int) { g_stop = 1; }
 
 int usage() {
-    fputs("usage: hostile_proxy [--listen IP:PORT] [--record FILE] [--user U --pass P] SCRIPT\n"
-          "(scripts: see the head of tests/programs/hostile_proxy.cpp)\n",
-          stderr);
+    fputs(
+        "usage: hostile_proxy [--listen IP:PORT] [--record FILE] [--user U --pass P] SCRIPT\n"
+        "(scripts: see the head of tests/programs/hostile_proxy.cpp)\n",
+        stderr);
     return 2;
 }
 
@@ -692,16 +737,21 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-        if (a == "--listen") g_opt.listen_text = value();
-        else if (a == "--record") record_path = value();
-        else if (a == "--user") g_opt.user = value();
-        else if (a == "--pass") g_opt.pass = value();
+        if (a == "--listen")
+            g_opt.listen_text = value();
+        else if (a == "--record")
+            record_path = value();
+        else if (a == "--user")
+            g_opt.user = value();
+        else if (a == "--pass")
+            g_opt.pass = value();
         else if (a == "-h" || a == "--help") {
             usage();
             return 0;
-        }
-        else if (script.empty() && a[0] != '-') script = a;
-        else return usage();
+        } else if (script.empty() && a[0] != '-')
+            script = a;
+        else
+            return usage();
     }
     if (script.empty() || !parse_script(script, g_script)) {
         fprintf(stderr, "hostile_proxy: unknown script '%s'\n", script.c_str());
