@@ -109,7 +109,10 @@ int epoll_pending(int ep, epoll_event* events, int max, Until until, const sigse
                 continue;
             }
             int left = -1;
-            if (advance_pending(static_cast<int>(events[i].data.u64 & 0xffffffffu), left) == 0)
+            // EPOLLIN/OUT/ERR/HUP have the values of their POLL* twins.
+            short ready = static_cast<short>(events[i].events & 0xffff);
+            if (advance_pending(static_cast<int>(events[i].data.u64 & 0xffffffffu), left, ready) ==
+                0)
                 now = true;  // its own registration is back: the next call reports it
         }
         if (out > 0) return out;

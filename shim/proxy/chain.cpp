@@ -138,7 +138,7 @@ int Path::connect_first(int fd, int& domain) {
     }
     // EINTR: the connect goes on in the background, as EINPROGRESS.
     if (errno == EINPROGRESS || errno == EINTR) {
-        connecting_ = true;
+        connecting_ = fresh_ = true;
         return 0;
     }
     return errno;  // EISCONN/EALREADY: the program's own connection, left alone
@@ -195,21 +195,27 @@ short Path::fail(int fd, int& domain, HandshakeResult& out, int err) {
     if (int e = replace_socket(fd, domain, true)) return finish(out, e);
     ++replacements_;
     if (int e = connect_first(fd, domain)) return fail(fd, domain, out, e);
-    return advance(fd, domain, out);
+    return advance(fd, domain, out, 0);
 }
 
-short Path::advance(int fd, int& domain, HandshakeResult& out) {
+short Path::advance(int fd, int& domain, HandshakeResult& out, short ready) {
     if (done_) return 0;
     if (deferred_ != 0) {
         int err = deferred_;
         deferred_ = 0;
         return fail(fd, domain, out, err);
     }
-    if (connecting_) {
+    if (connecting_ && !(ready & (POLLOUT | POLLERR | POLLHUP))) {
+        if (fresh_) {
+            fresh_ = false;
+            return POLLOUT;
+        }
         pollfd p{fd, POLLOUT, 0};
         int n = real::poll(&p, 1, 0);
         if (n == 0 || (n < 0 && errno == EINTR)) return POLLOUT;
         if (n < 0) return fail(fd, domain, out, errno);
+    }
+    if (connecting_) {
         int so_error = 0;
         socklen_t len = sizeof so_error;
         if (real::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0)
@@ -229,11 +235,14 @@ short Path::advance(int fd, int& domain, HandshakeResult& out) {
 
 int run_path(int fd, int& domain, Path& path, HandshakeResult& out) {
     out.err = 0;
+    short ready = 0;
     for (;;) {
-        short events = path.advance(fd, domain, out);
+        short events = path.advance(fd, domain, out, ready);
         if (events == 0) return out.err;
-        if (wait_for(fd, events, path.deadline()) == ETIMEDOUT) return path.expire(out), out.err;
+        int err = wait_for(fd, events, path.deadline());
+        if (err == ETIMEDOUT) return path.expire(out), out.err;
         // Any other failure of the wait shows in the socket itself at the next step.
+        ready = err == 0 ? events : 0;
     }
 }
 

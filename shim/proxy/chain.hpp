@@ -39,8 +39,9 @@ class Path {
     int start(int fd, int& domain, const Config& cfg, const RouteSpec* route,
               const proto::Request& request, bool pipelined, const Deadline& deadline);
     // Advances as far as fd allows now. Returns the poll events to wait for, or 0 when
-    // done: then out.err is the result. Past the deadline the caller ends it.
-    short advance(int fd, int& domain, HandshakeResult& out);
+    // done: then out.err is the result. Past the deadline the caller ends it. ready: the
+    // events a wait just reported for fd (0: unknown), which spares a poll of our own.
+    short advance(int fd, int& domain, HandshakeResult& out, short ready = 0);
 
     const char* via() const { return via_; }  // "a > b > c", for log and audit lines
     unsigned replacements() const { return replacements_; }
@@ -70,6 +71,7 @@ class Path {
     bool chain_ = false;
     bool dynamic_ = false;
     bool connecting_ = false;
+    bool fresh_ = false;  // the connect just said EINPROGRESS: nothing to look at yet
     bool done_ = false;
     int deferred_ = 0;  // a dynamic chain's first hop refused at once: handled in advance
     unsigned replacements_ = 0;

@@ -239,7 +239,7 @@ int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_
     return EINPROGRESS;
 }
 
-short advance_pending(int fd, int& ms_left) {
+short advance_pending(int fd, int& ms_left, short ready) {
     Pending* p = slot_of(fd);
     if (p == nullptr) return 0;
     if (p->busy.exchange(1, std::memory_order_acquire) != 0) return p->waiting;  // another thread
@@ -247,7 +247,7 @@ short advance_pending(int fd, int& ms_left) {
         unlock(*p);
         return 0;
     }
-    short ev = p->path.advance(fd, p->domain, p->result);
+    short ev = p->path.advance(fd, p->domain, p->result, ready);
     if (ev != 0 && p->path.deadline().passed()) ev = p->path.expire(p->result);
     // A fresh socket under fd (a dynamic chain dropped a hop): the epoll sets lost the
     // old one with its file; they are given the new one.

@@ -40,8 +40,9 @@ int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_
 
 // Advances fd's exchange without blocking; finishes it at its deadline (ETIMEDOUT).
 // Returns the poll events it waits for, or 0 if fd has no exchange in flight now.
-// ms_left: lowered to the time until the exchange's deadline.
-short advance_pending(int fd, int& ms_left);
+// ms_left: lowered to the time until the exchange's deadline. ready: the events a wait
+// just reported for fd (0: unknown).
+short advance_pending(int fd, int& ms_left, short ready = 0);
 
 // Forgets fd's exchange (close, dup2 over it): nothing more is sent for it.
 void discard_pending(int fd);
