@@ -41,7 +41,7 @@ constexpr int kSlots = kPendingSlots;
 struct Pending {
     std::atomic<int> owner;  // fd + 1; 0: free
     std::atomic<uint32_t> busy;
-    Path path;
+    Deadline deadline;  // a copy of the path's: scans of the slots stay small
     HandshakeResult result;
     int domain;             // the socket's family (a chain may replace it)
     unsigned replacements;  // path.replacements() the epoll sets know of
@@ -56,6 +56,9 @@ struct Pending {
 };
 
 Pending g_slots[kSlots];
+Path g_paths[kSlots];  // apart from the slots: a path holds an HTTP head buffer
+
+Path& path_of(Pending& p) { return g_paths[&p - g_slots]; }
 
 void lock(Pending& p) {
     while (p.busy.exchange(1, std::memory_order_acquire) != 0) {
@@ -89,7 +92,7 @@ void release(Pending& p) {
 void complete(int fd, Pending& p, int err, int op) {
     ShimScope scope;
     finish_connect(fd, reinterpret_cast<sockaddr*>(&p.dest), p.dest_len, {p.name, p.name_len},
-                   config(), err, p.start_ns, p.path.via());
+                   config(), err, p.start_ns, path_of(p).via());
     if (err != 0) {
         if (FdRecord* rec = fd_record(fd)) rec->aux = err;
         set_kind(fd, FdKind::kTcpFailed);
@@ -210,8 +213,8 @@ int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_
     p->domain = dest->sa_family;
     // The probe's verdict is for the proxy of the run; a route's upstream goes stepwise.
     bool pipelined = route == nullptr && handshake_mode(cfg) == HandshakeMode::kPipelined;
-    int err = p->path.start(fd, p->domain, cfg, route, request, pipelined,
-                            Deadline::after_ms(cfg.timeout_ms));
+    p->deadline = Deadline::after_ms(cfg.timeout_ms);
+    int err = path_of(*p).start(fd, p->domain, cfg, route, request, pipelined, p->deadline);
     p->replacements = 0;
     if (err != 0) {
         p->owner.store(0, std::memory_order_release);
@@ -247,13 +250,14 @@ short advance_pending(int fd, int& ms_left, short ready) {
         unlock(*p);
         return 0;
     }
-    short ev = p->path.advance(fd, p->domain, p->result, ready);
-    if (ev != 0 && p->path.deadline().passed()) ev = p->path.expire(p->result);
+    Path& path = path_of(*p);
+    short ev = path.advance(fd, p->domain, p->result, ready);
+    if (ev != 0 && p->deadline.passed()) ev = path.expire(p->result);
     // A fresh socket under fd (a dynamic chain dropped a hop): the epoll sets lost the
     // old one with its file; they are given the new one.
-    bool fresh = p->path.replacements() != p->replacements;
+    bool fresh = path.replacements() != p->replacements;
     if (fresh) {
-        p->replacements = p->path.replacements();
+        p->replacements = path.replacements();
         if (FdRecord* rec = fd_record(fd)) {
             rec->domain = p->domain;
             remember_object(fd, *rec);
@@ -275,7 +279,7 @@ short advance_pending(int fd, int& ms_left, short ready) {
         for (int i = 0; i < p->watches; ++i)
             (void)real::epoll_ctl(p->watch[i].epfd, EPOLL_CTL_MOD, fd, &e);
     }
-    int left = p->path.deadline().remaining_ms();
+    int left = p->deadline.remaining_ms();
     if (ms_left < 0 || left < ms_left) ms_left = left;
     unlock(*p);
     return ev;
@@ -325,7 +329,7 @@ int pending_soonest_ms() {
     for (auto& s : g_slots) {
         int owner = s.owner.load(std::memory_order_acquire);
         if (owner <= 0) continue;
-        int left = s.path.deadline().remaining_ms();
+        int left = s.deadline.remaining_ms();
         if (left == 0) {
             int ignored = -1;
             (void)advance_pending(owner - 1, ignored);  // ends it with ETIMEDOUT
