@@ -43,12 +43,14 @@ cleanup() {
     rm -rf "$DIR"
 }
 trap cleanup EXIT
-"${P[@]}" "$HP" --listen "$SFY_PROXY4:$HP_PORT" "slow-reply-$DELAY+relay" 2>"$DIR/hp.log" &
+: >"$DIR/hp.log"
+"${P[@]}" "$HP" --listen "$SFY_PROXY4:$HP_PORT" "slow-reply-$DELAY+relay" 2>>"$DIR/hp.log" &
 HP_PID=$!
 for ((i = 0; i < 100; i++)); do
     grep -q 'listening on' "$DIR/hp.log" && break
     sleep 0.05
 done
+grep -q 'listening on' "$DIR/hp.log" || { echo "bench-nonblock: the slow proxy did not start: $(cat "$DIR/hp.log")" >&2; exit 1; }
 cat >"$DIR/pc.conf" <<CONF
 strict_chain
 quiet_mode
