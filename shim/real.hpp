@@ -37,6 +37,7 @@ namespace socksify::shim::real {
     X(pselect, int,                                                                                \
       (int n, fd_set* r, fd_set* w, fd_set* e, const timespec* t, const sigset_t* m),              \
       (n, r, w, e, t, m))                                                                          \
+    X(epoll_create1, int, (int flags), (flags))                                                    \
     X(epoll_ctl, int, (int ep, int op, int fd, epoll_event* ev), (ep, op, fd, ev))                 \
     X(epoll_wait, int, (int ep, epoll_event* ev, int n, int t), (ep, ev, n, t))                    \
     X(epoll_pwait, int, (int ep, epoll_event* ev, int n, int t, const sigset_t* m),                \

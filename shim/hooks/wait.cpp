@@ -1,4 +1,4 @@
-// Exported readiness entry points: poll, ppoll, select, pselect, epoll_ctl,
+// Exported readiness entry points: poll, ppoll, select, pselect, epoll_create*, epoll_ctl,
 // epoll_wait/epoll_pwait/epoll_pwait2, and getsockopt(SO_ERROR). With no exchange in
 // flight (any_pending) each is one load and a branch, then the real call. Otherwise
 // a pending socket is watched for what its exchange needs, advanced when ready, and
@@ -109,7 +109,10 @@ int epoll_pending(int ep, epoll_event* events, int max, Until until, const sigse
                 continue;
             }
             int left = -1;
-            if (advance_pending(static_cast<int>(events[i].data.u64 & 0xffffffffu), left) == 0)
+            // EPOLLIN/OUT/ERR/HUP have the values of their POLL* twins.
+            short ready = static_cast<short>(events[i].events & 0xffff);
+            if (advance_pending(static_cast<int>(events[i].data.u64 & 0xffffffffu), left, ready) ==
+                0)
                 now = true;  // its own registration is back: the next call reports it
         }
         if (out > 0) return out;
@@ -193,6 +196,26 @@ SOCKSIFY_EXPORT int pselect(int n, fd_set* r, fd_set* w, fd_set* e, const timesp
     if (!any_pending() || inside_shim()) [[likely]]
         return real::pselect(n, r, w, e, t, mask);
     return select_pending(n, r, w, e, Until::after_ns(ns_of(t)), mask);
+}
+
+// Epoll sets are noted so that a socket registered before its connect is found.
+SOCKSIFY_EXPORT int epoll_create1(int flags) {
+    int ep = real::epoll_create1(flags);
+    if (ep >= 0) {
+        int saved = errno;
+        ShimScope scope;
+        note_epoll_set(ep);
+        errno = saved;
+    }
+    return ep;
+}
+
+SOCKSIFY_EXPORT int epoll_create(int size) {
+    if (size <= 0) {  // the size is only checked, as the kernel does
+        errno = EINVAL;
+        return -1;
+    }
+    return epoll_create1(0);
 }
 
 SOCKSIFY_EXPORT int epoll_ctl(int ep, int op, int fd, epoll_event* ev) {

@@ -1,7 +1,8 @@
-// Chains: connect to the first hop, ask each hop for the next one, ask the last for
+// Path: connect to the first hop, ask each hop for the next one, ask the last for
 // the destination. Dynamic mode rebuilds without a hop that did not answer.
 #include "shim/proxy/chain.hpp"
 
+#include <poll.h>
 #include <sys/random.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include "shim/log.hpp"
 #include "shim/proxy/socks_address.hpp"
 #include "shim/proxy/tcp_connect.hpp"
+#include "shim/real.hpp"
 #include "shim/socket_ops.hpp"
 
 namespace socksify::shim {
@@ -19,57 +21,9 @@ namespace {
 
 std::atomic<uint32_t> g_turn{0};  // round-robin: one step per connection of this process
 
-Hop hop_of(const HopSpec& h, bool pipelined) {
-    Credentials creds;
-    if (h.has_auth) creds = {{h.user, h.user_len}, {h.pass, h.pass_len}};
-    return Hop{h.kind, creds, pipelined, h.text};
-}
-
-void write_via(const Config& cfg, const size_t* order, size_t n, char* via, size_t cap) {
-    if (cap == 0) return;
-    size_t len = 0;
-    via[0] = '\0';
-    for (size_t i = 0; i < n && len + 1 < cap; ++i) {
-        int w =
-            std::snprintf(via + len, cap - len, "%s%s", i ? " > " : "", cfg.hops[order[i]].text);
-        if (w < 0) break;
-        len += static_cast<size_t>(w);
-    }
-}
-
-// One build along order[0..n); step says where it failed: i < n is hop order[i]
-// unreachable (connect for i = 0, CONNECT through the previous hop otherwise), n is
-// the destination.
-int build(int fd, int& domain, const size_t* order, size_t n, const Target& dest, const Config& cfg,
-          bool pipelined, const Deadline& deadline, HandshakeResult& result, size_t& step) {
-    step = 0;
-    const HopSpec& first = cfg.hops[order[0]];
-    sockaddr_storage addr;
-    socklen_t len = 0;
-    if (int err = reachable_address(fd, domain, first.addr, first.addr_len, addr, len)) return err;
-    if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&addr), len, deadline)) {
-        if (err != EISCONN && err != EALREADY)
-            log_line(LogLevel::kError, "chain: %s (%s) does not answer: %s", first.text,
-                     kind_name(first.kind), strerror(err));
-        return err;
-    }
-    for (step = 1; step <= n; ++step) {
-        // The probe's verdict is about the run's first proxy only.
-        size_t at = order[step - 1];
-        Hop hop = hop_of(cfg.hops[at], pipelined && step == 1 && at == 0);
-        Target t =
-            step < n
-                ? socks_address(reinterpret_cast<const sockaddr*>(&cfg.hops[order[step]].addr), {})
-                : dest;
-        if (int err = run_hop(fd, hop, t, deadline, result)) {
-            log_line(LogLevel::kError, "chain: %s (%s) could not reach %s: %s", cfg.hops[at].text,
-                     kind_name(cfg.hops[at].kind),
-                     step < n ? cfg.hops[order[step]].text : "the destination", strerror(err));
-            return err;
-        }
-    }
-    step = n;
-    return 0;
+Credentials creds_of(const HopSpec& h) {
+    if (!h.has_auth) return {};
+    return {{h.user, h.user_len}, {h.pass, h.pass_len}};
 }
 
 }  // namespace
@@ -103,39 +57,192 @@ const RouteSpec* find_route(const Config& cfg, const sockaddr* dest, std::string
     return nullptr;
 }
 
-int run_via_hop(int fd, int& domain, const HopSpec& hop, const Target& dest,
-                const Deadline& deadline, HandshakeResult& result, char* via, size_t via_cap) {
-    std::snprintf(via, via_cap, "%s (route)", hop.text);
-    sockaddr_storage addr;
-    socklen_t len = 0;
-    if (int err = reachable_address(fd, domain, hop.addr, hop.addr_len, addr, len)) return err;
-    if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&addr), len, deadline)) return err;
-    return run_hop(fd, hop_of(hop, false), dest, deadline, result);
+int Path::start(int fd, int& domain, const Config& cfg, const RouteSpec* route,
+                const proto::Request& request, bool pipelined, const Deadline& deadline) {
+    deadline_ = deadline;
+    step_ = 0;
+    replacements_ = 0;
+    connecting_ = done_ = chain_ = dynamic_ = false;
+    deferred_ = 0;
+    request_ = request;
+    if (request.address.type == proto::AddrType::kDomain) {
+        size_t len = request.address.domain.size();
+        if (len > sizeof name_) return EINVAL;
+        memcpy(name_, request.address.domain.data(), len);
+        request_.address.domain = {name_, len};
+    }
+    if (route != nullptr) {
+        const HopSpec& h = route->hop;
+        hops_[0] = {h.kind, &h.addr, h.addr_len, creds_of(h), h.text, false};
+        n_ = 1;
+        std::snprintf(via_, sizeof via_, "%s (route)", h.text);
+    } else if (cfg.hop_count > 0 && request.command == proto::Command::kConnect) {
+        chain_ = true;
+        dynamic_ = cfg.chain_mode == ChainMode::kDynamic;
+        size_t order[kMaxHops];
+        uint64_t r = 0;
+        if (cfg.chain_mode == ChainMode::kRandom &&
+            getrandom(&r, sizeof r, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof r))
+            r = static_cast<uint64_t>(monotonic_ns());
+        uint32_t turn = cfg.chain_mode == ChainMode::kRoundRobin
+                            ? g_turn.fetch_add(1, std::memory_order_relaxed)
+                            : 0;
+        n_ = pick_hops(cfg, turn, r, order);
+        for (size_t i = 0; i < n_; ++i) {
+            const HopSpec& h = cfg.hops[order[i]];
+            // The probe's verdict is about the run's first proxy only.
+            hops_[i] = {h.kind,      &h.addr, h.addr_len,
+                        creds_of(h), h.text,  pipelined && i == 0 && order[0] == 0};
+        }
+        write_via();
+    } else {
+        hops_[0] = {cfg.proxy_kind,         &cfg.proxy,     cfg.proxy_len,
+                    proxy_credentials(cfg), cfg.proxy_text, pipelined};
+        n_ = 1;
+        std::snprintf(via_, sizeof via_, "%s", cfg.proxy_text);
+    }
+    int err = connect_first(fd, domain);
+    // A dynamic chain goes on without a first hop that refuses at once: in advance.
+    if (err != 0 && dynamic_ && n_ > 1 && err != EISCONN && err != EALREADY) {
+        deferred_ = err;
+        return 0;
+    }
+    if (err != 0) note_failure(err);
+    return err;
 }
 
-int run_chain(int fd, int& domain, const Target& dest, const Config& cfg, bool pipelined,
-              const Deadline& deadline, HandshakeResult& result, char* via, size_t via_cap) {
-    size_t order[kMaxHops];
-    uint64_t r = 0;
-    if (cfg.chain_mode == ChainMode::kRandom &&
-        getrandom(&r, sizeof r, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof r))
-        r = static_cast<uint64_t>(monotonic_ns());
-    uint32_t turn = cfg.chain_mode == ChainMode::kRoundRobin
-                        ? g_turn.fetch_add(1, std::memory_order_relaxed)
-                        : 0;
-    size_t n = pick_hops(cfg, turn, r, order);
+void Path::write_via() {
+    size_t len = 0;
+    via_[0] = '\0';
+    for (size_t i = 0; i < n_ && len + 1 < sizeof via_; ++i) {
+        int w = std::snprintf(via_ + len, sizeof via_ - len, "%s%s", i ? " > " : "", hops_[i].text);
+        if (w < 0) break;
+        len += static_cast<size_t>(w);
+    }
+}
+
+int Path::connect_first(int fd, int& domain) {
+    step_ = 0;
+    connecting_ = false;
+    sockaddr_storage addr;
+    socklen_t len = 0;
+    if (int err = reachable_address(fd, domain, *hops_[0].addr, hops_[0].addr_len, addr, len))
+        return err;
+    const auto* to = reinterpret_cast<const sockaddr*>(&addr);
+    // A 0 at once can be the kernel finishing the program's own earlier non-blocking
+    // connect (whatever address is passed): then the socket is not ours.
+    if (real::connect(fd, to, len) == 0) {
+        if (!peer_is(fd, to)) return EISCONN;
+        connecting_ = true;  // the next step finds it writable at once
+        return 0;
+    }
+    // EINTR: the connect goes on in the background, as EINPROGRESS.
+    if (errno == EINPROGRESS || errno == EINTR) {
+        connecting_ = fresh_ = true;
+        return 0;
+    }
+    return errno;  // EISCONN/EALREADY: the program's own connection, left alone
+}
+
+int Path::start_hop() {
+    ++step_;
+    const Upstream& u = hops_[step_ - 1];
+    proto::Request next = request_;
+    if (step_ < n_)
+        next = {proto::Command::kConnect,
+                socks_address(reinterpret_cast<const sockaddr*>(hops_[step_].addr), {})};
+    return hop_.start(Hop{u.kind, u.creds, u.pipelined, u.text}, next);
+}
+
+// The failure's log line for a chain, naming the hop (a single upstream's is the
+// connection's own line).
+void Path::note_failure(int err) const {
+    if (!chain_ || err == EISCONN || err == EALREADY) return;
+    if (step_ == 0) {
+        log_line(LogLevel::kError, "chain: %s (%s) does not answer: %s", hops_[0].text,
+                 kind_name(hops_[0].kind), strerror(err));
+    } else {
+        log_line(LogLevel::kError, "chain: %s (%s) could not reach %s: %s", hops_[step_ - 1].text,
+                 kind_name(hops_[step_ - 1].kind),
+                 step_ < n_ ? hops_[step_].text : "the destination", strerror(err));
+    }
+}
+
+short Path::finish(HandshakeResult& out, int err) {
+    done_ = true;
+    out.err = err;
+    return 0;
+}
+
+short Path::expire(HandshakeResult& out) {
+    if (done_) return 0;
+    note_failure(ETIMEDOUT);
+    return finish(out, ETIMEDOUT);
+}
+
+// The step failed with err: the end, or (dynamic) the way again without the hop that
+// did not answer, on a fresh socket, as long as one hop is left and time remains.
+short Path::fail(int fd, int& domain, HandshakeResult& out, int err) {
+    note_failure(err);
+    size_t dead = step_;
+    if (!dynamic_ || dead >= n_ || n_ <= 1 || err == EISCONN || err == EALREADY ||
+        deadline_.passed())
+        return finish(out, err);
+    log_line(LogLevel::kVerbose, "chain: skipping %s", hops_[dead].text);
+    for (size_t i = dead; i + 1 < n_; ++i) hops_[i] = hops_[i + 1];
+    --n_;
+    write_via();
+    if (int e = replace_socket(fd, domain, true)) return finish(out, e);
+    ++replacements_;
+    if (int e = connect_first(fd, domain)) return fail(fd, domain, out, e);
+    return advance(fd, domain, out, 0);
+}
+
+short Path::advance(int fd, int& domain, HandshakeResult& out, short ready) {
+    if (done_) return 0;
+    if (deferred_ != 0) {
+        int err = deferred_;
+        deferred_ = 0;
+        return fail(fd, domain, out, err);
+    }
+    if (connecting_ && !(ready & (POLLOUT | POLLERR | POLLHUP))) {
+        if (fresh_) {
+            fresh_ = false;
+            return POLLOUT;
+        }
+        pollfd p{fd, POLLOUT, 0};
+        int n = real::poll(&p, 1, 0);
+        if (n == 0 || (n < 0 && errno == EINTR)) return POLLOUT;
+        if (n < 0) return fail(fd, domain, out, errno);
+    }
+    if (connecting_) {
+        int so_error = 0;
+        socklen_t len = sizeof so_error;
+        if (real::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0)
+            return fail(fd, domain, out, errno);
+        if (so_error != 0) return fail(fd, domain, out, so_error);
+        connecting_ = false;
+        if (int err = start_hop()) return fail(fd, domain, out, err);
+    }
     for (;;) {
-        write_via(cfg, order, n, via, via_cap);
-        size_t step = 0;
-        int err = build(fd, domain, order, n, dest, cfg, pipelined, deadline, result, step);
-        if (err == 0 || cfg.chain_mode != ChainMode::kDynamic || step == n) return err;
-        if (err == EISCONN || err == EALREADY) return err;  // the program's own connection
-        // Dynamic: drop the hop that did not answer and build again on a fresh socket,
-        // as long as one hop is left and time remains.
-        log_line(LogLevel::kVerbose, "chain: skipping %s", cfg.hops[order[step]].text);
-        for (size_t i = step; i + 1 < n; ++i) order[i] = order[i + 1];
-        if (--n == 0 || deadline.passed()) return err;
-        if (int e = replace_socket(fd, domain, true)) return e;
+        short events = hop_.advance(fd, out);
+        if (events != 0) return events;
+        if (out.err != 0) return fail(fd, domain, out, out.err);
+        if (step_ == n_) return finish(out, 0);
+        if (int err = start_hop()) return fail(fd, domain, out, err);
+    }
+}
+
+int run_path(int fd, int& domain, Path& path, HandshakeResult& out) {
+    out.err = 0;
+    short ready = 0;
+    for (;;) {
+        short events = path.advance(fd, domain, out, ready);
+        if (events == 0) return out.err;
+        int err = wait_for(fd, events, path.deadline());
+        if (err == ETIMEDOUT) return path.expire(out), out.err;
+        // Any other failure of the wait shows in the socket itself at the next step.
+        ready = err == 0 ? events : 0;
     }
 }
 

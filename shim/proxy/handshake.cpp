@@ -67,13 +67,11 @@ int encode_all(const proto::Request& request, const Credentials& creds, Handshak
 
 }  // namespace
 
-int Handshake::start(const proto::Request& request, const Credentials& creds, HandshakeMode mode,
-                     bool connecting) {
+int Handshake::start(const proto::Request& request, const Credentials& creds, HandshakeMode mode) {
     *this = Handshake();
     if (int err = encode_all(request, creds, mode, e_)) return err;
     auth_ = !creds.user.empty();
     pipelined_ = mode == HandshakeMode::kPipelined;
-    connecting_ = connecting;
     send_end_ = pipelined_ ? e_.greeting + e_.auth + e_.request : e_.greeting;
     want_ = 2;
     return 0;
@@ -153,18 +151,6 @@ int Handshake::phase_done(HandshakeResult& out) {
 
 short Handshake::advance(int fd, HandshakeResult& out) {
     if (done_) return 0;
-    if (connecting_) {
-        pollfd p{fd, POLLOUT, 0};
-        int n = real::poll(&p, 1, 0);
-        if (n == 0 || (n < 0 && errno == EINTR)) return POLLOUT;
-        if (n < 0) return finish(out, errno);
-        int so_error = 0;
-        socklen_t len = sizeof so_error;
-        if (real::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0)
-            return finish(out, errno);
-        if (so_error != 0) return finish(out, so_error);
-        connecting_ = false;
-    }
     for (;;) {
         while (sent_ < send_end_) {
             ssize_t n = real::send(fd, e_.bytes + sent_, send_end_ - sent_, MSG_NOSIGNAL);
@@ -201,7 +187,7 @@ void run_handshake(int fd, const proto::Request& request, const Credentials& cre
                    HandshakeMode mode, const Deadline& deadline, HandshakeResult& out) {
     Handshake h;
     out.err = 0;
-    if ((out.err = h.start(request, creds, mode, false))) return;
+    if ((out.err = h.start(request, creds, mode))) return;
     for (;;) {
         short events = h.advance(fd, out);
         if (events == 0) return;

@@ -36,14 +36,13 @@ struct Encoded {
 
 // One hop's exchange as a state machine advanced from non-blocking I/O: the blocking
 // driver (run_handshake) and the readiness hooks (shim/proxy/pending.hpp) drive the same
-// steps, so there is one implementation. A chain of hops would hold one per hop and
-// start the next when the previous is done.
+// steps, so there is one implementation. A SOCKS5 hop of a chain is one of these
+// (shim/proxy/upstream.hpp, HopExchange).
 class Handshake {
   public:
-    // Encodes the messages; connecting: the socket's connect to the proxy is still in
-    // progress (its completion is the first step). Returns 0 or an errno.
-    int start(const proto::Request& request, const Credentials& creds, HandshakeMode mode,
-              bool connecting);
+    // Encodes the messages (fd is connected to the proxy: shim/proxy/chain.hpp, Path,
+    // waits for that). Returns 0 or an errno.
+    int start(const proto::Request& request, const Credentials& creds, HandshakeMode mode);
     // Advances as far as fd allows now (never blocks, never reads past the reply).
     // Returns the poll events to wait for, or 0 when done: then out.err is the result.
     short advance(int fd, HandshakeResult& out);
@@ -62,7 +61,6 @@ class Handshake {
     Phase phase_ = Phase::kMethod;
     bool auth_ = false;
     bool pipelined_ = false;
-    bool connecting_ = false;
     bool done_ = false;
 };
 

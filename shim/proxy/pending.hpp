@@ -34,13 +34,15 @@ inline constexpr int kPendingSlots = 256;
 // turns the non-blocking path off for its process and every exchange runs to its end.
 void disable_pending();
 
+// route: the destination's route (find_route), or nullptr for the proxy or chain.
 int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
-                  const Config& cfg, int64_t start_ns);
+                  const Config& cfg, const RouteSpec* route, int64_t start_ns);
 
 // Advances fd's exchange without blocking; finishes it at its deadline (ETIMEDOUT).
 // Returns the poll events it waits for, or 0 if fd has no exchange in flight now.
-// ms_left: lowered to the time until the exchange's deadline.
-short advance_pending(int fd, int& ms_left);
+// ms_left: lowered to the time until the exchange's deadline. ready: the events a wait
+// just reported for fd (0: unknown).
+short advance_pending(int fd, int& ms_left, short ready = 0);
 
 // Forgets fd's exchange (close, dup2 over it): nothing more is sent for it.
 void discard_pending(int fd);
@@ -49,6 +51,10 @@ void discard_pending(int fd);
 // exchange and registers what the exchange waits for instead. Returns the result of
 // the call as epoll_ctl would (0 or -1 with errno), handled = false if fd is not pending.
 int pending_epoll_ctl(int epfd, int op, int fd, epoll_event* ev, bool& handled);
+
+// The program made epoll set ep: a socket it registers there before connecting is
+// found there when its connect goes through the proxy (epoll_ctl, then connect).
+void note_epoll_set(int ep);
 
 // Ends every exchange past its deadline; returns the ms until the next deadline
 // (-1: none in flight).

@@ -59,25 +59,15 @@ namespace {
 // The upstream(s) of the calling thread's last connection, for its log line.
 thread_local char t_via[160];
 
+// One attempt over the whole way (proxy, route or chain) under deadline.
 int attempt(int fd, int& domain, const proto::Request& request, const Config& cfg,
-            HandshakeMode mode, const Deadline& deadline, HandshakeResult& result) {
-    if (cfg.hop_count > 0 && request.command == proto::Command::kConnect)
-        return run_chain(fd, domain, request.address, cfg, mode == HandshakeMode::kPipelined,
-                         deadline, result, t_via, sizeof t_via);
-    snprintf(t_via, sizeof t_via, "%s", cfg.proxy_text);
-    sockaddr_storage proxy;
-    socklen_t proxy_len = 0;
-    if (int err = reachable_address(fd, domain, cfg.proxy, cfg.proxy_len, proxy, proxy_len))
-        return err;
-    if (int err = connect_until(fd, reinterpret_cast<sockaddr*>(&proxy), proxy_len, deadline))
-        return err;
-    if (request.command != proto::Command::kConnect) {
-        run_handshake(fd, request, proxy_credentials(cfg), mode, deadline, result);
-        return result.err;
-    }
-    Hop hop{cfg.proxy_kind, proxy_credentials(cfg), mode == HandshakeMode::kPipelined,
-            cfg.proxy_text};
-    return run_hop(fd, hop, request.address, deadline, result);
+            const RouteSpec* route, HandshakeMode mode, const Deadline& deadline,
+            HandshakeResult& result) {
+    Path path;
+    int err =
+        path.start(fd, domain, cfg, route, request, mode == HandshakeMode::kPipelined, deadline);
+    snprintf(t_via, sizeof t_via, "%s", path.via());
+    return err != 0 ? err : run_path(fd, domain, path, result);
 }
 
 void log_connect(int fd, const sockaddr* dest, std::string_view name, const Config& cfg, int err,
@@ -126,12 +116,8 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
     }
     if (int err = police(cfg, dest, name, AuditKind::kConnect)) return err;
     // A non-blocking socket gets EINPROGRESS; its exchange runs in the readiness hooks
-    // and ends in finish_connect (shim/proxy/pending.cpp). Without a free slot, and for what
-    // the state machine does not drive yet (another upstream kind, a chain, a route):
-    // blocking.
-    bool machine_can = cfg.proxy_kind == ProxyKind::kSocks5 && cfg.hop_count == 0 &&
-                       find_route(cfg, dest, name) == nullptr;
-    int err = machine_can ? start_pending(fd, dest, dest_len, name, cfg, start) : kNoPending;
+    // and ends in finish_connect (shim/proxy/pending.cpp). Without a free slot: blocking.
+    int err = start_pending(fd, dest, dest_len, name, cfg, find_route(cfg, dest, name), start);
     if (err == EINPROGRESS) return err;
     if (err == kNoPending) {
         err = connect_via_proxy(fd, dest, dest_len, name, cfg);
@@ -144,28 +130,11 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
 }
 
 void finish_connect(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
-                    const Config& cfg, int err, int64_t start_ns) {
+                    const Config& cfg, int err, int64_t start_ns, const char* via) {
+    snprintf(t_via, sizeof t_via, "%s", via);
     settle(fd, dest, dest_len, err);
     log_connect(fd, dest, name, cfg, err, start_ns);
     audit_connect(cfg, dest, name, err, start_ns);
-}
-
-int begin_proxy_connect(int fd, int domain, const Config& cfg, bool& connecting) {
-    sockaddr_storage proxy;
-    socklen_t proxy_len = 0;
-    if (int err = reachable_address(fd, domain, cfg.proxy, cfg.proxy_len, proxy, proxy_len))
-        return err;
-    connecting = false;
-    const auto* to = reinterpret_cast<const sockaddr*>(&proxy);
-    // A 0 at once can be the kernel finishing the program's own earlier non-blocking
-    // connect (as in connect_until): then the socket is not ours.
-    if (real::connect(fd, to, proxy_len) == 0) return peer_is(fd, to) ? 0 : EISCONN;
-    // EINTR: the connect goes on in the background, as EINPROGRESS.
-    if (errno == EINPROGRESS || errno == EINTR) {
-        connecting = true;
-        return 0;
-    }
-    return errno;  // EISCONN/EALREADY: the program's own connection, left alone
 }
 
 HandshakeMode handshake_mode(const Config& cfg) {
@@ -198,9 +167,7 @@ int proxy_exchange(int fd, int domain, const proto::Request& request, const Conf
     }
     // One attempt, whatever the proxy's speed: a retry would be a second connection
     // to a server that may simply be slow.
-    return attempt(fd, domain, request, cfg,
-                   pipelining(cfg) ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline,
-                   result);
+    return attempt(fd, domain, request, cfg, nullptr, handshake_mode(cfg), deadline, result);
 }
 
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
@@ -213,8 +180,8 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
     // The hook checked that the socket's family is dest's.
     int domain = dest->sa_family;
     const RouteSpec* route = find_route(cfg, dest, name);
-    int err = route != nullptr ? run_via_hop(fd, domain, route->hop, request.address, deadline,
-                                             result, t_via, sizeof t_via)
+    int err = route != nullptr ? attempt(fd, domain, request, cfg, route, HandshakeMode::kStepwise,
+                                         deadline, result)
                                : proxy_exchange(fd, domain, request, cfg, deadline, result);
     settle(fd, dest, dest_len, err);
     restore_blocking(fd, old_flags);

@@ -48,13 +48,10 @@ int proxy_exchange(int fd, int domain, const proto::Request& request, const Conf
 // (the program's own connection) leave it alone.
 void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err);
 
-// settle, then the log line and audit record proxied_tcp_connect would write.
+// settle, then the log line and audit record proxied_tcp_connect would write; via
+// names the upstream(s) used (Path::via).
 void finish_connect(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
-                    const Config& cfg, int err, int64_t start_ns);
-
-// Starts fd's connect to the proxy without waiting. Returns 0 (connecting: still in
-// progress) or an errno. domain is fd's family.
-int begin_proxy_connect(int fd, int domain, const Config& cfg, bool& connecting);
+                    const Config& cfg, int err, int64_t start_ns, const char* via);
 
 HandshakeMode handshake_mode(const Config& cfg);
 Credentials proxy_credentials(const Config& cfg);

@@ -1,5 +1,14 @@
-// run_hop: the one entry point tcp_connect uses, whatever the upstream speaks.
+// HopExchange: the one state machine for a hop, whatever the upstream speaks. SOCKS5
+// is Handshake's; SOCKS4 and HTTP (upstream_socks4.cpp, upstream_http.cpp) send one
+// request and read one answer, sharing the send step here.
 #include "shim/proxy/upstream.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "shim/real.hpp"
 
 namespace socksify::shim {
 
@@ -13,18 +22,65 @@ const char* kind_name(ProxyKind kind) {
     return "socks5";
 }
 
+// The per-kind encoders (upstream_socks4.cpp, upstream_http.cpp): the request's bytes
+// into out, their count, or 0 with err set.
+size_t encode_socks4(const Hop& hop, const Target& target, std::span<uint8_t> out, int& err);
+size_t encode_http(const Hop& hop, const Target& target, std::span<uint8_t> out, int& err);
+
+int HopExchange::start(const Hop& hop, const proto::Request& request) {
+    kind_ = hop.kind;
+    text_ = hop.text;
+    done_ = false;
+    out_len_ = sent_ = have_ = 0;
+    if (kind_ == ProxyKind::kSocks5)
+        return socks5_.start(request, hop.creds,
+                             hop.pipelined ? HandshakeMode::kPipelined : HandshakeMode::kStepwise);
+    // Never direct: a datagram path exists only through a SOCKS5 upstream (the UDP
+    // path says so before it connects anywhere).
+    if (request.command != proto::Command::kConnect) return EACCES;
+    int err = 0;
+    out_len_ = kind_ == ProxyKind::kHttp ? encode_http(hop, request.address, out_, err)
+                                         : encode_socks4(hop, request.address, out_, err);
+    return out_len_ == 0 ? (err != 0 ? err : EINVAL) : 0;
+}
+
+short HopExchange::finish(HandshakeResult& out, int err) {
+    done_ = true;
+    out.err = err;
+    return 0;
+}
+
+short HopExchange::advance(int fd, HandshakeResult& out) {
+    if (done_) return 0;
+    if (kind_ == ProxyKind::kSocks5) return socks5_.advance(fd, out);
+    while (sent_ < out_len_) {
+        ssize_t n = real::send(fd, out_ + sent_, out_len_ - sent_, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent_ += static_cast<size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return POLLOUT;
+        } else {
+            return finish(out, n < 0 ? errno : ECONNABORTED);
+        }
+    }
+    short ev = kind_ == ProxyKind::kHttp ? advance_http(fd, out) : advance_socks4(fd, out);
+    if (ev == 0) done_ = true;
+    return ev;
+}
+
 int run_hop(int fd, const Hop& hop, const Target& target, const Deadline& deadline,
             HandshakeResult& result) {
-    switch (hop.kind) {
-        case ProxyKind::kSocks4:
-        case ProxyKind::kSocks4a: return result.err = run_socks4(fd, hop, target, deadline);
-        case ProxyKind::kHttp: return result.err = run_http(fd, hop, target, deadline);
-        case ProxyKind::kSocks5: break;
+    HopExchange x;
+    result.err = 0;
+    if ((result.err = x.start(hop, proto::Request{proto::Command::kConnect, target})))
+        return result.err;
+    for (;;) {
+        short events = x.advance(fd, result);
+        if (events == 0) return result.err;
+        if (int err = wait_for(fd, events, deadline)) return result.err = err;
     }
-    run_handshake(fd, proto::Request{proto::Command::kConnect, target}, hop.creds,
-                  hop.pipelined ? HandshakeMode::kPipelined : HandshakeMode::kStepwise, deadline,
-                  result);
-    return result.err;
 }
 
 }  // namespace socksify::shim

@@ -1,10 +1,13 @@
 // One hop of the way out: CONNECT on a socket already connected to an upstream proxy,
-// in the language that upstream speaks (SOCKS5, SOCKS4/4a, HTTP CONNECT). Each kind's
-// driver moves bytes from protocol/ codecs under the caller's deadline and leaves
-// the socket positioned exactly at the first tunnelled byte.
+// in the language that upstream speaks (SOCKS5, SOCKS4/4a, HTTP CONNECT). One state
+// machine per hop (HopExchange) moves bytes from protocol/ codecs without blocking and
+// leaves the socket positioned exactly at the first tunnelled byte; the blocking
+// driver (run_hop) and the readiness hooks (shim/proxy/pending.hpp) drive the same steps.
 #pragma once
 
 #include "protocol/address.hpp"
+#include "protocol/http_connect.hpp"
+#include "protocol/socks4.hpp"
 #include "settings/config.hpp"
 #include "shim/io.hpp"
 #include "shim/proxy/handshake.hpp"
@@ -21,15 +24,39 @@ struct Hop {
 // The destination asked of a hop: a name or an address, as SOCKS5 spells it.
 using Target = proto::Address;
 
-// Runs CONNECT to target through hop on fd (connected, non-blocking). Returns 0 or
-// the errno for the program (README, "Upstream errors"); result.reply is filled for
-// SOCKS5 only.
+class HopExchange {
+  public:
+    // Encodes request (CONNECT for every kind; SOCKS5 also UDP ASSOCIATE) in hop's
+    // language. Returns 0 or the errno for the program (nothing is sent then).
+    int start(const Hop& hop, const proto::Request& request);
+    // Advances as far as fd allows now. Returns the poll events to wait for, or 0 when
+    // done: then out.err is the result (out.reply is filled for SOCKS5 only).
+    short advance(int fd, HandshakeResult& out);
+
+  private:
+    short advance_socks4(int fd, HandshakeResult& out);
+    short advance_http(int fd, HandshakeResult& out);
+    short finish(HandshakeResult& out, int err);
+
+    static constexpr size_t kMaxOut = proto::socks4::kMaxRequest > proto::http::kMaxRequest
+                                          ? proto::socks4::kMaxRequest
+                                          : proto::http::kMaxRequest;
+    ProxyKind kind_ = ProxyKind::kSocks5;
+    const char* text_ = "";
+    bool done_ = false;
+    Handshake socks5_;
+    uint8_t out_[kMaxOut];  // the SOCKS4 or HTTP request
+    size_t out_len_ = 0;
+    size_t sent_ = 0;
+    size_t have_ = 0;                            // answer bytes taken into in_
+    uint8_t in_[proto::http::kMaxResponseHead];  // the SOCKS4 reply or the HTTP head
+};
+
+// Runs CONNECT to target through hop on fd (connected, non-blocking) under deadline.
+// Returns 0 or the errno for the program (README, "Upstream errors"); result.reply is
+// filled for SOCKS5 only.
 int run_hop(int fd, const Hop& hop, const Target& target, const Deadline& deadline,
             HandshakeResult& result);
-
-// The per-kind drivers behind run_hop.
-int run_socks4(int fd, const Hop& hop, const Target& target, const Deadline& deadline);
-int run_http(int fd, const Hop& hop, const Target& target, const Deadline& deadline);
 
 const char* kind_name(ProxyKind kind);
 

@@ -4,7 +4,8 @@
 # epoll (level, edge, one-shot, two sets). Through build/tests/hostile_proxy answering
 # CONNECT after 1 s: the program is told "writable" only once the exchange is over,
 # SO_ERROR is 0, getpeername is the destination, the bytes echo through the tunnel, and
-# nothing it sends early reaches the proxy. Ten connections at once (C poll, Python
+# nothing it sends early reaches the proxy; also for a socket put in epoll sets before
+# its connect(). Ten connections at once (C poll, Python
 # asyncio, node net.connect) take about one proxy delay, not ten, and a timer in the
 # same loop keeps firing. Faults reached this way give their errno through SO_ERROR.
 # Runs in its own network namespace (only lo), made and deleted here.
@@ -111,6 +112,16 @@ under 5 "$PROBE" epoll-oneshot "$DEST" 7
 expect epoll-oneshot "${OKF[@]}" events_out=1 again=0
 under 5 "$PROBE" epoll-two "$DEST" 7
 expect epoll-two-sets "${OKF[@]}" events_out=1 second_set_out=1
+# Put in the epoll set(s) before connect() (epoll_ctl, then connect, as libuv and Java
+# NIO may do): the registration is found and held back until the exchange is over.
+under 5 "$PROBE" pre-epoll "$DEST" 7
+expect epoll-before-connect-level "${OKF[@]}" events_out=1
+under 5 "$PROBE" pre-epoll-et "$DEST" 7
+expect epoll-before-connect-edge "${OKF[@]}" events_out=1 again=0
+under 5 "$PROBE" pre-epoll-oneshot "$DEST" 7
+expect epoll-before-connect-oneshot "${OKF[@]}" events_out=1 again=0
+under 5 "$PROBE" pre-epoll-two "$DEST" 7
+expect epoll-before-connect-two-sets "${OKF[@]}" events_out=1 second_set_out=1
 under 5 "$PROBE" close "$DEST" 7
 expect close-mid-exchange "${OKF[@]}" reused_ready=1
 under 5 "$PROBE" early "$DEST" 7

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 16 with real proxies: a non-blocking connect() through sockd (with and without
 # authentication) and microsocks, to the echo server by IP and by name, waited for with
-# poll, select and edge-triggered epoll, gives EINPROGRESS, then SO_ERROR 0 and a
+# poll, select and edge-triggered epoll (also with the socket put in the epoll set
+# before connect()), gives EINPROGRESS, then SO_ERROR 0 and a
 # working tunnel; ten at once from Python asyncio and node all echo. One line per case.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -25,7 +26,7 @@ for proxy in dante dante-auth micro; do
     for dest in "$SFY_DEST4" "$SFY_NAME_ECHO"; do
         kind=ip
         [[ $dest == "$SFY_DEST4" ]] || kind=name
-        for mode in poll select epoll-et; do
+        for mode in poll select epoll-et pre-epoll-et; do
             run $T "${SFY[@]}" -x "${URL[$proxy]}" -- "$PROBE" "$mode" "$dest" "$SFY_PORT_ECHO"
             if ((RC == 0)) && [[ $OUT == *connect=EINPROGRESS* && $OUT == *so_error=0* &&
                 $OUT == *echo=ok* ]]; then

@@ -25,6 +25,12 @@
 //   stall-after-method     answer the method selection, then never again
 //   slow-reply-N           a correct answer, the reply N ms after the request (a proxy
 //                          whose own connect to the destination is slow)
+//   gather-N               a correct answer, held until N CONNECTs have arrived (at most
+//                          10 s); the log says how many had arrived when each was
+//                          answered ("answered at K of N"): a client that runs its
+//                          connections at once gets every answer at N of N
+//   relay                  a correct proxy: CONNECT reaches the destination (a name is
+//                          resolved here), bytes are relayed both ways instead of echoed
 //   drip                   a correct answer, one byte per second
 //   reset                  read the client's first bytes, then RST (SO_LINGER 0)
 //   reset-at-accept        RST at once, before reading anything
@@ -42,6 +48,7 @@
 // hex, one line per read: "tcp <conn> <hex>" or "udp <conn> <hex>". SIGTERM: exit 0.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -50,9 +57,12 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -159,6 +169,8 @@ struct Script {
     long write_budget = kUnlimited;  // close-write-N
     int rep = 0;                     // rep-N
     long reply_delay_ms = 0;         // slow-reply-N
+    long gather = 0;                 // gather-N
+    bool relay = false;
     bool drip = false;
 
     bool is(std::string_view s) const { return fault == s; }
@@ -178,18 +190,44 @@ bool number_after(std::string_view name, std::string_view prefix, long lo, long 
 
 // One part of a script: a numbered form or a named fault.
 bool parse_part(std::string_view part, Script& s) {
-    static const char* const kNamed[] = {
-        "ok", "bad-version", "method-unknown", "method-ff", "method-unoffered",
-        "auth-bad-status", "auth-bad-version", "reply-bad-version", "reply-bad-rsv",
-        "atyp-unknown", "domain-len-0", "domain-longer-than-sent", "truncated-bnd",
-        "truncated-bnd-stall", "stall", "stall-after-method", "drip", "reset",
-        "reset-at-accept", "bnd-other-family", "bnd-zeros", "frag-nonzero", "bad-rsv",
-        "spoofed-source", "lossy"};
+    static const char* const kNamed[] = {"ok",
+                                         "bad-version",
+                                         "method-unknown",
+                                         "method-ff",
+                                         "method-unoffered",
+                                         "auth-bad-status",
+                                         "auth-bad-version",
+                                         "reply-bad-version",
+                                         "reply-bad-rsv",
+                                         "atyp-unknown",
+                                         "domain-len-0",
+                                         "domain-longer-than-sent",
+                                         "truncated-bnd",
+                                         "truncated-bnd-stall",
+                                         "stall",
+                                         "stall-after-method",
+                                         "drip",
+                                         "reset",
+                                         "reset-at-accept",
+                                         "bnd-other-family",
+                                         "bnd-zeros",
+                                         "frag-nonzero",
+                                         "bad-rsv",
+                                         "spoofed-source",
+                                         "lossy"};
     long n = 0;
-    if (number_after(part, "close-read-", 0, 100000, n)) s.read_budget = n;
-    else if (number_after(part, "close-write-", 0, 100000, n)) s.write_budget = n;
-    else if (number_after(part, "slow-reply-", 1, 600000, n)) s.reply_delay_ms = n;
-    else if (number_after(part, "rep-", 1, 255, n)) s.rep = static_cast<int>(n);
+    if (number_after(part, "close-read-", 0, 100000, n))
+        s.read_budget = n;
+    else if (number_after(part, "close-write-", 0, 100000, n))
+        s.write_budget = n;
+    else if (number_after(part, "slow-reply-", 1, 600000, n))
+        s.reply_delay_ms = n;
+    else if (number_after(part, "rep-", 1, 255, n))
+        s.rep = static_cast<int>(n);
+    else if (number_after(part, "gather-", 1, 10000, n))
+        s.gather = n;
+    else if (part == "relay")
+        s.relay = true;
     else {
         for (const char* named : kNamed) {
             if (part == named && s.fault.empty()) {
@@ -320,7 +358,9 @@ bool send_bytes(Conn& c, const uint8_t* p, size_t n) {
     return !cut;
 }
 
-bool send_bytes(Conn& c, const std::vector<uint8_t>& v) { return send_bytes(c, v.data(), v.size()); }
+bool send_bytes(Conn& c, const std::vector<uint8_t>& v) {
+    return send_bytes(c, v.data(), v.size());
+}
 
 // Our half closed with FIN, then everything the client still sends is read (and
 // recorded) until it closes: a close with unread input would be a reset instead.
@@ -364,13 +404,20 @@ std::vector<uint8_t> reply_for(const proto::Address& bnd, bool& ok) {
         return r;
     }
     std::vector<uint8_t> r = encoded_reply(proto::Reply::kSucceeded, bnd);
-    if (s.is("reply-bad-version")) r[0] = 4;
-    else if (s.is("reply-bad-rsv")) r[2] = 1;
-    else if (s.is("atyp-unknown")) r = {5, 0, 0, 5, 0, 0, 0, 0, 0, 0};
-    else if (s.is("domain-len-0")) r = {5, 0, 0, 3, 0, 0, 7};
-    else if (s.is("domain-longer-than-sent")) r = {5, 0, 0, 3, 20, 'h', 'o', 's', 't', 'i'};
-    else if (s.is("truncated-bnd") || s.is("truncated-bnd-stall")) r = {5, 0, 0, 1, 127, 0};
-    else ok = true;
+    if (s.is("reply-bad-version"))
+        r[0] = 4;
+    else if (s.is("reply-bad-rsv"))
+        r[2] = 1;
+    else if (s.is("atyp-unknown"))
+        r = {5, 0, 0, 5, 0, 0, 0, 0, 0, 0};
+    else if (s.is("domain-len-0"))
+        r = {5, 0, 0, 3, 0, 0, 7};
+    else if (s.is("domain-longer-than-sent"))
+        r = {5, 0, 0, 3, 20, 'h', 'o', 's', 't', 'i'};
+    else if (s.is("truncated-bnd") || s.is("truncated-bnd-stall"))
+        r = {5, 0, 0, 1, 127, 0};
+    else
+        ok = true;
     return r;
 }
 
@@ -400,6 +447,66 @@ std::vector<uint8_t> method_for(proto::Bytes offered, int& next) {
     return out;
 }
 
+// gather-N: CONNECTs arrived so far, and the wait for all N.
+std::mutex g_gather_mu;
+std::condition_variable g_gather_cv;
+long g_gathered = 0;
+
+// Counts this CONNECT and waits (at most 10 s) for the N-th; the count seen then.
+long gather_wait() {
+    std::unique_lock<std::mutex> lock(g_gather_mu);
+    ++g_gathered;
+    g_gather_cv.notify_all();
+    g_gather_cv.wait_for(lock, std::chrono::seconds(10),
+                         [] { return g_gathered >= g_script.gather; });
+    return g_gathered;
+}
+
+// relay: a connection to the CONNECT's destination (a name resolved here), or -1.
+int connect_destination(const proto::Address& a) {
+    std::string host;
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (a.type == proto::AddrType::kDomain)
+        host = std::string(a.domain);
+    else if (a.type == proto::AddrType::kIpv4)
+        host = inet_ntop(AF_INET, a.ip.data(), ip, sizeof ip);
+    else
+        host = inet_ntop(AF_INET6, a.ip.data(), ip, sizeof ip);
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(host.c_str(), std::to_string(a.port).c_str(), &hints, &res) != 0) return -1;
+    int fd = -1;
+    for (addrinfo* i = res; i != nullptr && fd < 0; i = i->ai_next) {
+        fd = socket(i->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, i->ai_addr, i->ai_addrlen) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+// Copies bytes both ways until either side closes (or is idle too long).
+void relay_bytes(Conn& c, int dest) {
+    if (c.len > c.pos) send(dest, c.in + c.pos, c.len - c.pos, MSG_NOSIGNAL);
+    size_t up = c.len - c.pos, down = 0;
+    for (;;) {
+        pollfd p[2] = {{c.fd, POLLIN, 0}, {dest, POLLIN, 0}};
+        if (poll(p, 2, kIdleMs) <= 0) break;
+        uint8_t buf[16384];
+        int from = p[0].revents ? c.fd : dest;
+        int to = from == c.fd ? dest : c.fd;
+        ssize_t n = recv(from, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        if (from == c.fd) record("tcp", c.id, buf, static_cast<size_t>(n));
+        if (send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) break;
+        (from == c.fd ? up : down) += static_cast<size_t>(n);
+    }
+    c.say("relayed " + std::to_string(up) + " up, " + std::to_string(down) + " down");
+}
+
 // Echoes the tunnel until the client closes.
 void echo(Conn& c) {
     if (c.len > c.pos) send(c.fd, c.in + c.pos, c.len - c.pos, MSG_NOSIGNAL);
@@ -420,8 +527,10 @@ void echo(Conn& c) {
 int udp_socket_near(const sockaddr_storage& like) {
     sockaddr_storage a = like;
     socklen_t len = a.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    if (a.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(a).sin6_port = 0;
-    else reinterpret_cast<sockaddr_in&>(a).sin_port = 0;
+    if (a.ss_family == AF_INET6)
+        reinterpret_cast<sockaddr_in6&>(a).sin6_port = 0;
+    else
+        reinterpret_cast<sockaddr_in&>(a).sin_port = 0;
     int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0) {
         close(fd);
@@ -474,7 +583,8 @@ void relay(Conn& c, int udp, int spoof) {
             how = "echo from another port";
         }
         sendto(via, out, hl + payload, 0, reinterpret_cast<sockaddr*>(&from), from_len);
-        c.say("datagram " + std::to_string(datagrams) + " to " + address_text(h.address) + ": " + how);
+        c.say("datagram " + std::to_string(datagrams) + " to " + address_text(h.address) + ": " +
+              how);
     }
 }
 
@@ -490,11 +600,13 @@ void udp_associate(Conn& c, const proto::Request& req) {
     proto::Address bnd = address_of(relay_addr);
     if (g_script.is("bnd-zeros")) bnd.ip = {};
     if (g_script.is("bnd-other-family")) {
-        bnd.type = bnd.type == proto::AddrType::kIpv4 ? proto::AddrType::kIpv6
-                                                      : proto::AddrType::kIpv4;
+        bnd.type =
+            bnd.type == proto::AddrType::kIpv4 ? proto::AddrType::kIpv6 : proto::AddrType::kIpv4;
         bnd.ip = {};
-        if (bnd.type == proto::AddrType::kIpv6) bnd.ip[15] = 1;  // ::1
-        else bnd.ip = {127, 0, 0, 1};
+        if (bnd.type == proto::AddrType::kIpv6)
+            bnd.ip[15] = 1;  // ::1
+        else
+            bnd.ip = {127, 0, 0, 1};
     }
     bool ok = false;
     std::vector<uint8_t> reply = reply_for(bnd, ok);
@@ -504,8 +616,10 @@ void udp_associate(Conn& c, const proto::Request& req) {
         c.say("no relay socket");
         ok = false;
     }
-    if (send_bytes(c, reply) && ok) relay(c, udp, spoof);
-    else if (g_script.is("truncated-bnd-stall")) stall(c);
+    if (send_bytes(c, reply) && ok)
+        relay(c, udp, spoof);
+    else if (g_script.is("truncated-bnd-stall"))
+        stall(c);
     if (udp >= 0) close(udp);
     if (spoof >= 0) close(spoof);
 }
@@ -521,18 +635,37 @@ void connect_reply(Conn& c, const proto::Request& req) {
         reply = encoded_reply(proto::Reply::kConnectionRefused, proto::Address{});
         ok = false;
     }
+    int dest = -1;
+    if (g_script.relay && ok) {
+        dest = connect_destination(req.address);
+        if (dest < 0) {
+            reply = encoded_reply(proto::Reply::kHostUnreachable, proto::Address{});
+            ok = false;
+        }
+    }
     c.say("CONNECT " + address_text(req.address) + ", reply " + hex(reply.data(), reply.size()));
+    if (g_script.gather > 0) {
+        long seen = gather_wait();
+        c.say("answered at " + std::to_string(seen) + " of " + std::to_string(g_script.gather));
+    }
     if (g_script.reply_delay_ms > 0) {
         pollfd p{c.fd, POLLRDHUP, 0};  // the wait ends early if the client gives up
         if (poll(&p, 1, static_cast<int>(g_script.reply_delay_ms)) > 0) {
             c.say("client left before the slow reply");
+            if (dest >= 0) close(dest);
             return;
         }
         c.say("replied after " + std::to_string(g_script.reply_delay_ms) + " ms");
     }
-    if (!send_bytes(c, reply)) return;
-    if (ok) echo(c);
-    else if (g_script.is("truncated-bnd-stall")) stall(c);
+    if (send_bytes(c, reply) && ok) {
+        if (dest >= 0)
+            relay_bytes(c, dest);
+        else
+            echo(c);
+    } else if (g_script.is("truncated-bnd-stall")) {
+        stall(c);
+    }
+    if (dest >= 0) close(dest);
 }
 
 // The whole exchange with one client, as the script says.
@@ -589,9 +722,10 @@ void serve(int fd, std::string peer) {
 void on_term(int) { g_stop = 1; }
 
 int usage() {
-    fputs("usage: hostile_proxy [--listen IP:PORT] [--record FILE] [--user U --pass P] SCRIPT\n"
-          "(scripts: see the head of tests/programs/hostile_proxy.cpp)\n",
-          stderr);
+    fputs(
+        "usage: hostile_proxy [--listen IP:PORT] [--record FILE] [--user U --pass P] SCRIPT\n"
+        "(scripts: see the head of tests/programs/hostile_proxy.cpp)\n",
+        stderr);
     return 2;
 }
 
@@ -603,16 +737,21 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-        if (a == "--listen") g_opt.listen_text = value();
-        else if (a == "--record") record_path = value();
-        else if (a == "--user") g_opt.user = value();
-        else if (a == "--pass") g_opt.pass = value();
+        if (a == "--listen")
+            g_opt.listen_text = value();
+        else if (a == "--record")
+            record_path = value();
+        else if (a == "--user")
+            g_opt.user = value();
+        else if (a == "--pass")
+            g_opt.pass = value();
         else if (a == "-h" || a == "--help") {
             usage();
             return 0;
-        }
-        else if (script.empty() && a[0] != '-') script = a;
-        else return usage();
+        } else if (script.empty() && a[0] != '-')
+            script = a;
+        else
+            return usage();
     }
     if (script.empty() || !parse_script(script, g_script)) {
         fprintf(stderr, "hostile_proxy: unknown script '%s'\n", script.c_str());

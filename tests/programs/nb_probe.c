@@ -3,6 +3,8 @@
 // Usage: nb_probe MODE HOST PORT [COUNT]
 //   MODE: poll | select | epoll | epoll-et | epoll-oneshot | epoll-two | early | close
 //         | parallel (COUNT sockets at once, waited for with poll)
+//         | pre-epoll | pre-epoll-et | pre-epoll-oneshot | pre-epoll-two (the socket is
+//           put in the epoll set(s) before connect(), as libuv and Java NIO may do)
 // Prints key=value facts: connect (errno name of connect()), wakeups, so_error,
 // peer, echo (the bytes came back through the tunnel), ms.
 #include <arpa/inet.h>
@@ -46,12 +48,22 @@ static long now_ms(void) {
 }
 
 static struct sockaddr_in dest;
+static int g_fd = -1;  // the socket epoll_mode made itself
 
-static int start(void) {
+static int make_socket(void) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0) exit(2);
+    return fd;
+}
+
+static void do_connect(int fd) {
     int rc = connect(fd, (struct sockaddr*)&dest, sizeof dest);
     printf("connect=%s\n", rc == 0 ? "0" : ename(errno));
+}
+
+static int start(void) {
+    int fd = make_socket();
+    do_connect(fd);
     return fd;
 }
 
@@ -124,7 +136,11 @@ static int add(int ep, int fd, unsigned events) {
     return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+// fd < 0: the socket is made here and put in the set(s) before its connect.
 static int epoll_mode(const char* mode, int fd) {
+    int pre = strncmp(mode, "pre-", 4) == 0;
+    if (pre) mode += 4;
+    if (pre) fd = g_fd = make_socket();
     int ep = epoll_create1(0);
     unsigned flags = EPOLLOUT;
     if (strcmp(mode, "epoll-et") == 0) flags |= EPOLLET | EPOLLIN;
@@ -135,6 +151,7 @@ static int epoll_mode(const char* mode, int fd) {
         ep2 = epoll_create1(0);
         add(ep2, fd, EPOLLOUT);
     }
+    if (pre) do_connect(fd);
     unsigned got = wait_epoll(ep, fd);
     printf("events_out=%d\n", (got & EPOLLOUT) ? 1 : 0);
     if (ep2 >= 0) printf("second_set_out=%d\n", (wait_epoll(ep2, fd) & EPOLLOUT) ? 1 : 0);
@@ -183,7 +200,7 @@ int main(int argc, char** argv) {
         printf("done=%d\nok=%d\nms=%ld\n", done, ok, now_ms() - t0);
         return 0;
     }
-    int fd = start();
+    int fd = strncmp(mode, "pre-", 4) == 0 ? -1 : start();
     if (strcmp(mode, "early") == 0) {
         // Before the exchange is over nothing of the program's reaches the proxy.
         ssize_t s = send(fd, "early", 5, MSG_NOSIGNAL);
@@ -220,6 +237,7 @@ int main(int argc, char** argv) {
         ok = wait_select(fd);
     else
         ok = epoll_mode(mode, fd);
+    if (fd < 0) fd = g_fd;
     printf("waited=%d\n", ok);
     if (ok) finish(fd);
     printf("ms=%ld\n", now_ms() - t0);

@@ -256,7 +256,7 @@ TEST(HandshakeMachine, AdvancesStepByStepWithoutBlocking) {
     request.address.port = 80;
     Handshake h;
     HandshakeResult r;
-    ASSERT_EQ(h.start(request, {"u", "pw"}, HandshakeMode::kStepwise, false), 0);
+    ASSERT_EQ(h.start(request, {"u", "pw"}, HandshakeMode::kStepwise), 0);
     EXPECT_EQ(h.advance(fds[0], r), POLLIN);  // greeting sent, nothing back yet
     uint8_t buf[64];
     EXPECT_EQ(read(fds[1], buf, sizeof buf), 4);  // greeting only: 5 2 0 2
