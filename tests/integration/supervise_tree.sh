@@ -152,6 +152,14 @@ if command -v setpriv >/dev/null; then
     if command -v ping >/dev/null; then
         run $T "${IN_CLIENT[@]}" "${AS_NOBODY[@]}" "$SOCKSIFY" -x "$DANTE" -- sh -c "ping -c1 -W2 127.0.0.1"
         check_out ping-default-mode "1 received"
+        # Filtered: ping loses cap_net_raw; it fails, and a line says why.
+        run $T "${IN_CLIENT[@]}" "${AS_NOBODY[@]}" "$SOCKSIFY" --supervise on -x "$DANTE" -- \
+            sh -c "ping -c1 -W2 127.0.0.1"
+        if ((RC != 0)) && [[ $ERR == *"ping"*"file capabilities"*"no_new_privs"* ]]; then
+            pass ping-under-filter-says-why
+        else
+            fail ping-under-filter-says-why "$(why "expected a no_new_privs line")"
+        fi
     else
         skip ping-default-mode "ping is not installed (iputils-ping)"
     fi
