@@ -139,10 +139,7 @@ void cannot_join(bool strict, const char* path, const std::string& why) {
 long raw_execve(const char* path, char** argv, char** envp) {
 #if defined(__x86_64__)
     long ret = SYS_execve;
-    asm volatile("syscall"
-                 : "+a"(ret)
-                 : "D"(path), "S"(argv), "d"(envp)
-                 : "rcx", "r11", "memory");
+    asm volatile("syscall" : "+a"(ret) : "D"(path), "S"(argv), "d"(envp) : "rcx", "r11", "memory");
     return ret;
 #else
 #error "the supervisor serves x86_64 only"
@@ -191,7 +188,8 @@ void join_main(int argc, char** argv) {
     ucred server{};
     socklen_t len = sizeof server;
     if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &server, &len) == 0)
-        (void)prctl(PR_SET_PTRACER, static_cast<unsigned long>(server.pid), 0, 0, 0);  // no Yama: EINVAL
+        (void)prctl(PR_SET_PTRACER, static_cast<unsigned long>(server.pid), 0, 0,
+                    0);  // no Yama: EINVAL
     int32_t listener = install_filter(build_filter());
     if (listener < 0) {
         close(sock);

@@ -38,8 +38,8 @@ struct Captured {
     bool overflow = false;  // more variables than fit: the configuration is refused
     bool broken = false;    // strict, but the variables could not be kept: refuse every exec
     bool quiet = false;
-    const char* audit = nullptr;  // into buf
-    bool tree = false;            // kEnvSupervisor: the whole tree is under the filter
+    const char* audit = nullptr;          // into buf
+    bool tree = false;                    // kEnvSupervisor: the whole tree is under the filter
     const char* join_socket = nullptr;    // kEnvSupervisor's SOCKET, into join_buf
     const char* join_launcher = nullptr;  // and LAUNCHER, into buf
     char join_buf[128] = {};
@@ -202,8 +202,7 @@ bool joins(Blocker b) { return g_env.join_socket != nullptr && !(b && g_env.stri
 // non-null and set) is neither.
 int judge(const char* path, Blocker b, bool* join, ExecSite where = {}) {
     if (g_env.broken) return refuse(path, "strict mode could not be carried into it");
-    if (join != nullptr && joins(b) &&
-        (b ? b.supervisable : is_go_program(path, where))) {
+    if (join != nullptr && joins(b) && (b ? b.supervisable : is_go_program(path, where))) {
         *join = true;
         return 0;
     }
@@ -216,8 +215,8 @@ int judge(const char* path, Blocker b, bool* join, ExecSite where = {}) {
     // and file capabilities: the program runs, without them; say so.
     bool stripped = !b.supervisable && !b.unchecked && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
     say("socksify[%d]: warning: running '%s': %s; %s\n", path, why,
-        stripped ? "and no_new_privs is set in this process (socksify's supervisor filter "
-                   "covers it), so it runs without those privileges"
+        stripped      ? "and no_new_privs is set in this process (socksify's supervisor filter "
+                        "covers it), so it runs without those privileges"
         : b.unchecked ? "its traffic may not be proxied"
                       : "its traffic is not proxied");
     return 0;

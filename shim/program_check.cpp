@@ -287,9 +287,11 @@ bool has_go_section(int fd) {
             char name[20] = {};
             if (at + sizeof name - 1 <= have || (at < have && have == names.sh_size))
                 std::memcpy(name, strtab + at, std::min<size_t>(sizeof name - 1, have - at));
-            else if (pread(fd, name, sizeof name - 1, static_cast<off_t>(names.sh_offset + at)) <= 0)
+            else if (pread(fd, name, sizeof name - 1, static_cast<off_t>(names.sh_offset + at)) <=
+                     0)
                 continue;
-            if (std::strcmp(name, ".go.buildinfo") == 0 || std::strcmp(name, ".note.go.buildid") == 0)
+            if (std::strcmp(name, ".go.buildinfo") == 0 ||
+                std::strcmp(name, ".note.go.buildid") == 0)
                 return true;
         }
     }

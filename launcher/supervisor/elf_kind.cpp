@@ -19,10 +19,9 @@ bool is_foreign_class(const char* path) {
     struct stat st {};
     unsigned char ident[EI_NIDENT] = {};
     bool foreign = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-                   pread(fd, ident, sizeof ident, 0) == sizeof ident &&
-                   ident[EI_MAG0] == ELFMAG0 && ident[EI_MAG1] == ELFMAG1 &&
-                   ident[EI_MAG2] == ELFMAG2 && ident[EI_MAG3] == ELFMAG3 &&
-                   ident[EI_CLASS] != ELFCLASS64;
+                   pread(fd, ident, sizeof ident, 0) == sizeof ident && ident[EI_MAG0] == ELFMAG0 &&
+                   ident[EI_MAG1] == ELFMAG1 && ident[EI_MAG2] == ELFMAG2 &&
+                   ident[EI_MAG3] == ELFMAG3 && ident[EI_CLASS] != ELFCLASS64;
     close(fd);
     return foreign;
 }
