@@ -20,10 +20,12 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
 #include "launcher/supervisor/seccomp_filter.hpp"
+#include "shim/audit_file.hpp"
 #include "shim/exec_guard.hpp"
 
 extern char** environ;
@@ -129,6 +131,7 @@ void cannot_join(bool strict, const char* path, const std::string& why) {
     std::string shown = path;
     if (strict) {
         say("cannot supervise '" + shown + "': " + why + " (refused in --strict mode)");
+        shim::append_refusal(std::getenv(shim::kEnvAudit), path, "not-supervisable");
         _exit(kExitCannotRun);
     }
     say("warning: cannot supervise '" + shown + "': " + why + "; its traffic is not proxied");

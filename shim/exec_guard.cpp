@@ -307,6 +307,10 @@ int exec_check_unfollowable(const char* path) {
                  nullptr);
 }
 
+int exec_check_unjoined(const char* path, ExecSite where) {
+    return judge(path, program_blocker(path, where), nullptr, where);
+}
+
 const char* join_launcher() { return g_env.join_launcher; }
 
 void join_prefix(const char* (&out)[kJoinPrefix]) {

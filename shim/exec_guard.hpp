@@ -63,6 +63,11 @@ bool exec_guard_on();
 // warning; the caller then execs join_argv's command instead.
 int exec_check(const char* path, ExecSite where = {}, bool* join = nullptr);
 
+// When the launcher could not be exec'd in the program's place (gone, or not there
+// after a chroot): exec_check's verdict without the join — under --strict EACCES after
+// the log line and audit record, otherwise the warning and 0.
+int exec_check_unjoined(const char* path, ExecSite where = {});
+
 // For exec_check's join: the launcher to exec, and the arguments before PATH -- ARGV
 // (kJoinFlag SOCKET strict|warn).
 const char* join_launcher();

@@ -160,12 +160,15 @@ int checked_execve(const char* path, char* const argv[], char* const envp[]) {
         envp, [&](char* const* env) { return real::execve(path, argv, env); }, fail_errno);
 }
 
-// The launcher in the program's place (with_join), or the program itself.
+// The launcher in the program's place (with_join), or the program itself: also when
+// the launcher cannot be exec'd, after exec_check's verdict without the join.
 int execve_or_join(const Join& j, const char* path, char* const argv[], char* const envp[]) {
     if (!j.join) return checked_execve(path, argv, envp);
-    return with_join(j.path, argv, [&](const char* launcher, char* const* args) {
+    with_join(j.path, argv, [&](const char* launcher, char* const* args) {
         return checked_execve(launcher, args, envp);
     });
+    if (int err = exec_check_unjoined(j.path)) return fail_errno(err);
+    return checked_execve(path, argv, envp);
 }
 
 }  // namespace
@@ -251,18 +254,29 @@ SOCKSIFY_EXPORT int execveat(int dirfd, const char* pathname, char* const argv[]
 
 namespace {
 
-// posix_spawn of the launcher in the program's place (with_join).
+// posix_spawn of path with argv, under --strict with the strict-mode environment.
+int checked_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
+                  const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+    if (!exec_guard_on()) return real::posix_spawn(pid, path, actions, attr, argv, envp);
+    return with_env(
+        envp,
+        [&](char* const* env) { return real::posix_spawn(pid, path, actions, attr, argv, env); },
+        [](int err) { return err; });
+}
+
+// posix_spawn of the launcher in the program's place (with_join); when the launcher
+// cannot be run, the program itself after exec_check's verdict without the join.
+// (The child's file actions ran by then; they run again for the program.)
 int join_spawn(pid_t* pid, const Join& j, const posix_spawn_file_actions_t* actions,
                const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
-    return with_join(j.path, argv, [&](const char* launcher, char* const* args) {
-        if (!exec_guard_on()) return real::posix_spawn(pid, launcher, actions, attr, args, envp);
-        return with_env(
-            envp,
-            [&](char* const* env) {
-                return real::posix_spawn(pid, launcher, actions, attr, args, env);
-            },
-            [](int err) { return err; });
+    int rc = with_join(j.path, argv, [&](const char* launcher, char* const* args) {
+        return checked_spawn(pid, launcher, actions, attr, args, envp);
     });
+    if (rc != ENOENT && rc != EACCES && rc != ENOEXEC) return rc;
+    SpawnDir dir;
+    int cwd = dir.follow(actions) ? dir.fd() : AT_FDCWD;
+    if (int err = exec_check_unjoined(j.path, ExecSite{cwd, cwd, 0})) return err;
+    return checked_spawn(pid, j.path, actions, attr, argv, envp);
 }
 
 }  // namespace
@@ -272,13 +286,9 @@ SOCKSIFY_EXPORT int posix_spawn(pid_t* pid, const char* path,
                                 const posix_spawnattr_t* attr, char* const argv[],
                                 char* const envp[]) {
     Join j;
-    if (int err = spawn_refusal(path, false, actions, &j)) return err;
-    if (j.join) return join_spawn(pid, j, actions, attr, argv, envp);  // returned, not in errno
-    if (!exec_guard_on()) return real::posix_spawn(pid, path, actions, attr, argv, envp);
-    return with_env(
-        envp,
-        [&](char* const* env) { return real::posix_spawn(pid, path, actions, attr, argv, env); },
-        [](int err) { return err; });
+    if (int err = spawn_refusal(path, false, actions, &j)) return err;  // returned, not in errno
+    if (j.join) return join_spawn(pid, j, actions, attr, argv, envp);
+    return checked_spawn(pid, path, actions, attr, argv, envp);
 }
 
 SOCKSIFY_EXPORT int posix_spawnp(pid_t* pid, const char* file,

@@ -115,6 +115,36 @@ else
     fail supervise-off-sh-unproxied "$(why "expected the warning and no body")"
 fi
 
+# Where the launcher cannot be exec'd (hidden by a mount, as after a chroot) the
+# program runs as without a supervisor: one warning, nothing through the proxy.
+run $T "${SFY[@]}" -x "$DANTE" -- unshare -m sh -c \
+    "mount -t tmpfs none '$(dirname "$SOCKSIFY")' && httpget-static $URL"
+if ((RC != 0)) && [[ $OUT != *"$TOKEN"* && $ERR == *"httpget-static': it is statically linked"*"not proxied"* ]]; then
+    pass launcher-hidden-warns
+else
+    fail launcher-hidden-warns "$(why "expected the warning and no body")"
+fi
+
+# A program started after the launcher exited: a warning (under --strict a refusal),
+# never a hang. The background job writes to a file; waited for up to 10 s.
+for strict in "" --strict; do
+    : >"$SFY_TMP/late.out"
+    run $T "${SFY[@]}" $strict -x "$DANTE" -- sh -c \
+        "(sleep 0.5; httpget-cgo $URL; echo rc=\$?) >'$SFY_TMP/late.out' 2>&1 &"
+    for ((i = 0; i < 100; i++)); do
+        grep -q "^rc=" "$SFY_TMP/late.out" && break
+        sleep 0.1
+    done
+    late=$(<"$SFY_TMP/late.out")
+    if [[ -z $strict && $late == *"cannot supervise"*"launcher is gone"*"not proxied"* ]] ||
+        [[ -n $strict && $late == *"cannot supervise"*"launcher is gone"*"--strict"*"rc=126"* ]]; then
+        pass "outlived-launcher${strict:+-strict}"
+    else
+        fail "outlived-launcher${strict:+-strict}" "$(oneline "$late")"
+    fi
+    [[ $late != *"$TOKEN"* ]] || fail "outlived-launcher-no-body${strict:+-strict}" "the body arrived"
+done
+
 # --- the audit log names the program, for lookups and connects alike -----------------------------
 AUDIT=$SFY_TMP/audit.log
 : >"$AUDIT"
