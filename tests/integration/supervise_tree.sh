@@ -82,6 +82,16 @@ for px in "dante|$DANTE" "microsocks|$MICRO"; do
     fi
 done
 
+# Under --strict a cgo Go program (the preload loads, Go goes around it) is supervised
+# too; a static one stays refused, as the launcher refuses it.
+run $T "${SFY[@]}" --strict -x "$DANTE" -- sh -c "httpget-cgo $URL; httpget-static $URL; echo rc=\$?"
+if [[ $OUT == *"$TOKEN"*"rc=126"* && $(body_count) == 1 && $ERR == *"refusing to run"*"httpget-static"* ]] &&
+    [[ -z $(dns_leaks) ]]; then
+    pass strict-sh-go-cgo-supervised-static-refused
+else
+    fail strict-sh-go-cgo-supervised-static-refused "$(why "expected one body, then the refusal")"
+fi
+
 # A program that cleared its environment still starts them under the supervisor: the
 # library keeps the launcher's variables from load time.
 run $T "${SFY[@]}" -x "$DANTE" -- sh -c "env -i $BIN/httpget-static $URL"
