@@ -14,9 +14,11 @@
 #include "launcher/options.hpp"
 #include "launcher/pipeline.hpp"
 #include "launcher/run.hpp"
+#include "launcher/supervise_join.hpp"
 #include "launcher/supervisor/supervisor.hpp"
 #include "settings/config.hpp"
 #include "settings/settings_table.hpp"
+#include "shim/exec_guard.hpp"
 
 extern char** environ;
 
@@ -122,6 +124,10 @@ int launcher_main(int argc, char** argv) {
     remove_stale_shm();
     std::string shm = create_state_for(cfg);
     env_set(kEnvShm, shm);
+    if (std::string s = supervisor_env(o.supervise, supervised, env_lookup); s.empty())
+        env_unset(kEnvSupervisor);  // an outer run's is not ours
+    else
+        env_set(kEnvSupervisor, s);
     start_pipeline_learning(cfg, shm);
     explicit_bzero(cfg.pass, sizeof cfg.pass);
     int status = run(supervised ? stage.data() : argv + o.program);
@@ -135,5 +141,7 @@ int launcher_main(int argc, char** argv) {
 int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], socksify::launcher::kStageFlag) == 0)
         socksify::launcher::stage_main(argc, argv);
+    if (argc > 1 && std::strcmp(argv[1], socksify::shim::kJoinFlag) == 0)
+        socksify::launcher::join_main(argc, argv);
     return socksify::launcher::launcher_main(argc, argv);
 }

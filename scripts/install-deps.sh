@@ -15,6 +15,7 @@ packages=(
     debhelper dpkg-dev fakeroot lintian  # make deb and its test (tests/integration/package.sh)
     bash-completion  # the completion test drives bash-completion's machinery
     golang-go busybox-static  # programs the preload cannot reach, for the supervisor's tests
+    iputils-ping  # ping (file capability cap_net_raw) keeps working in a socksified shell
     tinyproxy squid apache2-utils  # HTTP CONNECT upstreams (squid: Basic auth, htpasswd)
     openssh-server openssh-client  # "ssh -D" against a local sshd: SOCKS4a and SOCKS5
     proxychains4  # the peer in the benchmarks; its stock proxychains4.conf in the import test

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,7 +38,11 @@ struct Captured {
     bool overflow = false;  // more variables than fit: the configuration is refused
     bool broken = false;    // strict, but the variables could not be kept: refuse every exec
     bool quiet = false;
-    const char* audit = nullptr;  // into buf
+    const char* audit = nullptr;          // into buf
+    bool tree = false;                    // kEnvSupervisor: the whole tree is under the filter
+    const char* join_socket = nullptr;    // kEnvSupervisor's SOCKET, into join_buf
+    const char* join_launcher = nullptr;  // and LAUNCHER, into buf
+    char join_buf[128] = {};
     size_t count = 0;
     const char* vars[kMaxVars] = {};  // "SOCKSIFY_X=value", into buf
     char lib[PATH_MAX] = {};
@@ -63,6 +68,23 @@ bool list_names(std::string_view list, std::string_view lib) {
 enum : uint8_t { kNotTaken, kTaking, kTaken };
 constinit std::atomic<uint8_t> g_taken{kNotTaken};
 
+// kEnvSupervisor's value: "tree", or "join:SOCKET:LAUNCHER" (SOCKET has no ':').
+void take_supervisor(const char* value) {
+    if (std::strcmp(value, "tree") == 0) {
+        g_env.tree = true;
+        return;
+    }
+    if (!starts_with(value, "join:")) return;
+    const char* socket = value + 5;
+    const char* colon = std::strchr(socket, ':');
+    if (colon == nullptr || colon == socket || colon[1] != '/' ||
+        static_cast<size_t>(colon - socket) >= sizeof g_env.join_buf)
+        return;
+    std::memcpy(g_env.join_buf, socket, static_cast<size_t>(colon - socket));
+    g_env.join_socket = g_env.join_buf;
+    g_env.join_launcher = colon + 1;
+}
+
 // Keeps the entry at g_env.buf + used, len bytes with its NUL.
 void keep(size_t& used, size_t len) {
     if (g_env.count == kMaxVars) {
@@ -76,6 +98,8 @@ void keep(size_t& used, size_t len) {
     if (starts_with(copy, "SOCKSIFY_LOG=") && parse_log_level(copy + 13, level) == nullptr)
         g_env.quiet = level == LogLevel::kQuiet;
     if (starts_with(copy, "SOCKSIFY_AUDIT=")) g_env.audit = copy + 15;
+    if (starts_with(copy, kEnvSupervisor) && copy[std::strlen(kEnvSupervisor)] == '=')
+        take_supervisor(copy + std::strlen(kEnvSupervisor) + 1);
 }
 
 // The environment exec gave this process: /proc/self/environ reads its original
@@ -168,16 +192,35 @@ int refuse(const char* path, const char* why) {
     return EACCES;
 }
 
+// Whether a program the supervisor can serve goes to it (join): as the launcher
+// decides for the run's own program, under --strict only one the preload loads into
+// (a Go program) — a static one stays refused, as at the top.
+bool joins(Blocker b) { return g_env.join_socket != nullptr && !(b && g_env.strict); }
+
 // Under --strict: EACCES after refuse() for a blocked program. Otherwise one warning
-// line, and the exec goes on.
-int judge(const char* path, Blocker b) {
+// line, and the exec goes on. A program the run's supervisor covers or takes (join
+// non-null and set) is neither.
+int judge(const char* path, Blocker b, bool* join, ExecSite where = {}) {
     if (g_env.broken) return refuse(path, "strict mode could not be carried into it");
+    if (join != nullptr && joins(b) && (b ? b.supervisable : is_go_program(path, where))) {
+        *join = true;
+        return 0;
+    }
     if (!b) return 0;
+    // Under the run's filter already (checked: the variable alone could be inherited
+    // by a process outside the tree).
+    if (b.supervisable && g_env.tree && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2) return 0;
     char why[256];
     std::snprintf(why, sizeof why, "it is %s, so %s", b.why, blocker_effect(b));
     if (g_env.strict) return refuse(path, why);
+    // no_new_privs (the supervisor's filter sets it) makes exec ignore setuid, setgid
+    // and file capabilities: the program runs, without them; say so.
+    bool stripped = !b.supervisable && !b.unchecked && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
     say("socksify[%d]: warning: running '%s': %s; %s\n", path, why,
-        b.unchecked ? "its traffic may not be proxied" : "its traffic is not proxied");
+        stripped      ? "and no_new_privs is set in this process (socksify's supervisor filter "
+                        "covers it), so it runs without those privileges"
+        : b.unchecked ? "its traffic may not be proxied"
+                      : "its traffic is not proxied");
     return 0;
 }
 
@@ -252,17 +295,30 @@ bool exec_guard_on() {
     return g_env.strict;
 }
 
-int exec_check(const char* path, ExecSite where) {
-    return judge(path, program_blocker(path, where));
+int exec_check(const char* path, ExecSite where, bool* join) {
+    return judge(path, program_blocker(path, where), join, where);
 }
 
 int exec_check_fd(int fd, const char* shown, int cwd) {
-    return judge(shown, program_blocker_fd(fd, cwd));
+    return judge(shown, program_blocker_fd(fd, cwd), nullptr);
 }
 
 int exec_check_unfollowable(const char* path) {
     return judge(path,
-                 Blocker{"started with posix_spawn file actions socksify cannot follow", true});
+                 Blocker{"started with posix_spawn file actions socksify cannot follow", true},
+                 nullptr);
+}
+
+int exec_check_unjoined(const char* path, ExecSite where) {
+    return judge(path, program_blocker(path, where), nullptr, where);
+}
+
+const char* join_launcher() { return g_env.join_launcher; }
+
+void join_prefix(const char* (&out)[kJoinPrefix]) {
+    out[0] = kJoinFlag;
+    out[1] = g_env.join_socket;
+    out[2] = g_env.strict ? "strict" : "warn";
 }
 
 size_t exec_env_extra() { return g_env.count + 2; }

@@ -12,6 +12,19 @@
 
 namespace socksify::shim {
 
+// How the run's seccomp supervisor reaches programs started later in the tree, as the
+// launcher tells the library: "tree" when the run's program was started under the
+// filter (every process of the run is covered already); "join:SOCKET:LAUNCHER" when
+// it was not: a program the preload cannot serve (program_check.hpp: supervision_reason)
+// is then exec'd as
+//   LAUNCHER kJoinFlag SOCKET strict|warn PATH -- ARGV...
+// which puts itself under a filter served by the run's launcher (listening on the
+// abstract unix socket SOCKET) and execs PATH with ARGV. Read from the copy made at
+// load time, like every SOCKSIFY_* variable: a program that edits its environment
+// changes nothing.
+inline constexpr const char* kEnvSupervisor = "SOCKSIFY_SUPERVISOR";
+inline constexpr const char* kJoinFlag = "--supervised-join";
+
 // The environment under --strict: envp without its SOCKSIFY_* entries, then ours
 // (the SOCKSIFY_* entries the launcher set, as "NAME=value"), and one LD_PRELOAD
 // carrying lib: envp's own (the last one, which is what ld.so reads) when it names lib
@@ -44,7 +57,22 @@ bool exec_guard_on();
 // cannot be examined): under --strict EACCES after one log line and one audit record,
 // and also when strict mode could not be carried across exec at all (see capture in
 // exec_guard.cpp); outside strict mode one warning line and 0.
-int exec_check(const char* path, ExecSite where = {});
+//
+// With join non-null (the caller can exec the launcher in the program's place): for a
+// program the run's supervisor can serve, *join is set and 0 returned, without a
+// warning; the caller then execs join_argv's command instead.
+int exec_check(const char* path, ExecSite where = {}, bool* join = nullptr);
+
+// When the launcher could not be exec'd in the program's place (gone, or not there
+// after a chroot): exec_check's verdict without the join — under --strict EACCES after
+// the log line and audit record, otherwise the warning and 0.
+int exec_check_unjoined(const char* path, ExecSite where = {});
+
+// For exec_check's join: the launcher to exec, and the arguments before PATH -- ARGV
+// (kJoinFlag SOCKET strict|warn).
+const char* join_launcher();
+inline constexpr size_t kJoinPrefix = 3;
+void join_prefix(const char* (&out)[kJoinPrefix]);
 
 // The same for a program open as fd (fexecve, execveat with AT_EMPTY_PATH); shown
 // names it in the messages.

@@ -70,21 +70,22 @@ struct Wording {
     const char* direct;
     const char* via;  // when a "#!" interpreter (at any depth) is the program that has it
     bool unchecked;
+    bool supervisable = false;
 };
 
 // Indexed by Kind.
 constexpr Wording kWording[] = {
     {nullptr, nullptr, false},
-    {"statically linked", "run by a statically linked interpreter", false},
+    {"statically linked", "run by a statically linked interpreter", false, true},
     {"setuid", "run by a setuid interpreter", false},
     {"setgid", "run by a setgid interpreter", false},
     {"given file capabilities", "run by an interpreter with file capabilities", false},
     {kNativeClass == ELFCLASS64 ? "a 32-bit program" : "a 64-bit program",
      kNativeClass == ELFCLASS64 ? "run by a 32-bit interpreter" : "run by a 64-bit interpreter",
-     false},
+     false, true},
     {"built for another machine", "run by an interpreter built for another machine", false},
     {"linked to a dynamic loader other than the system's",
-     "run by an interpreter linked to a dynamic loader other than the system's", false},
+     "run by an interpreter linked to a dynamic loader other than the system's", false, true},
     {"unreadable", "run by an unreadable interpreter", true},
     {"open only through a descriptor that cannot be read (and /proc is missing)",
      "run by an interpreter that cannot be read", true},
@@ -251,7 +252,50 @@ Verdict check_path(const char* path, ExecSite where, int depth) {
 
 Blocker worded(Verdict v) {
     const Wording& w = kWording[static_cast<size_t>(v.kind)];
-    return {v.via ? w.via : w.direct, w.unchecked};
+    return {v.via ? w.via : w.direct, w.unchecked, w.supervisable};
+}
+
+// Whether the ELF file fd has a section named .go.buildinfo or .note.go.buildid (the
+// Go linker writes one of them, also into a stripped binary). Every exec in a run with
+// a supervisor asks this: the table and the names are read in a few large reads.
+bool has_go_section(int fd) {
+    using Shdr = ElfW(Shdr);
+    Ehdr eh{};
+    if (!read_at(fd, &eh, sizeof eh, 0) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != kNativeClass)
+        return false;
+    constexpr unsigned kMaxSections = 4096;
+    if (eh.e_shnum == 0 || eh.e_shnum > kMaxSections || eh.e_shstrndx >= eh.e_shnum ||
+        eh.e_shentsize != sizeof(Shdr))
+        return false;
+    Shdr names{};
+    if (!read_at(fd, &names, sizeof names, eh.e_shoff + uint64_t{eh.e_shstrndx} * sizeof names))
+        return false;
+    char strtab[4096];  // the section names; a longer table is read name by name past it
+    ssize_t got = pread(fd, strtab, std::min<uint64_t>(sizeof strtab, names.sh_size),
+                        static_cast<off_t>(names.sh_offset));
+    size_t have = got > 0 ? static_cast<size_t>(got) : 0;
+    constexpr unsigned kChunk = 32;
+    Shdr table[kChunk];
+    for (unsigned first = 0; first < eh.e_shnum; first += kChunk) {
+        unsigned n = std::min(kChunk, eh.e_shnum - first);
+        if (!read_at(fd, table, n * sizeof(Shdr), eh.e_shoff + uint64_t{first} * sizeof(Shdr)))
+            return false;
+        for (unsigned i = 0; i < n; ++i) {
+            uint64_t at = table[i].sh_name;
+            if (at >= names.sh_size) continue;
+            char name[20] = {};
+            if (at + sizeof name - 1 <= have || (at < have && have == names.sh_size))
+                std::memcpy(name, strtab + at, std::min<size_t>(sizeof name - 1, have - at));
+            else if (pread(fd, name, sizeof name - 1, static_cast<off_t>(names.sh_offset + at)) <=
+                     0)
+                continue;
+            if (std::strcmp(name, ".go.buildinfo") == 0 ||
+                std::strcmp(name, ".note.go.buildid") == 0)
+                return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace
@@ -311,6 +355,21 @@ Blocker program_blocker_fd(int fd, int cwd) {
     if (fstat(again, &now) == 0 && same_file(now, st)) v = check_open(again, now, cwd, 0);
     close_fd(again);
     return worded(v);
+}
+
+bool is_go_program(const char* path, ExecSite where) {
+    int fd = openat(where.dir, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return false;
+    struct stat st {};
+    bool go = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && has_go_section(fd);
+    close_fd(fd);
+    return go;
+}
+
+const char* supervision_reason(const char* path, ExecSite where) {
+    Blocker b = program_blocker(path, where);
+    if (b) return b.supervisable ? b.why : nullptr;  // setuid and the like: the warning stays
+    return is_go_program(path, where) ? "a Go program" : nullptr;
 }
 
 }  // namespace socksify::shim

@@ -30,6 +30,10 @@ struct Blocker {
     // kernel follows, "run by a statically linked interpreter" and so on.
     const char* why = nullptr;
     bool unchecked = false;  // it could not be examined: the preload may or may not act in it
+    // The launcher's supervisor can serve it instead (statically linked, the other ELF
+    // class, another dynamic loader; or a script run by such an interpreter). Not
+    // setuid and the like: the supervisor's no_new_privs would strip their privileges.
+    bool supervisable = false;
     explicit operator bool() const { return why != nullptr; }
 };
 
@@ -55,6 +59,14 @@ Blocker program_blocker(const char* path, ExecSite where = {});
 // cannot be read (O_PATH, write-only) is reopened through /proc/self/fd; without /proc
 // it is unchecked.
 Blocker program_blocker_fd(int fd, int cwd = AT_FDCWD);
+
+// True for an ELF file of this machine's class with a Go build-info or build-id
+// section: Go makes its network calls without libc, even when dynamically linked.
+bool is_go_program(const char* path, ExecSite where = {});
+
+// Why the program at path needs the supervisor ("a Go program", "statically linked",
+// ...), or nullptr when the preload serves it or the supervisor cannot help.
+const char* supervision_reason(const char* path, ExecSite where = {});
 
 // program_blocker(path).why, for callers that only print it.
 inline const char* preload_blocker(const char* path) { return program_blocker(path).why; }

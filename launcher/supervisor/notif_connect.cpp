@@ -21,6 +21,7 @@
 #include <iterator>
 #include <thread>
 
+#include "launcher/supervisor/dns_clients.hpp"
 #include "launcher/supervisor/notif.hpp"
 #include "settings/route.hpp"
 #include "shim/audit.hpp"
@@ -83,14 +84,21 @@ class Subject {
         exe_[n > 0 ? n : 0] = '\0';
         const char* slash = std::strrchr(exe_, '/');
         long pid = tgid_of(tid);
-        shim::audit_subject(pid > 0 ? pid : tid, slash != nullptr ? slash + 1 : exe_);
+        pid_ = pid > 0 ? pid : tid;
+        program_ = slash != nullptr ? slash + 1 : exe_;
+        shim::audit_subject(pid_, program_);
     }
     ~Subject() { shim::audit_subject(0, nullptr); }
     Subject(const Subject&) = delete;
     Subject& operator=(const Subject&) = delete;
+    // 0 when audit is off.
+    long pid() const { return pid_; }
+    const char* program() const { return program_; }
 
   private:
     char exe_[4096];
+    long pid_ = 0;
+    const char* program_ = nullptr;
 };
 
 bool is_inet_family(int f) { return f == AF_INET || f == AF_INET6; }
@@ -172,12 +180,15 @@ Answer proxied_stream(int listener, const Call& c, TakenFd& t, const sockaddr_st
     return done();
 }
 
-// A socket meant for a nameserver goes to ours instead.
-Answer to_dns_server(const TakenFd& t, int type) {
+// A socket meant for a nameserver goes to ours instead (noted for the audit records
+// of its lookups).
+Answer to_dns_server(const TakenFd& t, int type, const Subject& who) {
     sockaddr_storage ns{};
     socklen_t ns_len = 0;
     if (!dns_server_address(t.domain, type, ns, ns_len)) return fail(EACCES);
-    return connect_as_program(t.local(), ns, ns_len);
+    Answer a = connect_as_program(t.local(), ns, ns_len);
+    if (who.pid() != 0) note_dns_client(t.local(), type, who.pid(), who.program());
+    return a;
 }
 
 }  // namespace
@@ -246,13 +257,13 @@ Answer on_connect(int listener, const Call& c, const Config& cfg) {
     if (t.type == SOCK_STREAM) {
         // Another family than the socket's: the kernel's error, nothing is sent.
         if (dest.ss_family != t.domain) return connect_as_program(t.local(), dest, len);
-        if (intercepts_dns(cfg, dest)) return to_dns_server(t, SOCK_STREAM);
+        if (intercepts_dns(cfg, dest)) return to_dns_server(t, SOCK_STREAM, subject);
         if (cfg.valid && shim::is_direct(cfg, sa(dest)))
             return connect_as_program(t.local(), dest, len);
         return proxied_stream(listener, c, t, dest, len, cfg);
     }
     if (t.type == SOCK_DGRAM) {
-        if (intercepts_dns(cfg, dest)) return to_dns_server(t, SOCK_DGRAM);
+        if (intercepts_dns(cfg, dest)) return to_dns_server(t, SOCK_DGRAM, subject);
         if (cfg.valid && shim::is_direct(cfg, sa(dest)))
             return connect_as_program(t.local(), dest, len);
         return refuse_udp(cfg, c, dest, false);
@@ -400,6 +411,7 @@ void serve_udp(const Config* cfg) {
             ssize_t n = recvfrom(one.fd, query, sizeof query, MSG_DONTWAIT,
                                  reinterpret_cast<sockaddr*>(&from), &from_len);
             if (n <= 0) continue;
+            DnsClientSubject who(SOCK_DGRAM, from);
             size_t m = answer(*cfg, {query, static_cast<size_t>(n)}, reply);
             if (m > 0) (void)sendto(one.fd, reply, m, MSG_DONTWAIT, sa(from), from_len);
         }
@@ -418,7 +430,7 @@ bool read_full(int fd, uint8_t* p, size_t n) {
 }
 
 // One DNS-over-TCP client: length-prefixed queries until it closes or idles 10 s.
-void serve_tcp_client(const Config* cfg, int fd) {
+void serve_tcp_client(const Config* cfg, int fd, sockaddr_storage from) {
     timeval idle{10, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof idle);
@@ -428,6 +440,9 @@ void serve_tcp_client(const Config* cfg, int fd) {
         if (!read_full(fd, len, 2)) break;
         size_t n = static_cast<size_t>(len[0] << 8 | len[1]);
         if (!read_full(fd, query, n)) break;
+        // Looked up per query: the accept may come before the supervisor noted the
+        // client, the query never does (the program's connect returns after that).
+        DnsClientSubject who(SOCK_STREAM, from);
         size_t m = answer(*cfg, {query, n}, {reply + 2, sizeof reply - 2});
         if (m == 0) break;
         reply[0] = static_cast<uint8_t>(m >> 8);
@@ -446,8 +461,10 @@ void serve_tcp(const Config* cfg) {
         }
         for (const pollfd& one : p) {
             if (one.fd < 0 || (one.revents & POLLIN) == 0) continue;
-            int c = accept4(one.fd, nullptr, nullptr, SOCK_CLOEXEC);
-            if (c >= 0) std::thread(serve_tcp_client, cfg, c).detach();
+            sockaddr_storage from{};
+            socklen_t from_len = sizeof from;
+            int c = accept4(one.fd, reinterpret_cast<sockaddr*>(&from), &from_len, SOCK_CLOEXEC);
+            if (c >= 0) std::thread(serve_tcp_client, cfg, c, from).detach();
         }
     }
 }

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <iterator>
 
 namespace socksify::launcher {
@@ -80,6 +81,9 @@ Filter build_filter() {
 }
 
 int install_filter(const Filter& filter) {
+    // Test-only: behave as a kernel without the flags we need (EINVAL), the one way the
+    // tests can show what a run on such a kernel says.
+    if (const char* t = std::getenv(kEnvTestOldKernel); t != nullptr && t[0] == '1') return -EINVAL;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
     sock_fprog prog{static_cast<unsigned short>(filter.len), const_cast<sock_filter*>(filter.code)};
     unsigned flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;

@@ -22,6 +22,9 @@ struct Filter {
 // serves the x86_64 ABI only. Everything else is allowed.
 Filter build_filter();
 
+// Test-only knob: "1" makes install_filter fail as on a kernel that lacks the features.
+inline constexpr const char* kEnvTestOldKernel = "SOCKSIFY_TEST_OLD_KERNEL";
+
 // Installs filter on the calling thread with no_new_privs, a notification
 // listener and killable waits; the listener fd, or -errno.
 int install_filter(const Filter& filter);

@@ -71,14 +71,14 @@ class Supervisor {
             pollfd p{listener_, POLLIN, 0};
             if (poll(&p, 1, -1) < 0) {
                 if (errno == EINTR) continue;
-                return;
+                break;
             }
-            if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return;  // no task left
+            if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) break;  // no task left
             std::memset(buf.data(), 0, buf.size());
             auto* n = reinterpret_cast<seccomp_notif*>(buf.data());
             if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, n) != 0) {
                 if (errno == EINTR || errno == ENOENT) continue;  // cancelled on the way
-                return;
+                break;
             }
             Call c;
             c.id = n->id;
@@ -91,6 +91,12 @@ class Supervisor {
                 respond(c, on_send(listener_, c, cfg_));
             }
         }
+        // A run serves one listener per supervised tree (shells and make start many):
+        // the last of the receiver and its idle workers closes it.
+        std::unique_lock lock(mu_);
+        done_ = true;
+        cv_.notify_all();
+        if (workers_ == 0) close(listener_);
     }
 
   private:
@@ -126,6 +132,10 @@ class Supervisor {
         std::unique_lock lock(mu_);
         for (;;) {
             while (queue_.empty()) {
+                if (done_) {
+                    if (--workers_ == 0) close(listener_);
+                    return;
+                }
                 ++idle_;
                 cv_.wait(lock);
                 --idle_;
@@ -146,9 +156,11 @@ class Supervisor {
     std::deque<Call> queue_;
     int idle_ = 0;
     int workers_ = 0;
+    bool done_ = false;
 };
 
-// Takes the stage's listener (fd number n in pid) into this process.
+}  // namespace
+
 int take_listener(pid_t pid, int n) {
     int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
     if (pidfd < 0) return -errno;
@@ -157,8 +169,6 @@ int take_listener(pid_t pid, int n) {
     close(pidfd);
     return fd < 0 ? -err : fd;
 }
-
-}  // namespace
 
 const char* parse_supervise_mode(std::string_view text, SuperviseMode& out) {
     if (text == "auto") {
@@ -206,6 +216,22 @@ void stage_main(int argc, char** argv) {
     _exit(err == ENOENT ? kExitNotFound : kExitCannotRun);
 }
 
+void serve_listener(int listener, shim::EnvLookup env) {
+    fcntl(listener, F_SETFD, FD_CLOEXEC);
+    static std::once_flag once;
+    // The launcher's main thread takes the signals it forwards; ours take none.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    std::call_once(once, [env] {
+        shim::start_from(env);
+        start_dns_server(shim::config());
+    });
+    auto* sup = new Supervisor(listener, shim::config());  // lives for the run
+    std::thread([sup] { sup->receive_loop(); }).detach();
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
 void attach_supervisor(pid_t pid, int child_end, int parent_end, shim::EnvLookup env,
                        bool required) {
     close(child_end);
@@ -231,16 +257,7 @@ void attach_supervisor(pid_t pid, int child_end, int parent_end, shim::EnvLookup
         close(parent_end);
         return;
     }
-    fcntl(listener, F_SETFD, FD_CLOEXEC);
-    shim::start_from(env);
-    static Supervisor* sup = new Supervisor(listener, shim::config());  // lives for the run
-    // The launcher's main thread takes the signals it forwards; ours take none.
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    start_dns_server(shim::config());
-    std::thread([] { sup->receive_loop(); }).detach();
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    serve_listener(listener, env);
     char go = 'g';
     (void)!write(parent_end, &go, 1);
     close(parent_end);

@@ -31,6 +31,14 @@ inline constexpr const char* kStageFlag = "--supervised-stage";
 // parent's. False with errno on failure.
 bool prepare_stage(int& child_end, int& parent_end);
 
+// Takes a stage's listener (fd number n in pid) into this process: the fd or -errno.
+int take_listener(pid_t pid, int n);
+
+// Serves listener's notifications (the caller took it) in background threads for the
+// rest of the run; the first call loads the configuration from env and starts the
+// fake nameserver, so every supervised tree of a run shares them.
+void serve_listener(int listener, shim::EnvLookup env);
+
 // After spawning the stage as pid: takes its listener, loads the configuration from
 // env (the program's environment) and starts serving notifications in background
 // threads; then lets the stage exec. When the kernel lacks a feature: with required

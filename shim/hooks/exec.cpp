@@ -5,7 +5,9 @@
 // posix_spawn child changes to, relative to execveat's dirfd, at an fd's file. glibc's
 // execvp, execl* and posix_spawn reach the kernel without calling execve through the
 // PLT, so each one needs a hook of its own; system and popen run /bin/sh, which takes
-// environ.
+// environ. In a run with a supervisor that the run's program is not under (auto mode,
+// a libc program at the top), a program the preload cannot serve is exec'd through the
+// launcher, which puts it under a filter served by the run (exec_guard.hpp).
 #include <alloca.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,30 +30,66 @@ using namespace socksify::shim;
 
 namespace {
 
+// A program that goes to the run's supervisor (exec_guard.hpp, kEnvSupervisor): the
+// path it was found at, for the launcher to exec in the same directory.
+struct Join {
+    bool join = false;
+    char path[PATH_MAX];
+};
+
 // 0, or EACCES (after the log line and audit record) when file may not run. A name
 // without '/' is looked up in PATH first, as execvp does, from where.dir. errno is
-// kept: a posix_spawn that succeeds leaves it alone, as libc's does.
-int refusal(const char* file, bool search, ExecSite where = {}) {
+// kept: a posix_spawn that succeeds leaves it alone, as libc's does. With j non-null
+// (the caller can run the launcher where the program would have run), j->join says
+// the program is to run under the launcher instead (exec_check's join).
+int refusal(const char* file, bool search, ExecSite where = {}, Join* j = nullptr) {
     int saved = errno;
     char found[PATH_MAX];
-    int err = 0;
+    const char* path = nullptr;
     if (!search)
-        err = exec_check(file, where);
+        path = file;
     else if (find_program_at(where.dir, file, getenv("PATH"), found, sizeof found))
-        err = exec_check(found, where);
+        path = found;
+    bool* join = nullptr;
+    if (j != nullptr && path != nullptr && std::strlen(path) < sizeof j->path) {
+        std::strcpy(j->path, path);
+        join = &j->join;
+    }
+    int err = path != nullptr ? exec_check(path, where, join) : 0;
     errno = saved;
     return err;
 }
 
 // posix_spawn and posix_spawnp: the program is looked for where the child will be
-// after its file actions.
-int spawn_refusal(const char* file, bool search, const posix_spawn_file_actions_t* actions) {
+// after its file actions, which is where the launcher runs in its place.
+int spawn_refusal(const char* file, bool search, const posix_spawn_file_actions_t* actions,
+                  Join* j) {
     int saved = errno;
     SpawnDir dir;
-    int err = dir.follow(actions) ? refusal(file, search, ExecSite{dir.fd(), dir.fd(), 0})
+    int err = dir.follow(actions) ? refusal(file, search, ExecSite{dir.fd(), dir.fd(), 0}, j)
                                   : exec_check_unfollowable(file);
     errno = saved;
     return err;
+}
+
+// Calls run(launcher, argv) with the command line that runs path with argv under the
+// run's supervisor (exec_guard.hpp), built on this frame (no allocation).
+template <typename Run>
+int with_join(const char* path, char* const* argv, Run run) {
+    size_t n = 0;
+    while (argv != nullptr && argv[n] != nullptr) ++n;
+    const char* prefix[kJoinPrefix];
+    join_prefix(prefix);
+    size_t cap = 1 + kJoinPrefix + 2 + n + 1;
+    auto** out = static_cast<char**>(alloca(cap * sizeof(char*)));
+    size_t k = 0;
+    out[k++] = const_cast<char*>(join_launcher());
+    for (const char* p : prefix) out[k++] = const_cast<char*>(p);
+    out[k++] = const_cast<char*>(path);
+    out[k++] = const_cast<char*>("--");
+    for (size_t i = 0; i < n; ++i) out[k++] = argv[i];
+    out[k] = nullptr;
+    return run(join_launcher(), out);
 }
 
 // A program named by fd: the path the fd was opened by in the messages and the audit
@@ -113,11 +151,32 @@ void collect_args(const char* arg0, va_list ap, char** argv, size_t n, char* con
 
 }  // namespace
 
-SOCKSIFY_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
-    if (int err = refusal(path, false)) return fail_errno(err);
+namespace {
+
+// execve after the check: under --strict with the strict-mode environment.
+int checked_execve(const char* path, char* const argv[], char* const envp[]) {
     if (!exec_guard_on()) return real::execve(path, argv, envp);
     return with_env(
         envp, [&](char* const* env) { return real::execve(path, argv, env); }, fail_errno);
+}
+
+// The launcher in the program's place (with_join), or the program itself: also when
+// the launcher cannot be exec'd, after exec_check's verdict without the join.
+int execve_or_join(const Join& j, const char* path, char* const argv[], char* const envp[]) {
+    if (!j.join) return checked_execve(path, argv, envp);
+    with_join(j.path, argv, [&](const char* launcher, char* const* args) {
+        return checked_execve(launcher, args, envp);
+    });
+    if (int err = exec_check_unjoined(j.path)) return fail_errno(err);
+    return checked_execve(path, argv, envp);
+}
+
+}  // namespace
+
+SOCKSIFY_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+    Join j;
+    if (int err = refusal(path, false, {}, &j)) return fail_errno(err);
+    return execve_or_join(j, path, argv, envp);
 }
 
 // glibc's execv and execvp are these calls with environ.
@@ -126,7 +185,9 @@ SOCKSIFY_EXPORT int execv(const char* path, char* const argv[]) {
 }
 
 SOCKSIFY_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
-    if (int err = refusal(file, true)) return fail_errno(err);
+    Join j;
+    if (int err = refusal(file, true, {}, &j)) return fail_errno(err);
+    if (j.join) return execve_or_join(j, j.path, argv, envp);
     if (!exec_guard_on()) return real::execvpe(file, argv, envp);
     return with_env(
         envp, [&](char* const* env) { return real::execvpe(file, argv, env); }, fail_errno);
@@ -175,21 +236,27 @@ SOCKSIFY_EXPORT int execveat(int dirfd, const char* pathname, char* const argv[]
                              char* const envp[], int flags) {
     // The file the kernel will run: dirfd itself (AT_EMPTY_PATH), or pathname from dirfd.
     bool by_fd = (flags & AT_EMPTY_PATH) != 0 && pathname != nullptr && pathname[0] == '\0';
+    // The launcher can find pathname again only from the current directory.
+    Join j;
+    bool joinable = pathname != nullptr && (dirfd == AT_FDCWD || pathname[0] == '/') &&
+                    (flags & AT_SYMLINK_NOFOLLOW) == 0;
     int err = by_fd                 ? refusal_by_fd(dirfd)
               : pathname == nullptr ? 0
-                                    : refusal(pathname, false, ExecSite{dirfd, AT_FDCWD, flags});
+                                    : refusal(pathname, false, ExecSite{dirfd, AT_FDCWD, flags},
+                                              joinable ? &j : nullptr);
     if (err != 0) return fail_errno(err);
+    if (j.join) return execve_or_join(j, j.path, argv, envp);
     if (!exec_guard_on()) return real::execveat(dirfd, pathname, argv, envp, flags);
     return with_env(
         envp, [&](char* const* env) { return real::execveat(dirfd, pathname, argv, env, flags); },
         fail_errno);
 }
 
-SOCKSIFY_EXPORT int posix_spawn(pid_t* pid, const char* path,
-                                const posix_spawn_file_actions_t* actions,
-                                const posix_spawnattr_t* attr, char* const argv[],
-                                char* const envp[]) {
-    if (int err = spawn_refusal(path, false, actions)) return err;  // returned, not in errno
+namespace {
+
+// posix_spawn of path with argv, under --strict with the strict-mode environment.
+int checked_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
+                  const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
     if (!exec_guard_on()) return real::posix_spawn(pid, path, actions, attr, argv, envp);
     return with_env(
         envp,
@@ -197,11 +264,40 @@ SOCKSIFY_EXPORT int posix_spawn(pid_t* pid, const char* path,
         [](int err) { return err; });
 }
 
+// posix_spawn of the launcher in the program's place (with_join); when the launcher
+// cannot be run, the program itself after exec_check's verdict without the join.
+// (The child's file actions ran by then; they run again for the program.)
+int join_spawn(pid_t* pid, const Join& j, const posix_spawn_file_actions_t* actions,
+               const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+    int rc = with_join(j.path, argv, [&](const char* launcher, char* const* args) {
+        return checked_spawn(pid, launcher, actions, attr, args, envp);
+    });
+    if (rc != ENOENT && rc != EACCES && rc != ENOEXEC) return rc;
+    SpawnDir dir;
+    int cwd = dir.follow(actions) ? dir.fd() : AT_FDCWD;
+    if (int err = exec_check_unjoined(j.path, ExecSite{cwd, cwd, 0})) return err;
+    return checked_spawn(pid, j.path, actions, attr, argv, envp);
+}
+
+}  // namespace
+
+SOCKSIFY_EXPORT int posix_spawn(pid_t* pid, const char* path,
+                                const posix_spawn_file_actions_t* actions,
+                                const posix_spawnattr_t* attr, char* const argv[],
+                                char* const envp[]) {
+    Join j;
+    if (int err = spawn_refusal(path, false, actions, &j)) return err;  // returned, not in errno
+    if (j.join) return join_spawn(pid, j, actions, attr, argv, envp);
+    return checked_spawn(pid, path, actions, attr, argv, envp);
+}
+
 SOCKSIFY_EXPORT int posix_spawnp(pid_t* pid, const char* file,
                                  const posix_spawn_file_actions_t* actions,
                                  const posix_spawnattr_t* attr, char* const argv[],
                                  char* const envp[]) {
-    if (int err = spawn_refusal(file, true, actions)) return err;
+    Join j;
+    if (int err = spawn_refusal(file, true, actions, &j)) return err;
+    if (j.join) return join_spawn(pid, j, actions, attr, argv, envp);
     if (!exec_guard_on()) return real::posix_spawnp(pid, file, actions, attr, argv, envp);
     return with_env(
         envp,

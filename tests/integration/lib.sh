@@ -24,7 +24,7 @@ PY=/usr/bin/python3
 unset SOCKSIFY_PROXY SOCKSIFY_PASSWORD SOCKSIFY_DIRECT SOCKSIFY_TIMEOUT SOCKSIFY_PIPELINE \
     SOCKSIFY_LOG SOCKSIFY_SHM SOCKSIFY_STALL_MS SOCKSIFY_DNS SOCKSIFY_DNS_TCP SOCKSIFY_UDP \
     SOCKSIFY_FAKE_NET SOCKSIFY_FAKE_NET6 SOCKSIFY_STRICT SOCKSIFY_POLICY SOCKSIFY_DEFAULT_DENY \
-    SOCKSIFY_AUDIT SOCKSIFY_CONFIG LD_PRELOAD \
+    SOCKSIFY_AUDIT SOCKSIFY_CONFIG SOCKSIFY_SUPERVISOR SOCKSIFY_TEST_OLD_KERNEL LD_PRELOAD \
     ALL_PROXY all_proxy http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY
 # Nor from this machine's ~/.config/socksify/config or /etc/socksify.conf: an empty file.
 export SOCKSIFY_CONFIG=/dev/null
@@ -202,3 +202,43 @@ token() {
 
 # URL host form of an address: brackets around IPv6.
 urlhost() { if [[ $1 == *:* ]]; then printf '[%s]' "$1"; else printf '%s' "$1"; fi; }
+
+# capture_start: a packet capture on the client namespace's only interface until
+# capture_stop (stopped by PID; needs ensure_scratch). CAPTURE_OK=0 when tcpdump is
+# missing or did not start.
+CAPTURE_OK=0
+capture_start() {
+    CAPTURE_OK=0
+    command -v tcpdump >/dev/null || return 0
+    local iface i
+    iface=$(ip -n "$SFY_NS_CLIENT" -o link show | awk -F': ' '$2 != "lo" {sub(/@.*/, "", $2); print $2; exit}')
+    CAPTURE_PCAP=$SFY_TMP/capture.pcap
+    # ip netns exec execs tcpdump: $! is tcpdump itself.
+    "${IN_CLIENT[@]}" tcpdump -i "$iface" -n -U -w "$CAPTURE_PCAP" >/dev/null 2>"$SFY_TMP/tcpdump.err" &
+    CAPTURE_PID=$!
+    trap 'kill "$CAPTURE_PID" 2>/dev/null || true; rm -rf "$SFY_TMP"' EXIT
+    for ((i = 0; i < 50; i++)); do
+        grep -q "listening on" "$SFY_TMP/tcpdump.err" 2>/dev/null && { CAPTURE_OK=1; return 0; }
+        sleep 0.1
+    done
+}
+
+# capture_stop NAME: stops the capture; NAME passes when it holds IP packets and all
+# of them are TCP with a SOCKS port of the proxies (link-local chatter aside).
+capture_stop() {
+    if ((!CAPTURE_OK)); then
+        skip "$1" "tcpdump is not installed or did not start"
+        return 0
+    fi
+    kill "$CAPTURE_PID" 2>/dev/null || true
+    wait "$CAPTURE_PID" 2>/dev/null || true
+    local p='198\.51\.100\.[12]' ports="$SFY_PORT_DANTE|$SFY_PORT_MICRO" all bad
+    all=$(tcpdump -r "$CAPTURE_PCAP" -n -q 2>/dev/null | awk '$2 == "IP" || $2 == "IP6"' || true)
+    bad=$(grep -vE " $p\.[0-9]+ > $p\.($ports): tcp| $p\.($ports) > $p\.[0-9]+: tcp" <<<"$all" |
+        grep -vE " fe80::[0-9a-f:.]+ > (ff02|fe80)::| :: > ff02::" | grep . || true)
+    if [[ -n $all && -z $bad ]]; then
+        pass "$1"
+    else
+        fail "$1" "$(oneline "${bad:-no packets captured}")"
+    fi
+}

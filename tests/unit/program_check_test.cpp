@@ -396,3 +396,98 @@ TEST_F(ProgramCheckTest, FindProgramSearchesLikeExecvp) {
 
 }  // namespace
 }  // namespace socksify::shim
+
+namespace socksify::shim {
+namespace {
+
+// A dynamic program with n sections, section go (if < n) named name; the names start
+// at pad bytes into the name table (past the 4 KiB the check reads at once, or not).
+class GoCheckTest : public ProgramCheckTest {
+  protected:
+    std::string with_sections(const std::string& file, unsigned n, unsigned go, const char* name,
+                              size_t pad) {
+        std::string path = dynamic_elf(file);
+        std::vector<unsigned char> out;
+        {
+            int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+            unsigned char buf[4096];
+            ssize_t got;
+            while ((got = read(fd, buf, sizeof buf)) > 0) out.insert(out.end(), buf, buf + got);
+            close(fd);
+        }
+        std::string names(pad, '\0');
+        std::vector<uint32_t> at;
+        for (unsigned i = 0; i < n; ++i) {
+            at.push_back(static_cast<uint32_t>(names.size()));
+            names += i == go ? name : ".text" + std::to_string(i);
+            names += '\0';
+        }
+        size_t names_at = out.size();
+        out.insert(out.end(), names.begin(), names.end());
+        while (out.size() % 8 != 0) out.push_back(0);
+        ElfW(Ehdr) eh{};
+        std::memcpy(&eh, out.data(), sizeof eh);
+        eh.e_shoff = out.size();
+        eh.e_shnum = static_cast<uint16_t>(n);
+        eh.e_shentsize = sizeof(ElfW(Shdr));
+        eh.e_shstrndx = static_cast<uint16_t>(n - 1);
+        std::memcpy(out.data(), &eh, sizeof eh);
+        for (unsigned i = 0; i < n; ++i) {
+            ElfW(Shdr) sh{};
+            sh.sh_name = at[i];
+            if (i == n - 1) {
+                sh.sh_type = SHT_STRTAB;
+                sh.sh_offset = names_at;
+                sh.sh_size = names.size();
+            }
+            const auto* p = reinterpret_cast<const unsigned char*>(&sh);
+            out.insert(out.end(), p, p + sizeof sh);
+        }
+        return write_file(file, out.data(), out.size());
+    }
+};
+
+TEST_F(GoCheckTest, AGoSectionMakesAGoProgramWhereverItIs) {
+    for (const char* name : {".note.go.buildid", ".go.buildinfo"}) {
+        for (size_t pad : {size_t{1}, size_t{5000}}) {  // names read at once, or one by one
+            for (unsigned go : {0u, 5u, 37u}) {         // in the first 32 sections read, or later
+                std::string p = with_sections("go", 40, go, name, pad);
+                EXPECT_TRUE(is_go_program(p.c_str())) << name << " " << pad << " " << go;
+                EXPECT_STREQ(supervision_reason(p.c_str()), "a Go program");
+                EXPECT_EQ(preload_blocker(p.c_str()), nullptr);  // the preload loads; Go ignores it
+            }
+        }
+    }
+    // A name that only starts like one, no section of the kind, or no sections at all.
+    EXPECT_FALSE(is_go_program(with_sections("near", 40, 37, ".note.go.buildidx", 1).c_str()));
+    EXPECT_FALSE(is_go_program(with_sections("none", 40, 99, "", 1).c_str()));
+    EXPECT_FALSE(is_go_program(dynamic_elf("plain").c_str()));
+    EXPECT_EQ(supervision_reason(dynamic_elf("plain").c_str()), nullptr);
+    EXPECT_FALSE(is_go_program("/bin/sh"));
+}
+
+TEST_F(GoCheckTest, WhatTheSupervisorTakes) {
+    // Static, the other class and another loader: the supervisor serves them.
+    EXPECT_TRUE(program_blocker(static_elf("static").c_str()).supervisable);
+    EXPECT_STREQ(supervision_reason(static_elf("static").c_str()), "statically linked");
+    ElfSpec other_class;
+    other_class.cls = sizeof(void*) == 8 ? ELFCLASS32 : ELFCLASS64;
+    other_class.machine = sizeof(void*) == 8 ? EM_386 : EM_X86_64;
+    EXPECT_TRUE(program_blocker(elf("class", other_class).c_str()).supervisable);
+    std::string helper = static_elf("helper");
+    ElfSpec foreign;
+    foreign.interp = helper.c_str();
+    EXPECT_TRUE(program_blocker(elf("foreign", foreign).c_str()).supervisable);
+    // A script run by a static interpreter too.
+    std::string script = "#!" + helper + "\n";
+    EXPECT_STREQ(supervision_reason(write_file("script", script.data(), script.size()).c_str()),
+                 "run by a statically linked interpreter");
+    // Setuid: no_new_privs would strip it; an unreadable one cannot be judged.
+    std::string suid = dynamic_elf("suid");
+    ASSERT_EQ(chmod(suid.c_str(), 04755), 0);
+    EXPECT_FALSE(program_blocker(suid.c_str()).supervisable);
+    EXPECT_EQ(supervision_reason(suid.c_str()), nullptr);
+}
+
+}  // namespace
+}  // namespace socksify::shim
