@@ -76,6 +76,9 @@ constexpr const char* kHelp =
     "                            (default 198.18.0.0/15)\n"
     "      --fake-net6 CIDR      IPv6 range of fake addresses, /96 to /126\n"
     "                            (default fd53:4f43:4b53::/96)\n"
+    "      --fake-min-age MINUTES  once every fake address is taken, give back only\n"
+    "                            names unused this long and with no open connection\n"
+    "                            (default 5)\n"
     "      --udp on|off          relay UDP through the proxy (UDP ASSOCIATE); off: UDP\n"
     "                            to a proxied destination fails with EACCES (default on)\n"
     "      --timeout SECONDS     proxy connection and handshake timeout, e.g. 10 or 0.5\n"
@@ -179,6 +182,7 @@ struct Options {
     std::string dns_tcp;
     std::string fake_net;
     std::string fake_net6;
+    std::string fake_min_age;
     std::string udp;
     std::string timeout;
     int pipeline = -1;  // -1: not set here (the environment decides); 0 or 1
@@ -208,6 +212,7 @@ enum class Opt {
     kDnsTcp,
     kFakeNet,
     kFakeNet6,
+    kFakeMinAge,
     kUdp,
     kTimeout,
     kNoPipeline,
@@ -245,6 +250,7 @@ constexpr LongOpt kLongOpts[] = {
     {"dns-tcp", Opt::kDnsTcp, true},
     {"fake-net", Opt::kFakeNet, true},
     {"fake-net6", Opt::kFakeNet6, true},
+    {"fake-min-age", Opt::kFakeMinAge, true},
     {"udp", Opt::kUdp, true},
     {"timeout", Opt::kTimeout, true},
     {"no-pipeline", Opt::kNoPipeline, false},
@@ -419,6 +425,13 @@ void apply(Options& o, Opt id, std::string_view value) {
                 die_bad_value("--fake-net6", value, e);
             }
             o.fake_net6 = value;
+            break;
+        }
+        case Opt::kFakeMinAge: {
+            uint32_t seconds = 0;
+            if (const char* e = parse_fake_min_age(value, seconds))
+                die_bad_value("--fake-min-age", value, e);
+            o.fake_min_age = value;
             break;
         }
         case Opt::kUdp: {
@@ -954,7 +967,7 @@ void merge(Options& into, Options& from) {
         into.direct_none = from.direct_none;
     }
     for (auto field : {&Options::dns, &Options::dns_tcp, &Options::fake_net, &Options::fake_net6,
-                       &Options::udp, &Options::timeout, &Options::audit}) {
+                       &Options::fake_min_age, &Options::udp, &Options::timeout, &Options::audit}) {
         if ((into.*field).empty()) into.*field = std::move(from.*field);
     }
     if (into.pipeline < 0) into.pipeline = from.pipeline;
@@ -1003,6 +1016,7 @@ const char* apply_config_line(void* ctx, size_t line_no, const ConfigLine& line)
         case ConfigKey::kUdp: apply(o, Opt::kUdp, v); break;
         case ConfigKey::kFakeNet: apply(o, Opt::kFakeNet, v); break;
         case ConfigKey::kFakeNet6: apply(o, Opt::kFakeNet6, v); break;
+        case ConfigKey::kFakeMinAge: apply(o, Opt::kFakeMinAge, v); break;
         case ConfigKey::kAudit: apply(o, Opt::kAudit, v); break;
         case ConfigKey::kPasswordFile: apply(o, Opt::kPasswordFile, v); break;
         case ConfigKey::kStrict:
@@ -1257,6 +1271,7 @@ int launcher_main(int argc, char** argv) {
     if (!o.dns_tcp.empty()) env_set(kEnvDnsTcp, o.dns_tcp);
     if (!o.fake_net.empty()) env_set(kEnvFakeNet, o.fake_net);
     if (!o.fake_net6.empty()) env_set(kEnvFakeNet6, o.fake_net6);
+    if (!o.fake_min_age.empty()) env_set(kEnvFakeMinAge, o.fake_min_age);
     if (!o.udp.empty()) env_set(kEnvUdp, o.udp);
     if (!o.rules.empty()) {
         if (o.rules.size() > kMaxRules) {

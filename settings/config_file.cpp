@@ -55,6 +55,7 @@ constexpr KeyName kKeys[] = {
     {"pipeline", ConfigKey::kPipeline},
     {"fake-net", ConfigKey::kFakeNet},
     {"fake-net6", ConfigKey::kFakeNet6},
+    {"fake-min-age", ConfigKey::kFakeMinAge},
     {"audit", ConfigKey::kAudit},
     {"default-deny", ConfigKey::kDefaultDeny},
     {"password-file", ConfigKey::kPasswordFile},

@@ -25,6 +25,7 @@ enum class ConfigKey : uint8_t {
     kPipeline,
     kFakeNet,
     kFakeNet6,
+    kFakeMinAge,
     kAudit,
     kDefaultDeny,
     kPasswordFile,
