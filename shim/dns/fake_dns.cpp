@@ -56,6 +56,18 @@ bool tag_matches(uint32_t v, uint64_t h) { return (v >> 24) == static_cast<uint3
 
 uint32_t units_for(size_t len) { return static_cast<uint32_t>((len + kNameUnit - 1) / kNameUnit); }
 
+// FakeDnsEntry::len holds the name's length and, above it, its block's size in units
+// (a name may sit in a larger block than it needs).
+uint32_t pack_len(size_t len, uint32_t cls) { return static_cast<uint32_t>(len) | (cls << 16); }
+uint32_t len_of(uint32_t packed) { return packed & 0xffff; }
+uint32_t cls_of(uint32_t packed) { return packed >> 16; }
+// A block that lies inside the arena and holds the length.
+bool block_sane(const FakeDns& t, uint32_t unit, uint32_t packed) {
+    uint32_t len = len_of(packed), cls = cls_of(packed);
+    return len != 0 && len <= kMaxName && cls >= units_for(len) && cls <= kNameClasses &&
+           unit <= t.arena_units - cls;
+}
+
 uint8_t* unit_ptr(const FakeDns& t, uint32_t unit) {
     return t.arena + static_cast<size_t>(unit) * kNameUnit;
 }
@@ -69,8 +81,9 @@ size_t read_name(const FakeDns& t, uint32_t index, char (&out)[kMaxName], uint64
         s = e.state.load(std::memory_order_acquire);
         if (phase(s) != kPhaseLive) return 0;
         uint32_t unit = e.unit.load(std::memory_order_relaxed);
-        uint32_t len = e.len.load(std::memory_order_relaxed);
-        bool sane = len != 0 && len <= kMaxName && unit <= t.arena_units - units_for(len);
+        uint32_t packed = e.len.load(std::memory_order_relaxed);
+        uint32_t len = len_of(packed);
+        bool sane = block_sane(t, unit, packed);
         if (sane) memcpy(out, unit_ptr(t, unit), len);
         std::atomic_thread_fence(std::memory_order_acquire);
         if (identity(e.state.load(std::memory_order_relaxed)) == identity(s)) return sane ? len : 0;
@@ -155,12 +168,12 @@ void unlock_bucket(FakeDnsBucket& b, Lock l) {
 
 // --- The name arena: 16-byte units, one free list per size ---------------------------
 
-bool alloc_units(FakeDns& t, uint32_t cls, uint32_t& unit) {
+bool pop_free(FakeDns& t, uint32_t cls, uint32_t& unit) {
     std::atomic<uint64_t>& head = t.h->free_head[cls];
     uint64_t hd = head.load(std::memory_order_acquire);
     while ((hd & 0xffffffff) != 0) {
         uint32_t u = static_cast<uint32_t>(hd & 0xffffffff) - 1;
-        if (u > t.arena_units - cls) break;  // a scribbled list: bump instead
+        if (u > t.arena_units - cls) return false;  // a scribbled list: left alone
         uint32_t next =
             __atomic_load_n(reinterpret_cast<uint32_t*>(unit_ptr(t, u)), __ATOMIC_RELAXED);
         uint64_t nh = (((hd >> 32) + 1) << 32) | next;
@@ -169,10 +182,25 @@ bool alloc_units(FakeDns& t, uint32_t cls, uint32_t& unit) {
             return true;
         }
     }
-    uint64_t n = t.h->arena_next.fetch_add(cls, std::memory_order_relaxed);
-    if (n > t.arena_units - cls) return false;
-    unit = static_cast<uint32_t>(n);
-    return true;
+    return false;
+}
+
+// A block of at least need units: a freed one of that size, new arena, or a larger
+// freed one (names of growing length would otherwise strand the smaller blocks).
+bool alloc_units(FakeDns& t, uint32_t need, uint32_t& unit, uint32_t& cls) {
+    cls = need;
+    if (pop_free(t, need, unit)) return true;
+    if (t.h->arena_next.load(std::memory_order_relaxed) <= t.arena_units - need) {
+        uint64_t n = t.h->arena_next.fetch_add(need, std::memory_order_relaxed);
+        if (n <= t.arena_units - need) {
+            unit = static_cast<uint32_t>(n);
+            return true;
+        }
+    }
+    for (cls = need + 1; cls <= kNameClasses; ++cls) {
+        if (pop_free(t, cls, unit)) return true;
+    }
+    return false;
 }
 
 void free_units(FakeDns& t, uint32_t cls, uint32_t unit) {
@@ -251,14 +279,15 @@ bool recycle(FakeDns& t, uint32_t now, Taken& out, Recycled* rec) {
             continue;
         }
         uint32_t unit = e.unit.load(std::memory_order_relaxed);
-        uint32_t len = e.len.load(std::memory_order_relaxed);
+        uint32_t packed = e.len.load(std::memory_order_relaxed);
         if (!claim(e, s, out, now)) continue;
         out.index = i;
         // Busy now: nobody else writes the name; only this thread reads it as owner.
-        if (len != 0 && len <= kMaxName && unit <= t.arena_units - units_for(len)) {
+        if (block_sane(t, unit, packed)) {
+            uint32_t len = len_of(packed);
             out.had_block = true;
             out.unit = unit;
-            out.cls = units_for(len);
+            out.cls = cls_of(packed);
             char old[kMaxName];
             memcpy(old, unit_ptr(t, unit), len);
             drop_slot(t, old, len, i);
@@ -295,19 +324,20 @@ bool take_address(FakeDns& t, uint32_t now, Taken& out, Recycled* rec) {
 // Writes name into the taken entry and publishes it live with one pin (the caller's,
 // so that no sweep takes it before its slot is in place).
 bool publish(FakeDns& t, Taken& tk, const char* name, size_t len, uint32_t now) {
-    uint32_t cls = units_for(len);
-    uint32_t unit = 0;
-    if (tk.had_block && tk.cls == cls) {
-        unit = tk.unit;
+    uint32_t need = units_for(len);
+    uint32_t unit = 0, cls = 0;
+    if (tk.had_block && tk.cls >= need && tk.cls <= need + 1) {
+        unit = tk.unit;  // the old name's block fits (wasting at most one unit)
+        cls = tk.cls;
     } else {
         if (tk.had_block) free_units(t, tk.cls, tk.unit);
         tk.had_block = false;
-        if (!alloc_units(t, cls, unit)) return false;
+        if (!alloc_units(t, need, unit, cls)) return false;
     }
     FakeDnsEntry& e = t.entries[tk.index];
     memcpy(unit_ptr(t, unit), name, len);
     e.unit.store(unit, std::memory_order_relaxed);
-    e.len.store(static_cast<uint32_t>(len), std::memory_order_relaxed);
+    e.len.store(pack_len(len, cls), std::memory_order_relaxed);
     e.state.store(make_state(kPhaseLive, true, 1, tk.gen, now), std::memory_order_release);
     return true;
 }
@@ -338,7 +368,8 @@ FakeDnsLayout fake_dns_layout(uint32_t capacity) {
     l.capacity = capacity;
     l.buckets = 1;
     while (uint64_t{l.buckets} * 8 < capacity) l.buckets <<= 1;
-    l.arena_units = capacity * kNameClasses + kNameClasses;  // 256 bytes for every name
+    // 256 bytes for every name and half as much again for blocks on free lists.
+    l.arena_units = capacity * kNameClasses + capacity * kNameClasses / 2 + kNameClasses * 16;
     l.bucket_off = 256;
     l.entry_off = l.bucket_off + size_t{l.buckets} * sizeof(FakeDnsBucket);
     l.arena_off = (l.entry_off + size_t{capacity} * sizeof(FakeDnsEntry) + 63) & ~size_t{63};

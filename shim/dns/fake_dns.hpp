@@ -56,8 +56,9 @@ struct FakeDnsBucket {
 };
 
 // state: phase (2 bits: free, busy, live) | ref (1) | pins (15) | generation (14) |
-// last use in CLOCK_BOOTTIME seconds (32). unit and len are valid while state is live
-// and unchanged (readers re-check it after copying the name).
+// last use in CLOCK_BOOTTIME seconds (32). unit and len (the name's length | its
+// block's units << 16) are valid while state is live and unchanged (readers re-check
+// it after copying the name).
 struct FakeDnsEntry {
     std::atomic<uint64_t> state;
     std::atomic<uint32_t> unit;

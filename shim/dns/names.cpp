@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "shim/audit.hpp"
 #include "shim/dns/fake_dns.hpp"
 #include "shim/dns/hosts_file.hpp"
 #include "shim/log.hpp"
@@ -153,13 +154,27 @@ bool fake_index_of(const Config& cfg, const sockaddr* a, uint32_t& index) {
 
 namespace {
 
-// One line at -v per name given back, and one when none may be.
-void log_recycled(const Recycled& r, const char* name, uint32_t index, uint64_t total) {
-    log_line(LogLevel::kVerbose,
-             "fake-DNS range full: gave back %.*s (unused, idle) for %s at index %u (%llu given "
-             "back so far)",
-             static_cast<int>(r.old_len), r.old_name, name, index,
-             static_cast<unsigned long long>(total));
+// One line at -v and one audit record (the old name, the address it had, reason
+// "recycled") per name given back.
+void report_recycled(const Config& cfg, const Recycled& r, const char* name,
+                     const sockaddr_storage& addr, uint64_t total) {
+    std::string_view old(r.old_name, r.old_len);
+    if (cfg.log_level >= LogLevel::kVerbose) {
+        char text[64];
+        format_sockaddr(reinterpret_cast<const sockaddr*>(&addr), text, sizeof text);
+        log_line(LogLevel::kVerbose,
+                 "fake-DNS range full: gave back %.*s (no connection, idle) and its address %s "
+                 "to %s (%llu given back so far)",
+                 static_cast<int>(old.size()), old.data(), text, name,
+                 static_cast<unsigned long long>(total));
+    }
+    if (audit_on()) {
+        AuditEvent e = audit_event(AuditKind::kLookup, nullptr, old);
+        e.address = reinterpret_cast<const sockaddr*>(&addr);
+        e.via_proxy = false;
+        e.reason = "recycled";
+        audit(cfg, e);
+    }
 }
 
 }  // namespace
@@ -172,10 +187,10 @@ int fake_lookup(const Config& cfg, const char* name, int family, sockaddr_storag
     Recycled recycled;
     switch (fake_dns_insert(*table, name, index, fake_dns_now(), &recycled)) {
         case InsertResult::kOk:
-            if (recycled.happened)
-                log_recycled(recycled, name, index,
-                             table->h->recycled.load(std::memory_order_relaxed));
             fake_address(cfg, index, family, out, len);
+            if (recycled.happened)
+                report_recycled(cfg, recycled, name, out,
+                                table->h->recycled.load(std::memory_order_relaxed));
             return 0;
         case InsertResult::kBadName: return EAI_NONAME;
         case InsertResult::kFull:
