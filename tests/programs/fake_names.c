@@ -4,6 +4,8 @@
  *   fake_names hold NAME PORT CHURN GONE  connect to NAME:PORT and keep it open while
  *                                        CHURN new names are resolved; GONE is looked
  *                                        up first and never connected to
+ *   fake_names bench N                  resolve N unique names only (whole-program
+ *                                        benchmark); prints the peak RSS too
  *   fake_names many PROCS THREADS SHARED UNIQUE
  *                                        PROCS processes x THREADS threads resolve the
  *                                        same SHARED names and UNIQUE names of their own
@@ -67,6 +69,29 @@ static int unique(long n) {
     }
     printf("resolved=%ld fails=%ld wrong=%ld first_changed=%ld first_error=%s\n", n - fails, fails,
            wrong, again_bad, first_err ? gai_strerror(first_err) : "none");
+    return 0;
+}
+
+static long vmhwm_kb(void) {
+    FILE* f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "VmHWM:", 6) == 0) kb = atol(line + 6);
+    }
+    if (f != NULL) fclose(f);
+    return kb;
+}
+
+static int bench(long n) {
+    long fails = 0;
+    char name[128];
+    for (long i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "b%ld.bench.example", i);
+        struct in_addr a;
+        if (resolve4(name, &a) != 0) fails++;
+    }
+    printf("resolved=%ld fails=%ld vmhwm_kb=%ld\n", n - fails, fails, vmhwm_kb());
     return 0;
 }
 
@@ -264,10 +289,11 @@ static int many(int procs, int threads, long shared, long uniq) {
 int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 3 && strcmp(argv[1], "unique") == 0) return unique(atol(argv[2]));
+    if (argc == 3 && strcmp(argv[1], "bench") == 0) return bench(atol(argv[2]));
     if (argc == 6 && strcmp(argv[1], "hold") == 0)
         return hold(argv[2], atoi(argv[3]), atol(argv[4]), argv[5]);
     if (argc == 6 && strcmp(argv[1], "many") == 0)
         return many(atoi(argv[2]), atoi(argv[3]), atol(argv[4]), atol(argv[5]));
-    fprintf(stderr, "usage: fake_names unique N | hold NAME PORT CHURN GONE | many P T S U\n");
+    fprintf(stderr, "usage: fake_names unique N | bench N | hold NAME PORT CHURN GONE | many P T S U\n");
     return 2;
 }
