@@ -104,7 +104,7 @@ void describe_fake_table(const Config& cfg, char* out, size_t cap) {
     // The hash index is touched all over after a few thousand names; entries and names
     // as they come (16 bytes each, the name rounded up to 16).
     snprintf(out, cap,
-             "fake dns: %u names at once, then the least recently used given back after %u "
+             "fake-dns: %u names at once, then the least recently used given back after %u "
              "min unused; memory %.1f MB index + 16 B entry + name (16 B steps) per name",
              n, cfg.fake_min_age_s / 60, static_cast<double>(l.entry_off - l.bucket_off) / 1e6);
 }

@@ -37,13 +37,13 @@ else
 fi
 
 run 20 "${SFY[@]}" "${WIDE[@]}" --check
-if [[ $OUT == *"fake dns: 4194302 names at once"* ]]; then
+if [[ $OUT == *"fake-dns: 4194302 names at once"* ]]; then
     pass "check-shows-capacity"
 else
     fail "check-shows-capacity" "$(why "expected --check to state 4194302 names")"
 fi
 run 20 "${IN_CLIENT[@]}" "$SOCKSIFY" --version
-check_out "version-shows-capacity" "fake dns: 131070 names at once"
+check_out "version-shows-capacity" "fake-dns: 131070 names at once"
 
 # --- A full range keeps names used within the minimum age ------------------------------
 
