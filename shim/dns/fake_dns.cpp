@@ -5,7 +5,6 @@
 
 #include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,7 +129,8 @@ bool find_norm(FakeDns& t, const char* norm, size_t len, uint64_t h, uint32_t no
 
 enum class Lock : uint8_t { kHeld, kNested, kWithout };
 
-uint32_t self_tid() { return static_cast<uint32_t>(syscall(SYS_gettid)); }
+// gettid(), not syscall(): the library hooks syscall.
+uint32_t self_tid() { return static_cast<uint32_t>(gettid()); }
 
 int64_t now_ms() {
     timespec ts{};
