@@ -60,7 +60,8 @@ fi
 # --- Recycling under churn: an open connection keeps its name -------------------------
 
 # /24, minimum age 0: 5,000 new names churn through 254 addresses (each given back about
-# 20 times) while a connection to web6.socks.test stays open. Its address is never given
+# 20 times) while a connection to web6.socks.test stays open (a forked child closes its
+# copy first: the parent's use still counts). Its address is never given
 # to another name; the open connection and a second one to the same address still reach
 # web6 (Dante connects to its IPv6-only address); echo.socks.test, looked up first and
 # never connected to, is given back and, asked again, gets an address that works.

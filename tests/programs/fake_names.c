@@ -1,9 +1,10 @@
 /* Fake-DNS capacity and recycling probe (issue 19), run under socksify:
  *   fake_names unique N                 resolve N unique names; each answer must
  *                                        reverse-resolve to its own name
- *   fake_names hold NAME PORT CHURN GONE  connect to NAME:PORT and keep it open while
- *                                        CHURN new names are resolved; GONE is looked
- *                                        up first and never connected to
+ *   fake_names hold NAME PORT CHURN GONE  connect to NAME:PORT and keep it open (a
+ *                                        forked child closes its copy) while CHURN new
+ *                                        names are resolved; GONE is looked up first
+ *                                        and never connected to
  *   fake_names bench N                  resolve N unique names only (whole-program
  *                                        benchmark); prints the peak RSS too
  *   fake_names many PROCS THREADS SHARED UNIQUE
@@ -143,6 +144,14 @@ static int hold(const char* host, int port, long churn, const char* gone) {
         printf("setup=connect-failed\n");
         return 0;
     }
+    /* A forked child closes its copy of the connection: the parent's stays open and
+     * must keep its name (each process holds its own use of the address). */
+    pid_t child = fork();
+    if (child == 0) {
+        close(fd);
+        _exit(0);
+    }
+    if (child > 0) waitpid(child, NULL, 0);
     long fails = 0, collided = 0, wrong = 0, gone_reused = 0;
     char name[128];
     for (long i = 0; i < churn; i++) {
