@@ -12,6 +12,7 @@
 
 #include "launcher/pipeline.hpp"
 #include "protocol/status.hpp"
+#include "shim/dns/names.hpp"
 #include "shim/proxy/handshake.hpp"
 #include "shim/proxy/tcp_connect.hpp"
 
@@ -221,6 +222,9 @@ int run_check(const Config& cfg, const char* target) {
     printf("settings: dns %s, udp %s, %s, timeout %d ms%s\n", dns, cfg.udp ? "on" : "off",
            pipelined ? "pipelined" : "one message per round trip", cfg.timeout_ms,
            cfg.strict ? ", strict" : "");
+    char fake[256];
+    describe_fake_table(cfg, fake, sizeof fake);
+    printf("%s\n", fake);
     printf("%s\n", usable ? "usable" : "not usable");
     return usable ? 0 : 1;
 }

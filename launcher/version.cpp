@@ -21,6 +21,9 @@
 #include <string>
 #include <string_view>
 
+#include "shim/dns/fake_dns.hpp"
+#include "shim/dns/names.hpp"
+
 #ifndef SOCKSIFY_VERSION
 #define SOCKSIFY_VERSION "unknown"
 #endif
@@ -184,6 +187,14 @@ void print_version() {
     std::printf("supervisor: %s; %s\n", supervisor.c_str(), kernel.c_str());
     std::printf("udp: yes (UDP ASSOCIATE through the proxy)\n");
     std::printf("upstream: socks5, socks5h, socks4, socks4a, http (chains and routes)\n");
+    // The defaults; --check shows the configured ranges' figures.
+    shim::Config cfg;
+    shim::parse_fake_net4(shim::kDefaultFakeNet, cfg.fake_net4);
+    shim::parse_fake_net6(shim::kDefaultFakeNet6, cfg.fake_net6);
+    char fake[256];
+    shim::describe_fake_table(cfg, fake, sizeof fake);
+    std::printf("%s (default ranges; up to %u with --fake-net /8)\n", fake,
+                shim::kFakeDnsMaxCapacity);
 }
 
 }  // namespace socksify::launcher

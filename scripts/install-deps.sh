@@ -19,6 +19,7 @@ packages=(
     tinyproxy squid apache2-utils  # HTTP CONNECT upstreams (squid: Basic auth, htpasswd)
     openssh-server openssh-client  # "ssh -D" against a local sshd: SOCKS4a and SOCKS5
     proxychains4  # the peer in the benchmarks; its stock proxychains4.conf in the import test
+    time  # GNU time: peak RSS in scripts/bench-fake-dns.sh
 )
 
 missing=()

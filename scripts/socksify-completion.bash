@@ -6,7 +6,7 @@
 # shellcheck shell=bash
 
 # Options that take a value (the next word, or after '=').
-_socksify_value_opts='-x --proxy --direct --dns --dns-tcp --fake-net --fake-net6 --udp
+_socksify_value_opts='-x --proxy --direct --dns --dns-tcp --fake-net --fake-net6 --fake-min-age --udp
     --timeout --password-file --allow --deny --audit --audit-summary --config
     --proxychains-conf --supervise --chain --chain-mode --chain-len --route'
 _socksify_flag_opts='--check --no-pipeline --strict --default-deny -v --verbose -q --quiet -h --help

@@ -372,6 +372,18 @@ const char* parse_fake_net6(std::string_view text, Cidr& out) {
     return nullptr;
 }
 
+const char* parse_fake_min_age(std::string_view text, uint32_t& seconds) {
+    if (text.empty()) return "not a number";
+    uint32_t minutes = 0;
+    for (char c : text) {
+        if (!is_digit(c)) return "not a whole number of minutes";
+        minutes = minutes * 10 + static_cast<uint32_t>(c - '0');
+        if (minutes > 10080) return "must be at most 10080 minutes (a week)";
+    }
+    seconds = minutes * 60;
+    return nullptr;
+}
+
 const char* parse_dns_server(std::string_view text, sockaddr_storage& out, socklen_t& len) {
     std::string_view host = text;
     std::string_view port_text;

@@ -41,6 +41,10 @@ inline constexpr const char* kEnvFakeNet = "SOCKSIFY_FAKE_NET";    // IPv4 CIDR
 inline constexpr const char* kEnvFakeNet6 = "SOCKSIFY_FAKE_NET6";  // IPv6 CIDR
 inline constexpr const char* kDefaultFakeNet = "198.18.0.0/15";
 inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCKS"
+// Minutes a fake name must go unused before its address may be given to another name
+// once the range is full (programs cache answers: Java 30 s, browsers about a minute).
+inline constexpr const char* kEnvFakeMinAge = "SOCKSIFY_FAKE_MIN_AGE";
+inline constexpr uint32_t kDefaultFakeMinAgeMin = 5;
 inline constexpr const char* kEnvStrict = "SOCKSIFY_STRICT";   // 1: nothing leaves unproxied
 inline constexpr const char* kEnvUdp = "SOCKSIFY_UDP";         // on (default) | off, as parse_bool
 inline constexpr const char* kEnvDnsTcp = "SOCKSIFY_DNS_TCP";  // res_* over TCP: IP[:port]
@@ -94,6 +98,8 @@ const char* parse_dns_mode(std::string_view text, DnsMode& out);  // remote|loca
 // hosts in the low 32 bits).
 const char* parse_fake_net4(std::string_view text, Cidr& out);
 const char* parse_fake_net6(std::string_view text, Cidr& out);
+// Whole minutes, 0 to 10080 (a week); seconds receives them as seconds.
+const char* parse_fake_min_age(std::string_view text, uint32_t& seconds);
 // "IP", "IP:port", "[v6]:port" or a bare IPv6 address; port 53 by default.
 const char* parse_dns_server(std::string_view text, sockaddr_storage& out, socklen_t& len);
 
@@ -160,6 +166,7 @@ struct Config {
     DnsMode dns_mode = DnsMode::kRemote;
     Cidr fake_net4{};  // filled by load_config from kEnvFakeNet or the default
     Cidr fake_net6{};
+    uint32_t fake_min_age_s = kDefaultFakeMinAgeMin * 60;
     // Domain suffixes of the direct list (".corp.internal"): resolved locally and
     // connected directly.
     size_t suffix_count = 0;

@@ -32,6 +32,9 @@ const char* store_fake_net(std::string_view v, Config& cfg) {
 const char* store_fake_net6(std::string_view v, Config& cfg) {
     return parse_fake_net6(v, cfg.fake_net6);
 }
+const char* store_fake_min_age(std::string_view v, Config& cfg) {
+    return parse_fake_min_age(v, cfg.fake_min_age_s);
+}
 const char* store_udp(std::string_view v, Config& cfg) { return parse_bool(v, cfg.udp); }
 const char* store_timeout(std::string_view v, Config& cfg) {
     return parse_timeout_ms(v, cfg.timeout_ms);
@@ -130,6 +133,12 @@ constexpr SettingRow kRows[] = {
      nullptr, kDefaultFakeNet6, false, Merge::kFirstWins, store_fake_net6, nullptr, nullptr,
      "IPv6 range of fake addresses, /96 to /126\n"
      "(default fd53:4f43:4b53::/96)"},
+    {Setting::kFakeMinAge, "fake-min-age", 0, Form::kValue, "MINUTES", "fake-min-age",
+     kEnvFakeMinAge, nullptr, nullptr, false, Merge::kFirstWins, store_fake_min_age, nullptr,
+     nullptr,
+     "once every fake address is taken, give back only\n"
+     "names unused this long and with no open connection\n"
+     "(default 5)"},
     {Setting::kUdp, "udp", 0, Form::kValue, "on|off", "udp", kEnvUdp, nullptr, nullptr, false,
      Merge::kFirstWins, store_udp, nullptr, nullptr,
      "relay UDP through the proxy (UDP ASSOCIATE); off: UDP\n"

@@ -21,6 +21,7 @@ enum class Setting : uint8_t {
     kDnsTcp,
     kFakeNet,
     kFakeNet6,
+    kFakeMinAge,
     kUdp,
     kTimeout,
     kCheck,

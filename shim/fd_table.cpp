@@ -96,6 +96,7 @@ void copy_fd_state(int from, int to) {
         dst->udp.audited[i].store(src->udp.audited[i].load(std::memory_order_relaxed),
                                   std::memory_order_relaxed);
     dst->udp.audited_next.store(0, std::memory_order_relaxed);
+    dst->fake_pin = src->fake_pin;  // the caller takes the copy's own pin (record_repin)
     set_kind(to, kind);
 }
 

@@ -64,6 +64,8 @@ struct FdRecord {
     UdpState udp;
     std::atomic<uint32_t> refs;  // kControl: how many fds share this association
     int aux;  // kTcpPending: its slot (shim/proxy/pending.hpp); kTcpFailed: errno
+    // The fake-DNS pin the open connection to peer holds (names.hpp fake_pin); 0: none.
+    uint32_t fake_pin;
 };
 
 namespace detail {

@@ -86,6 +86,7 @@ void after_fork_child() {
         !pthread_equal(g_starter.load(std::memory_order_relaxed), pthread_self()))
         g_state.store(kNotStarted, std::memory_order_relaxed);
     udp_after_fork_child();
+    repin_after_fork();
 }
 
 // Once per process image: handlers are inherited by the children of fork.

@@ -2,8 +2,10 @@
 // creates it when this process is the first of a run started without the launcher.
 #include "shim/shared_state.hpp"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <cstring>
 
@@ -17,26 +19,50 @@ namespace {
 
 constinit SharedHeader g_local{};
 constinit std::atomic<SharedHeader*> g_shared{nullptr};
+constinit size_t g_mapped = 0;  // bytes mapped at g_shared
+constinit FakeDns g_table{};
 constinit std::atomic<bool> g_table_ok{false};
 // Set by attach (before the configuration, and so the log level, is known) for bind.
 constinit bool g_named = false;
 constinit const char* g_unusable = nullptr;
 constinit char g_pass[kMaxCred + 1] = {};
 
-SharedHeader* map_state(int fd) {
-    void* p = mmap(nullptr, kSharedSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+SharedHeader* map_size(int fd, size_t size) {
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
     return p == MAP_FAILED ? nullptr : static_cast<SharedHeader*>(p);
 }
 
-FakeDnsTable& table_of(SharedHeader* h) {
-    return *reinterpret_cast<FakeDnsTable*>(reinterpret_cast<char*>(h) + kSharedTableOffset);
+// Maps the whole state: its size follows the capacity its header states, and the file
+// must have exactly that size and be sealed against shrinking (a shorter file would
+// fault in a process that reads past its end).
+SharedHeader* map_state(int fd, const char*& why) {
+    void* first = mmap(nullptr, kSharedTableOffset, PROT_READ, MAP_SHARED, fd, 0);
+    if (first == MAP_FAILED) {
+        why = "it cannot be mapped";
+        return nullptr;
+    }
+    uint32_t capacity = static_cast<const SharedHeader*>(first)->table_capacity;
+    munmap(first, kSharedTableOffset);
+    struct stat st {};
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (capacity > kFakeDnsMaxCapacity || fstat(fd, &st) != 0 ||
+        st.st_size != static_cast<off_t>(shared_size(capacity)) || seals < 0 ||
+        (seals & F_SEAL_SHRINK) == 0) {
+        why = "its size does not match its table or it is not sealed";
+        return nullptr;
+    }
+    SharedHeader* h = map_size(fd, shared_size(capacity));
+    if (h == nullptr) why = "it cannot be mapped";
+    if (h != nullptr) g_mapped = shared_size(capacity);
+    return h;
 }
 
-// The table's capacity is written by the first process to use it, before any entry is
-// claimed; every later one must agree (fake_dns.cpp bounds indexes by the compile-time
-// capacity whatever this says).
+void* table_of(SharedHeader* h) { return reinterpret_cast<char*>(h) + kSharedTableOffset; }
+
+// The table's own capacity field is written by the first process to use it; every later
+// one must agree (every index is bounded by this process's own capacity anyway).
 bool adopt_capacity(SharedHeader* h, uint32_t capacity) {
-    std::atomic_ref<uint32_t> cap(table_of(h).capacity);
+    std::atomic_ref<uint32_t> cap(static_cast<FakeDnsHeader*>(table_of(h))->capacity);
     uint32_t seen = 0;
     return cap.compare_exchange_strong(seen, capacity) || seen == capacity;
 }
@@ -58,14 +84,15 @@ void attach_shared_state(const char* text) {
         g_unusable = why;
         return;
     }
-    SharedHeader* h = map_state(fd);
+    const char* unmappable = nullptr;
+    SharedHeader* h = map_state(fd, unmappable);
     if (owned) real::close(fd);
     if (h == nullptr) {
-        g_unusable = "it cannot be mapped";
+        g_unusable = unmappable;
         return;
     }
     if (const char* bad = check_shared_header(h)) {
-        munmap(h, kSharedSize);
+        munmap(h, g_mapped);
         g_unusable = bad;
         return;
     }
@@ -93,13 +120,16 @@ void bind_shared_state(const Config& cfg) {
         if (!cfg.valid) return;
         StateRef ref;
         int fd = create_state(cfg, cfg.pass, cfg.pass_len, ref);
-        h = fd >= 0 ? map_state(fd) : nullptr;
+        const char* unmappable = nullptr;
+        h = fd >= 0 ? map_state(fd, unmappable) : nullptr;
         if (h == nullptr) {
             if (fd >= 0) real::close(fd);
             // Still shared across fork(); programs it execs make their own.
-            void* p = mmap(nullptr, kSharedSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                           -1, 0);
+            size_t size = shared_size(fake_capacity(cfg));
+            void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
             if (p == MAP_FAILED) return;
+            g_mapped = size;
             h = static_cast<SharedHeader*>(p);
             stamp_shared_state(h, cfg, nullptr, 0);
             log_line(LogLevel::kVerbose, "no shared state for exec'd programs: %s",
@@ -119,14 +149,19 @@ void bind_shared_state(const Config& cfg) {
                  why);
         return;
     }
-    if (!adopt_capacity(h, fake_capacity(cfg))) {
+    if (h->table_capacity != fake_capacity(cfg) || !adopt_capacity(h, fake_capacity(cfg))) {
         log_line(LogLevel::kError,
                  "the run's fake-DNS table has another capacity than %u; names "
                  "needing a fake address fail",
                  fake_capacity(cfg));
         return;
     }
+    g_table = fake_dns_view(table_of(h), fake_capacity(cfg), cfg.fake_min_age_s);
     g_table_ok.store(true, std::memory_order_release);
+}
+
+size_t shared_size(uint32_t capacity) {
+    return kSharedTableOffset + fake_dns_layout(capacity).size;
 }
 
 const char* shared_password() { return g_pass[0] != '\0' ? g_pass : nullptr; }
@@ -136,9 +171,9 @@ SharedHeader& shared_state() {
     return h != nullptr ? *h : g_local;
 }
 
-FakeDnsTable* fake_dns_table() {
+FakeDns* fake_dns_table() {
     if (!g_table_ok.load(std::memory_order_acquire)) return nullptr;
-    return &table_of(g_shared.load(std::memory_order_acquire));
+    return &g_table;
 }
 
 }  // namespace socksify::shim

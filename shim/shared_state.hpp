@@ -14,9 +14,11 @@
 namespace socksify::shim {
 
 inline constexpr uint32_t kSharedMagic = 0x534f4b53;  // "SOKS"
-inline constexpr uint32_t kSharedVersion = 3;
+inline constexpr uint32_t kSharedVersion = 4;
 inline constexpr size_t kSharedTableOffset = 4096;
-inline constexpr size_t kSharedSize = kSharedTableOffset + sizeof(FakeDnsTable);
+
+// The state's size for a table of capacity names (sparse: untouched pages cost nothing).
+size_t shared_size(uint32_t capacity);
 
 // A fake range as the creator configured it (family AF_UNSPEC: none).
 struct SharedRange {
@@ -34,7 +36,7 @@ struct SharedHeader {
     // proto::PipelineVerdict for the run's proxy, written by the launcher's probe
     // (from its cache or a probe of its own); only kSafe lets a connection pipeline.
     std::atomic<uint32_t> pipeline;
-    uint32_t reserved;
+    uint32_t table_capacity;  // fake_capacity() of the creator's ranges: the state's size
     SharedRange fake_net4;
     SharedRange fake_net6;
     // The proxy password (RFC 1929: 1..255 bytes; 0 = none): kept here, readable by
@@ -60,6 +62,6 @@ const char* shared_password();
 SharedHeader& shared_state();
 // The fake-DNS table; null when the run's table cannot be used (then name lookups fail
 // rather than hand out addresses other processes would map to other names).
-FakeDnsTable* fake_dns_table();
+FakeDns* fake_dns_table();
 
 }  // namespace socksify::shim

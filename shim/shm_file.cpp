@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "shim/dns/names.hpp"
 #include "shim/shared_state.hpp"
 
 namespace socksify::shim {
@@ -25,7 +26,8 @@ bool stat_matches(const struct stat& st, const StateRef& ref) {
     return S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0600 && st.st_uid == ref.uid &&
            static_cast<uint64_t>(st.st_dev) == ref.dev &&
            static_cast<uint64_t>(st.st_ino) == ref.ino &&
-           st.st_size == static_cast<off_t>(kSharedSize);
+           st.st_size >= static_cast<off_t>(shared_size(0)) &&
+           st.st_size <= static_cast<off_t>(shared_size(kFakeDnsMaxCapacity));
 }
 
 void put_range(SharedRange& out, const Cidr& c) {
@@ -100,11 +102,13 @@ int create_state(const Config& cfg, const char* pass, size_t pass_len, StateRef&
         return -1;
     };
     // A new memfd is mode 0777 (0666 with MFD_NOEXEC_SEAL): the run's user alone.
-    if (fchmod(fd, 0600) != 0 || ftruncate(fd, static_cast<off_t>(kSharedSize)) != 0) return fail();
-    void* p = mmap(nullptr, kSharedSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    // Sized for the whole table, sparse: pages cost memory only once a name touches them.
+    size_t size = shared_size(fake_capacity(cfg));
+    if (fchmod(fd, 0600) != 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) return fail();
+    void* p = mmap(nullptr, kSharedTableOffset, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) return fail();
     stamp_shared_state(p, cfg, pass, pass_len);
-    munmap(p, kSharedSize);
+    munmap(p, kSharedTableOffset);
     // Its size is fixed for good: nobody can shrink it under another process's
     // mapping (SIGBUS there).
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) return fail();
@@ -167,6 +171,7 @@ void stamp_shared_state(void* mem, const Config& cfg, const char* pass, size_t p
     if (pass == nullptr || pass_len > kMaxCred) pass_len = 0;
     if (pass_len > 0) std::memcpy(h->pass, pass, pass_len);
     h->pass_len = static_cast<uint32_t>(pass_len);
+    h->table_capacity = fake_capacity(cfg);
     h->version.store(kSharedVersion, std::memory_order_relaxed);
     h->magic.store(kSharedMagic, std::memory_order_release);
 }
@@ -177,6 +182,7 @@ const char* check_shared_header(const void* mem) {
     if (h->version.load(std::memory_order_relaxed) != kSharedVersion)
         return "another layout version";
     if (h->pass_len > kMaxCred) return "password length out of bounds";
+    if (h->table_capacity > kFakeDnsMaxCapacity) return "table capacity out of bounds";
     if (!range_sane(h->fake_net4, AF_INET) || !range_sane(h->fake_net6, AF_INET6))
         return "fake range out of bounds";
     return nullptr;

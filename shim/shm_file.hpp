@@ -32,14 +32,14 @@ struct StateRef {
 bool parse_state_ref(const char* text, StateRef& out);
 void format_state_ref(const StateRef& ref, char* out, size_t cap);
 
-// Creates the state: a sealed memfd of kSharedSize bytes (mode 0600, size fixed), its
-// header stamped with cfg's fake ranges and the password, inherited across exec, at
-// fd 100 or above where the program's own descriptors rarely reach. Returns the fd and
-// fills ref, or -1 with errno set.
+// Creates the state: a sealed memfd of shared_size(fake_capacity(cfg)) bytes (mode 0600, size
+// fixed), its header stamped with cfg's fake ranges and the password, inherited across exec, at fd
+// 100 or above where the program's own descriptors rarely reach. Returns the fd and fills ref, or
+// -1 with errno set.
 int create_state(const Config& cfg, const char* pass, size_t pass_len, StateRef& ref);
 
-// True when fd is the state ref names: same inode, a regular file of kSharedSize owned
-// by ref.uid with mode 0600.
+// True when fd is the state ref names: same inode, a regular file of a possible state
+// size owned by ref.uid with mode 0600 (the exact size is checked against the header).
 bool state_fd_matches(int fd, const StateRef& ref);
 
 // The state ref names, as an fd this process may map: the inherited one, else (for a
@@ -47,10 +47,10 @@ bool state_fd_matches(int fd, const StateRef& ref);
 // verified. -1 when neither is; why says which check failed. owned: the caller closes.
 int open_state(const StateRef& ref, bool& owned, const char*& why);
 
-// Writes a creator's header into zeroed memory of kSharedSize bytes.
+// Writes a creator's header into the zeroed first page of a state.
 void stamp_shared_state(void* mem, const Config& cfg, const char* pass, size_t pass_len);
 
-// Why mem (kSharedSize bytes another process wrote) cannot be used, or nullptr: a
+// Why mem (the first page of a state another process wrote) cannot be used, or nullptr: a
 // wrong magic or version, a password length out of bounds.
 const char* check_shared_header(const void* mem);
 // Why mem's fake ranges differ from cfg's (its addresses would fall outside this

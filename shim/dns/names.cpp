@@ -6,8 +6,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <cstdio>
 #include <cstring>
 
+#include "shim/audit.hpp"
 #include "shim/dns/fake_dns.hpp"
 #include "shim/dns/hosts_file.hpp"
 #include "shim/log.hpp"
@@ -58,7 +60,7 @@ bool offset_in(const Cidr& c, const uint8_t* addr, uint64_t& offset) {
         uint8_t mask = static_cast<uint8_t>(0xff << (8 - c.prefix % 8));
         if ((addr[full] & mask) != c.addr[full]) return false;
     }
-    // Host numbers fit in 32 bits: the ranges' capacity is at most 2^17.
+    // Host numbers fit in 32 bits: the ranges' capacity is at most 2^24.
     offset = 0;
     for (size_t i = size >= 4 ? size - 4 : 0; i < size; ++i) offset = (offset << 8) | addr[i];
     uint64_t base = 0;
@@ -87,13 +89,24 @@ NameRoute route_name(const Config& cfg, const char* name, bool utf8, HostText& h
 }
 
 uint32_t fake_capacity(const Config& cfg) {
-    uint64_t cap = kFakeDnsCapacity;
+    uint64_t cap = kFakeDnsMaxCapacity;
     for (const Cidr* c : {&cfg.fake_net4, &cfg.fake_net6}) {
         if (c->family == AF_UNSPEC) continue;
         uint64_t hosts = host_count(*c);
         cap = std::min<uint64_t>(cap, hosts > 2 ? hosts - 2 : 0);
     }
     return static_cast<uint32_t>(cap);
+}
+
+void describe_fake_table(const Config& cfg, char* out, size_t cap) {
+    uint32_t n = fake_capacity(cfg);
+    FakeDnsLayout l = fake_dns_layout(n);
+    // The hash index is touched all over after a few thousand names; entries and names
+    // as they come (16 bytes each, the name rounded up to 16).
+    snprintf(out, cap,
+             "fake-dns: %u names at once, then the least recently used given back after %u "
+             "min unused; memory %.1f MB index + 16 B entry + name (16 B steps) per name",
+             n, cfg.fake_min_age_s / 60, static_cast<double>(l.entry_off - l.bucket_off) / 1e6);
 }
 
 void fake_address(const Config& cfg, uint32_t index, int family, sockaddr_storage& out,
@@ -139,34 +152,122 @@ bool fake_index_of(const Config& cfg, const sockaddr* a, uint32_t& index) {
     return false;
 }
 
+namespace {
+
+// One line at -v and one audit record (the old name, the address it had, reason
+// "recycled") per name given back.
+void report_recycled(const Config& cfg, const Recycled& r, const char* name,
+                     const sockaddr_storage& addr, uint64_t total) {
+    std::string_view old(r.old_name, r.old_len);
+    if (cfg.log_level >= LogLevel::kVerbose) {
+        char text[64];
+        format_sockaddr(reinterpret_cast<const sockaddr*>(&addr), text, sizeof text);
+        log_line(LogLevel::kVerbose,
+                 "fake-DNS range full: gave back %.*s (no connection, idle) and its address %s "
+                 "to %s (%llu given back so far)",
+                 static_cast<int>(old.size()), old.data(), text, name,
+                 static_cast<unsigned long long>(total));
+    }
+    if (audit_on()) {
+        AuditEvent e = audit_event(AuditKind::kLookup, nullptr, old);
+        e.address = reinterpret_cast<const sockaddr*>(&addr);
+        e.via_proxy = false;
+        e.reason = "recycled";
+        audit(cfg, e);
+    }
+}
+
+}  // namespace
+
 int fake_lookup(const Config& cfg, const char* name, int family, sockaddr_storage& out,
                 socklen_t& len) {
-    FakeDnsTable* table = fake_dns_table();
+    FakeDns* table = fake_dns_table();
     if (table == nullptr) return EAI_AGAIN;
     uint32_t index = 0;
-    switch (fake_dns_insert(*table, name, index)) {
+    Recycled recycled;
+    switch (fake_dns_insert(*table, name, index, fake_dns_now(), &recycled)) {
         case InsertResult::kOk:
-            // The table's capacity field is shared memory: this process's own range
-            // bounds the address it hands out.
-            if (index >= fake_capacity(cfg)) return EAI_AGAIN;
             fake_address(cfg, index, family, out, len);
+            if (recycled.happened)
+                report_recycled(cfg, recycled, name, out,
+                                table->h->recycled.load(std::memory_order_relaxed));
             return 0;
         case InsertResult::kBadName: return EAI_NONAME;
         case InsertResult::kFull:
             uint32_t zero = 0;
-            if (table->full_logged.compare_exchange_strong(zero, 1))
-                log_line(LogLevel::kError, "fake-DNS table full (%u names); lookups now fail",
-                         table->capacity);
+            if (table->h->full_logged.compare_exchange_strong(zero, 1))
+                log_line(LogLevel::kError,
+                         "fake-DNS range full (%u names), none unused and idle for %u min: "
+                         "lookups of new names fail until one is",
+                         table->capacity, table->min_age_s / 60);
             return EAI_AGAIN;
     }
     return EAI_AGAIN;
 }
 
 std::string_view fake_name_of(const Config& cfg, const sockaddr* a) {
+    static thread_local char t_name[kMaxName];
     uint32_t index = 0;
-    FakeDnsTable* table = fake_dns_table();
+    FakeDns* table = fake_dns_table();
     if (table == nullptr || !fake_index_of(cfg, a, index)) return {};
-    return fake_dns_name(*table, index);
+    return {t_name, fake_dns_name(*table, index, t_name, fake_dns_now())};
+}
+
+uint32_t fake_pin(const Config& cfg, const sockaddr* a) {
+    uint32_t index = 0;
+    FakeDns* table = fake_dns_table();
+    if (table == nullptr || cfg.dns_mode != DnsMode::kRemote || !fake_index_of(cfg, a, index))
+        return 0;
+    return fake_dns_pin(*table, index, fake_dns_now()) ? index + 1 : 0;
+}
+
+void fake_unpin(uint32_t pin) {
+    FakeDns* table = fake_dns_table();
+    if (pin != 0 && table != nullptr) fake_dns_unpin(*table, pin - 1, fake_dns_now());
+}
+
+namespace {
+// The highest fd that ever held a pin: a fork scans the table up to it only.
+constinit std::atomic<int> g_pinned_high{-1};
+
+void note_pinned(int fd) {
+    int high = g_pinned_high.load(std::memory_order_relaxed);
+    while (fd > high && !g_pinned_high.compare_exchange_weak(high, fd)) {
+    }
+}
+
+}  // namespace
+
+void record_pin(int fd, FdRecord& rec, const Config& cfg, const sockaddr* dest) {
+    uint32_t pin = fake_pin(cfg, dest);
+    fake_unpin(rec.fake_pin);
+    rec.fake_pin = pin;
+    if (pin != 0) note_pinned(fd);
+}
+
+void record_unpin(FdRecord& rec) {
+    uint32_t pin = rec.fake_pin;
+    rec.fake_pin = 0;
+    fake_unpin(pin);
+}
+
+void record_repin(int fd, FdRecord& rec) {
+    FakeDns* table = fake_dns_table();
+    if (rec.fake_pin == 0 || table == nullptr) return;
+    // A pinned entry cannot have been given back: it still holds rec's name.
+    if (!fake_dns_pin(*table, rec.fake_pin - 1, fake_dns_now())) {
+        rec.fake_pin = 0;
+        return;
+    }
+    note_pinned(fd);
+}
+
+void repin_after_fork() {
+    int high = g_pinned_high.load(std::memory_order_relaxed);
+    for (int fd = 0; fd <= high; ++fd) {
+        if (kind_of(fd) == FdKind::kNone) continue;
+        if (FdRecord* rec = fd_record(fd)) record_repin(fd, *rec);
+    }
 }
 
 }  // namespace socksify::shim

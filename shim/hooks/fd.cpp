@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdarg>
 
+#include "shim/dns/names.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
 #include "shim/hooks/export.hpp"
@@ -24,6 +25,8 @@ void duplicated(int from, int to) {
         share_udp(from, to);
     else
         copy_fd_state(from, to);
+    FdRecord* rec = kind_of(to) != FdKind::kNone ? fd_record(to) : nullptr;
+    if (rec != nullptr) record_repin(to, *rec);  // the copy's own pin on its fake peer
 }
 
 // dup2 and dup3 differ only in the flags argument.

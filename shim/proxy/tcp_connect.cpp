@@ -14,6 +14,7 @@
 #include "shim/audit.hpp"
 #include "shim/dns/names.hpp"
 #include "shim/fd_table.hpp"
+#include "shim/init.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
 #include "shim/proxy/chain.hpp"
@@ -199,6 +200,8 @@ void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err) {
         rec->peer_len = dest_len;
         rec->domain = dest->sa_family;
         remember_object(fd, *rec);  // after any replacement of the socket under fd
+        // While it is open, the name behind a fake peer is not given to another.
+        record_pin(fd, *rec, config(), dest);
         set_kind(fd, FdKind::kTcpProxied);
     }
 }

@@ -377,6 +377,7 @@ void adopt_udp(int fd) {
     rec->udp.control_fd = -1;
     rec->udp.relay_len = 0;
     rec->udp.connected = false;
+    record_unpin(*rec);           // a socket this number named before, closed out of our sight
     rec->udp.expect_header = 10;  // IPv4: the common case
     rec->udp.checked_ns = 0;
     rec->udp.opened_ns.store(0, std::memory_order_relaxed);
@@ -386,6 +387,9 @@ void adopt_udp(int fd) {
 
 void release_fd(int fd) {
     FdKind k = kind_of(fd);
+    if (k != FdKind::kNone) {
+        if (FdRecord* rec = fd_record(fd)) record_unpin(*rec);
+    }
     if (k == FdKind::kUdp)
         release_udp(fd);
     else if (k == FdKind::kTcpPending)
@@ -423,7 +427,10 @@ int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, 
     handled = false;
     FdRecord* rec = fd_record(fd);
     if (goes_direct(cfg, dest)) {
-        if (rec != nullptr) rec->udp.connected = false;  // the kernel's own connect
+        if (rec != nullptr) {
+            rec->udp.connected = false;  // the kernel's own connect
+            record_unpin(*rec);
+        }
         return 0;
     }
     handled = true;
@@ -449,6 +456,7 @@ int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, 
     memcpy(&rec->peer, dest, len < sizeof rec->peer ? len : sizeof rec->peer);
     rec->peer_len = len < sizeof rec->peer ? len : sizeof rec->peer;
     rec->udp.connected = true;
+    record_pin(fd, *rec, cfg, dest);
     if (uint8_t header[proto::kMaxUdpHeader]; audit_on()) {
         if (size_t h = udp_header_for(dest, name, header))
             audit_destination(rec->udp, cfg, dest, name, header, h);

@@ -1,9 +1,13 @@
-// The fake-DNS table in MAP_SHARED memory, as the launcher creates it: insert of
-// new names, lookup of a known name, and the reverse (index → name).
+// The fake-DNS table in MAP_SHARED memory, as the launcher creates it, holding 10
+// thousand, 1 million and 10 million names: lookup of a known name, insert of a new
+// one (the range full, so each insert gives one name back), and the reverse (index →
+// name). Flat cost across sizes is the point (issue 19).
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 
 #include <cstring>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,100 +16,50 @@
 namespace socksify::shim {
 namespace {
 
-// A zeroed, pre-faulted table in shared anonymous memory.
+constexpr uint32_t kNow = 1000;
+
+// A zeroed table of capacity names in shared anonymous memory (no minimum age: a full
+// range gives back a name on every new insert).
 class SharedTable {
   public:
-    SharedTable() {
-        void* p = mmap(nullptr, sizeof(FakeDnsTable), PROT_READ | PROT_WRITE,
-                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    explicit SharedTable(uint32_t capacity) : size_(fake_dns_layout(capacity).size) {
+        void* p = mmap(nullptr, size_, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED) return;
-        memset(p, 0, sizeof(FakeDnsTable));  // fault every page in outside the loop
-        table_ = static_cast<FakeDnsTable*>(p);
-        table_->capacity = kFakeDnsCapacity;
+        mem_ = p;
+        table_ = fake_dns_view(p, capacity, 0);
     }
     ~SharedTable() {
-        if (table_ != nullptr) munmap(table_, sizeof(FakeDnsTable));
+        if (mem_ != nullptr) munmap(mem_, size_);
     }
     SharedTable(const SharedTable&) = delete;
     SharedTable& operator=(const SharedTable&) = delete;
 
-    FakeDnsTable* get() const { return table_; }
-
-    // Empties the table: a cleared hash index hides every entry, and an entry is
-    // rewritten before it is published again, so the 34 MB of entries stay as they are.
-    void reset() {
-        memset(static_cast<void*>(table_->slots), 0, sizeof table_->slots);
-        table_->next.store(0, std::memory_order_relaxed);
-    }
+    FakeDns* get() { return mem_ != nullptr ? &table_ : nullptr; }
 
   private:
-    FakeDnsTable* table_ = nullptr;
+    size_t size_;
+    void* mem_ = nullptr;
+    FakeDns table_;
 };
 
 // Names shaped like real ones: varied length, a few labels.
-std::vector<std::string> make_names(size_t n) {
+std::string make_name(size_t i) {
     static constexpr const char* kSuffixes[] = {".example.com", ".cdn.example.net",
                                                 ".api.example.org", ".example"};
-    std::vector<std::string> names;
-    names.reserve(n);
-    for (size_t i = 0; i < n; ++i) names.push_back("host-" + std::to_string(i) + kSuffixes[i % 4]);
-    return names;
+    return "host-" + std::to_string(i) + kSuffixes[i % 4];
 }
 
-// Every iteration inserts a name the table has not seen; when the table is full
-// (capacity names) it is reset (inside the loop: ~1 MiB memset per 131,072 inserts, well under 1 ns
-// each) and the names are used again. The average covers load factors 0 to 0.5.
-void BM_FakeDnsInsertNew(benchmark::State& state) {
-    SharedTable s;
-    if (s.get() == nullptr) {
-        state.SkipWithError("mmap failed");
-        return;
-    }
-    const std::vector<std::string> names = make_names(kFakeDnsCapacity);
-    size_t next = 0;
-    for (auto _ : state) {
-        if (next == names.size()) [[unlikely]] {  // one name per entry: the table is full
-            s.reset();
-            next = 0;
-        }
-        uint32_t index = 0;
-        InsertResult r = fake_dns_insert(*s.get(), names[next], index);
-        if (r != InsertResult::kOk) [[unlikely]] {
-            state.SkipWithError("insert failed before the table was full");
-            break;
-        }
-        benchmark::DoNotOptimize(index);
-        ++next;
-    }
-}
-BENCHMARK(BM_FakeDnsInsertNew);
-
-// Insert of a name already present: what every repeated getaddrinfo of one name costs.
-void BM_FakeDnsInsertExisting(benchmark::State& state) {
-    SharedTable s;
-    if (s.get() == nullptr) {
-        state.SkipWithError("mmap failed");
-        return;
-    }
-    uint32_t index = 0;
-    fake_dns_insert(*s.get(), "www.example.com", index);
-    for (auto _ : state) {
-        InsertResult r = fake_dns_insert(*s.get(), "www.example.com", index);
-        benchmark::DoNotOptimize(r);
-        benchmark::DoNotOptimize(index);
-    }
-}
-BENCHMARK(BM_FakeDnsInsertExisting);
-
-// One table holding 100,000 names, shared by the lookup benchmarks (built once).
-// Lookups either repeat one known name (hot in cache) or walk all of them (the
-// table is ~35 MB: mostly cache misses).
+// A table filled to its capacity with n names, built once per size and kept.
 struct Filled {
-    explicit Filled(size_t n) : names(make_names(n)) {
+    explicit Filled(uint32_t n) : s(n) {
         if (s.get() == nullptr) return;
-        for (const std::string& name : names) {
+        names.reserve(n);
+        indices.reserve(n);
+        for (uint32_t i = 0; i < n; ++i) {
+            names.push_back(make_name(i));
             uint32_t index = 0;
-            if (fake_dns_insert(*s.get(), name, index) != InsertResult::kOk) return;
+            if (fake_dns_insert(*s.get(), names.back(), index, kNow) != InsertResult::kOk) return;
             indices.push_back(index);
         }
         ok = true;
@@ -116,29 +70,16 @@ struct Filled {
     bool ok = false;
 };
 
-const Filled& filled() {
-    static const Filled f(100000);
-    return f;
+Filled& filled(uint32_t n) {
+    static std::map<uint32_t, std::unique_ptr<Filled>> tables;
+    auto& f = tables[n];
+    if (!f) f = std::make_unique<Filled>(n);
+    return *f;
 }
 
+// Known names in table order: mostly cache misses on a big table.
 void BM_FakeDnsFindKnown(benchmark::State& state) {
-    const Filled& f = filled();
-    if (!f.ok) {
-        state.SkipWithError("filling the table failed");
-        return;
-    }
-    const std::string& name = f.names[f.names.size() / 2];
-    for (auto _ : state) {
-        uint32_t index = 0;
-        bool found = fake_dns_find(*f.s.get(), name, index);
-        benchmark::DoNotOptimize(found);
-        benchmark::DoNotOptimize(index);
-    }
-}
-BENCHMARK(BM_FakeDnsFindKnown);
-
-void BM_FakeDnsFindAll(benchmark::State& state) {
-    const Filled& f = filled();
+    Filled& f = filled(static_cast<uint32_t>(state.range(0)));
     if (!f.ok) {
         state.SkipWithError("filling the table failed");
         return;
@@ -146,44 +87,81 @@ void BM_FakeDnsFindAll(benchmark::State& state) {
     size_t i = 0;
     for (auto _ : state) {
         uint32_t index = 0;
-        bool found = fake_dns_find(*f.s.get(), f.names[i], index);
+        bool found = fake_dns_find(*f.s.get(), f.names[i], index, kNow);
         benchmark::DoNotOptimize(found);
         benchmark::DoNotOptimize(index);
         if (++i == f.names.size()) i = 0;
     }
 }
-BENCHMARK(BM_FakeDnsFindAll);
+BENCHMARK(BM_FakeDnsFindKnown)->Arg(10000)->Arg(1000000)->Arg(10000000);
 
-void BM_FakeDnsFindMissing(benchmark::State& state) {
-    const Filled& f = filled();
+// A new name into the full table: the sweep gives one name back each time. Names go on
+// counting up from the table's size, so each is new; the one given back was idle.
+void BM_FakeDnsInsertNew(benchmark::State& state) {
+    Filled& f = filled(static_cast<uint32_t>(state.range(0)));
     if (!f.ok) {
         state.SkipWithError("filling the table failed");
         return;
     }
+    static std::map<int64_t, size_t> next_name;
+    size_t& next = next_name[state.range(0)];
+    if (next == 0) next = f.names.size();
+    std::vector<std::string> fresh;
+    fresh.reserve(1 << 16);
+    for (size_t i = 0; i < (1 << 16); ++i) fresh.push_back(make_name(next + i));
+    size_t i = 0;
     for (auto _ : state) {
         uint32_t index = 0;
-        bool found = fake_dns_find(*f.s.get(), "not-there.example.com", index);
-        benchmark::DoNotOptimize(found);
+        InsertResult r = fake_dns_insert(*f.s.get(), fresh[i], index, kNow);
+        if (r != InsertResult::kOk) [[unlikely]] {
+            state.SkipWithError("insert failed");
+            break;
+        }
+        benchmark::DoNotOptimize(index);
+        if (++i == fresh.size()) [[unlikely]] {
+            state.SkipWithError("ran past the prepared names");
+            break;
+        }
+    }
+    next += i;  // the table keeps its size; the names given back were the earliest ones
+}
+BENCHMARK(BM_FakeDnsInsertNew)->Arg(10000)->Arg(1000000)->Arg(10000000)->Iterations(50000);
+
+// Insert of a name already present: what every repeated getaddrinfo of one name costs.
+void BM_FakeDnsInsertExisting(benchmark::State& state) {
+    Filled& f = filled(static_cast<uint32_t>(state.range(0)));
+    if (!f.ok) {
+        state.SkipWithError("filling the table failed");
+        return;
+    }
+    uint32_t index = 0;
+    const std::string name = "www.example.com";
+    fake_dns_insert(*f.s.get(), name, index, kNow);
+    for (auto _ : state) {
+        InsertResult r = fake_dns_insert(*f.s.get(), name, index, kNow);
+        benchmark::DoNotOptimize(r);
         benchmark::DoNotOptimize(index);
     }
 }
-BENCHMARK(BM_FakeDnsFindMissing);
+BENCHMARK(BM_FakeDnsInsertExisting)->Arg(10000)->Arg(1000000)->Arg(10000000);
 
 // Reverse: the fake address a program connects to, back to its name.
 void BM_FakeDnsName(benchmark::State& state) {
-    const Filled& f = filled();
+    Filled& f = filled(static_cast<uint32_t>(state.range(0)));
     if (!f.ok) {
         state.SkipWithError("filling the table failed");
         return;
     }
     size_t i = 0;
     for (auto _ : state) {
-        std::string_view name = fake_dns_name(*f.s.get(), f.indices[i]);
+        char name[kMaxName];
+        size_t n = fake_dns_name(*f.s.get(), f.indices[i], name, kNow);
+        benchmark::DoNotOptimize(n);
         benchmark::DoNotOptimize(name);
         if (++i == f.indices.size()) i = 0;
     }
 }
-BENCHMARK(BM_FakeDnsName);
+BENCHMARK(BM_FakeDnsName)->Arg(10000)->Arg(1000000)->Arg(10000000);
 
 }  // namespace
 }  // namespace socksify::shim

@@ -192,7 +192,7 @@ if [[ -z $why ]]; then pass files-after-file-options; else fail files-after-file
 expect prefix-double-dash-u "--udp" --u
 expect prefix-double-dash-de "--default-deny --deny" --de
 expect prefix-double-dash-audit "--audit --audit-summary" --aud
-expect prefix-fake "--fake-net --fake-net6" --fake
+expect prefix-fake "--fake-min-age --fake-net --fake-net6" --fake
 expect prefix-after-value "--dns --dns-tcp" -x socks5h://198.51.100.1 --dn
 expect udp-values "off on" --udp ''
 expect udp-value-prefix "off" --udp of

@@ -42,6 +42,7 @@ declare -A VALUE=(
     [SOCKSIFY_DNS]=off
     [SOCKSIFY_FAKE_NET]=198.19.0.0/16
     [SOCKSIFY_FAKE_NET6]=fd53:4f43:4b53:2::/96
+    [SOCKSIFY_FAKE_MIN_AGE]=nonsense
     [SOCKSIFY_STRICT]=0
     [SOCKSIFY_UDP]=on
     [SOCKSIFY_DNS_TCP]=nonsense

@@ -22,7 +22,7 @@ else
     fail version-first-line "$(why "expected 'socksify $VERSION' first")"
 fi
 keys=$(printf '%s\n' "$OUT" | tail -n +2 | sed 's/:.*//' | tr '\n' ' ')
-if [[ $keys == "library supervisor udp upstream " ]]; then
+if [[ $keys == "library supervisor udp upstream fake-dns " ]]; then
     pass version-one-line-each
 else
     fail version-one-line-each "$(why "keys after the first line: '$keys'")"

@@ -299,7 +299,7 @@ TEST_F(ResolverTest, StringsThatAreNoHostNameFailAsLibcFailsThem) {
             EXPECT_EQ(libc_result, nullptr) << af;
         }
         uint32_t index = 0;
-        EXPECT_FALSE(fake_dns_find(*fake_dns_table(), form, index));
+        EXPECT_FALSE(fake_dns_find(*fake_dns_table(), form, index, fake_dns_now()));
     }
     EXPECT_GT(checked, 300u);
     // Mistyped addresses and the root are no names either (libc would ask a
@@ -315,7 +315,7 @@ TEST_F(ResolverTest, StringsThatAreNoHostNameFailAsLibcFailsThem) {
         EXPECT_EQ(fake_gethostbyname(s, AF_INET, &h, buf, sizeof buf, &result, &herr, handled), 0);
         EXPECT_EQ(herr, HOST_NOT_FOUND) << s;
         uint32_t index = 0;
-        EXPECT_FALSE(fake_dns_find(*fake_dns_table(), s, index)) << s;
+        EXPECT_FALSE(fake_dns_find(*fake_dns_table(), s, index, fake_dns_now())) << s;
     }
 }
 
