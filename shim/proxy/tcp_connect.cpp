@@ -3,6 +3,7 @@
 // when the launcher's probe found the proxy keeps early bytes), record the peer.
 #include "shim/proxy/tcp_connect.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -104,7 +105,8 @@ void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view nam
 
 }  // namespace
 
-int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg) {
+int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg,
+                        bool fresh) {
     int64_t start = monotonic_ns();
     t_via[0] = '\0';
     if (!cfg.valid) {
@@ -125,17 +127,20 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
         }
     }
     if (int err = police(cfg, dest, name, AuditKind::kConnect)) return err;
-    // A non-blocking socket gets EINPROGRESS; its exchange runs in the readiness hooks
-    // and ends in finish_connect (shim/proxy/pending.cpp). Without a free slot, and for what
-    // the state machine does not drive yet (another upstream kind, a chain, a route):
-    // blocking.
-    bool machine_can = cfg.proxy_kind == ProxyKind::kSocks5 && cfg.hop_count == 0 &&
-                       find_route(cfg, dest, name) == nullptr;
-    int err = machine_can ? start_pending(fd, dest, dest_len, name, cfg, start) : kNoPending;
+    // One read of the status flags picks the path, and is what the blocking path puts
+    // back. A non-blocking socket gets EINPROGRESS; its exchange runs in the readiness
+    // hooks and ends in finish_connect (shim/proxy/pending.cpp). Without a free slot, and
+    // for what the state machine does not drive yet (another upstream kind, a chain, a
+    // route): blocking.
+    int flags = real::fcntl(fd, F_GETFL, 0);
+    int err = flags < 0 ? errno : kNoPending;
+    if (flags >= 0 && (flags & O_NONBLOCK) != 0 && cfg.proxy_kind == ProxyKind::kSocks5 &&
+        cfg.hop_count == 0 && find_route(cfg, dest, name) == nullptr)
+        err = start_pending(fd, dest, dest_len, name, cfg, start);
     if (err == EINPROGRESS) return err;
     if (err == kNoPending) {
-        err = connect_via_proxy(fd, dest, dest_len, name, cfg);
-    } else {
+        err = connect_blocking(fd, flags, dest, dest_len, name, cfg, fresh);
+    } else if (flags >= 0) {
         settle(fd, dest, dest_len, err);
     }
     log_connect(fd, dest, name, cfg, err, start);
@@ -145,7 +150,8 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
 
 void finish_connect(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                     const Config& cfg, int err, int64_t start_ns) {
-    settle(fd, dest, dest_len, err);
+    // start_pending took the identity after the socket's last replacement.
+    settle(fd, dest, dest_len, err, true);
     log_connect(fd, dest, name, cfg, err, start_ns);
     audit_connect(cfg, dest, name, err, start_ns);
 }
@@ -205,8 +211,14 @@ int proxy_exchange(int fd, int domain, const proto::Request& request, const Conf
 
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                       const Config& cfg) {
-    int old_flags = 0;
-    if (int err = make_nonblocking(fd, old_flags)) return err;
+    int flags = real::fcntl(fd, F_GETFL, 0);
+    if (flags < 0) return errno;
+    return connect_blocking(fd, flags, dest, dest_len, name, cfg, false);
+}
+
+int connect_blocking(int fd, int flags, const sockaddr* dest, socklen_t dest_len,
+                     std::string_view name, const Config& cfg, bool fresh) {
+    if (int err = make_nonblocking(fd, flags)) return err;
     Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
     proto::Request request{proto::Command::kConnect, socks_address(dest, name)};
     HandshakeResult result;
@@ -216,12 +228,12 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
     int err = route != nullptr ? run_via_hop(fd, domain, route->hop, request.address, deadline,
                                              result, t_via, sizeof t_via)
                                : proxy_exchange(fd, domain, request, cfg, deadline, result);
-    settle(fd, dest, dest_len, err);
-    restore_blocking(fd, old_flags);
+    settle(fd, dest, dest_len, err, fresh);
+    restore_blocking(fd, flags);
     return err;
 }
 
-void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err) {
+void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err, bool fresh) {
     if (err == EISCONN || err == EALREADY) {
         // The program's own connection (direct, or still connecting): left alone.
     } else if (err != 0) {
@@ -231,7 +243,8 @@ void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err) {
         memcpy(&rec->peer, dest, dest_len);
         rec->peer_len = dest_len;
         rec->domain = dest->sa_family;
-        remember_object(fd, *rec);  // after any replacement of the socket under fd
+        // Known already unless the socket under fd was replaced (forget_object).
+        if (!fresh || rec->ino == 0) remember_object(fd, *rec);
         set_kind(fd, FdKind::kTcpProxied);
     }
 }
