@@ -17,6 +17,7 @@ packages=(
     golang-go busybox-static  # programs the preload cannot reach, for the supervisor's tests
     tinyproxy squid apache2-utils  # HTTP CONNECT upstreams (squid: Basic auth, htpasswd)
     openssh-server openssh-client  # "ssh -D" against a local sshd: SOCKS4a and SOCKS5
+    strace  # system calls per proxied connection (tests/integration/conn_syscalls.sh)
 )
 
 missing=()
