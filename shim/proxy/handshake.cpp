@@ -153,6 +153,8 @@ int Handshake::phase_done(HandshakeResult& out) {
 
 short Handshake::advance(int fd, HandshakeResult& out) {
     if (done_) return 0;
+    bool may_read = !poll_first_ || entered_;
+    entered_ = true;
     if (connecting_) {
         pollfd p{fd, POLLOUT, 0};
         int n = real::poll(&p, 1, 0);
@@ -170,6 +172,7 @@ short Handshake::advance(int fd, HandshakeResult& out) {
             ssize_t n = real::send(fd, e_.bytes + sent_, send_end_ - sent_, MSG_NOSIGNAL);
             if (n > 0) {
                 sent_ += static_cast<size_t>(n);
+                may_read = !poll_first_;  // the answer is a round trip away
             } else if (n < 0 && errno == EINTR) {
                 continue;
             } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -179,6 +182,7 @@ short Handshake::advance(int fd, HandshakeResult& out) {
             }
         }
         while (have_ < want_) {
+            if (!may_read) return POLLIN;
             ssize_t n = real::recv(fd, out.storage + have_, want_ - have_, 0);
             if (n > 0) {
                 have_ += static_cast<size_t>(n);
@@ -194,6 +198,7 @@ short Handshake::advance(int fd, HandshakeResult& out) {
         }
         int r = phase_done(out);
         if (r >= 0) return finish(out, r);
+        if (have_ == 0) may_read = !poll_first_;  // a new answer (a reply's rest is not)
     }
 }
 
@@ -202,6 +207,7 @@ void run_handshake(int fd, const proto::Request& request, const Credentials& cre
     Handshake h;
     out.err = 0;
     if ((out.err = h.start(request, creds, mode, false))) return;
+    h.wait_before_reading();
     for (;;) {
         short events = h.advance(fd, out);
         if (events == 0) return;
