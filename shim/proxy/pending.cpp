@@ -103,6 +103,8 @@ void disable_pending() { g_pending_off.store(true, std::memory_order_relaxed); }
 int start_pending(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                   const Config& cfg, int64_t start_ns) {
     if (g_pending_off.load(std::memory_order_relaxed)) return kNoPending;
+    int fl = real::fcntl(fd, F_GETFL, 0);
+    if (fl < 0 || !(fl & O_NONBLOCK)) return kNoPending;
     FdRecord* rec = fd_record(fd);
     if (rec == nullptr || name.size() > sizeof g_slots[0].name) return kNoPending;
     Pending* p = nullptr;

@@ -26,9 +26,9 @@ inline constexpr int kNoPending = -1;
 // Exchanges in flight at once; further non-blocking connects run blocking.
 inline constexpr int kPendingSlots = 256;
 
-// For a non-blocking fd (the caller read its flags): starts the connect to the proxy
-// and records the exchange. Returns EINPROGRESS, an errno (nothing recorded), or
-// kNoPending (no slot is free: the caller runs the blocking exchange).
+// For a non-blocking fd: starts the connect to the proxy and records the exchange.
+// Returns EINPROGRESS, an errno (nothing recorded), or kNoPending (fd is blocking, or
+// no slot is free: the caller runs the blocking exchange).
 // The supervisor (in the launcher) runs the TCP path on a program's socket it holds
 // itself: no readiness hook of the program will ever advance an exchange there, so it
 // turns the non-blocking path off for its process and every exchange runs to its end.

@@ -131,7 +131,7 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
     // back. A non-blocking socket gets EINPROGRESS; its exchange runs in the readiness
     // hooks and ends in finish_connect (shim/proxy/pending.cpp). Without a free slot, and
     // for what the state machine does not drive yet (another upstream kind, a chain, a
-    // route): blocking.
+    // route): blocking. (start_pending reads the flags once more, as it did.)
     int flags = real::fcntl(fd, F_GETFL, 0);
     int err = flags < 0 ? errno : kNoPending;
     if (flags >= 0 && (flags & O_NONBLOCK) != 0 && cfg.proxy_kind == ProxyKind::kSocks5 &&
