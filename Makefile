@@ -137,7 +137,7 @@ unit: $(UNIT)
 # Installs what is missing first, so a clean clone on a fresh Debian machine passes.
 test:
 	scripts/install-deps.sh
-	$(MAKE) all $(UNIT) $(REPLAY) $(TEST_HELPERS)
+	$(MAKE) all $(UNIT) $(REPLAY) $(TEST_HELPERS) $(BUILD)/bench/connrate
 	scripts/run-tests.sh
 
 bench: all $(BENCH) $(BUILD)/bench/connrate $(BUILD)/bench/udprate

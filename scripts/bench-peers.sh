@@ -8,22 +8,27 @@
 # docs/BENCHMARKS.md (the text around them is left alone).
 #
 # Usage (as root): scripts/bench-peers.sh [--no-doc]
-# Environment: BENCH_RUNS (7), BENCH_CONNS connections per connrate run (10000),
-#   BENCH_UDP round trips per udprate run (40000), BENCH_BULK_MIB (1024),
-#   BENCH_DD_COUNT (2000000), BENCH_HF_RUNS hyperfine runs per command and round (100),
-#   BENCH_WORLD test world name (sfyb: namespaces sfyb-client/sfyb-proxy, state in
-#   build/world-sfyb, so a running default world is not disturbed).
+# Environment (the defaults take about 4 minutes on 2 vCPUs once the peers are
+# installed and the tree is built; raise them on a quiet machine for tighter ranges):
+#   BENCH_RUNS (5), BENCH_CONNS connections per connrate run (1500),
+#   BENCH_UDP round trips per udprate run (6000), BENCH_BULK_MIB (128),
+#   BENCH_DD_COUNT (300000), BENCH_HF_RUNS hyperfine runs per command and round (30),
+#   BENCH_PROFILE connections (and operations) of the smaller strace run; the larger
+#   has three times as many (100), BENCH_WORLD test world name (sfyb: namespaces
+#   sfyb-client/sfyb-proxy, state in build/world-sfyb, so a running default world is
+#   not disturbed).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-RUNS=${BENCH_RUNS:-7}
-CONNS=${BENCH_CONNS:-10000}
-UDP_RTS=${BENCH_UDP:-40000}
-BULK_MIB=${BENCH_BULK_MIB:-1024}
-DD_COUNT=${BENCH_DD_COUNT:-2000000}
-HF_RUNS=${BENCH_HF_RUNS:-100}
+RUNS=${BENCH_RUNS:-5}
+CONNS=${BENCH_CONNS:-1500}
+UDP_RTS=${BENCH_UDP:-6000}
+BULK_MIB=${BENCH_BULK_MIB:-128}
+DD_COUNT=${BENCH_DD_COUNT:-300000}
+HF_RUNS=${BENCH_HF_RUNS:-30}
+PROFILE_N=${BENCH_PROFILE:-100}
 export SFY_WORLD_NAME=${BENCH_WORLD:-sfyb}
 WRITE_DOC=1
 [[ ${1:-} == --no-doc ]] && WRITE_DOC=0
@@ -384,12 +389,13 @@ rss_run() {
 # --- profile: system calls per operation ---------------------------------------------
 
 # count_calls TAG TOOL N COMMAND-WITH-@N@...: system calls strace -f -c counts for
-# COMMAND, run under TOOL against Dante in the client namespace with @N@ replaced by N;
-# the counts stay in $OUT/strace-TAG-TOOL-N.txt.
+# COMMAND, run under TOOL against Dante (microsocks for a micro-* TAG) in the client
+# namespace with @N@ replaced by N; the counts stay in $OUT/strace-TAG-TOOL-N.txt.
 count_calls() {
-    local tag=$1 tool=$2 n=$3 f
+    local tag=$1 tool=$2 n=$3 f port=$SFY_PORT_DANTE
     shift 3
-    set_wrap "$tool" "$SFY_PORT_DANTE"
+    [[ $tag == micro-* ]] && port=$SFY_PORT_MICRO
+    set_wrap "$tool" "$port"
     f=$OUT/strace-$tag-$tool-$n.txt
     local cmd=("${@//@N@/$n}")
     timeout 300 ip netns exec "$NS" strace -f -c -o "$f" "${WRAP[@]}" "${cmd[@]}" \
@@ -398,24 +404,32 @@ count_calls() {
 }
 
 # profile SECTION CASE TOOL COMMAND-WITH-@N@...: calls per operation, from the
-# difference between 300 and 100 operations (start-up cancels out).
+# difference between 3×PROFILE_N and PROFILE_N operations (start-up cancels out).
 profile() {
     local s=$1 c=$2 t=$3 a b
     shift 3
-    a=$(count_calls "$c" "$t" 100 "$@") && b=$(count_calls "$c" "$t" 300 "$@") || return 0
-    record "$s" "$c" "$t" 1 "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", (b - a) / 200 }')"
+    a=$(count_calls "$c" "$t" "$PROFILE_N" "$@") &&
+        b=$(count_calls "$c" "$t" $((3 * PROFILE_N)) "$@") || return 0
+    record "$s" "$c" "$t" 1 "$(awk -v a="$a" -v b="$b" -v d=$((2 * PROFILE_N)) \
+        'BEGIN { printf "%.1f", (b - a) / d }')"
 }
 
 # strace counts every call, so these figures do not depend on the machine's load.
 syscalls_profile() {
-    local case host tool envs
-    for case in dante-ip dante-name; do
+    local case host tool envs port tools
+    for case in dante-ip dante-name micro-ip micro-name; do
         host=$DEST
         [[ $case == *-name ]] && host=$NAME
-        for tool in limit limit-pipelined socksify socksify-np proxychains4 dante torsocks; do
+        port=$SFY_PORT_DANTE
+        tools="limit limit-pipelined socksify socksify-np proxychains4 dante torsocks"
+        if [[ $case == micro-* ]]; then
+            port=$SFY_PORT_MICRO
+            tools="limit socksify socksify-np proxychains4"
+        fi
+        for tool in $tools; do
             skip conns "$case" "$tool" && continue
             local args=("$host" "$PORT_ECHO" @N@)
-            [[ $tool == limit* ]] && args+=("$PROXY" "$SFY_PORT_DANTE")
+            [[ $tool == limit* ]] && args+=("$PROXY" "$port")
             envs=()
             [[ $tool == limit-pipelined ]] && envs=(env CONNRATE_PIPELINE=1)
             profile syscalls "$case" "$tool" "${envs[@]}" "$B/connrate" "${args[@]}"
@@ -647,15 +661,18 @@ summary_rss() {
 
 summary_syscalls() {
     local tool a b
-    echo "### Profile: system calls (strace -f -c; 300 operations minus 100, over 200)"
+    echo "### Profile: system calls (strace -f -c; $((3 * PROFILE_N)) operations minus $PROFILE_N, over $((2 * PROFILE_N)))"
     echo
-    echo "| tool | per connection through Dante, by IP | by name |"
-    echo "| --- | ---: | ---: |"
+    echo "| tool | per connection through Dante, by IP | by name | through microsocks, by IP | by name |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    local c d
     for tool in limit limit-pipelined socksify socksify-np proxychains4 dante torsocks; do
         a=$(median syscalls dante-ip "$tool")
         b=$(median syscalls dante-name "$tool")
-        [[ -z $a && -z $b ]] && continue
-        echo "| $(label "$tool") | ${a:-n/a} | ${b:-n/a} |"
+        c=$(median syscalls micro-ip "$tool")
+        d=$(median syscalls micro-name "$tool")
+        [[ -z $a && -z $b && -z $c && -z $d ]] && continue
+        echo "| $(label "$tool") | ${a:-n/a} | ${b:-n/a} | ${c:-n/a} | ${d:-n/a} |"
     done
     echo
     echo "| tool | per UDP round trip |"
@@ -680,7 +697,7 @@ summary_syscalls() {
 }
 
 summary_targets() {
-    echo "### socksify against the targets of issue 6"
+    echo "### socksify against the targets of issues 6 and 15"
     echo
     echo "Medians of per-run ratios (differences for time and memory), and their range over"
     echo "the $RUNS runs."
@@ -711,6 +728,11 @@ summary_targets() {
         conns micro-ip socksify limit ratio ">=" 0.97 3
     target "conns/s by name ≥ 0.95× limit (microsocks, default settings)" \
         conns micro-name socksify limit ratio ">=" 0.95 3
+    # Issue 15: against the tool users pick instead, by name, default settings.
+    target "conns/s by name ≥ 1.2× proxychains4 (Dante)" \
+        conns dante-name socksify proxychains4 ratio ">=" 1.2 3
+    target "conns/s by name ≥ 1.2× proxychains4 (microsocks)" \
+        conns micro-name socksify proxychains4 ratio ">=" 1.2 3
     target "start-up ≤ 0.3 ms over bare, launcher (ms)" startup - socksify bare diff "<=" 0.3 3
     target "start-up ≤ 0.3 ms over bare, library alone (ms)" \
         startup - lib-socksify env diff "<=" 0.3 3
@@ -753,7 +775,7 @@ summary_commands() {
     echo
     echo "The first run's command lines (relative to the repository; configurations in"
     echo "\`build/bench-peers/\`). The system-call profile runs the conns (Dante), udp and dd"
-    echo "commands under \`strace -f -c\` with 100 and 300 operations."
+    echo "commands under \`strace -f -c\` with $PROFILE_N and $((3 * PROFILE_N)) operations."
     echo
     echo '```'
     sort -s -t $'\t' -k1,2 "$CMDS" | awk -F'\t' '{ printf "%s %s %s: %s\n", $1, $2, $3, $4 }'

@@ -20,6 +20,7 @@ packages=(
     openssh-server openssh-client  # "ssh -D" against a local sshd: SOCKS4a and SOCKS5
     proxychains4  # the peer in the benchmarks; its stock proxychains4.conf in the import test
     time  # GNU time: peak RSS in scripts/bench-fake-dns.sh
+    strace  # system calls per connection (conn_syscalls.sh, bench-peers.sh)
 )
 
 missing=()

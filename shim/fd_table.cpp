@@ -2,6 +2,7 @@
 // in chunks mapped with mmap on first use, so no hook path calls malloc.
 #include "shim/fd_table.hpp"
 
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -20,6 +21,22 @@ constexpr int kChunkSize = 1 << kChunkShift;
 constexpr int kChunks = kMaxFds / kChunkSize;
 
 constinit std::atomic<FdRecord*> g_chunks[kChunks]{};
+
+// The shape a successful socket(domain, type, protocol) gives, as socket_shape reads
+// it back from the kernel: protocol 0 is TCP for a stream and UDP for a datagram
+// socket; any other type or protocol (SCTP, ICMP, raw, ...) is kOther.
+SocketShape shape_of(int domain, int type, int protocol) {
+    SocketShape s;
+    s.domain = domain;
+    int base = type & 0xf;  // SOCK_TYPE_MASK: without SOCK_NONBLOCK and SOCK_CLOEXEC
+    if (base == SOCK_STREAM &&
+        (protocol == 0 || protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP))
+        s.proto = Proto::kTcp;
+    else if (base == SOCK_DGRAM &&
+             (protocol == 0 || protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE))
+        s.proto = Proto::kUdp;
+    return s;
+}
 
 }  // namespace
 
@@ -41,13 +58,48 @@ FdRecord* fd_record(int fd) {
     return &chunk[fd & (kChunkSize - 1)];
 }
 
+FdRecord* existing_record(int fd) {
+    if (static_cast<unsigned>(fd) >= static_cast<unsigned>(kMaxFds)) return nullptr;
+    FdRecord* chunk = g_chunks[fd >> kChunkShift].load(std::memory_order_acquire);
+    return chunk != nullptr ? &chunk[fd & (kChunkSize - 1)] : nullptr;
+}
+
 void remember_object(int fd, FdRecord& rec) {
     int saved = errno;
     struct stat st;
     if (fstat(fd, &st) != 0) st.st_dev = st.st_ino = 0;  // then never the same again
+    // The shape describes one object: a record remade for another one forgets it.
+    if (st.st_ino == 0 || st.st_ino != rec.ino || st.st_dev != rec.dev) rec.shape = SocketShape{};
     rec.dev = st.st_dev;
     rec.ino = st.st_ino;
     errno = saved;
+}
+
+void forget_object(int fd) {
+    if (FdRecord* rec = existing_record(fd)) {
+        rec->dev = 0;
+        rec->ino = 0;
+        rec->shape = SocketShape{};
+    }
+}
+
+void remember_new_socket(int fd, int domain, int type, int protocol) {
+    if (domain != AF_INET && domain != AF_INET6) return;
+    FdRecord* rec = fd_record(fd);
+    if (rec == nullptr) return;
+    // A datagram socket the hook adopted has its identity taken already.
+    if (kind_of(fd) != FdKind::kUdp) remember_object(fd, *rec);
+    rec->shape = shape_of(domain, type, protocol);
+}
+
+bool recorded_shape(int fd, bool checked, SocketShape& out, bool& fresh) {
+    fresh = checked;
+    FdRecord* rec = existing_record(fd);
+    if (rec == nullptr || rec->shape.domain == AF_UNSPEC) return false;
+    if (!fresh) fresh = same_object(fd, *rec);
+    if (!fresh) return false;
+    out = rec->shape;
+    return true;
 }
 
 bool same_object(int fd, const FdRecord& rec) {
@@ -83,6 +135,7 @@ void copy_fd_state(int from, int to) {
     dst->domain = src->domain;
     dst->dev = src->dev;
     dst->ino = src->ino;
+    dst->shape = src->shape;
     dst->udp.busy.store(0, std::memory_order_relaxed);
     dst->udp.control_fd = src->udp.control_fd;
     dst->udp.relay = src->udp.relay;

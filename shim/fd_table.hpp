@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "shim/address_form.hpp"
+
 namespace socksify::shim {
 
 enum class FdKind : uint8_t {
@@ -61,6 +63,10 @@ struct FdRecord {
     // number is given to something else.
     dev_t dev;
     ino_t ino;
+    // The socket's domain and protocol as the socket() hook made it: the connect hook
+    // routes without asking the kernel (getsockopt) while dev/ino still name that
+    // socket. domain AF_UNSPEC: not known.
+    SocketShape shape;
     UdpState udp;
     std::atomic<uint32_t> refs;  // kControl: how many fds share this association
     int aux;  // kTcpPending: its slot (shim/proxy/pending.hpp); kTcpFailed: errno
@@ -81,9 +87,29 @@ inline FdKind kind_of(int fd) {
 // exhausted. Write it before publish(), read it after kind_of() said it is owned.
 FdRecord* fd_record(int fd);
 
+// fd's record if one was ever made, without making one (no system call); nullptr
+// otherwise. Its contents may describe an earlier object: check with same_object.
+FdRecord* existing_record(int fd);
+
 // Stores the identity of the object fd names now in rec (when the record is made,
-// and after the socket under fd was replaced).
+// and after the socket under fd was replaced). rec.shape is kept only when fd still
+// names the object it was recorded for.
 void remember_object(int fd, FdRecord& rec);
+
+// The identity of fd's object is no longer known (the socket under fd was replaced):
+// same_object fails until remember_object runs again. No system call.
+void forget_object(int fd);
+
+// For the socket() hook: records the shape and identity of fd, a socket it just made
+// with these arguments (one fstat; none when fd was adopted as kUdp just now, which
+// took the identity). Only AF_INET/AF_INET6 sockets are recorded.
+void remember_new_socket(int fd, int domain, int type, int protocol);
+
+// What the record tells of fd without asking the kernel about its shape: true with
+// out = the shape the socket() hook recorded, when the record still names fd's
+// socket (checked with one fstat unless checked is set: the caller's live_kind did).
+// fresh: the record's identity names fd's socket now (remember_object not needed).
+bool recorded_shape(int fd, bool checked, SocketShape& out, bool& fresh);
 
 // True while fd still names the object rec was made for.
 bool same_object(int fd, const FdRecord& rec);

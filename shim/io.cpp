@@ -30,13 +30,16 @@ int Deadline::remaining_ms() const {
     return static_cast<int>((left + 999999) / 1000000);
 }
 
-int wait_for(int fd, short events, const Deadline& deadline) {
+int wait_for(int fd, short events, const Deadline& deadline, short* revents) {
     for (;;) {
         int ms = deadline.remaining_ms();
         if (ms == 0) return ETIMEDOUT;
         pollfd p{fd, events, 0};
         int n = real::poll(&p, 1, ms);
-        if (n > 0) return 0;   // readiness or an error condition: the next call reports it
+        if (n > 0) {  // readiness or an error condition: the next call reports it
+            if (revents != nullptr) *revents = p.revents;
+            return 0;
+        }
         if (n == 0) continue;  // re-check against the clock
         if (errno != EINTR) return errno;
     }
@@ -77,7 +80,11 @@ int connect_until(int fd, const sockaddr* a, socklen_t len, const Deadline& dead
     if (errno == EALREADY && !interrupted) return EALREADY;
     // EINTR from a connect in progress continues in the background, like EINPROGRESS.
     if (errno != EINPROGRESS && errno != EINTR && errno != EALREADY) return errno;
-    if (int err = wait_for(fd, POLLOUT, deadline)) return err;
+    short revents = 0;
+    if (int err = wait_for(fd, POLLOUT, deadline, &revents)) return err;
+    // A failed connect sets the socket's error, which poll reports as POLLERR (Linux
+    // tcp_poll); only then is SO_ERROR worth a call.
+    if ((revents & (POLLERR | POLLHUP | POLLNVAL)) == 0) return 0;
     int so_error = 0;
     socklen_t n = sizeof so_error;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &n) != 0) return errno;

@@ -26,13 +26,15 @@ class Deadline {
 
 int64_t monotonic_ns();
 
-// poll for events until the deadline; EINTR recomputes the time left.
-int wait_for(int fd, short events, const Deadline& deadline);
+// poll for events until the deadline; EINTR recomputes the time left. revents, if
+// given, gets what poll reported.
+int wait_for(int fd, short events, const Deadline& deadline, short* revents = nullptr);
 
 // Whether fd's peer is a (same family, address and port).
 bool peer_is(int fd, const sockaddr* a);
 
-// connect that waits for completion (EINPROGRESS → poll → SO_ERROR). EISCONN or
+// connect that waits for completion (EINPROGRESS → poll, → SO_ERROR only when poll
+// reports an error or hang-up: writable without either is connected). EISCONN or
 // EALREADY from the first call (the socket was already connected or connecting) is
 // returned as it is.
 int connect_until(int fd, const sockaddr* a, socklen_t len, const Deadline& deadline);

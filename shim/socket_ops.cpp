@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "shim/fd_table.hpp"
 #include "shim/real.hpp"
 
 namespace socksify::shim {
@@ -69,10 +70,8 @@ bool is_bound(int fd) {
            has_explicit_binding(local);
 }
 
-int make_nonblocking(int fd, int& old_flags) {
-    old_flags = real::fcntl(fd, F_GETFL, 0);
-    if (old_flags < 0) return errno;
-    if ((old_flags & O_NONBLOCK) == 0 && real::fcntl(fd, F_SETFL, old_flags | O_NONBLOCK) != 0)
+int make_nonblocking(int fd, int flags) {
+    if ((flags & O_NONBLOCK) == 0 && real::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
         return errno;
     return 0;
 }
@@ -114,6 +113,7 @@ int replace_socket(int fd, int family, bool rebind_wanted) {
     int err = rc < 0 ? errno : 0;
     real::close(fresh);
     if (err != 0) return err;
+    forget_object(fd);  // another socket now: its record must be remade (settle)
     if (real::fcntl(fd, F_SETFL, status_flags) != 0) return errno;
     if (rebind && bind(fd, reinterpret_cast<sockaddr*>(&local), local_len) != 0) return errno;
     return 0;

@@ -7,8 +7,9 @@
 
 namespace socksify::shim {
 
-// Sets O_NONBLOCK if needed; old_flags gets the file status flags fd had. 0 or errno.
-int make_nonblocking(int fd, int& old_flags);
+// Sets O_NONBLOCK if flags (fd's file status flags, F_GETFL: the caller reads them
+// once for its own decisions too) lack it. 0 or errno.
+int make_nonblocking(int fd, int flags);
 
 // Puts back the flags make_nonblocking found, if it changed them: one fcntl, and
 // right also when fd was replaced by a fresh socket in between.

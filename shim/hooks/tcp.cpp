@@ -32,7 +32,9 @@ struct ConnectRoute {
     int err = 0;
 };
 
-ConnectRoute connect_tcp(int fd, FdKind k, const sockaddr* dest, socklen_t len, const Config& cfg) {
+// fresh: fd's record names its socket now (see proxied_tcp_connect).
+ConnectRoute connect_tcp(int fd, FdKind k, const sockaddr* dest, socklen_t len, const Config& cfg,
+                         bool fresh) {
     if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest))) return {};
     if (k == FdKind::kTcpPending) return {ConnectRoute::kDone, EALREADY};  // as the kernel's
     if (k == FdKind::kTcpProxied) {
@@ -42,13 +44,19 @@ ConnectRoute connect_tcp(int fd, FdKind k, const sockaddr* dest, socklen_t len, 
             return {ConnectRoute::kDone, EISCONN};
         release_fd(fd);  // dissolved, or reset: no longer connected through the proxy
     }
-    return {ConnectRoute::kDone, proxied_tcp_connect(fd, dest, len, cfg)};
+    return {ConnectRoute::kDone, proxied_tcp_connect(fd, dest, len, cfg, fresh)};
 }
 
 ConnectRoute route_connect(int fd, const sockaddr* addr, socklen_t len) {
     FdKind k = live_kind(fd);
     SocketShape shape;
-    if (!socket_shape(fd, shape)) return {};  // not an AF_INET/AF_INET6 socket
+    // The shape the socket() hook recorded, while the record names this socket (an
+    // owned one live_kind just checked); else the kernel's answer: fds made by calls
+    // the shim does not see, inherited, received or dup'ed.
+    bool fresh = false;
+    if (!recorded_shape(fd, k != FdKind::kNone && !is_hidden(k), shape, fresh) &&
+        !socket_shape(fd, shape))
+        return {};  // not an AF_INET/AF_INET6 socket
     AddressForm f = classify_fd(fd, shape, Entry::kConnect, false, addr, len);
     switch (f.form) {
         case Form::kDest: break;
@@ -68,7 +76,7 @@ ConnectRoute route_connect(int fd, const sockaddr* addr, socklen_t len) {
     int dns_err = 0;
     if (dns_intercept_connect(fd, dest, f.dest_len, cfg, dns_err))
         return {ConnectRoute::kDone, dns_err};
-    if (shape.proto == Proto::kTcp) return connect_tcp(fd, k, dest, f.dest_len, cfg);
+    if (shape.proto == Proto::kTcp) return connect_tcp(fd, k, dest, f.dest_len, cfg, fresh);
     if (k != FdKind::kUdp) adopt_udp(fd);  // made before the shim was loaded
     bool handled = false;
     int err = udp_connect(fd, dest, f.dest_len, cfg, handled);

@@ -331,6 +331,12 @@ SOCKSIFY_EXPORT int socket(int domain, int type, int protocol) {
     if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) && (type & 0xff) == SOCK_DGRAM &&
         (protocol == 0 || protocol == IPPROTO_UDP))
         adopt_udp(fd);
+    // Its shape, so connect() routes it without asking the kernel (issue 15).
+    if (fd >= 0 && !inside_shim()) {
+        int saved = errno;
+        remember_new_socket(fd, domain, type, protocol);
+        errno = saved;
+    }
     return fd;
 }
 

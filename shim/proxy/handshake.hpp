@@ -46,6 +46,10 @@ class Handshake {
     // Advances as far as fd allows now (never blocks, never reads past the reply).
     // Returns the poll events to wait for, or 0 when done: then out.err is the result.
     short advance(int fd, HandshakeResult& out);
+    // For a driver that waits in poll between calls (after start): each answer is
+    // waited for before its first read, which would otherwise find nothing yet and
+    // cost a call (issue 15). The readiness hooks' driver tries at once.
+    void wait_before_reading() { poll_first_ = true; }
 
   private:
     enum class Phase : uint8_t { kMethod, kAuthStatus, kReplyPrefix, kReplyRest };
@@ -62,6 +66,8 @@ class Handshake {
     bool auth_ = false;
     bool pipelined_ = false;
     bool done_ = false;
+    bool poll_first_ = false;
+    bool entered_ = false;  // advance ran before: every later call follows a wait
 };
 
 // Runs the exchange under the deadline alone. The pipelined mode is only for servers

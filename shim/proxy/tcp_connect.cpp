@@ -3,6 +3,7 @@
 // when the launcher's probe found the proxy keeps early bytes), record the peer.
 #include "shim/proxy/tcp_connect.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -95,7 +96,8 @@ void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view nam
 
 }  // namespace
 
-int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg) {
+int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg,
+                        bool fresh) {
     int64_t start = monotonic_ns();
     t_via[0] = '\0';
     if (!cfg.valid) {
@@ -116,13 +118,18 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
         }
     }
     if (int err = police(cfg, dest, name, AuditKind::kConnect)) return err;
-    // A non-blocking socket gets EINPROGRESS; its exchange runs in the readiness hooks
-    // and ends in finish_connect (shim/proxy/pending.cpp). Without a free slot: blocking.
-    int err = start_pending(fd, dest, dest_len, name, cfg, find_route(cfg, dest, name), start);
+    // One read of the status flags picks the path, and is what the blocking path puts
+    // back. A non-blocking socket gets EINPROGRESS; its exchange runs in the readiness
+    // hooks and ends in finish_connect (shim/proxy/pending.cpp). Without a free slot:
+    // blocking.
+    int flags = real::fcntl(fd, F_GETFL, 0);
+    int err = flags < 0 ? errno : kNoPending;
+    if (flags >= 0 && (flags & O_NONBLOCK) != 0)
+        err = start_pending(fd, dest, dest_len, name, cfg, find_route(cfg, dest, name), start);
     if (err == EINPROGRESS) return err;
     if (err == kNoPending) {
-        err = connect_via_proxy(fd, dest, dest_len, name, cfg);
-    } else {
+        err = connect_blocking(fd, flags, dest, dest_len, name, cfg, fresh);
+    } else if (flags >= 0) {
         settle(fd, dest, dest_len, err);
     }
     log_connect(fd, dest, name, cfg, err, start);
@@ -133,7 +140,8 @@ int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const 
 void finish_connect(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                     const Config& cfg, int err, int64_t start_ns, const char* via) {
     snprintf(t_via, sizeof t_via, "%s", via);
-    settle(fd, dest, dest_len, err);
+    // start_pending took the identity after the socket's last replacement.
+    settle(fd, dest, dest_len, err, true);
     log_connect(fd, dest, name, cfg, err, start_ns);
     audit_connect(cfg, dest, name, err, start_ns);
 }
@@ -173,8 +181,14 @@ int proxy_exchange(int fd, int domain, const proto::Request& request, const Conf
 
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                       const Config& cfg) {
-    int old_flags = 0;
-    if (int err = make_nonblocking(fd, old_flags)) return err;
+    int flags = real::fcntl(fd, F_GETFL, 0);
+    if (flags < 0) return errno;
+    return connect_blocking(fd, flags, dest, dest_len, name, cfg, false);
+}
+
+int connect_blocking(int fd, int flags, const sockaddr* dest, socklen_t dest_len,
+                     std::string_view name, const Config& cfg, bool fresh) {
+    if (int err = make_nonblocking(fd, flags)) return err;
     Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
     proto::Request request{proto::Command::kConnect, socks_address(dest, name)};
     HandshakeResult result;
@@ -184,12 +198,12 @@ int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::str
     int err = route != nullptr ? attempt(fd, domain, request, cfg, route, HandshakeMode::kStepwise,
                                          deadline, result)
                                : proxy_exchange(fd, domain, request, cfg, deadline, result);
-    settle(fd, dest, dest_len, err);
-    restore_blocking(fd, old_flags);
+    settle(fd, dest, dest_len, err, fresh);
+    restore_blocking(fd, flags);
     return err;
 }
 
-void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err) {
+void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err, bool fresh) {
     if (err == EISCONN || err == EALREADY) {
         // The program's own connection (direct, or still connecting): left alone.
     } else if (err != 0) {
@@ -199,7 +213,8 @@ void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err) {
         memcpy(&rec->peer, dest, dest_len);
         rec->peer_len = dest_len;
         rec->domain = dest->sa_family;
-        remember_object(fd, *rec);  // after any replacement of the socket under fd
+        // Known already unless the socket under fd was replaced (forget_object).
+        if (!fresh || rec->ino == 0) remember_object(fd, *rec);
         // While it is open, the name behind a fake peer is not given to another.
         record_pin(fd, *rec, config(), dest);
         set_kind(fd, FdKind::kTcpProxied);

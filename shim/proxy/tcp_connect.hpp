@@ -20,12 +20,19 @@ namespace socksify::shim {
 int connect_via_proxy(int fd, const sockaddr* dest, socklen_t dest_len, std::string_view name,
                       const Config& cfg);
 
+// connect_via_proxy for a caller that read fd's status flags (F_GETFL) already;
+// fresh: as for proxied_tcp_connect.
+int connect_blocking(int fd, int flags, const sockaddr* dest, socklen_t dest_len,
+                     std::string_view name, const Config& cfg, bool fresh);
+
 // The whole TCP decision for a destination that is not direct: refuse under a bad
 // configuration, find the name behind a fake address, apply the policy, then
 // connect_via_proxy; one log line (errors, or -v) and one audit record either way.
-// fd must be a stream socket of dest's family (the callers check). Returns 0 or an
-// errno.
-int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg);
+// fd must be a stream socket of dest's family (the callers check). fresh: fd's
+// record already names its socket (FdRecord dev/ino), so the new record needs no
+// fstat unless the socket is replaced on the way. Returns 0 or an errno.
+int proxied_tcp_connect(int fd, const sockaddr* dest, socklen_t dest_len, const Config& cfg,
+                        bool fresh = false);
 
 // Connects fd (non-blocking) to the proxy and runs request on it, once: pipelined
 // when pipelining(cfg), else one message per round trip. Returns 0 or an errno;
@@ -45,8 +52,8 @@ int proxy_exchange(int fd, int domain, const proto::Request& request, const Conf
 
 // The end of an exchange on fd, blocking or not: on success the record (getpeername
 // answers dest), on failure the socket shut down so nothing flows; EISCONN/EALREADY
-// (the program's own connection) leave it alone.
-void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err);
+// (the program's own connection) leave it alone. fresh: as for proxied_tcp_connect.
+void settle(int fd, const sockaddr* dest, socklen_t dest_len, int err, bool fresh = false);
 
 // settle, then the log line and audit record proxied_tcp_connect would write; via
 // names the upstream(s) used (Path::via).

@@ -22,7 +22,7 @@ TEST(SocketOps, NonblockingToggleTouchesOnlyThatBit) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(fcntl(fd, F_SETFL, O_APPEND), 0);  // an unrelated status flag must survive
-    int old_flags = 0;
+    int old_flags = fcntl(fd, F_GETFL);
     ASSERT_EQ(make_nonblocking(fd, old_flags), 0);
     EXPECT_EQ(old_flags & O_NONBLOCK, 0);
     EXPECT_EQ(fcntl(fd, F_GETFL) & (O_NONBLOCK | O_APPEND), O_NONBLOCK | O_APPEND);
@@ -33,7 +33,7 @@ TEST(SocketOps, NonblockingToggleTouchesOnlyThatBit) {
 
 TEST(SocketOps, AlreadyNonblockingStaysNonblocking) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    int old_flags = 0;
+    int old_flags = fcntl(fd, F_GETFL);
     ASSERT_EQ(make_nonblocking(fd, old_flags), 0);
     EXPECT_NE(old_flags & O_NONBLOCK, 0);
     restore_blocking(fd, old_flags);
