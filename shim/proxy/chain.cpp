@@ -216,9 +216,12 @@ short Path::advance(int fd, int& domain, HandshakeResult& out, short ready) {
         if (n < 0) return fail(fd, domain, out, errno);
     }
     if (connecting_) {
+        // The kernel flags a failed connect with POLLERR/POLLHUP: writable without them
+        // (as poll or epoll reported it) is connected, and needs no SO_ERROR.
+        bool clean = (ready & POLLOUT) != 0 && (ready & (POLLERR | POLLHUP)) == 0;
         int so_error = 0;
         socklen_t len = sizeof so_error;
-        if (real::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0)
+        if (!clean && real::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0)
             return fail(fd, domain, out, errno);
         if (so_error != 0) return fail(fd, domain, out, so_error);
         connecting_ = false;
@@ -239,10 +242,11 @@ int run_path(int fd, int& domain, Path& path, HandshakeResult& out) {
     for (;;) {
         short events = path.advance(fd, domain, out, ready);
         if (events == 0) return out.err;
-        int err = wait_for(fd, events, path.deadline());
+        short revents = 0;
+        int err = wait_for(fd, events, path.deadline(), &revents);
         if (err == ETIMEDOUT) return path.expire(out), out.err;
         // Any other failure of the wait shows in the socket itself at the next step.
-        ready = err == 0 ? events : 0;
+        ready = err == 0 ? revents : 0;
     }
 }
 
