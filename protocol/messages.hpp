@@ -56,6 +56,20 @@ struct ReplyMessage {
 size_t encode_reply(Out out, const ReplyMessage& m);
 Result decode_reply(Bytes in, ReplyMessage& out);
 
+// A reply's length is known once its first five bytes (VER REP RSV ATYP and the first
+// address byte) are in: a reader takes kReplyPrefix bytes, then reply_rest(prefix)
+// more, and never a byte of what follows the reply on the connection.
+inline constexpr size_t kReplyPrefix = 5;
+// The bytes still to read after the prefix; 0 when ATYP is not one RFC 1928 defines.
+constexpr size_t reply_rest(const uint8_t* prefix) {
+    switch (static_cast<AddrType>(prefix[3])) {
+        case AddrType::kIpv4: return 4 + 2 - 1;
+        case AddrType::kIpv6: return 16 + 2 - 1;
+        case AddrType::kDomain: return static_cast<size_t>(prefix[4]) + 2;
+    }
+    return 0;
+}
+
 // RFC 1928 §7, UDP datagram header: RSV(0,0) FRAG ATYP DST.ADDR DST.PORT.
 // consumed is the header length; the payload is in.subspan(consumed).
 struct UdpHeader {

@@ -18,17 +18,8 @@ using proto::Bytes;
 using proto::Method;
 using proto::Status;
 
-constexpr size_t kReplyPrefix = 5;  // VER REP RSV ATYP + first address byte
-
-// Bytes of a reply still to read once its 5-byte prefix is in; 0 if ATYP is bad.
-size_t reply_rest(const uint8_t* prefix) {
-    switch (static_cast<proto::AddrType>(prefix[3])) {
-        case proto::AddrType::kIpv4: return 4 + 2 - 1;
-        case proto::AddrType::kIpv6: return 16 + 2 - 1;
-        case proto::AddrType::kDomain: return static_cast<size_t>(prefix[4]) + 2;
-    }
-    return 0;
-}
+using proto::kReplyPrefix;
+using proto::reply_rest;
 
 int method_errno(Method m, bool offered_userpass) {
     if (m == Method::kNoAuth) return 0;

@@ -592,3 +592,22 @@ TEST(UdpHeaderTest, EncoderRejectsInvalid) {
 
 }  // namespace
 }  // namespace socksify::proto
+
+namespace socksify::proto {
+namespace {
+
+// Every ATYP byte: the three RFC 1928 defines give the rest of the reply, every other
+// one 0 (the reader then refuses the reply instead of guessing a length).
+TEST(ReplyLengthTest, EveryAddressType) {
+    for (int atyp = 0; atyp < 256; ++atyp) {
+        for (int first : {0, 1, 255}) {
+            uint8_t prefix[kReplyPrefix] = {5, 0, 0, static_cast<uint8_t>(atyp),
+                                            static_cast<uint8_t>(first)};
+            size_t want = atyp == 1 ? 5 : atyp == 4 ? 17 : atyp == 3 ? size_t(first) + 2 : 0;
+            EXPECT_EQ(reply_rest(prefix), want) << atyp << " " << first;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace socksify::proto
