@@ -672,6 +672,23 @@ const char* env_lookup(const char* name) {
     return nullptr;
 }
 
+// Under --strict the audit log is the supervisor's alone: its path is not in the
+// program's environment (nor its fd in the program's table).
+std::string g_private_audit;
+
+// The audit log's path, wherever it is kept.
+const char* audit_path() {
+    return !g_private_audit.empty() ? g_private_audit.c_str() : env_lookup(kEnvAudit);
+}
+
+// The configuration the supervisor loads: the program's, with the private audit log,
+// and never "supervised" (the supervisor answers the lookups the library asks for).
+const char* supervisor_env(const char* name) {
+    if (std::strcmp(name, kEnvSupervised) == 0) return nullptr;
+    if (std::strcmp(name, kEnvAudit) == 0) return audit_path();
+    return env_lookup(name);
+}
+
 void env_set(const char* name, const std::string& value) {
     std::string entry = std::string(name) + "=" + value;
     size_t len = std::strlen(name);
@@ -744,15 +761,20 @@ void check_library(const std::string& lib, bool strict) {
 // The preload cannot act in a static, setuid/setgid, capability-carrying, foreign
 // (class, machine, loader) program, nor can an unreadable one be checked: strict mode
 // refuses to run it, otherwise one warning says it runs unproxied.
-void check_program(const char* name, bool strict) {
+void check_program(const char* name, bool strict, bool supervised) {
     char found[4096];
     if (!find_program(name, std::getenv("PATH"), found, sizeof found)) return;  // "not found"
     std::string path = found;
     Blocker b = program_blocker(found);
     if (!b) return;
+    // Static and Go programs: the supervisor serves their calls. (32-bit ones stay
+    // refused: the supervisor would refuse every network call they make.)
+    if (supervised && launcher::supervision_reason(found) != nullptr &&
+        !launcher::is_foreign_class(found))
+        return;
     std::string msg = "program '" + printable(path) + "' is " + b.why + ": " + blocker_effect(b);
     if (strict) {
-        append_refusal(env_lookup(kEnvAudit), path.c_str(), "not-preloadable");
+        append_refusal(audit_path(), path.c_str(), "not-preloadable");
         die(msg + " (refused in --strict mode)");
     }
     msg = "socksify: warning: " + msg +
@@ -772,6 +794,11 @@ bool g_supervise_required = false;
 std::vector<char*> supervised_argv(char** argv, launcher::SuperviseMode mode, bool strict,
                                    bool& supervised) {
     supervised = false;
+    // Under --strict the kernel enforces what the library cannot: every program of the
+    // run is supervised from the first exec.
+    if (strict && mode == launcher::SuperviseMode::kOff)
+        die("--strict needs the supervisor (--supervise off given)");
+    if (strict) mode = launcher::SuperviseMode::kOn;
     if (mode == launcher::SuperviseMode::kOff) return {};
     char found[4096];
     const char* why = nullptr;
@@ -788,6 +815,7 @@ std::vector<char*> supervised_argv(char** argv, launcher::SuperviseMode mode, bo
     self.assign(exe, static_cast<size_t>(n));
     fd_text = std::to_string(g_stage_fd);
     std::vector<char*> v = {self.data(), const_cast<char*>(launcher::kStageFlag), fd_text.data(),
+                            const_cast<char*>(strict ? "strict" : "plain"),
                             const_cast<char*>("--")};
     for (char** a = argv; *a != nullptr; ++a) v.push_back(*a);
     v.push_back(nullptr);
@@ -881,7 +909,7 @@ int run(char** argv) {
     }
     g_child = pid;
     if (g_stage_fd >= 0) {
-        launcher::attach_supervisor(pid, g_stage_fd, g_stage_parent, env_lookup,
+        launcher::attach_supervisor(pid, g_stage_fd, g_stage_parent, supervisor_env,
                                     g_supervise_required);
     }
     sigprocmask(SIG_SETMASK, &old_mask, nullptr);
@@ -1253,6 +1281,7 @@ int launcher_main(int argc, char** argv) {
     if (!o.timeout.empty()) env_set(kEnvTimeout, o.timeout);
     if (o.pipeline >= 0) env_set(kEnvPipeline, o.pipeline ? "1" : "0");
     if (o.strict) env_set(kEnvStrict, "1");
+    if (o.strict) env_set(kEnvSupervised, "1");
     if (!o.dns.empty()) env_set(kEnvDns, o.dns);
     if (!o.dns_tcp.empty()) env_set(kEnvDnsTcp, o.dns_tcp);
     if (!o.fake_net.empty()) env_set(kEnvFakeNet, o.fake_net);
@@ -1278,7 +1307,12 @@ int launcher_main(int argc, char** argv) {
             die("cannot open audit log '" + printable(o.audit) + "': " + std::strerror(errno));
         }
         close(fd);
-        env_set(kEnvAudit, o.audit);
+        if (o.strict) {
+            g_private_audit = o.audit;
+            env_unset(kEnvAudit);
+        } else {
+            env_set(kEnvAudit, o.audit);
+        }
     }
     if (o.log != nullptr) env_set(kEnvLog, o.log);
     set_chain_env(o);
@@ -1304,9 +1338,10 @@ int launcher_main(int argc, char** argv) {
     bool supervised = false;
     std::vector<char*> stage =
         supervised_argv(argv + o.program, o.supervise, cfg.strict, supervised);
-    // Refusals first: a run that never starts makes no state. A static program under
-    // --strict stays refused until the supervisor enforces strict mode.
-    if (!supervised || cfg.strict) check_program(argv[o.program], cfg.strict);
+    // Refusals first: a run that never starts makes no state. Under --strict the
+    // supervised run still refuses setuid and capability programs (no_new_privs would
+    // strip what they need).
+    if (!supervised || cfg.strict) check_program(argv[o.program], cfg.strict, supervised);
     remove_stale_shm();
     std::string shm = create_state_for(cfg);
     env_set(kEnvShm, shm);

@@ -873,6 +873,12 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
             return;
         }
     }
+    if (const char* v = scalar(kEnvSupervised)) {
+        if (const char* e = parse_bool(v, cfg.supervised)) {
+            fail_with([&] { set_error(cfg, kEnvSupervised, v, e); });
+            return;
+        }
+    }
     if (cfg.strict) {
         if (const char* e = strict_violation(cfg)) {
             fail_with([&] { std::snprintf(cfg.error, sizeof cfg.error, "%s", e); });

@@ -43,7 +43,10 @@ inline constexpr const char* kEnvFakeNet = "SOCKSIFY_FAKE_NET";    // IPv4 CIDR
 inline constexpr const char* kEnvFakeNet6 = "SOCKSIFY_FAKE_NET6";  // IPv6 CIDR
 inline constexpr const char* kDefaultFakeNet = "198.18.0.0/15";
 inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCKS"
-inline constexpr const char* kEnvStrict = "SOCKSIFY_STRICT";   // 1: nothing leaves unproxied
+inline constexpr const char* kEnvStrict = "SOCKSIFY_STRICT";  // 1: nothing leaves unproxied
+// 1 (set by the launcher under --strict): the seccomp supervisor makes every connect and
+// addressed send; the library passes them to the kernel instead of speaking to the proxy.
+inline constexpr const char* kEnvSupervised = "SOCKSIFY_SUPERVISED";
 inline constexpr const char* kEnvUdp = "SOCKSIFY_UDP";         // on (default) | off, as parse_bool
 inline constexpr const char* kEnvDnsTcp = "SOCKSIFY_DNS_TCP";  // res_* over TCP: IP[:port]
 inline constexpr const char* kEnvPolicy = "SOCKSIFY_POLICY";   // allow:RULE,deny:RULE,…
@@ -177,6 +180,10 @@ struct Config {
     // Strict mode: only loopback may be direct, names go to the proxy, and sockets
     // that could reach the network around the proxy (raw, packet, ICMP, …) are refused.
     bool strict = false;
+    // The run's supervisor makes the connections (kEnvSupervised): the library only
+    // passes them on. Clearing it gains the job nothing: the supervisor refuses the
+    // library's own connections to the proxy then.
+    bool supervised = false;
 
     // Allow/deny rules and the default, checked before the proxy is contacted.
     Policy policy{};

@@ -220,6 +220,8 @@ int police(const Config& cfg, const sockaddr* dest, std::string_view name, Audit
 }
 
 bool police_lookup(const Config& cfg, const char* name) {
+    // Supervised: the supervisor judges (and records) the lookup when it is asked.
+    if (cfg.supervised) return true;
     Verdict v = check_lookup(cfg.policy, name);
     if (v.allow) return true;
     char why[360];

@@ -18,6 +18,7 @@ namespace {
 constinit SharedHeader g_local{};
 constinit std::atomic<SharedHeader*> g_shared{nullptr};
 constinit std::atomic<bool> g_table_ok{false};
+constinit std::atomic<FakeDnsTable*> g_private{nullptr};
 // Set by attach (before the configuration, and so the log level, is known) for bind.
 constinit bool g_named = false;
 constinit const char* g_unusable = nullptr;
@@ -136,7 +137,19 @@ SharedHeader& shared_state() {
     return h != nullptr ? *h : g_local;
 }
 
+bool use_private_fake_dns(uint32_t capacity) {
+    // Anonymous and private: pages are touched only as names arrive.
+    void* p = mmap(nullptr, sizeof(FakeDnsTable), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return false;
+    auto* t = static_cast<FakeDnsTable*>(p);
+    t->capacity = capacity;
+    g_private.store(t, std::memory_order_release);
+    return true;
+}
+
 FakeDnsTable* fake_dns_table() {
+    if (FakeDnsTable* t = g_private.load(std::memory_order_acquire)) return t;
     if (!g_table_ok.load(std::memory_order_acquire)) return nullptr;
     return &table_of(g_shared.load(std::memory_order_acquire));
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -26,8 +27,10 @@
 
 #include "launcher/supervisor/notif.hpp"
 #include "launcher/supervisor/seccomp_filter.hpp"
+#include "shim/dns/names.hpp"
 #include "shim/init.hpp"
 #include "shim/program_check.hpp"
+#include "shim/shared_state.hpp"
 
 extern char** environ;
 
@@ -42,6 +45,21 @@ void say(const std::string& line) {
     std::string s = "socksify: " + line + "\n";
     ssize_t ignored = write(STDERR_FILENO, s.data(), s.size());
     (void)ignored;
+}
+
+// execve without libc's syscall(), which a preloaded library may hook.
+long raw_execve(const char* path, char* const* argv, char* const* envp) {
+#if defined(__x86_64__)
+    long ret = SYS_execve;
+    asm volatile("syscall" : "+a"(ret) : "D"(path), "S"(argv), "d"(envp) : "rcx", "r11", "memory");
+    if (ret < 0) {
+        errno = static_cast<int>(-ret);
+        return -1;
+    }
+    return ret;
+#else
+    return syscall(SYS_execve, path, argv, envp);
+#endif
 }
 
 bool read_all(int fd, void* buf, size_t n) {
@@ -85,8 +103,10 @@ class Supervisor {
             c.pid = static_cast<pid_t>(n->pid);
             c.nr = n->data.nr;
             for (int i = 0; i < 6; ++i) c.args[i] = n->data.args[i];
-            if (c.nr == SYS_connect) {
-                enqueue(c);
+            if (c.nr == SYS_socket || c.nr == SYS_socketpair) {
+                respond(c, on_refused_socket(c, cfg_));  // the filter refused it
+            } else if (c.nr == SYS_connect || cfg_.strict) {
+                enqueue(c);  // may wait (a proxy; under --strict a blocking send)
             } else {
                 respond(c, on_send(listener_, c, cfg_));
             }
@@ -123,6 +143,9 @@ class Supervisor {
     }
 
     void work() {
+        // Its own working directory: --strict resolves a program's relative AF_UNIX
+        // path names from the program's (notif_connect.cpp).
+        if (cfg_.strict) (void)unshare(CLONE_FS);
         std::unique_lock lock(mu_);
         for (;;) {
             while (queue_.empty()) {
@@ -133,7 +156,8 @@ class Supervisor {
             Call c = queue_.front();
             queue_.pop_front();
             lock.unlock();
-            respond(c, on_connect(listener_, c, cfg_));
+            respond(c, c.nr == SYS_connect ? on_connect(listener_, c, cfg_)
+                                           : on_send(listener_, c, cfg_));
             lock.lock();
         }
     }
@@ -181,26 +205,28 @@ bool prepare_stage(int& child_end, int& parent_end) {
 }
 
 void stage_main(int argc, char** argv) {
-    // argv: self kStageFlag FD -- program args...
-    if (argc < 5 || std::strcmp(argv[3], "--") != 0) {
+    // argv: self kStageFlag FD strict|plain -- program args...
+    if (argc < 6 || std::strcmp(argv[4], "--") != 0) {
         say("internal error: bad supervised stage arguments");
         _exit(kExitCannotRun);
     }
     int sock = std::atoi(argv[2]);
-    int32_t listener = install_filter(build_filter());
+    bool strict = std::strcmp(argv[3], "strict") == 0;
+    int32_t listener = install_filter(build_filter(strict));
     if (write(sock, &listener, sizeof listener) != sizeof listener) _exit(kExitCannotRun);
     char go = 0;
     if (!read_all(sock, &go, 1) || go != 'g') _exit(kExitCannotRun);  // the launcher said why
     if (listener >= 0) close(listener);
     close(sock);
-    char** program = argv + 4;
+    char** program = argv + 5;
     char path[4096];
     if (!shim::find_program(program[0], std::getenv("PATH"), path, sizeof path)) {
         say(std::string("program '") + program[0] + "' not found");
         _exit(kExitNotFound);
     }
-    // The raw call: no preloaded exec hook second-guesses the launcher's choice here.
-    syscall(SYS_execve, path, program, environ);
+    // The raw call: no preloaded exec hook second-guesses the launcher's choice here
+    // (the stage runs with the run's LD_PRELOAD, and the library hooks syscall()).
+    raw_execve(path, program, environ);
     int err = errno;
     say(std::string("cannot run program '") + program[0] + "': " + std::strerror(err));
     _exit(err == ENOENT ? kExitNotFound : kExitCannotRun);
@@ -233,6 +259,13 @@ void attach_supervisor(pid_t pid, int child_end, int parent_end, shim::EnvLookup
     }
     fcntl(listener, F_SETFD, FD_CLOEXEC);
     shim::start_from(env);
+    // --strict: names get fake addresses from a table only this process maps (the
+    // library asks for them); the shared one is the job's to scribble on.
+    if (shim::config().strict && !shim::use_private_fake_dns(shim::fake_capacity(shim::config()))) {
+        say("cannot supervise the program: no memory for the fake-DNS table");
+        close(parent_end);
+        return;
+    }
     static Supervisor* sup = new Supervisor(listener, shim::config());  // lives for the run
     // The launcher's main thread takes the signals it forwards; ours take none.
     sigset_t all, old;

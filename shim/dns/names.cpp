@@ -10,6 +10,7 @@
 
 #include "shim/dns/fake_dns.hpp"
 #include "shim/dns/hosts_file.hpp"
+#include "shim/dns/supervisor_dns.hpp"
 #include "shim/log.hpp"
 #include "shim/shared_state.hpp"
 
@@ -141,6 +142,8 @@ bool fake_index_of(const Config& cfg, const sockaddr* a, uint32_t& index) {
 
 int fake_lookup(const Config& cfg, const char* name, int family, sockaddr_storage& out,
                 socklen_t& len) {
+    // Supervised: the supervisor's table decides what an address means, not ours.
+    if (cfg.supervised) return ask_supervisor(cfg, name, family, out, len);
     FakeDnsTable* table = fake_dns_table();
     if (table == nullptr) return EAI_AGAIN;
     uint32_t index = 0;
