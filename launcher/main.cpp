@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -783,6 +784,17 @@ void check_program(const char* name, bool strict, bool supervised) {
     (void)ignored;
 }
 
+// --strict: the job runs as the same user, so nothing of the launcher may be reachable
+// through /proc: not dumpable (no ptrace, no /proc/PID/mem, environ or fd; the
+// supervisor's memory and audit fd with it), and its options (the audit log's path)
+// wiped from /proc/PID/cmdline, which stays readable.
+void hide_from_job(char** argv, int program) {
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        die(std::string("--strict cannot protect the launcher from the job: ") +
+            std::strerror(errno));
+    for (int i = 1; i < program; ++i) explicit_bzero(argv[i], std::strlen(argv[i]));
+}
+
 volatile sig_atomic_t g_child = 0;
 // A supervised run: the stage's and the launcher's ends of their socket pair.
 int g_stage_fd = -1;
@@ -1347,6 +1359,7 @@ int launcher_main(int argc, char** argv) {
     env_set(kEnvShm, shm);
     start_pipeline_learning(cfg, shm);
     explicit_bzero(cfg.pass, sizeof cfg.pass);
+    if (cfg.strict) hide_from_job(argv, o.program);
     int status = run(supervised ? stage.data() : argv + o.program);
     finish_pipeline_learning();
     return status;

@@ -70,6 +70,9 @@ Answer on_send(int listener, const Call& c, const shim::Config& cfg);
 // audit record naming what was refused.
 Answer on_refused_socket(const Call& c, const shim::Config& cfg);
 
+// Shuts down the program's socket of a pending connect (the audit log failed).
+void shut_program_socket(int listener, const Call& c);
+
 // --strict: a send the supervisor makes itself from its copies of the program's
 // address, data and ancillary data (may wait: run on a worker); a connect on a socket
 // of another family than inet, made from its copy too.

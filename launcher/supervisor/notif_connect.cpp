@@ -395,6 +395,11 @@ int enter_program_dir(pid_t tid, const sockaddr_storage& a, socklen_t len) {
 
 }  // namespace
 
+void shut_program_socket(int listener, const Call& c) {
+    TakenFd t;
+    if (t.take(listener, c, static_cast<int>(c.args[0])) == 0) shutdown(t.local(), SHUT_RDWR);
+}
+
 Answer connect_other(const Call& c, const TakenFd& t) {
     auto len = static_cast<uint32_t>(c.args[2]);
     sockaddr_storage dest{};

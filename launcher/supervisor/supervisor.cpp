@@ -4,16 +4,19 @@
 #include "launcher/supervisor/supervisor.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -27,6 +30,7 @@
 
 #include "launcher/supervisor/notif.hpp"
 #include "launcher/supervisor/seccomp_filter.hpp"
+#include "shim/audit.hpp"
 #include "shim/dns/names.hpp"
 #include "shim/init.hpp"
 #include "shim/program_check.hpp"
@@ -60,6 +64,27 @@ long raw_execve(const char* path, char* const* argv, char* const* envp) {
 #else
     return syscall(SYS_execve, path, argv, envp);
 #endif
+}
+
+// --strict, for a job run as root: capabilities that would reach around the
+// supervisor — tracing the launcher (CAP_SYS_PTRACE), a tun device or the routing
+// table (CAP_NET_ADMIN), raw packets (CAP_NET_RAW), a kernel module (CAP_SYS_MODULE)
+// — leave the bounding, ambient, inheritable, permitted and effective sets. Without
+// privilege (the usual CI user) there is nothing to drop.
+void drop_escape_capabilities() {
+    constexpr int kDrop[] = {CAP_SYS_PTRACE, CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_MODULE};
+    __user_cap_header_struct head{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    if (syscall(SYS_capget, &head, data) != 0) return;
+    for (int cap : kDrop) {
+        (void)prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+        (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap, 0, 0);
+        uint32_t bit = 1u << (cap % 32);
+        data[cap / 32].effective &= ~bit;
+        data[cap / 32].permitted &= ~bit;
+        data[cap / 32].inheritable &= ~bit;
+    }
+    (void)syscall(SYS_capset, &head, data);
 }
 
 bool read_all(int fd, void* buf, size_t n) {
@@ -108,12 +133,32 @@ class Supervisor {
             } else if (c.nr == SYS_connect || cfg_.strict) {
                 enqueue(c);  // may wait (a proxy; under --strict a blocking send)
             } else {
-                respond(c, on_send(listener_, c, cfg_));
+                respond(c, serve(c));
             }
         }
     }
 
   private:
+    // A connect or send. Under --strict with an audit log, a record that cannot be
+    // written fails closed: that call is refused (a connection just made is shut
+    // down) and so is every later one, after one line saying why.
+    Answer serve(const Call& c) {
+        bool audited = cfg_.strict && shim::audit_on();
+        if (audited && shim::audit_failed()) return closed();
+        Answer a =
+            c.nr == SYS_connect ? on_connect(listener_, c, cfg_) : on_send(listener_, c, cfg_);
+        if (!audited || a.gone || !shim::audit_failed()) return a;
+        if (c.nr == SYS_connect && a.err == 0 && !a.proceed) shut_program_socket(listener_, c);
+        return closed();
+    }
+
+    Answer closed() {
+        if (!closed_said_.exchange(true))
+            say("the audit log cannot be written: every connection and send of the run is "
+                "refused from now on (--strict fails closed)");
+        return fail(EACCES);
+    }
+
     void respond(const Call& c, const Answer& a) {
         if (a.gone) return;
         std::vector<uint8_t> buf(
@@ -156,8 +201,7 @@ class Supervisor {
             Call c = queue_.front();
             queue_.pop_front();
             lock.unlock();
-            respond(c, c.nr == SYS_connect ? on_connect(listener_, c, cfg_)
-                                           : on_send(listener_, c, cfg_));
+            respond(c, serve(c));
             lock.lock();
         }
     }
@@ -170,6 +214,7 @@ class Supervisor {
     std::deque<Call> queue_;
     int idle_ = 0;
     int workers_ = 0;
+    std::atomic<bool> closed_said_{false};
 };
 
 // Takes the stage's listener (fd number n in pid) into this process.
@@ -212,7 +257,14 @@ void stage_main(int argc, char** argv) {
     }
     int sock = std::atoi(argv[2]);
     bool strict = std::strcmp(argv[3], "strict") == 0;
+    if (strict) drop_escape_capabilities();
     int32_t listener = install_filter(build_filter(strict));
+    // Tests of the refusal on an older kernel: the launcher's own variable, not the
+    // job's (the stage reads it before the program exists).
+    if (const char* knob = std::getenv(kPretendNoNotifEnv); knob != nullptr && knob[0] == '1') {
+        if (listener >= 0) close(listener);
+        listener = -ENOSYS;
+    }
     if (write(sock, &listener, sizeof listener) != sizeof listener) _exit(kExitCannotRun);
     char go = 0;
     if (!read_all(sock, &go, 1) || go != 'g') _exit(kExitCannotRun);  // the launcher said why
@@ -258,6 +310,9 @@ void attach_supervisor(pid_t pid, int child_end, int parent_end, shim::EnvLookup
         return;
     }
     fcntl(listener, F_SETFD, FD_CLOEXEC);
+    // Past the spawn: a file size limit hit by the audit log makes write() fail (and the
+    // supervisor fail closed) instead of killing the launcher.
+    if (required) signal(SIGXFSZ, SIG_IGN);
     shim::start_from(env);
     // --strict: names get fake addresses from a table only this process maps (the
     // library asks for them); the shared one is the job's to scribble on.

@@ -23,6 +23,9 @@ enum class SuperviseMode : uint8_t { kAuto, kOn, kOff };
 const char* parse_supervise_mode(std::string_view text, SuperviseMode& out);
 
 inline constexpr const char* kStageFlag = "--supervised-stage";
+// Test only: "1" makes the stage act as if the kernel had no user notification, to
+// check that --strict then refuses to start (no real kernel needed).
+inline constexpr const char* kPretendNoNotifEnv = "SOCKSIFY_TEST_PRETEND_NO_NOTIF";
 
 // The stage's main (argv[1] == kStageFlag): never returns.
 [[noreturn]] void stage_main(int argc, char** argv);
