@@ -639,6 +639,8 @@ Answer judge_send(const Call& c, const TakenFd& t, sockaddr_storage& dest, sockl
                  "refusing an unconnected DNS query from supervised pid %d (names are "
                  "answered on connected sockets only)",
                  static_cast<int>(c.pid));
+        if (cfg.strict)  // every refusal of a strict run is recorded
+            shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kUdp, sa(dest)), "dns");
         return fail(EACCES);
     }
     if (direct(cfg, dest)) return proceed();
