@@ -341,7 +341,7 @@ SOCKSIFY_EXPORT int socket(int domain, int type, int protocol) {
         errno = saved;
     }
     if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) && (type & 0xff) == SOCK_DGRAM &&
-        (protocol == 0 || protocol == IPPROTO_UDP) && !supervised_run())
+        (protocol == 0 || protocol == IPPROTO_UDP) && !config().supervised)  // no wait here
         adopt_udp(fd);
     return fd;
 }
