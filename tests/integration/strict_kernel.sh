@@ -203,6 +203,14 @@ if ((HAVE_GO)); then
     check_out_noleak strict-go-client "$TOKEN"
 fi
 
+# A log that cannot be written (/dev/full: ENOSPC) fails closed, with one line.
+run $T "${SFY[@]}" -q --strict --audit /dev/full -x "$DANTE" -- curl -sS -m 10 "http://$WEB/hello.txt"
+if ((RC != 0)) && [[ $OUT != *"$TOKEN"* && $ERR == *"audit log cannot be written"*"fails closed"* ]]; then
+    pass audit-write-failure-fails-closed
+else
+    fail audit-write-failure-fails-closed "$(why)"
+fi
+
 # A kernel without user notification (pretended): one line, nothing runs.
 run 10 env SOCKSIFY_TEST_PRETEND_NO_NOTIF=1 "$SOCKSIFY" --strict -x "$DANTE" -- echo ran
 if ((RC == 126)) && [[ $OUT != *ran* && $(wc -l <<<"$ERR") == 1 && $ERR == *"Linux 5.19 or later"* ]]; then
