@@ -16,6 +16,7 @@ using shim::Setting;
 namespace {
 
 std::vector<std::string> g_env;
+std::string g_private_audit;  // --strict: the audit log's path, kept from the program
 
 bool names(const std::string& entry, const char* name, size_t len) {
     return entry.size() > len && entry[len] == '=' && entry.compare(0, len, name) == 0;
@@ -67,6 +68,16 @@ void env_set(const char* name, const std::string& value) {
 void env_unset(const char* name) {
     size_t len = std::strlen(name);
     std::erase_if(g_env, [&](const std::string& e) { return names(e, name, len); });
+}
+
+const char* audit_path() {
+    return !g_private_audit.empty() ? g_private_audit.c_str() : env_lookup(shim::kEnvAudit);
+}
+
+const char* supervisor_lookup(const char* name) {
+    if (std::strcmp(name, shim::kEnvSupervised) == 0) return nullptr;
+    if (std::strcmp(name, shim::kEnvAudit) == 0) return audit_path();
+    return env_lookup(name);
 }
 
 std::vector<char*> env_block() {
@@ -184,7 +195,12 @@ void export_settings(const Options& o) {
                         die("cannot open audit log '" + printable(path) +
                             "': " + std::strerror(errno));
                     close(fd);
-                    env_set(row.env, path);
+                    if (o[Setting::kStrict] == "1") {
+                        g_private_audit = path;  // the supervisor writes it, not the job
+                        env_unset(row.env);
+                    } else {
+                        env_set(row.env, path);
+                    }
                 }
                 break;
             default:

@@ -17,6 +17,13 @@ void env_set(const char* name, const std::string& value);
 void env_unset(const char* name);
 std::vector<char*> env_block();  // for posix_spawn; valid until the next change
 
+// Under --strict the audit log is the supervisor's alone: its path is kept here, not
+// in the program's environment. The path wherever it is kept ("" when none).
+const char* audit_path();
+// The configuration the supervisor loads: the program's, with the private audit log,
+// and never "supervised" (the supervisor answers the lookups the library asks for).
+const char* supervisor_lookup(const char* name);
+
 // A proxy URL with its host resolved here (the library never needs DNS for a proxy)
 // and its credentials percent-encoded; the password only when with_password.
 std::string numeric_url(std::string_view text, const char* what, bool with_password);

@@ -110,6 +110,12 @@ int launcher_main(int argc, char** argv) {
                 "domain suffixes)");
         die(cfg.error);
     }
+    // Strict mode, given or inherited, is enforced by the kernel: the supervisor makes
+    // the connections, the library passes them on (never an outer run's word for it).
+    if (cfg.strict)
+        env_set(kEnvSupervised, "1");
+    else
+        env_unset(kEnvSupervised);
     if (o.has(Setting::kCheck) && cfg.proxy_kind != ProxyKind::kSocks5)
         die(std::string("--check speaks SOCKS5 only; this proxy is ") +
             proxy_scheme(cfg.proxy_kind, cfg.remote_dns));
@@ -118,9 +124,10 @@ int launcher_main(int argc, char** argv) {
     bool supervised = false;
     std::vector<char*> stage =
         supervised_argv(argv + o.program, o.supervise, cfg.strict, supervised);
-    // Refusals first: a run that never starts makes no state. A static program under
-    // --strict stays refused until the supervisor enforces strict mode.
-    if (!supervised || cfg.strict) check_program(argv[o.program], cfg.strict);
+    // Refusals first: a run that never starts makes no state.
+    // Under --strict the supervised run still refuses setuid and capability programs
+    // (no_new_privs would strip what they need).
+    if (!supervised || cfg.strict) check_program(argv[o.program], cfg.strict, supervised);
     remove_stale_shm();
     std::string shm = create_state_for(cfg);
     env_set(kEnvShm, shm);
@@ -130,6 +137,7 @@ int launcher_main(int argc, char** argv) {
         env_set(kEnvSupervisor, s);
     start_pipeline_learning(cfg, shm);
     explicit_bzero(cfg.pass, sizeof cfg.pass);
+    if (cfg.strict) hide_from_job(argv, o.program);
     int status = run(supervised ? stage.data() : argv + o.program);
     finish_pipeline_learning();
     return status;

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,15 +90,20 @@ void check_library(const std::string& lib, bool strict) {
 // The preload cannot act in a static, setuid/setgid, capability-carrying, foreign
 // (class, machine, loader) program, nor can an unreadable one be checked: strict mode
 // refuses to run it, otherwise one warning says it runs unproxied.
-void check_program(const char* name, bool strict) {
+void check_program(const char* name, bool strict, bool supervised) {
     char found[4096];
     if (!find_program(name, std::getenv("PATH"), found, sizeof found)) return;  // "not found"
     std::string path = found;
     Blocker b = program_blocker(found);
     if (!b) return;
+    // Static and Go programs: the supervisor serves their calls. (32-bit ones stay
+    // refused: the supervisor would refuse every network call they make.)
+    if (supervised && launcher::supervision_reason(found) != nullptr &&
+        !launcher::is_foreign_class(found))
+        return;
     std::string msg = "program '" + printable(path) + "' is " + b.why + ": " + blocker_effect(b);
     if (strict) {
-        append_refusal(env_lookup(kEnvAudit), path.c_str(), "not-preloadable");
+        append_refusal(audit_path(), path.c_str(), "not-preloadable");
         die(msg + " (refused in --strict mode)");
     }
     msg = "socksify: warning: " + msg +
@@ -119,6 +125,11 @@ bool g_supervise_required = false;
 std::vector<char*> supervised_argv(char** argv, launcher::SuperviseMode mode, bool strict,
                                    bool& supervised) {
     supervised = false;
+    // Under --strict the kernel enforces what the library cannot: every program of the
+    // run is supervised from the first exec.
+    if (strict && mode == launcher::SuperviseMode::kOff)
+        die("--strict needs the supervisor (--supervise off given)");
+    if (strict) mode = launcher::SuperviseMode::kOn;
     if (mode == launcher::SuperviseMode::kOff) return {};
     char found[4096];
     const char* why = nullptr;
@@ -135,11 +146,19 @@ std::vector<char*> supervised_argv(char** argv, launcher::SuperviseMode mode, bo
     self.assign(exe, static_cast<size_t>(n));
     fd_text = std::to_string(g_stage_fd);
     std::vector<char*> v = {self.data(), const_cast<char*>(launcher::kStageFlag), fd_text.data(),
+                            const_cast<char*>(strict ? "strict" : "plain"),
                             const_cast<char*>("--")};
     for (char** a = argv; *a != nullptr; ++a) v.push_back(*a);
     v.push_back(nullptr);
     supervised = true;
     return v;
+}
+
+void hide_from_job(char** argv, int program) {
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        die(std::string("--strict cannot protect the launcher from the job: ") +
+            std::strerror(errno));
+    for (int i = 1; i < program; ++i) explicit_bzero(argv[i], std::strlen(argv[i]));
 }
 
 namespace {
@@ -229,7 +248,7 @@ int run(char** argv) {
     }
     g_child = pid;
     if (g_stage_fd >= 0) {
-        launcher::attach_supervisor(pid, g_stage_fd, g_stage_parent, env_lookup,
+        launcher::attach_supervisor(pid, g_stage_fd, g_stage_parent, supervisor_lookup,
                                     g_supervise_required);
     }
     sigprocmask(SIG_SETMASK, &old_mask, nullptr);

@@ -16,7 +16,7 @@ std::string find_library();
 // unproxied: refuse it instead (strict mode also loads it).
 void check_library(const std::string& lib, bool strict);
 // A program the preload cannot serve: refused under strict, else one warning.
-void check_program(const char* name, bool strict);
+void check_program(const char* name, bool strict, bool supervised);
 // Removes /dev/shm state files of earlier versions whose launcher died.
 void remove_stale_shm();
 // The run's shared state (a memfd the child inherits); its SOCKSIFY_SHM reference.
@@ -24,6 +24,9 @@ std::string create_state_for(const shim::Config& cfg);
 // Whether the program runs under the supervisor (--supervise; auto: when the preload
 // cannot serve it); when it does, the stage's argv.
 std::vector<char*> supervised_argv(char** argv, SuperviseMode mode, bool strict, bool& supervised);
+// --strict: the job runs as the same user, so nothing of the launcher may be reachable
+// through /proc: not dumpable, and its options wiped from /proc/PID/cmdline.
+void hide_from_job(char** argv, int program);
 // Runs argv with the built environment, passes signals on, returns its exit status
 // (or dies by its signal).
 int run(char** argv);

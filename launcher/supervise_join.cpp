@@ -193,7 +193,7 @@ void join_main(int argc, char** argv) {
     if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &server, &len) == 0)
         (void)prctl(PR_SET_PTRACER, static_cast<unsigned long>(server.pid), 0, 0,
                     0);  // no Yama: EINVAL
-    int32_t listener = install_filter(build_filter());
+    int32_t listener = install_filter(build_filter(strict));
     if (listener < 0) {
         close(sock);
         cannot_join(strict, path,

@@ -770,6 +770,13 @@ void load_config(Config& cfg, EnvLookup env, Resolver resolve) {
     }
     if (cfg.hop_count == 1) cfg.hop_count = 0;  // one hop is the proxy alone
     if (cfg.hop_count > 0 && cfg.chain_len > cfg.hop_count) cfg.chain_len = cfg.hop_count;
+    // The launcher's own contract: set under --strict, never by a user.
+    if (const char* v = env(kEnvSupervised); v != nullptr && v[0] != '\0') {
+        if (const char* e = parse_bool(v, cfg.supervised)) {
+            format_bad_value(cfg.error, sizeof cfg.error, kEnvSupervised, v, e);
+            return fail();
+        }
+    }
     if (cfg.strict) {
         if (const char* e = strict_violation(cfg)) {
             std::snprintf(cfg.error, sizeof cfg.error, "%s", e);

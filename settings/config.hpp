@@ -46,6 +46,10 @@ inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCK
 inline constexpr const char* kEnvFakeMinAge = "SOCKSIFY_FAKE_MIN_AGE";
 inline constexpr uint32_t kDefaultFakeMinAgeMin = 5;
 inline constexpr const char* kEnvStrict = "SOCKSIFY_STRICT";   // 1: nothing leaves unproxied
+// 1 (set by the launcher under --strict): the seccomp supervisor makes every connect and
+// addressed send; the library passes them to the kernel instead of speaking to the proxy.
+// Part of the launcher's contract with the library, not a setting a user gives.
+inline constexpr const char* kEnvSupervised = "SOCKSIFY_SUPERVISED";
 inline constexpr const char* kEnvUdp = "SOCKSIFY_UDP";         // on (default) | off, as parse_bool
 inline constexpr const char* kEnvDnsTcp = "SOCKSIFY_DNS_TCP";  // res_* over TCP: IP[:port]
 inline constexpr const char* kEnvPolicy = "SOCKSIFY_POLICY";   // allow:RULE,deny:RULE,…
@@ -182,6 +186,10 @@ struct Config {
     // Strict mode: only loopback may be direct, names go to the proxy, and sockets
     // that could reach the network around the proxy (raw, packet, ICMP, …) are refused.
     bool strict = false;
+    // The run's supervisor makes the connections (kEnvSupervised): the library only
+    // passes them on. Clearing it gains the job nothing: the supervisor refuses the
+    // library's own connections to the proxy then.
+    bool supervised = false;
 
     // Allow/deny rules and the default, checked before the proxy is contacted.
     Policy policy{};

@@ -36,6 +36,10 @@ void audit_open(Config& cfg);
 // True when a log is open: callers skip the work of building a record otherwise.
 bool audit_on();
 
+// True once a record could not be written whole (a full disk, a file size limit, the
+// fd replaced): the supervisor fails closed from then on.
+bool audit_failed();
+
 // Appends one record when a log is open. Never touches errno.
 void audit(const Config& cfg, const AuditEvent& e);
 

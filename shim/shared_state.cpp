@@ -22,6 +22,10 @@ constinit std::atomic<SharedHeader*> g_shared{nullptr};
 constinit size_t g_mapped = 0;  // bytes mapped at g_shared
 constinit FakeDns g_table{};
 constinit std::atomic<bool> g_table_ok{false};
+// The supervisor's own table under --strict (use_private_fake_dns): no process of the
+// job can write it.
+FakeDns g_private_table{};
+constinit std::atomic<bool> g_private_ok{false};
 // Set by attach (before the configuration, and so the log level, is known) for bind.
 constinit bool g_named = false;
 constinit const char* g_unusable = nullptr;
@@ -171,7 +175,20 @@ SharedHeader& shared_state() {
     return h != nullptr ? *h : g_local;
 }
 
+bool use_private_fake_dns(uint32_t capacity, uint32_t min_age_s) {
+    // Anonymous and private: pages are touched only as names arrive.
+    size_t size = fake_dns_layout(capacity).size;
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return false;
+    static_cast<FakeDnsHeader*>(p)->capacity = capacity;
+    g_private_table = fake_dns_view(p, capacity, min_age_s);
+    g_private_ok.store(true, std::memory_order_release);
+    return true;
+}
+
 FakeDns* fake_dns_table() {
+    if (g_private_ok.load(std::memory_order_acquire)) return &g_private_table;
     if (!g_table_ok.load(std::memory_order_acquire)) return nullptr;
     return &g_table;
 }

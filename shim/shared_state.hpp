@@ -64,4 +64,9 @@ SharedHeader& shared_state();
 // rather than hand out addresses other processes would map to other names).
 FakeDns* fake_dns_table();
 
+// The supervisor under --strict: from now on this process's fake-DNS table is a private
+// one no other process maps (the run's shared one is writable by the job). False when
+// it cannot be allocated.
+bool use_private_fake_dns(uint32_t capacity, uint32_t min_age_s);
+
 }  // namespace socksify::shim

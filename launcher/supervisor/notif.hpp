@@ -66,11 +66,26 @@ Answer on_connect(int listener, const Call& c, const shim::Config& cfg);
 // on_send runs on the receiving thread only (it never waits); on_connect on any.
 Answer on_send(int listener, const Call& c, const shim::Config& cfg);
 
+// A socket() or socketpair() the strict filter refused: EACCES, one log line and one
+// audit record naming what was refused.
+Answer on_refused_socket(const Call& c, const shim::Config& cfg);
+
+// Shuts down the program's socket of a pending connect (the audit log failed).
+void shut_program_socket(int listener, const Call& c);
+
+// --strict: a send the supervisor makes itself from its copies of the program's
+// address, data and ancillary data (may wait: run on a worker); a connect on a socket
+// of another family than inet, made from its copy too.
+Answer strict_send(int listener, const Call& c, const shim::Config& cfg);
+Answer connect_other(const Call& c, const TakenFd& t);
+
 // The fake nameserver a redirected DNS socket is connected to (UDP, and TCP one thread
 // per client connection), on loopback: started once.
 bool start_dns_server(const shim::Config& cfg);
 // Its address for a socket of domain (AF_INET, AF_INET6) and type (SOCK_DGRAM,
 // SOCK_STREAM); false when none.
-bool dns_server_address(int domain, int type, sockaddr_storage& out, socklen_t& len);
+// carrier: the --dns-tcp carrier's (TCP only).
+bool dns_server_address(int domain, int type, sockaddr_storage& out, socklen_t& len,
+                        bool carrier = false);
 
 }  // namespace socksify::launcher

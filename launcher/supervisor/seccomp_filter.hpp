@@ -9,7 +9,7 @@
 
 namespace socksify::launcher {
 
-inline constexpr size_t kMaxFilter = 64;
+inline constexpr size_t kMaxFilter = 128;
 
 struct Filter {
     sock_filter code[kMaxFilter];
@@ -20,7 +20,14 @@ struct Filter {
 // memory), sendto only with a non-NULL address. The i386 and x32 entry points of
 // the same calls (and i386 socketcall) are refused with EACCES: the supervisor
 // serves the x86_64 ABI only. Everything else is allowed.
-Filter build_filter();
+// strict (--strict) adds: socket() of families other than AF_UNIX, AF_NETLINK, AF_ALG,
+// AF_INET, AF_INET6 and of inet sockets other than TCP, MPTCP and UDP, and
+// socketpair() other than AF_UNIX — the filter decides, the supervisor only answers
+// EACCES with a log line and an audit record (all arguments are registers); and
+// answered in the filter itself: io_uring (EPERM: programs fall back), seccomp() with a
+// listener of the job's own (EACCES), every x32 call and the i386 socket, socketpair,
+// io_uring and seccomp calls (EACCES).
+Filter build_filter(bool strict);
 
 // Test-only knob: "1" makes install_filter fail as on a kernel that lacks the features.
 inline constexpr const char* kEnvTestOldKernel = "SOCKSIFY_TEST_OLD_KERNEL";

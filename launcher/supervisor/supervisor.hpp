@@ -23,6 +23,9 @@ enum class SuperviseMode : uint8_t { kAuto, kOn, kOff };
 const char* parse_supervise_mode(std::string_view text, SuperviseMode& out);
 
 inline constexpr const char* kStageFlag = "--supervised-stage";
+// Test only: "1" makes the stage act as if the kernel had no user notification, to
+// check that --strict then refuses to start (no real kernel needed).
+inline constexpr const char* kPretendNoNotifEnv = "SOCKSIFY_TEST_PRETEND_NO_NOTIF";
 
 // The stage's main (argv[1] == kStageFlag): never returns.
 [[noreturn]] void stage_main(int argc, char** argv);
@@ -37,7 +40,7 @@ int take_listener(pid_t pid, int n);
 // Serves listener's notifications (the caller took it) in background threads for the
 // rest of the run; the first call loads the configuration from env and starts the
 // fake nameserver, so every supervised tree of a run shares them.
-void serve_listener(int listener, shim::EnvLookup env);
+bool serve_listener(int listener, shim::EnvLookup env);
 
 // After spawning the stage as pid: takes its listener, loads the configuration from
 // env (the program's environment) and starts serving notifications in background

@@ -25,8 +25,12 @@ int dns_query_over_proxy(const Config& cfg, const unsigned char* query, int qlen
         return -1;
     }
     Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
-    err = connect_via_proxy(fd, reinterpret_cast<const sockaddr*>(&cfg.dns_server),
-                            cfg.dns_server_len, {}, cfg);
+    // Supervised: a plain connect to the nameserver, which the supervisor points at its
+    // own carrier (it judges each query and carries it through the proxy).
+    err = cfg.supervised ? connect_until(fd, reinterpret_cast<const sockaddr*>(&cfg.dns_server),
+                                         cfg.dns_server_len, deadline)
+                         : connect_via_proxy(fd, reinterpret_cast<const sockaddr*>(&cfg.dns_server),
+                                             cfg.dns_server_len, {}, cfg);
     int stored = -1;
     if (err == 0) {
         uint8_t prefix[2] = {static_cast<uint8_t>(qlen >> 8), static_cast<uint8_t>(qlen)};

@@ -12,6 +12,7 @@
 #include "shim/audit.hpp"
 #include "shim/dns/fake_dns.hpp"
 #include "shim/dns/hosts_file.hpp"
+#include "shim/dns/supervisor_dns.hpp"
 #include "shim/log.hpp"
 #include "shim/shared_state.hpp"
 
@@ -181,6 +182,8 @@ void report_recycled(const Config& cfg, const Recycled& r, const char* name,
 
 int fake_lookup(const Config& cfg, const char* name, int family, sockaddr_storage& out,
                 socklen_t& len) {
+    // Supervised: the supervisor's table decides what an address means, not ours.
+    if (cfg.supervised) return ask_supervisor(cfg, name, family, out, len);
     FakeDns* table = fake_dns_table();
     if (table == nullptr) return EAI_AGAIN;
     uint32_t index = 0;

@@ -358,6 +358,10 @@ int fake_gethostbyname(const char* name, int af, hostent* out, char* buf, size_t
     sockaddr_storage fake;
     socklen_t len = 0;
     if (int rc = fake_lookup(cfg, host.name, af, fake, len); rc != 0) {
+        if (rc == EAI_FAIL) {  // supervised: the supervisor's policy refused it
+            *h_errnop = NO_RECOVERY;
+            return EACCES;
+        }
         audit_lookup(cfg, name, nullptr, rc == EAI_AGAIN ? "EAI_AGAIN" : "EAI_NONAME");
         if (rc == EAI_AGAIN) {  // the table is full: another time, perhaps
             *h_errnop = TRY_AGAIN;

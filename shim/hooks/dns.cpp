@@ -151,8 +151,10 @@ SOCKSIFY_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host,
 namespace {
 
 bool res_passes_through() {
-    // Under local DNS (socks5://) the real resolver is what the user asked for.
-    return inside_shim() || !dns_is_remote();
+    // Under local DNS (socks5://) the real resolver is what the user asked for;
+    // supervised without --dns-tcp, its queries reach the supervisor's responder
+    // whatever nameserver they name (with it, res_common asks the supervisor's carrier).
+    return inside_shim() || !dns_is_remote() || (config().supervised && !config().dns_tcp);
 }
 
 int res_entry(res_state statp, const char* name, const char* domain, int klass, int type,

@@ -70,6 +70,9 @@ ConnectRoute route_connect(int fd, const sockaddr* addr, socklen_t len) {
     }
     ensure_ready();
     const Config& cfg = config();
+    // The supervisor decides and makes the connection from its own copy of the address
+    // (a nameserver's included: it answers from its own fake-DNS table).
+    if (cfg.supervised) return {};
     const auto* dest = reinterpret_cast<const sockaddr*>(&f.dest);
     // A nameserver under remote DNS, whatever its direct status: answered here (the
     // socket talks to itself), never reached.

@@ -103,6 +103,9 @@ Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
     if (is_hidden(k)) return {true};
     ensure_ready();
     const Config& cfg = config();
+    // Supervised: the supervisor judges every addressed send (and refuses UDP it does
+    // not relay).
+    if (cfg.supervised) return {true};
     if (k == FdKind::kDnsStream) {  // queries to a nameserver, answered into the stream
         int err = 0;
         ssize_t n = dns_stream_send(fd, msg, cfg, err);
@@ -286,6 +289,14 @@ bool is_carried(int domain, int type, int protocol) {
     }
 }
 
+// Supervised (--strict): UDP sockets are the kernel's and the supervisor's alone.
+bool supervised_run() {
+    if (inside_shim()) return config().supervised;  // never wait for our own start
+    ShimScope scope;
+    ensure_ready();
+    return config().supervised;
+}
+
 // Strict mode refuses every other socket (raw, packet, ICMP ping, SCTP, vsock, …):
 // it could reach the network around the proxy. Returns 0 or EACCES.
 int refuse_in_strict_mode(int domain, int type, int protocol) {
@@ -309,7 +320,8 @@ int refuse_in_strict_mode(int domain, int type, int protocol) {
 }  // namespace
 
 SOCKSIFY_EXPORT int socket(int domain, int type, int protocol) {
-    if (!inside_shim() && !is_carried(domain, type, protocol)) {
+    // Supervised, the kernel's filter refuses and the supervisor records it.
+    if (!inside_shim() && !is_carried(domain, type, protocol) && !supervised_run()) {
         int err = 0;
         {
             ShimScope scope;
@@ -329,7 +341,7 @@ SOCKSIFY_EXPORT int socket(int domain, int type, int protocol) {
         errno = saved;
     }
     if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) && (type & 0xff) == SOCK_DGRAM &&
-        (protocol == 0 || protocol == IPPROTO_UDP))
+        (protocol == 0 || protocol == IPPROTO_UDP) && !config().supervised)  // no wait here
         adopt_udp(fd);
     // Its shape, so connect() routes it without asking the kernel (issue 15).
     if (fd >= 0 && !inside_shim()) {

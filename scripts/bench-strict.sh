@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# What --strict costs (issue 14), side by side in one run through microsocks: a libc
+# client's (build/bench/connrate) connection rate with and without --strict (under
+# --strict the supervisor makes every connect and the SOCKS exchange itself), bulk TCP
+# (a static Go client's 64 KiB echo round trips, tests/bench/go/connrate.go) with and
+# without --strict, and the start-up of /bin/true bare, under socksify and under
+# socksify --strict. Rounds alternate the variants; every figure is the median of
+# BENCH_RUNS rounds, with the ratios strict/plain.
+#
+# Usage (as root, in a running test world):
+#   SFY_WORLD_NAME=NAME scripts/world.sh start; SFY_WORLD_NAME=NAME scripts/bench-strict.sh
+# Environment: BENCH_RUNS (5), BENCH_CONNS connections per run (500), BENCH_BULK_MIB
+#   (16), BENCH_STARTS /bin/true runs per round (50).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=scripts/world-env.sh
+source "$ROOT/scripts/world-env.sh"
+RUNS=${BENCH_RUNS:-5}
+CONNS=${BENCH_CONNS:-500}
+BULK=${BENCH_BULK_MIB:-16}
+STARTS=${BENCH_STARTS:-50}
+PORT=$SFY_PORT_MICRO
+[[ -e /run/netns/$SFY_NS_CLIENT ]] || { echo "bench-strict: world $SFY_WORLD_NAME is not running" >&2; exit 1; }
+
+OUT=$ROOT/build/bench-strict
+mkdir -p "$OUT"
+export GOCACHE=$ROOT/build/go/cache GOPATH=$ROOT/build/go/path GOPROXY=off GOFLAGS= GO111MODULE=auto
+CGO_ENABLED=0 go build -o "$OUT/connrate-go" tests/bench/go/connrate.go
+make -s all build/bench/connrate
+
+IN=(ip netns exec "$SFY_NS_CLIENT")
+# socks5h: --strict refuses local DNS (the destinations here are addresses anyway).
+SX=("${IN[@]}" build/bin/socksify -q -x "socks5h://$SFY_PROXY4:$PORT")
+SX_STRICT=("${IN[@]}" build/bin/socksify -q --strict -x "socks5h://$SFY_PROXY4:$PORT")
+DEST=$SFY_DEST4:$SFY_PORT_ECHO
+
+declare -A results
+add() { results[$1]+="$2 "; }
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Milliseconds per start of COMMAND..., over STARTS runs.
+starts() {
+    local t0 t1 i
+    t0=$(date +%s%N)
+    for ((i = 0; i < STARTS; i++)); do "$@" >/dev/null; done
+    t1=$(date +%s%N)
+    awk -v ns=$((t1 - t0)) -v n="$STARTS" 'BEGIN {printf "%.2f", ns / n / 1e6}'
+}
+
+for ((r = 1; r <= RUNS; r++)); do
+    o=$("${SX[@]}" build/bench/connrate "$SFY_DEST4" "$SFY_PORT_ECHO" "$CONNS")
+    add libc-conns "$(awk '{print $1}' <<<"$o")"
+    o=$("${SX_STRICT[@]}" build/bench/connrate "$SFY_DEST4" "$SFY_PORT_ECHO" "$CONNS")
+    add libc-conns-strict "$(awk '{print $1}' <<<"$o")"
+    o=$("${SX[@]}" "$OUT/connrate-go" -dest "$DEST" -n 1 -bulk "$BULK")
+    add bulk-mib-s "$(awk '/MiB/ {print $1}' <<<"$o")"
+    o=$("${SX_STRICT[@]}" "$OUT/connrate-go" -dest "$DEST" -n 1 -bulk "$BULK")
+    add bulk-mib-s-strict "$(awk '/MiB/ {print $1}' <<<"$o")"
+    add start-ms-bare "$(starts "${IN[@]}" /bin/true)"
+    add start-ms "$(starts "${SX[@]}" /bin/true)"
+    add start-ms-strict "$(starts "${SX_STRICT[@]}" /bin/true)"
+    echo "round $r done" >&2
+done
+
+ratio() {
+    local s p
+    s=$(median "${results[$2]}")
+    p=$(median "${results[$3]}")
+    awk -v s="$s" -v p="$p" -v what="$1" 'BEGIN {printf "%s: %.2f\n", what, s / p}'
+}
+{
+    echo "microsocks, $CONNS connections per run, $BULK MiB bulk, $STARTS starts, median of $RUNS"
+    printf '%-20s %12s\n' variant median
+    for k in libc-conns libc-conns-strict bulk-mib-s bulk-mib-s-strict start-ms-bare start-ms \
+        start-ms-strict; do
+        printf '%-20s %12s   (%s)\n' "$k" "$(median "${results[$k]}")" "${results[$k]% }"
+    done
+    ratio "libc conns/s ratio strict/plain" libc-conns-strict libc-conns
+    ratio "bulk ratio strict/plain" bulk-mib-s-strict bulk-mib-s
+    ratio "start-up ratio strict/plain" start-ms-strict start-ms
+} | tee "$OUT/summary.txt"
