@@ -27,6 +27,7 @@
 #include "launcher/supervisor/seccomp_filter.hpp"
 #include "shim/audit_file.hpp"
 #include "shim/exec_guard.hpp"
+#include "shim/io.hpp"
 
 extern char** environ;
 
@@ -52,17 +53,6 @@ socklen_t abstract_address(const std::string& name, sockaddr_un& out) {
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
 }
 
-bool read_exact(int fd, void* buf, size_t n) {
-    auto* p = static_cast<char*>(buf);
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return false;
-        p += r;
-        n -= static_cast<size_t>(r);
-    }
-    return true;
-}
 
 // One joining process: its listener is taken and served, then it is told to go ('g');
 // anything else ('n', or the connection closed) tells it nobody serves its filter.
@@ -74,7 +64,7 @@ void take_join(int c, shim::EnvLookup env) {
     int32_t n = -1;
     // Only this user's processes (root's too: it could take our fds anyway).
     if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 &&
-        (peer.uid == getuid() || peer.uid == 0) && read_exact(c, &n, sizeof n) && n >= 0) {
+        (peer.uid == getuid() || peer.uid == 0) && shim::read_full(c, &n, sizeof n) && n >= 0) {
         int listener = take_listener(peer.pid, n);
         char reply = 'n';
         if (listener >= 0) {
@@ -202,7 +192,7 @@ void join_main(int argc, char** argv) {
         exec_program(path, program);
     }
     char go = 0;
-    if (write(sock, &listener, sizeof listener) != sizeof listener || !read_exact(sock, &go, 1) ||
+    if (write(sock, &listener, sizeof listener) != sizeof listener || !shim::read_full(sock, &go, 1) ||
         go != 'g') {
         // The filter is on and nobody serves it: the program's connects would fail.
         say(std::string("cannot supervise '") + path +

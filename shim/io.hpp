@@ -26,6 +26,10 @@ class Deadline {
 
 int64_t monotonic_ns();
 
+// Reads exactly n bytes from a blocking fd (EINTR retried); false at EOF or an error.
+// For the launcher's local pipes and sockets, which need no deadline.
+bool read_full(int fd, void* buf, size_t n);
+
 // poll for events until the deadline; EINTR recomputes the time left. revents, if
 // given, gets what poll reported.
 int wait_for(int fd, short events, const Deadline& deadline, short* revents = nullptr);

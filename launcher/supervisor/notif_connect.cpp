@@ -821,16 +821,6 @@ void serve_udp(const Config* cfg) {
     }
 }
 
-bool read_full(int fd, uint8_t* p, size_t n) {
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return false;
-        p += r;
-        n -= static_cast<size_t>(r);
-    }
-    return true;
-}
 
 // One DNS-over-TCP client: length-prefixed queries until it closes or idles 10 s.
 void serve_tcp_client(const Config* cfg, int fd, sockaddr_storage from, bool carrier) {
@@ -840,9 +830,9 @@ void serve_tcp_client(const Config* cfg, int fd, sockaddr_storage from, bool car
     uint8_t query[65535], reply[2 + 65535];
     for (;;) {
         uint8_t len[2];
-        if (!read_full(fd, len, 2)) break;
+        if (!shim::read_full(fd, len, 2)) break;
         size_t n = static_cast<size_t>(len[0] << 8 | len[1]);
-        if (!read_full(fd, query, n)) break;
+        if (!shim::read_full(fd, query, n)) break;
         // Looked up per query: the accept may come before the supervisor noted the
         // client, the query never does (the program's connect returns after that).
         DnsClientSubject who(SOCK_STREAM, from);

@@ -33,6 +33,7 @@
 #include "shim/audit.hpp"
 #include "shim/dns/names.hpp"
 #include "shim/init.hpp"
+#include "shim/io.hpp"
 #include "shim/program_check.hpp"
 #include "shim/shared_state.hpp"
 
@@ -87,17 +88,6 @@ void drop_escape_capabilities() {
     (void)syscall(SYS_capset, &head, data);
 }
 
-bool read_all(int fd, void* buf, size_t n) {
-    auto* p = static_cast<char*>(buf);
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return false;
-        p += r;
-        n -= static_cast<size_t>(r);
-    }
-    return true;
-}
 
 class Supervisor {
   public:
@@ -277,7 +267,7 @@ void stage_main(int argc, char** argv) {
     }
     if (write(sock, &listener, sizeof listener) != sizeof listener) _exit(kExitCannotRun);
     char go = 0;
-    if (!read_all(sock, &go, 1) || go != 'g') _exit(kExitCannotRun);  // the launcher said why
+    if (!shim::read_full(sock, &go, 1) || go != 'g') _exit(kExitCannotRun);  // the launcher said why
     if (listener >= 0) close(listener);
     close(sock);
     char** program = argv + 5;
@@ -328,7 +318,7 @@ void attach_supervisor(pid_t pid, int child_end, int parent_end, shim::EnvLookup
                        bool required) {
     close(child_end);
     int32_t n = 0;
-    if (!read_all(parent_end, &n, sizeof n)) {
+    if (!shim::read_full(parent_end, &n, sizeof n)) {
         close(parent_end);  // the stage died; waitpid reports how
         return;
     }

@@ -44,6 +44,7 @@ declare -A VALUE=(
     [SOCKSIFY_FAKE_NET6]=fd53:4f43:4b53:2::/96
     [SOCKSIFY_FAKE_MIN_AGE]=nonsense
     [SOCKSIFY_STRICT]=0
+    [SOCKSIFY_SUPERVISED]=0
     [SOCKSIFY_UDP]=on
     [SOCKSIFY_DNS_TCP]=nonsense
     [SOCKSIFY_POLICY]='allow:*'

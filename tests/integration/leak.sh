@@ -183,15 +183,15 @@ print(r.stdout.strip() or r.stderr.strip())
 ' "http://$SFY_NAME_WEB/hello.txt"
 check_out_noleak ci-job-child-with-cleared-environment-proxied "$TOKEN"
 if [[ -x $SFY_TMP/static_connect ]]; then
-    # Refused at its exec by the library in sh (no record: under --strict the log's
-    # path is the supervisor's alone).
+    # Started by sh, it is under the run's filter too: its connect is judged (denied)
+    # and recorded by the supervisor.
     run $T "${CI[@]}" sh -c '"$1"; echo "rc=$?"' sh "$SFY_TMP/static_connect"
-    check_out ci-job-static-program-started-by-a-child-refused "rc=126"
+    check_out ci-job-static-program-started-by-a-child-denied "rc=3"
 fi
 # One record per attempt: the allowed curl (lookup + connect), the three denials
-# (lookup; lookup + connect; connect), the raw socket, the static program (refused by
-# the launcher), the child with a cleared environment (lookup + connect) and the
-# static program a child started.
+# (lookup; lookup + connect; connect), the raw socket, the static program's denied
+# connect, the child with a cleared environment (lookup + connect) and the static
+# program a child started (its denied connect).
 got=$("$PY" "$PROGRAMS/audit_check.py" records "$CI_AUDIT" 0 \
     "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB 80 allow ok" \
     "lookup $SFY_NAME_GIT - deny policy" \
@@ -199,7 +199,7 @@ got=$("$PY" "$PROGRAMS/audit_check.py" records "$CI_AUDIT" 0 \
     "connect $SFY_DEST4 80 deny policy" \
     "refusal socket(AF_INET, SOCK_RAW|SOCK_CLOEXEC, 1) - deny strict" "${STATIC_RECORD[@]:0:1}" \
     "lookup $SFY_NAME_WEB - allow ok" "connect $SFY_NAME_WEB 80 allow ok" \
-    "${STATIC_RECORD[@]:1}" 2>&1) || true
+    "${STATIC_RECORD[@]}" 2>&1) || true
 if [[ $got == ok ]]; then pass ci-job-audit-one-record-per-attempt; else fail ci-job-audit-one-record-per-attempt "$(oneline "$got")"; fi
 
 # Every address form on every send and connect entry (issue 11, addr_probe), aimed at

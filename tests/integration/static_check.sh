@@ -221,12 +221,28 @@ STRICT=("$L" --strict --audit "$AUDIT" -x "$URL" --)
 # this script checks the preload's own verdicts, so the supervisor stays off.
 PLAIN=("$L" --supervise off -x "$URL" --)
 MODES=(spawn-chdir spawnp-chdir spawn-fchdir syscall-execve syscall-execveat execveat fexecve)
+# What --strict runs under the supervisor (the whole tree is under its filter from the
+# first exec): a static program and one with another dynamic loader. The rest (setuid,
+# capabilities, another class or machine) stays refused everywhere.
+supervisable() { [[ $1 == tool_static || $1 == tool_loader ]]; }
+# strict_runs NAME PROG WANT CMD...: under --strict PROG runs (supervised), WANT in its
+# output, nothing refused.
+strict_runs() {
+    local name=$1 prog=$2 want=$3
+    shift 3
+    as_user "$@"
+    if [[ $OUT == *"$prog ran"* && $OUT == *"$want"* && $ERR != *"refusing to run"* ]]; then
+        pass "$name"
+    else
+        fail "$name" "$(why "want '$prog ran' and '$want', nothing refused")"
+    fi
+}
 for prog in "${PROGRAMS[@]}"; do
     path=$T/progs/$prog
     # The launcher itself, and a script the program interprets.
     before=$(audit_count "$prog")
     as_user "${STRICT[@]}" "$path"
-    if [[ $prog == tool_static ]]; then
+    if supervisable "$prog"; then
         # --strict runs it under the supervisor: the kernel covers its calls.
         if ((RC == 0)) && [[ $OUT == *"$prog ran"* ]]; then
             pass "launcher-supervises-$prog"
@@ -248,7 +264,7 @@ for prog in "${PROGRAMS[@]}"; do
     printf '#!%s\n' "$path" >"$T/progs/script_$prog"
     chmod 755 "$T/progs/script_$prog"
     as_user "${STRICT[@]}" "$T/progs/script_$prog"
-    if [[ $prog == tool_static ]] && ((RC == 0)) && [[ $OUT == *"$prog ran"* ]]; then
+    if supervisable "$prog" && ((RC == 0)) && [[ $OUT == *"$prog ran"* ]]; then
         pass "launcher-supervises-script-run-by-$prog"
     elif ((RC == 2)) && [[ $ERR == *"is run by "*"interpreter"* ]]; then
         pass "launcher-refuses-script-run-by-$prog"
@@ -256,12 +272,21 @@ for prog in "${PROGRAMS[@]}"; do
         fail "launcher-refuses-script-run-by-$prog" "$(why "expected exit 2 naming the interpreter")"
     fi
     # A shell's execve.
-    strict_refused "sh-exec-refuses-$prog" "$prog" "rc=126" \
-        "${STRICT[@]}" sh -c '"$1"; echo "rc=$?"' sh "$path"
+    if supervisable "$prog"; then
+        strict_runs "sh-exec-supervises-$prog" "$prog" "rc=0" \
+            "${STRICT[@]}" sh -c '"$1"; echo "rc=$?"' sh "$path"
+    else
+        strict_refused "sh-exec-refuses-$prog" "$prog" "rc=126" \
+            "${STRICT[@]}" sh -c '"$1"; echo "rc=$?"' sh "$path"
+    fi
     warned "sh-exec-warns-$prog" "$prog" "$(ran "$prog")" "${PLAIN[@]}" sh -c '"$1"' sh "$path"
     # The probe's ways, from the decoy directory.
     for mode in "${MODES[@]}"; do
-        strict_refused "$mode-refuses-$prog" "$prog" "$mode EACCES" "${STRICT[@]}" "$P" "$mode" "$T/progs" "$prog"
+        if supervisable "$prog"; then
+            strict_runs "$mode-supervises-$prog" "$prog" "$mode exit 0" "${STRICT[@]}" "$P" "$mode" "$T/progs" "$prog"
+        else
+            strict_refused "$mode-refuses-$prog" "$prog" "$mode EACCES" "${STRICT[@]}" "$P" "$mode" "$T/progs" "$prog"
+        fi
         if [[ $prog == tool_machine || $prog == tool_32dyn ]]; then
             warned "$mode-warns-$prog" "$prog" "$mode " "${PLAIN[@]}" "$P" "$mode" "$T/progs" "$prog"
         else
