@@ -34,7 +34,9 @@ struct SharedHeader {
     // proto::PipelineVerdict for the run's proxy, written by the launcher's probe
     // (from its cache or a probe of its own); only kSafe lets a connection pipeline.
     std::atomic<uint32_t> pipeline;
-    uint32_t reserved;
+    // Bit i: hop i of the chain (Config::hops, i ≥ 1) keeps pipelined bytes, learned by
+    // the launcher as pipeline is (hop 0 is the proxy itself: pipeline says).
+    std::atomic<uint32_t> hop_pipeline;
     SharedRange fake_net4;
     SharedRange fake_net6;
     // The proxy password (RFC 1929: 1..255 bytes; 0 = none): kept here, readable by
