@@ -27,6 +27,18 @@ Credentials creds_of(const HopSpec& h) {
     return {{h.user, h.user_len}, {h.pass, h.pass_len}};
 }
 
+// "a > b > c" into out (cut at cap): text_of(i) names hop i of n.
+template <typename TextOf>
+void join_hops(size_t n, TextOf text_of, char* out, size_t cap) {
+    size_t len = 0;
+    if (cap > 0) out[0] = '\0';
+    for (size_t i = 0; i < n && len + 1 < cap; ++i) {
+        int w = std::snprintf(out + len, cap - len, "%s%s", i ? " > " : "", text_of(i));
+        if (w < 0) break;
+        len += static_cast<size_t>(w);
+    }
+}
+
 }  // namespace
 
 // The hops before hop i only relay a tunnel by the time it is asked, so its position
@@ -154,13 +166,8 @@ int Path::begin(int fd, int& domain) {
 }
 
 void Path::write_via() {
-    size_t len = 0;
-    via_[0] = '\0';
-    for (size_t i = 0; i < n_ && len + 1 < sizeof via_; ++i) {
-        int w = std::snprintf(via_ + len, sizeof via_ - len, "%s%s", i ? " > " : "", hops_[i].text);
-        if (w < 0) break;
-        len += static_cast<size_t>(w);
-    }
+    join_hops(
+        n_, [this](size_t i) { return hops_[i].text; }, via_, sizeof via_);
 }
 
 int Path::connect_first(int fd, int& domain) {
@@ -302,14 +309,9 @@ int run_chain_associate(int fd, int& domain, const proto::Request& request, cons
 }
 
 void format_hops(const Config& cfg, const uint8_t* path, size_t n, char* out, size_t cap) {
-    size_t len = 0;
-    if (cap > 0) out[0] = '\0';
-    for (size_t i = 0; i < n && len + 1 < cap; ++i) {
-        const char* text = path[i] < cfg.hop_count ? cfg.hops[path[i]].text : "?";
-        int w = std::snprintf(out + len, cap - len, "%s%s", i ? " > " : "", text);
-        if (w < 0) break;
-        len += static_cast<size_t>(w);
-    }
+    join_hops(
+        n, [&](size_t i) { return path[i] < cfg.hop_count ? cfg.hops[path[i]].text : "?"; }, out,
+        cap);
 }
 
 int connect_to_hop(int fd, int& domain, const Config& cfg, size_t i, const Deadline& deadline) {

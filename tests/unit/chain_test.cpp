@@ -141,6 +141,33 @@ TEST(ChainUdpTest, LastHopWithoutARelayIsRefusedBeforeAnyConnect) {
     }
 }
 
+TEST(ChainUdpTest, LastHopSocks5GoesOnToConnect) {
+    Config cfg = load("http://198.51.100.1:3128,socks5h://198.51.100.1:1080");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    int domain = AF_INET;
+    Path way;
+    proto::Request request{proto::Command::kUdpAssociate, proto::Address{}};
+    // Not refused as a kind: the connect to the first hop is tried (and fd -1 fails it).
+    int err = way.start(-1, domain, cfg, nullptr, request, false, Deadline::after_ms(1000));
+    EXPECT_NE(err, EACCES);
+    EXPECT_NE(err, 0);
+    uint8_t path[kMaxHops];
+    ASSERT_EQ(way.drawn(path), 2u);
+    EXPECT_EQ(path[0], 0);
+    EXPECT_EQ(path[1], 1);
+}
+
+TEST(ChainUdpTest, PathToHopNeedsALaterHop) {
+    Config cfg = load("socks5h://198.51.100.1:1080,socks5h://198.51.100.1:1081");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    int domain = AF_INET;
+    Path way;
+    EXPECT_EQ(way.start_to_hop(-1, domain, cfg, 0, Deadline::after_ms(1000)), EINVAL);
+    EXPECT_EQ(way.start_to_hop(-1, domain, cfg, 2, Deadline::after_ms(1000)), EINVAL);
+    EXPECT_NE(way.start_to_hop(-1, domain, cfg, 1, Deadline::after_ms(1000)), EINVAL);
+    EXPECT_STREQ(way.via(), "198.51.100.1:1080");
+}
+
 TEST(ChainUdpTest, FormatHopsNamesThePath) {
     Config cfg = load(
         "socks5h://198.51.100.1:1080,socks5h://198.51.100.1:1081,"
