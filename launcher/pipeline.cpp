@@ -13,6 +13,7 @@
 #include <memory>
 #include <thread>
 
+#include "shim/proxy/chain.hpp"
 #include "shim/proxy/tcp_connect.hpp"
 #include "shim/shared_state.hpp"
 #include "shim/shm_file.hpp"
@@ -197,11 +198,76 @@ bool cache_store(const std::string& path, const std::string& key, proto::Pipelin
     return ok;
 }
 
+std::string hop_key(const HopSpec& h) {
+    std::string key = h.text;
+    if (h.has_auth) key = std::string(h.user, h.user_len) + "@" + key;
+    for (char& c : key) {
+        if (c <= ' ' || c == 0x7f) c = '_';
+    }
+    return key;
+}
+
+namespace {
+
+std::thread* g_hop_probe = nullptr;  // as g_probe, for the chain's later hops
+
+// The chain's SOCKS5 hops after the first, as the proxy's verdict is learned: from the
+// cache, else probed on a connection of the launcher's own that reaches hop i through
+// hops 0..i-1. Each verdict sets its bit of hop_pipeline.
+void start_hop_learning(const Config& cfg, SharedHeader* header, const std::string& path) {
+    uint32_t unknown = 0;
+    for (size_t i = 1; i < cfg.hop_count; ++i) {
+        if (cfg.hops[i].kind != ProxyKind::kSocks5) continue;
+        proto::PipelineVerdict known = cache_lookup(path, hop_key(cfg.hops[i]));
+        if (known == proto::PipelineVerdict::kSafe)
+            header->hop_pipeline.fetch_or(1u << i, std::memory_order_relaxed);
+        if (known == proto::PipelineVerdict::kUnknown)
+            unknown |= 1u << i;
+        else
+            say(cfg, std::string("pipelining with ") + cfg.hops[i].text + " (hop " +
+                         std::to_string(i + 1) + "): " + proto::pipeline_verdict_name(known) +
+                         " (remembered in " + path + ")");
+    }
+    if (unknown == 0) return;
+    auto copy = std::make_unique<Config>(cfg);
+    g_hop_probe = new std::thread([c = std::move(copy), header, path, unknown] {
+        for (size_t i = 1; i < c->hop_count; ++i) {
+            if ((unknown >> i & 1u) == 0) continue;
+            const HopSpec& h = c->hops[i];
+            Deadline deadline = Deadline::after_ms(c->timeout_ms);
+            int domain = c->hops[0].addr.ss_family;
+            int fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            if (fd < 0) continue;
+            ProbeOutcome o;
+            o.err = connect_to_hop(fd, domain, *c, i, deadline);
+            if (o.err == 0) {
+                Credentials creds;
+                if (h.has_auth) creds = {{h.user, h.user_len}, {h.pass, h.pass_len}};
+                o = probe_pipelining(fd, creds, deadline);
+            }
+            close(fd);
+            if (o.verdict == proto::PipelineVerdict::kSafe)
+                header->hop_pipeline.fetch_or(1u << i, std::memory_order_relaxed);
+            say(*c, std::string("pipelining with ") + h.text + " (hop " + std::to_string(i + 1) +
+                        "): " + outcome_text(o) + " (probed)");
+            if (o.verdict != proto::PipelineVerdict::kUnknown)
+                cache_store(path, hop_key(h), o.verdict);
+        }
+        for (size_t i = 0; i < c->hop_count; ++i)
+            explicit_bzero(c->hops[i].pass, sizeof c->hops[i].pass);
+        explicit_bzero(c->pass, sizeof c->pass);
+    });
+}
+
+}  // namespace
+
 void start_pipeline_learning(const Config& cfg, const std::string& shm_path) {
-    // SOCKS4 and HTTP CONNECT are one message each: nothing to pipeline, nothing to probe.
-    if (!cfg.pipeline || cfg.proxy_kind != ProxyKind::kSocks5) return;
+    if (!cfg.pipeline) return;
     SharedHeader* header = map_header(shm_path);
     if (header == nullptr) return;  // the library then stays stepwise
+    if (cfg.hop_count > 1) start_hop_learning(cfg, header, pipeline_cache_path());
+    // SOCKS4 and HTTP CONNECT are one message each: nothing to pipeline, nothing to probe.
+    if (cfg.proxy_kind != ProxyKind::kSocks5) return;
     std::string path = pipeline_cache_path();
     std::string key = pipeline_key(cfg);
     proto::PipelineVerdict known = cache_lookup(path, key);
@@ -226,6 +292,7 @@ void start_pipeline_learning(const Config& cfg, const std::string& shm_path) {
 
 void finish_pipeline_learning() {
     if (g_probe != nullptr && g_probe->joinable()) g_probe->join();
+    if (g_hop_probe != nullptr && g_hop_probe->joinable()) g_hop_probe->join();
 }
 
 }  // namespace socksify::launcher

@@ -30,8 +30,13 @@ bool cache_store(const std::string& path, const std::string& key, proto::Pipelin
 // The cache key of cfg's proxy: its address and the user name it logs in with.
 std::string pipeline_key(const shim::Config& cfg);
 
+// The cache key of a chain's hop, as pipeline_key: a verdict is the server's, wherever
+// it stands in a chain.
+std::string hop_key(const shim::HopSpec& h);
+
 // Puts the verdict into the run's shared state, from the cache or from a probe that
-// runs on a thread of its own (the launcher waits for the program, not for it).
+// runs on a thread of its own (the launcher waits for the program, not for it); for a
+// chain, the same for each later SOCKS5 hop (SharedHeader::hop_pipeline).
 void start_pipeline_learning(const shim::Config& cfg, const std::string& state_ref);
 // Waits for that probe, so what it found is remembered for the next run. Bounded by
 // the probe's own deadline (--timeout); it normally took a round trip long ago.

@@ -46,7 +46,10 @@ struct UdpState {
     socklen_t relay_len;
     bool connected;          // connect()ed to a proxied destination (peer)
     uint16_t expect_header;  // header size of the last datagram sent: receive layout
-    int64_t checked_ns;      // when the control connection was last seen alive
+    uint8_t upstream;        // what carries the association: 0 proxy or chain, 1 + route index
+    uint8_t path_len;        // a chain's hops, in order (Config::hops indices): audit log
+    uint8_t path[8];
+    int64_t checked_ns;  // when the control connection was last seen alive
     // Audit log only: the association's start while no record names it yet (0: none),
     // and hashes of the last destinations recorded on it (0: empty slot).
     std::atomic<int64_t> opened_ns;

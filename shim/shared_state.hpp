@@ -14,7 +14,7 @@
 namespace socksify::shim {
 
 inline constexpr uint32_t kSharedMagic = 0x534f4b53;  // "SOKS"
-inline constexpr uint32_t kSharedVersion = 4;
+inline constexpr uint32_t kSharedVersion = 5;
 inline constexpr size_t kSharedTableOffset = 4096;
 
 // The state's size for a table of capacity names (sparse: untouched pages cost nothing).
@@ -37,6 +37,9 @@ struct SharedHeader {
     // (from its cache or a probe of its own); only kSafe lets a connection pipeline.
     std::atomic<uint32_t> pipeline;
     uint32_t table_capacity;  // fake_capacity() of the creator's ranges: the state's size
+    // Bit i: hop i of the chain (Config::hops, i ≥ 1) keeps pipelined bytes, learned by
+    // the launcher as pipeline is (hop 0 is the proxy itself: pipeline says).
+    std::atomic<uint32_t> hop_pipeline;
     SharedRange fake_net4;
     SharedRange fake_net6;
     // The proxy password (RFC 1929: 1..255 bytes; 0 = none): kept here, readable by

@@ -14,6 +14,7 @@
 #include "shim/proxy/socks_address.hpp"
 #include "shim/proxy/tcp_connect.hpp"
 #include "shim/real.hpp"
+#include "shim/shared_state.hpp"
 #include "shim/socket_ops.hpp"
 
 namespace socksify::shim {
@@ -26,7 +27,27 @@ Credentials creds_of(const HopSpec& h) {
     return {{h.user, h.user_len}, {h.pass, h.pass_len}};
 }
 
+// "a > b > c" into out (cut at cap): text_of(i) names hop i of n.
+template <typename TextOf>
+void join_hops(size_t n, TextOf text_of, char* out, size_t cap) {
+    size_t len = 0;
+    if (cap > 0) out[0] = '\0';
+    for (size_t i = 0; i < n && len + 1 < cap; ++i) {
+        int w = std::snprintf(out + len, cap - len, "%s%s", i ? " > " : "", text_of(i));
+        if (w < 0) break;
+        len += static_cast<size_t>(w);
+    }
+}
+
 }  // namespace
+
+// The hops before hop i only relay a tunnel by the time it is asked, so its position
+// in the chain does not matter: the verdict is the server's.
+bool hop_pipelined(const Config& cfg, size_t i, bool first) {
+    if (i == 0) return first;
+    return cfg.pipeline && i < 32 &&
+           (shared_state().hop_pipeline.load(std::memory_order_relaxed) >> i & 1u) != 0;
+}
 
 size_t pick_hops(const Config& cfg, uint32_t turn, uint64_t rand_value, size_t* order) {
     size_t count = cfg.hop_count;
@@ -60,10 +81,7 @@ const RouteSpec* find_route(const Config& cfg, const sockaddr* dest, std::string
 int Path::start(int fd, int& domain, const Config& cfg, const RouteSpec* route,
                 const proto::Request& request, bool pipelined, const Deadline& deadline) {
     deadline_ = deadline;
-    step_ = 0;
-    replacements_ = 0;
-    connecting_ = done_ = chain_ = dynamic_ = false;
-    deferred_ = 0;
+    chain_ = dynamic_ = false;
     request_ = request;
     if (request.address.type == proto::AddrType::kDomain) {
         size_t len = request.address.domain.size();
@@ -76,7 +94,7 @@ int Path::start(int fd, int& domain, const Config& cfg, const RouteSpec* route,
         hops_[0] = {h.kind, &h.addr, h.addr_len, creds_of(h), h.text, false};
         n_ = 1;
         std::snprintf(via_, sizeof via_, "%s (route)", h.text);
-    } else if (cfg.hop_count > 0 && request.command == proto::Command::kConnect) {
+    } else if (cfg.hop_count > 0) {
         chain_ = true;
         dynamic_ = cfg.chain_mode == ChainMode::kDynamic;
         size_t order[kMaxHops];
@@ -90,17 +108,53 @@ int Path::start(int fd, int& domain, const Config& cfg, const RouteSpec* route,
         n_ = pick_hops(cfg, turn, r, order);
         for (size_t i = 0; i < n_; ++i) {
             const HopSpec& h = cfg.hops[order[i]];
-            // The probe's verdict is about the run's first proxy only.
             hops_[i] = {h.kind,      &h.addr, h.addr_len,
-                        creds_of(h), h.text,  pipelined && i == 0 && order[0] == 0};
+                        creds_of(h), h.text,  hop_pipelined(cfg, order[i], pipelined)};
+            index_[i] = static_cast<uint8_t>(order[i]);
         }
         write_via();
+        // Only a SOCKS5 server has a datagram relay; never direct instead (the caller
+        // names the hop in its line).
+        if (request.command != proto::Command::kConnect && hops_[n_ - 1].kind != ProxyKind::kSocks5)
+            return EACCES;
     } else {
         hops_[0] = {cfg.proxy_kind,         &cfg.proxy,     cfg.proxy_len,
                     proxy_credentials(cfg), cfg.proxy_text, pipelined};
         n_ = 1;
         std::snprintf(via_, sizeof via_, "%s", cfg.proxy_text);
     }
+    return begin(fd, domain);
+}
+
+int Path::start_to_hop(int fd, int& domain, const Config& cfg, size_t i, const Deadline& deadline) {
+    if (i == 0 || i >= cfg.hop_count) return EINVAL;
+    deadline_ = deadline;
+    chain_ = true;
+    dynamic_ = false;
+    request_ = {proto::Command::kConnect,
+                socks_address(reinterpret_cast<const sockaddr*>(&cfg.hops[i].addr), {})};
+    n_ = i;
+    for (size_t k = 0; k < i; ++k) {
+        const HopSpec& h = cfg.hops[k];
+        hops_[k] = {h.kind, &h.addr, h.addr_len, creds_of(h), h.text, false};
+        index_[k] = static_cast<uint8_t>(k);
+    }
+    write_via();
+    return begin(fd, domain);
+}
+
+size_t Path::drawn(uint8_t* path) const {
+    if (!chain_) return 0;
+    memcpy(path, index_, n_);
+    return n_;
+}
+
+// The connect to the first hop, once the way is laid out.
+int Path::begin(int fd, int& domain) {
+    step_ = 0;
+    replacements_ = 0;
+    connecting_ = done_ = false;
+    deferred_ = 0;
     int err = connect_first(fd, domain);
     // A dynamic chain goes on without a first hop that refuses at once: in advance.
     if (err != 0 && dynamic_ && n_ > 1 && err != EISCONN && err != EALREADY) {
@@ -112,13 +166,8 @@ int Path::start(int fd, int& domain, const Config& cfg, const RouteSpec* route,
 }
 
 void Path::write_via() {
-    size_t len = 0;
-    via_[0] = '\0';
-    for (size_t i = 0; i < n_ && len + 1 < sizeof via_; ++i) {
-        int w = std::snprintf(via_ + len, sizeof via_ - len, "%s%s", i ? " > " : "", hops_[i].text);
-        if (w < 0) break;
-        len += static_cast<size_t>(w);
-    }
+    join_hops(
+        n_, [this](size_t i) { return hops_[i].text; }, via_, sizeof via_);
 }
 
 int Path::connect_first(int fd, int& domain) {
@@ -189,7 +238,10 @@ short Path::fail(int fd, int& domain, HandshakeResult& out, int err) {
         deadline_.passed())
         return finish(out, err);
     log_line(LogLevel::kVerbose, "chain: skipping %s", hops_[dead].text);
-    for (size_t i = dead; i + 1 < n_; ++i) hops_[i] = hops_[i + 1];
+    for (size_t i = dead; i + 1 < n_; ++i) {
+        hops_[i] = hops_[i + 1];
+        index_[i] = index_[i + 1];
+    }
     --n_;
     write_via();
     if (int e = replace_socket(fd, domain, true)) return finish(out, e);
@@ -248,6 +300,38 @@ int run_path(int fd, int& domain, Path& path, HandshakeResult& out) {
         // Any other failure of the wait shows in the socket itself at the next step.
         ready = err == 0 ? revents : 0;
     }
+}
+
+int run_chain_associate(int fd, int& domain, const proto::Request& request, const Config& cfg,
+                        bool pipelined, const Deadline& deadline, HandshakeResult& result,
+                        uint8_t* path, size_t& path_len) {
+    Path way;
+    int err = way.start(fd, domain, cfg, nullptr, request, pipelined, deadline);
+    if (err == 0) err = run_path(fd, domain, way, result);
+    path_len = way.drawn(path);
+    return err;
+}
+
+void format_hops(const Config& cfg, const uint8_t* path, size_t n, char* out, size_t cap) {
+    join_hops(
+        n, [&](size_t i) { return path[i] < cfg.hop_count ? cfg.hops[path[i]].text : "?"; }, out,
+        cap);
+}
+
+int connect_to_hop(int fd, int& domain, const Config& cfg, size_t i, const Deadline& deadline) {
+    if (i >= cfg.hop_count) return EINVAL;
+    if (i == 0) {
+        sockaddr_storage addr;
+        socklen_t len = 0;
+        if (int err =
+                reachable_address(fd, domain, cfg.hops[0].addr, cfg.hops[0].addr_len, addr, len))
+            return err;
+        return connect_until(fd, reinterpret_cast<sockaddr*>(&addr), len, deadline);
+    }
+    Path way;
+    HandshakeResult result;
+    int err = way.start_to_hop(fd, domain, cfg, i, deadline);
+    return err != 0 ? err : run_path(fd, domain, way, result);
 }
 
 }  // namespace socksify::shim

@@ -74,15 +74,18 @@ int attempt(int fd, int& domain, const proto::Request& request, const Config& cf
 
 void log_connect(int fd, const sockaddr* dest, std::string_view name, const Config& cfg, int err,
                  int64_t start_ns) {
+    // What the upstream said, on this line: a failure logs one line (taken on success
+    // too: a dynamic chain's skipped hop is not a later line's).
+    const char* said = take_upstream_answer();
     LogLevel level = err == 0 ? LogLevel::kVerbose : LogLevel::kError;
     if (static_cast<int>(level) > static_cast<int>(cfg.log_level)) return;
     char dest_text[64];
     long ms = static_cast<long>((monotonic_ns() - start_ns) / 1000000);
     format_sockaddr(dest, dest_text, sizeof dest_text);
-    log_line(level, "connect fd %d to %.*s%s%s via %s (%s): %s (%ld ms)", fd,
+    log_line(level, "connect fd %d to %.*s%s%s via %s (%s): %s%s%s (%ld ms)", fd,
              static_cast<int>(name.size()), name.data(), name.empty() ? "" : " = ", dest_text,
              t_via[0] != '\0' ? t_via : cfg.proxy_text, pipelining(cfg) ? "pipelined" : "stepwise",
-             err == 0 ? "ok" : strerror(err), ms);
+             err == 0 ? "ok" : strerror(err), said[0] ? ": " : "", said, ms);
 }
 
 void audit_connect(const Config& cfg, const sockaddr* dest, std::string_view name, int err,
@@ -162,18 +165,6 @@ bool pipelining(const Config& cfg) {
 
 int proxy_exchange(int fd, int domain, const proto::Request& request, const Config& cfg,
                    const Deadline& deadline, HandshakeResult& result) {
-    if (request.command != proto::Command::kConnect && cfg.proxy_kind != ProxyKind::kSocks5) {
-        // Never direct: a datagram path exists only through a SOCKS5 upstream.
-        log_line(LogLevel::kError, "UDP refused: the upstream %s speaks %s, not socks5",
-                 cfg.proxy_text, kind_name(cfg.proxy_kind));
-        return EACCES;
-    }
-    if (request.command != proto::Command::kConnect && cfg.hop_count > 0) {
-        // A datagram relay behind a TCP chain cannot be reached by datagrams.
-        log_line(LogLevel::kError, "UDP refused: it cannot cross a chain of %zu hops",
-                 cfg.hop_count);
-        return EACCES;
-    }
     // One attempt, whatever the proxy's speed: a retry would be a second connection
     // to a server that may simply be slow.
     return attempt(fd, domain, request, cfg, nullptr, handshake_mode(cfg), deadline, result);

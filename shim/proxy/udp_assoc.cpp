@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "protocol/messages.hpp"
@@ -23,10 +24,12 @@
 #include "shim/dns/resolver.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/proxy/chain.hpp"
 #include "shim/proxy/handshake.hpp"
 #include "shim/proxy/pending.hpp"
 #include "shim/proxy/socks_address.hpp"
 #include "shim/proxy/tcp_connect.hpp"
+#include "shim/proxy/upstream.hpp"
 #include "shim/real.hpp"
 
 namespace socksify::shim {
@@ -130,11 +133,65 @@ int ensure_bound(int fd, int family) {
     return bind(fd, reinterpret_cast<sockaddr*>(&any), any_len) == 0 ? 0 : errno;
 }
 
-// Opens the control connection and runs UDP ASSOCIATE; fills u on success.
-int open_association(int fd, UdpState& u, const Config& cfg, AssociationLock& lock) {
+// True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104.
+bool is_loopback(const sockaddr* a) {
+    if (a->sa_family == AF_INET)
+        return reinterpret_cast<const uint8_t*>(
+                   &reinterpret_cast<const sockaddr_in*>(a)->sin_addr)[0] == 127;
+    if (a->sa_family != AF_INET6) return false;
+    const auto& in6 = reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(&in6) || (IN6_IS_ADDR_V4MAPPED(&in6) && in6.s6_addr[12] == 127);
+}
+
+// Datagrams to a relay at the end of a chain go from this host straight to the relay:
+// the chain's TCP hops carry only the control connection, and nothing can carry
+// datagrams across them. So the association is kept only when this host has a route to
+// the relay (a connect of a datagram socket looks it up and sends nothing), and a
+// loopback relay only when the last hop is on this host too; otherwise EACCES.
+int check_chained_relay(int family, const sockaddr_storage& relay, socklen_t relay_len,
+                        const sockaddr_storage& last_hop, char* why, size_t why_cap) {
+    const auto* r = reinterpret_cast<const sockaddr*>(&relay);
+    int err = 0;
+    if (is_loopback(r) && !is_loopback(reinterpret_cast<const sockaddr*>(&last_hop))) {
+        err = EADDRNOTAVAIL;
+    } else {
+        int probe = real::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (probe < 0) return errno;
+        if (real::connect(probe, r, relay_len) != 0) err = errno;
+        real::close(probe);
+    }
+    if (err == 0) return 0;
+    char text[64];
+    snprintf(why, why_cap,
+             " (the relay %s cannot be reached from here: %s; datagrams cannot cross the "
+             "chain's TCP hops)",
+             format_sockaddr(r, text, sizeof text), strerror(err));
+    return EACCES;
+}
+
+// Whether the upstream for a destination can carry datagrams at all (a chain's last
+// hop is known only once drawn: run_chain_associate). 0 or EACCES with its line.
+int udp_upstream_refusal(const Config& cfg, const RouteSpec* route, const sockaddr* dest) {
+    ProxyKind kind = route != nullptr ? route->hop.kind : cfg.proxy_kind;
+    if (kind == ProxyKind::kSocks5 || (route == nullptr && cfg.hop_count > 0)) return 0;
+    char text[64];
+    log_line(LogLevel::kError, "UDP refused: the upstream %s%s of %s speaks %s, not socks5",
+             route != nullptr ? route->hop.text : cfg.proxy_text,
+             route != nullptr ? " (route)" : "", format_sockaddr(dest, text, sizeof text),
+             kind_name(kind));
+    return EACCES;
+}
+
+// Opens the control connection and runs UDP ASSOCIATE through the destination's
+// upstream (route, else the chain or the proxy); fills u on success, via names it.
+// A refusal of ours adds its reason to why (" (…)") for the caller's one line.
+int open_association(int fd, UdpState& u, const Config& cfg, const RouteSpec* route,
+                     AssociationLock& lock, char* via, size_t via_cap, char* why, size_t why_cap) {
     int family = socket_family(fd);
     if (int err = ensure_bound(fd, family)) return err;
-    int raw = real::socket(cfg.proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    const sockaddr_storage& first = route != nullptr ? route->hop.addr : cfg.proxy;
+    int domain = first.ss_family;
+    int raw = real::socket(domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (raw < 0) return errno;
     int control = real::fcntl(raw, F_DUPFD_CLOEXEC, high_fd_floor());
     if (control < 0)
@@ -156,8 +213,31 @@ int open_association(int fd, UdpState& u, const Config& cfg, AssociationLock& lo
     zero.type = family == AF_INET6 ? proto::AddrType::kIpv6 : proto::AddrType::kIpv4;
     proto::Request request{proto::Command::kUdpAssociate, zero};
     HandshakeResult result;
-    int err = proxy_exchange(control, cfg.proxy.ss_family, request, cfg,
-                             Deadline::after_ms(cfg.timeout_ms), result);
+    Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
+    const sockaddr_storage* relay_host = &cfg.proxy;  // where a reply naming no host points
+    const HopSpec* last = nullptr;
+    uint8_t path[kMaxHops];
+    size_t path_len = 0;
+    int err = 0;
+    if (route != nullptr) {
+        relay_host = &route->hop.addr;
+        Path way;
+        err = way.start(control, domain, cfg, route, request, false, deadline);
+        if (err == 0) err = run_path(control, domain, way, result);
+        snprintf(via, via_cap, "%s", way.via());
+    } else if (cfg.hop_count > 0) {
+        err = run_chain_associate(control, domain, request, cfg, pipelining(cfg), deadline, result,
+                                  path, path_len);
+        format_hops(cfg, path, path_len, via, via_cap);
+        if (path_len > 0) last = &cfg.hops[path[path_len - 1]];
+        if (last != nullptr) relay_host = &last->addr;
+        if (last != nullptr && last->kind != ProxyKind::kSocks5)
+            snprintf(why, why_cap, " (the chain's last hop %s speaks %s, not socks5)", last->text,
+                     kind_name(last->kind));
+    } else {
+        snprintf(via, via_cap, "%s", cfg.proxy_text);
+        err = proxy_exchange(control, domain, request, cfg, deadline, result);
+    }
     sockaddr_storage relay{};
     socklen_t relay_len = 0;
     if (err == 0) {
@@ -165,12 +245,13 @@ int open_association(int fd, UdpState& u, const Config& cfg, AssociationLock& lo
         if (is_unspecified(bound)) {
             // "Use the proxy's address": same host, the port the reply names.
             uint16_t port = bound.port;
-            sockaddr_storage proxy = cfg.proxy;
-            bound = socks_address(reinterpret_cast<sockaddr*>(&proxy), {});
+            bound = socks_address(reinterpret_cast<const sockaddr*>(relay_host), {});
             bound.port = port;
         }
         if (!sockaddr_of(bound, family, relay, relay_len)) err = EAFNOSUPPORT;
     }
+    if (err == 0 && last != nullptr)
+        err = check_chained_relay(family, relay, relay_len, last->addr, why, why_cap);
     if (err != 0) {
         close_control(control);
         return err;
@@ -178,6 +259,9 @@ int open_association(int fd, UdpState& u, const Config& cfg, AssociationLock& lo
     u.control_fd = control;
     u.relay = relay;
     u.relay_len = relay_len;
+    u.upstream = route != nullptr ? static_cast<uint8_t>(1 + (route - cfg.routes)) : 0;
+    u.path_len = static_cast<uint8_t>(path_len);
+    memcpy(u.path, path, path_len);
     u.checked_ns = monotonic_ns();
     return 0;
 }
@@ -193,6 +277,18 @@ void audit_refusal(const Config& cfg, const sockaddr* dest, std::string_view nam
     }
     e.kind = AuditKind::kRefusal;
     audit_denied(cfg, e, !cfg.valid ? "config" : !cfg.udp ? "udp-off" : "fd-table");
+}
+
+// What carries u's association, for the audit log: a route's upstream, a chain's hops,
+// or null (the proxy).
+const char* association_via(const UdpState& u, const Config& cfg, char* out, size_t cap) {
+    if (u.upstream > 0 && u.upstream <= cfg.route_count) {
+        snprintf(out, cap, "%s (route)", cfg.routes[u.upstream - 1].hop.text);
+        return out;
+    }
+    if (u.path_len == 0) return nullptr;
+    format_hops(cfg, u.path, u.path_len, out, cap);
+    return out;
 }
 
 // One "udp" record per association and destination, not per datagram: the socket
@@ -212,6 +308,8 @@ void audit_destination(UdpState& u, const Config& cfg, const sockaddr* dest, std
     u.audited[at % std::size(u.audited)].store(key, std::memory_order_relaxed);
     AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
     e.start_ns = u.opened_ns.exchange(0, std::memory_order_relaxed);
+    char via[160];
+    e.via = association_via(u, cfg, via, sizeof via);
     audit(cfg, e);
 }
 
@@ -222,29 +320,52 @@ size_t udp_header_for(const sockaddr* dest, std::string_view name,
     return proto::encode_udp_header(out, proto::UdpHeader{0, socks_address(dest, name)});
 }
 
-// dest and name: the destination that needs the association (for the audit record).
+// dest and name: the destination that needs the association (for the audit record);
+// route: its route, if any. A socket has one association, through one upstream: a
+// destination routed elsewhere re-opens it on connect (the program changes its peer)
+// and is refused on a send (replies still due on the association would be lost).
 int ensure_association(int fd, FdRecord& rec, const Config& cfg, const sockaddr* dest,
-                       std::string_view name) {
+                       std::string_view name, const RouteSpec* route, bool connecting) {
     UdpState& u = rec.udp;
+    auto refused = [&](int err) {
+        AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
+        e.via_proxy = false;
+        audit_result(cfg, e, err);
+        return err;
+    };
+    if (int err = udp_upstream_refusal(cfg, route, dest)) return refused(err);
+    uint8_t want = route != nullptr ? static_cast<uint8_t>(1 + (route - cfg.routes)) : 0;
     AssociationLock lock(u);
-    if (control_alive(u)) return 0;
+    bool alive = control_alive(u);
+    if (alive && u.upstream == want) return 0;
+    if (alive && !connecting) {
+        char text[64];
+        log_line(LogLevel::kError,
+                 "UDP to %s refused: fd %d is associated through another upstream; "
+                 "use one socket per upstream",
+                 format_sockaddr(dest, text, sizeof text), fd);
+        return refused(EACCES);
+    }
     if (u.control_fd >= 0) {
-        log_line(LogLevel::kVerbose, "UDP association of fd %d lost; re-opening", fd);
+        if (!alive) log_line(LogLevel::kVerbose, "UDP association of fd %d lost; re-opening", fd);
         close_control(u.control_fd);
         u.control_fd = -1;
     }
     int64_t start = monotonic_ns();
-    int err = open_association(fd, u, cfg, lock);
+    char via[160] = "";
+    char why[200] = "";
+    int err = open_association(fd, u, cfg, route, lock, via, sizeof via, why, sizeof why);
     char relay_text[64] = "-";
     if (err == 0)
         format_sockaddr(reinterpret_cast<sockaddr*>(&u.relay), relay_text, sizeof relay_text);
     log_line(err == 0 ? LogLevel::kVerbose : LogLevel::kError,
-             "UDP associate fd %d via %s: %s, relay %s (%ld ms)", fd, cfg.proxy_text,
-             err == 0 ? "ok" : strerror(err), relay_text,
+             "UDP associate fd %d via %s: %s%s, relay %s (%ld ms)", fd,
+             via[0] ? via : cfg.proxy_text, err == 0 ? "ok" : strerror(err), why, relay_text,
              static_cast<long>((monotonic_ns() - start) / 1000000));
     if (err != 0) {
         AuditEvent e = audit_event(AuditKind::kUdp, dest, name);
         e.start_ns = start;
+        e.via = via;
         audit_result(cfg, e, err);
         return err;
     }
@@ -378,6 +499,8 @@ void adopt_udp(int fd) {
     rec->udp.relay_len = 0;
     rec->udp.connected = false;
     record_unpin(*rec);           // a socket this number named before, closed out of our sight
+    rec->udp.upstream = 0;
+    rec->udp.path_len = 0;
     rec->udp.expect_header = 10;  // IPv4: the common case
     rec->udp.checked_ns = 0;
     rec->udp.opened_ns.store(0, std::memory_order_relaxed);
@@ -449,7 +572,8 @@ int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, 
         return err;
     }
     if (int err = police(cfg, dest, name, AuditKind::kUdp)) return err;
-    if (int err = ensure_association(fd, *rec, cfg, dest, name)) return err;
+    if (int err = ensure_association(fd, *rec, cfg, dest, name, find_route(cfg, dest, name), true))
+        return err;
     // The socket talks to the relay only; the program's peer lives in the record.
     if (real::connect(fd, reinterpret_cast<sockaddr*>(&rec->udp.relay), rec->udp.relay_len) != 0)
         return errno;
@@ -509,7 +633,8 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
         err = EMSGSIZE;
         return -1;
     }
-    if ((err = ensure_association(fd, *rec, cfg, dest, name))) return -1;
+    if ((err = ensure_association(fd, *rec, cfg, dest, name, find_route(cfg, dest, name), false)))
+        return -1;
     uint8_t header[proto::kMaxUdpHeader];
     size_t h = udp_header_for(dest, name, header);
     if (h == 0) {

@@ -7,10 +7,31 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 
 #include "shim/real.hpp"
 
 namespace socksify::shim {
+
+namespace {
+thread_local char t_answer[128];
+thread_local char t_taken[128];
+}  // namespace
+
+void note_upstream_answer(const char* format, ...) {
+    va_list ap;
+    va_start(ap, format);
+    std::vsnprintf(t_answer, sizeof t_answer, format, ap);
+    va_end(ap);
+}
+
+const char* take_upstream_answer() {
+    memcpy(t_taken, t_answer, sizeof t_taken);
+    t_answer[0] = '\0';
+    return t_taken;
+}
 
 const char* kind_name(ProxyKind kind) {
     switch (kind) {

@@ -60,4 +60,10 @@ int run_hop(int fd, const Hop& hop, const Target& target, const Deadline& deadli
 
 const char* kind_name(ProxyKind kind);
 
+// What an upstream said when it refused (the HTTP status line, "socks4 carries IPv4
+// only"), kept for the calling thread's next connection line, so a failure logs one
+// line. take_upstream_answer returns it ("" when none) and forgets it.
+void note_upstream_answer(const char* format, ...) __attribute__((format(printf, 1, 2)));
+const char* take_upstream_answer();
+
 }  // namespace socksify::shim

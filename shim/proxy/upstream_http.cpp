@@ -56,7 +56,7 @@ short HopExchange::advance_http(int fd, HandshakeResult& out) {
         http::Response resp;
         proto::Result r = http::decode_response({in_, have_ + static_cast<size_t>(peeked)}, resp);
         if (r.status == proto::Status::kMalformed) {
-            log_line(LogLevel::kError, "%s: not an HTTP response to CONNECT", text_);
+            note_upstream_answer("%s: not an HTTP response to CONNECT", text_);
             return finish(out, ECONNABORTED);
         }
         // Take what belongs to the head: everything peeked, or up to its end.
@@ -69,9 +69,10 @@ short HopExchange::advance_http(int fd, HandshakeResult& out) {
         if (r.status != proto::Status::kDone) continue;
         int err = http::status_errno(resp.status);
         if (err != 0) {
-            log_line(LogLevel::kError, "%s: http proxy answered %d %.*s", text_, resp.status,
-                     static_cast<int>(resp.reason.size() > 80 ? 80 : resp.reason.size()),
-                     resp.reason.data());
+            note_upstream_answer(
+                "%s: http proxy answered %d %.*s", text_, resp.status,
+                static_cast<int>(resp.reason.size() > 80 ? 80 : resp.reason.size()),
+                resp.reason.data());
         }
         return finish(out, err);
     }

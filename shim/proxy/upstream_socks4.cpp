@@ -20,13 +20,13 @@ size_t encode_socks4(const Hop& hop, const Target& target, std::span<uint8_t> ou
     req.port = target.port;
     req.user_id = hop.creds.user;
     if (target.type == proto::AddrType::kIpv6) {
-        log_line(LogLevel::kError, "%s: socks4 carries IPv4 only", hop.text);
+        note_upstream_answer("%s: socks4 carries IPv4 only", hop.text);
         err = ENETUNREACH;  // what a host without IPv6 says: programs try IPv4 next
         return 0;
     }
     if (target.type == proto::AddrType::kDomain) {
         if (hop.kind == ProxyKind::kSocks4) {
-            log_line(LogLevel::kError, "%s: socks4 cannot carry names; use socks4a", hop.text);
+            note_upstream_answer("%s: socks4 cannot carry names; use socks4a", hop.text);
             err = EHOSTUNREACH;
             return 0;
         }

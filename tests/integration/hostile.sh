@@ -44,7 +44,7 @@ SFY_TMP=$(mktemp -d "$SFY_ROOT/build/hostile.XXXXXX")
 DIR=$SFY_TMP
 # The matrix is built here and published whole at exit: runs side by side never mix rows.
 MATRIX=$DIR/matrix.txt
-MATRIX_OUT=$SFY_ROOT/build/test-logs/hostile-matrix.txt
+MATRIX_OUT=${HOSTILE_MATRIX_OUT:-$SFY_ROOT/build/test-logs/hostile-matrix.txt}
 REC=$DIR/record.txt
 
 PROXY_PID=""
@@ -198,6 +198,8 @@ LAUNCH=()
 PROXY_ARGS=()
 PROXY_URL=socks5h://$PROXY  # socks5h: names go to the proxy (fake DNS)
 ENVS=()
+FIRST=""  # bytes the server sends first (early-data): read before the echo
+MAX_LINES=1  # socksify lines a failure may log
 
 # tcp_case NAME SCRIPT EXPECTED [MODE [HOST [PORT]]]
 #   MODE: nonblock for a non-blocking connect; anything else (block, stepwise) is a
@@ -215,6 +217,7 @@ tcp_case() {
     [[ $script == - ]] && : >"$REC"
     local probe_args=(tcp "$host" "$dport")
     [[ $mode == nonblock ]] && probe_args+=(nonblock)
+    [[ -n $FIRST && $want == ok ]] && probe_args+=(first "${#FIRST}")
     probe_args+=(echo "$token")
     run 20 "${IN_NS[@]}" env "${CACHE_ENV[@]}" "${ENVS[@]}" "$SOCKSIFY" -x "$PROXY_URL" --direct '' \
         --timeout "$TIMEOUT" "${LAUNCH[@]}" -- "$PY" "$EPROBE" "${probe_args[@]}"
@@ -253,10 +256,11 @@ tcp_case() {
     [[ -n $fds && ${fds%/*} == "${fds#*/}" ]] || WHY+=("fd count before/after $fds")
     if [[ $want == ok ]]; then
         [[ $echo == "$token" ]] || WHY+=("echo '$echo'")
+        [[ -z $FIRST || $(field first) == "$FIRST" ]] || WHY+=("first bytes '$(field first)', want '$FIRST'")
         ((lines == 0)) || WHY+=("$lines socksify lines on success")
     else
         [[ -n $after && $after != ok ]] || WHY+=("a send on the failed socket gave '${after:-?}'")
-        ((lines == 1)) || WHY+=("$lines socksify lines, want 1")
+        ((lines >= 1 && lines <= MAX_LINES)) || WHY+=("$lines socksify lines, want 1..$MAX_LINES")
     fi
     # The program's bytes after a failure never reach the proxy ("LEAK" in hex).
     [[ $(recorded_tcp) != *4c45414b* ]] || WHY+=("the proxy received the program's LEAK bytes")
@@ -302,6 +306,9 @@ udp_case() {
         "$got" "${ms:-?}" "$(proxy_conns)" "$(verdict)"
     conclude "$name"
 }
+
+# hostile_upstreams.sh sources this file for the harness above and plays its own cases.
+if [[ -n ${HOSTILE_HARNESS_ONLY:-} ]]; then return 0; fi
 
 # --- TCP CONNECT, no authentication, pipelined (the default) -----------------------
 

@@ -1,11 +1,12 @@
 """Probes for tests/integration/hostile.sh: one connection attempt (or two UDP
 exchanges) under the shim, reported as one line of key=value facts.
 
-  tcp HOST PORT [nonblock] [echo TOKEN]
+  tcp HOST PORT [nonblock] [first N] [echo TOKEN]
       connect (blocking, or non-blocking: connect_ex then a bounded wait), then on
-      success echo TOKEN; on failure try to send "LEAK" on the socket (must fail).
-      Prints: result=<ok|ERRNO> ms=<connect time> fds=<before>/<after> [echo=<back>]
-              [after=<ok|ERRNO>]
+      success read N bytes the server sends first, echo TOKEN; on failure try to
+      send "LEAK" on the socket (must fail).
+      Prints: result=<ok|ERRNO> ms=<connect time> fds=<before>/<after> [first=<bytes>]
+              [echo=<back>] [after=<ok|ERRNO>]
   udp HOST PORT TOKEN
       sendto TOKEN-1, recvfrom (1 s), sendto TOKEN-2, recvfrom (1 s).
       Prints: send1=<ok|ERRNO> recv1=<timeout|payload@host:port|ERRNO> send2=... recv2=...
@@ -66,6 +67,19 @@ def tcp(host, port, args):
     facts.append(f"result={result}")
     facts.append(f"ms={ms_since(t0)}")
     s.settimeout(5)
+    if result == "ok" and "first" in args:
+        # A server that speaks first: its bytes come before anything is sent.
+        want = int(args[args.index("first") + 1])
+        first = b""
+        try:
+            while len(first) < want:
+                chunk = s.recv(want - len(first))
+                if not chunk:
+                    break
+                first += chunk
+            facts.append(f"first={first.decode(errors='replace')}")
+        except OSError as e:
+            facts.append(f"first={name(e.errno)}")
     if result == "ok" and token is not None:
         try:
             s.sendall(token.encode())

@@ -1,6 +1,10 @@
-// The hostile SOCKS5 proxy of issue 5: plays one fault per run, chosen by a script
-// name, so tests/integration/hostile.sh can check what the shim gives the program.
-// Usage: hostile_proxy [--listen IP:PORT] [--record FILE] [--user U --pass P] SCRIPT
+// The hostile proxy of issues 5 and 17: plays one fault per run, chosen by a script
+// name, so tests/integration/hostile*.sh can check what the shim gives the program.
+// Usage: hostile_proxy [--listen IP:PORT] [--record FILE] [--user U --pass P]
+//                      [--speak socks5|socks4|http] SCRIPT
+// --speak: the protocol served (default socks5). socks4 answers SOCKS4 and 4a CONNECT
+// with the 8-byte reply; http answers HTTP/1.1 CONNECT (with --user, a request
+// without the right Proxy-Authorization: Basic gets 407).
 //
 // SCRIPT (one per run; the rest of the exchange is that of a correct proxy):
 //   ok                     no-auth (user/pass with --user), CONNECT → success, then echo;
@@ -41,6 +45,25 @@
 //   spoofed-source         the relay answers the first datagram from another port
 //   lossy                  a correct proxy that drops whatever arrived in the same read
 //                          after each message it parsed (microsocks 1.0.3, issue #105)
+//   bnd-far                UDP ASSOCIATE answered with BND 203.0.113.99 (TEST-NET-3,
+//                          which the test world's client side has no route to)
+//   bnd-loopback           UDP ASSOCIATE answered with BND 127.0.0.1:<relay port>
+// Any protocol:
+//   stall-write-N          after the first N bytes of our side, silence
+//   trickle                a correct answer, one byte per write 5 ms apart (the client
+//                          reads it in 1-byte pieces)
+//   early-data             the success reply and the tunnel's first bytes ("EARLY!") in
+//                          one write, then echo (a server that speaks first)
+// socks4: rep-N is the reply code CD (90 granted, 91..93 refusals, others unassigned);
+//   reply-bad-version answers with VN 4 (a reply's VN is 0).
+// http (each a complete response head unless said otherwise):
+//   status-N               "HTTP/1.1 N Hostile" (100..999); a 2xx then echoes
+//   http-not-http          "SSH-2.0-hostile" instead of a status line
+//   http-bad-code          "HTTP/1.1 2x0 OK"
+//   http-no-reason         "HTTP/1.1 200" with no reason phrase: a success
+//   http-bare-lf           "HTTP/1.0 200 OK\n\n" (LF line ends): a success
+//   http-huge-head         200, then header lines past 16 KiB before the blank line
+//   http-huge-line         a status line of 20000 bytes
 // For the UDP scripts later datagrams get a correct echo: the test can tell "dropped"
 // from "the association never worked". Parts combine with '+': rep-2+close-write-4.
 //
@@ -50,6 +73,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -68,7 +92,9 @@
 #include <thread>
 #include <vector>
 
+#include "protocol/http_connect.hpp"
 #include "protocol/messages.hpp"
+#include "protocol/socks4.hpp"
 
 namespace {
 
@@ -88,6 +114,7 @@ struct Options {
     std::string listen_text = "127.0.0.1:1080";
     std::string user;
     std::string pass;
+    std::string speak = "socks5";
 };
 Options g_opt;
 
@@ -140,6 +167,14 @@ proto::Address address_of(const sockaddr_storage& ss) {
     return a;
 }
 
+proto::Address address_of_text(const char* ip, uint16_t port) {
+    proto::Address a;
+    a.type = proto::AddrType::kIpv4;
+    inet_pton(AF_INET, ip, a.ip.data());
+    a.port = port;
+    return a;
+}
+
 bool parse_endpoint(const std::string& text, sockaddr_storage& out, socklen_t& len) {
     memset(&out, 0, sizeof out);
     size_t colon = text.rfind(':');
@@ -167,11 +202,14 @@ struct Script {
     std::string fault;               // the one named fault, if any
     long read_budget = kUnlimited;   // close-read-N
     long write_budget = kUnlimited;  // close-write-N
+    long stall_budget = kUnlimited;  // stall-write-N
     int rep = 0;                     // rep-N
+    int status = 0;                  // status-N (http)
     long reply_delay_ms = 0;         // slow-reply-N
     long gather = 0;                 // gather-N
     bool relay = false;
     bool drip = false;
+    bool trickle = false;
 
     bool is(std::string_view s) const { return fault == s; }
 };
@@ -214,12 +252,26 @@ bool parse_part(std::string_view part, Script& s) {
                                          "frag-nonzero",
                                          "bad-rsv",
                                          "spoofed-source",
-                                         "lossy"};
+                                         "lossy",
+                                         "bnd-far",
+                                         "bnd-loopback",
+                                         "trickle",
+                                         "early-data",
+                                         "http-not-http",
+                                         "http-bad-code",
+                                         "http-no-reason",
+                                         "http-bare-lf",
+                                         "http-huge-head",
+                                         "http-huge-line"};
     long n = 0;
     if (number_after(part, "close-read-", 0, 100000, n))
         s.read_budget = n;
     else if (number_after(part, "close-write-", 0, 100000, n))
         s.write_budget = n;
+    else if (number_after(part, "stall-write-", 0, 100000, n))
+        s.stall_budget = n;
+    else if (number_after(part, "status-", 100, 999, n))
+        s.status = static_cast<int>(n);
     else if (number_after(part, "slow-reply-", 1, 600000, n))
         s.reply_delay_ms = n;
     else if (number_after(part, "rep-", 1, 255, n))
@@ -233,6 +285,7 @@ bool parse_part(std::string_view part, Script& s) {
             if (part == named && s.fault.empty()) {
                 s.fault = part;
                 s.drip = part == "drip";
+                s.trickle = part == "trickle";
                 return true;
             }
         }
@@ -263,6 +316,7 @@ struct Conn {
     int id = 0;
     long read_left = kUnlimited;
     long write_left = kUnlimited;
+    long stall_left = kUnlimited;
     uint8_t in[4096];
     size_t len = 0;  // bytes in `in`
     size_t pos = 0;  // bytes of `in` already decoded
@@ -328,13 +382,21 @@ bool read_msg(Conn& c, proto::Result (*decode)(proto::Bytes, Msg&), Msg& out, co
 
 // Sends what the write budget allows, one byte a second when dripping; false when
 // the budget cut the message short or the peer went away.
+void stall(Conn& c);
+
 bool send_bytes(Conn& c, const uint8_t* p, size_t n) {
     bool cut = false;
+    bool silent = false;
     if (c.write_left != kUnlimited && n > static_cast<size_t>(c.write_left)) {
         n = static_cast<size_t>(c.write_left);
         cut = true;
     }
+    if (c.stall_left != kUnlimited && n > static_cast<size_t>(c.stall_left)) {
+        n = static_cast<size_t>(c.stall_left);
+        silent = true;
+    }
     for (size_t i = 0; i < n;) {
+        if (g_script.trickle && i > 0) poll(nullptr, 0, 5);
         if (g_script.drip && c.written_total > 0) {
             // The pause doubles as a watch for the client giving up (input does not
             // wake it: only POLLRDHUP is asked for).
@@ -344,7 +406,7 @@ bool send_bytes(Conn& c, const uint8_t* p, size_t n) {
                 return false;
             }
         }
-        size_t chunk = g_script.drip ? 1 : n - i;
+        size_t chunk = g_script.drip || g_script.trickle ? 1 : n - i;
         ssize_t w = send(c.fd, p + i, chunk, MSG_NOSIGNAL);
         if (w <= 0) {
             c.say(std::string("send: ") + strerror(errno));
@@ -353,6 +415,12 @@ bool send_bytes(Conn& c, const uint8_t* p, size_t n) {
         i += static_cast<size_t>(w);
         c.written_total += static_cast<size_t>(w);
         if (c.write_left != kUnlimited) c.write_left -= w;
+        if (c.stall_left != kUnlimited) c.stall_left -= w;
+    }
+    if (silent) {
+        c.say("silent after " + std::to_string(c.written_total) + " bytes");
+        stall(c);
+        return false;
     }
     if (cut) c.say("write budget spent after " + std::to_string(c.written_total) + " bytes");
     return !cut;
@@ -507,6 +575,9 @@ void relay_bytes(Conn& c, int dest) {
     c.say("relayed " + std::to_string(up) + " up, " + std::to_string(down) + " down");
 }
 
+// early-data: what a server that speaks first sends, in the reply's own write.
+constexpr std::string_view kEarly = "EARLY!";
+
 // Echoes the tunnel until the client closes.
 void echo(Conn& c) {
     if (c.len > c.pos) send(c.fd, c.in + c.pos, c.len - c.pos, MSG_NOSIGNAL);
@@ -599,6 +670,8 @@ void udp_associate(Conn& c, const proto::Request& req) {
     getsockname(udp, reinterpret_cast<sockaddr*>(&relay_addr), &relay_len);
     proto::Address bnd = address_of(relay_addr);
     if (g_script.is("bnd-zeros")) bnd.ip = {};
+    if (g_script.is("bnd-far")) bnd = address_of_text("203.0.113.99", bnd.port);
+    if (g_script.is("bnd-loopback")) bnd = address_of_text("127.0.0.1", bnd.port);
     if (g_script.is("bnd-other-family")) {
         bnd.type =
             bnd.type == proto::AddrType::kIpv4 ? proto::AddrType::kIpv6 : proto::AddrType::kIpv4;
@@ -657,6 +730,7 @@ void connect_reply(Conn& c, const proto::Request& req) {
         }
         c.say("replied after " + std::to_string(g_script.reply_delay_ms) + " ms");
     }
+    if (ok && g_script.is("early-data")) reply.insert(reply.end(), kEarly.begin(), kEarly.end());
     if (send_bytes(c, reply) && ok) {
         if (dest >= 0)
             relay_bytes(c, dest);
@@ -668,11 +742,128 @@ void connect_reply(Conn& c, const proto::Request& req) {
     if (dest >= 0) close(dest);
 }
 
+// Reads until the input holds n bytes from c.pos on, or a byte equal to stop at or
+// after c.pos + from (stop < 0: none); false on EOF, time-out or a spent budget.
+bool read_until(Conn& c, size_t n, int stop, size_t from, size_t& at, const char* what) {
+    for (;;) {
+        size_t have = c.len - c.pos;
+        if (stop >= 0) {
+            for (size_t i = from; i < have; ++i) {
+                if (c.in[c.pos + i] == stop) {
+                    at = i;
+                    return true;
+                }
+            }
+        } else if (have >= n) {
+            return true;
+        }
+        if (c.len == sizeof c.in || pump(c, kIdleMs) <= 0) {
+            c.say(std::string("no complete ") + what);
+            return false;
+        }
+    }
+}
+
+// SOCKS4/4a: VN CD DSTPORT DSTIP USERID NUL [HOST NUL when DSTIP is 0.0.0.x, x != 0].
+void socks4_exchange(Conn& c) {
+    namespace s4 = proto::socks4;
+    size_t at = 0;
+    if (!read_until(c, 8, -1, 0, at, "socks4 request")) return;
+    const uint8_t* r = c.in + c.pos;
+    if (r[0] != s4::kVersion || r[1] != s4::kConnect) return c.say("not a socks4 CONNECT");
+    uint16_t port = static_cast<uint16_t>(r[2] << 8 | r[3]);
+    if (!read_until(c, 0, 0, 8, at, "socks4 user id")) return;
+    std::string user(reinterpret_cast<const char*>(c.in + c.pos + 8), at - 8);
+    size_t end = at + 1;
+    std::string host;
+    r = c.in + c.pos;
+    if (r[4] == 0 && r[5] == 0 && r[6] == 0 && r[7] != 0) {
+        if (!read_until(c, 0, 0, end, at, "socks4a host")) return;
+        host.assign(reinterpret_cast<const char*>(c.in + c.pos + end), at - end);
+        end = at + 1;
+    } else {
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, r + 4, ip, sizeof ip);
+        host = ip;
+    }
+    c.pos += end;
+    if (g_script.is("reset")) return reset(c);
+    s4::Reply reply;
+    reply.code = g_script.rep != 0 ? static_cast<uint8_t>(g_script.rep)
+                                   : static_cast<uint8_t>(s4::Code::kGranted);
+    uint8_t out[s4::kReplySize + kEarly.size()];
+    size_t n = s4::encode_reply(out, reply);
+    if (g_script.is("reply-bad-version")) out[0] = 4;
+    bool ok = reply.code == static_cast<uint8_t>(s4::Code::kGranted) && out[0] == 0;
+    if (ok && g_script.is("early-data")) {
+        memcpy(out + n, kEarly.data(), kEarly.size());
+        n += kEarly.size();
+    }
+    c.say("CONNECT " + host + ":" + std::to_string(port) + " user '" + user + "', reply " +
+          hex(out, s4::kReplySize));
+    if (send_bytes(c, out, n) && ok) echo(c);
+}
+
+// The response head the script gives; ok when the tunnel then opens (2xx).
+std::string http_head(int status, bool& ok) {
+    const Script& s = g_script;
+    ok = false;
+    if (s.is("http-not-http")) return "SSH-2.0-hostile\r\n";
+    if (s.is("http-bad-code")) return "HTTP/1.1 2x0 OK\r\n\r\n";
+    if (s.is("http-huge-line")) return "HTTP/1.1 200 " + std::string(20000, 'a') + "\r\n\r\n";
+    if (s.is("http-huge-head")) {
+        std::string h = "HTTP/1.1 200 OK\r\n";
+        while (h.size() < 20000) h += "X-Padding: " + std::string(100, 'p') + "\r\n";
+        return h + "\r\n";
+    }
+    ok = status >= 200 && status <= 299;
+    if (s.is("http-no-reason")) return "HTTP/1.1 " + std::to_string(status) + "\r\n\r\n";
+    if (s.is("http-bare-lf")) return "HTTP/1.0 " + std::to_string(status) + " OK\n\n";
+    return "HTTP/1.1 " + std::to_string(status) + " Hostile\r\n\r\n";
+}
+
+// HTTP/1.1 CONNECT: the request head up to its blank line, then the script's answer.
+void http_exchange(Conn& c) {
+    size_t at = 0;
+    std::string_view head;
+    for (size_t from = 0;; from = at + 1) {
+        if (!read_until(c, 0, '\n', from, at, "http request head")) return;
+        head = std::string_view(reinterpret_cast<const char*>(c.in + c.pos), at + 1);
+        if (head.size() >= 4 && head.substr(head.size() - 4) == "\r\n\r\n") break;
+        if (head.size() >= 2 && head.substr(head.size() - 2) == "\n\n") break;
+    }
+    c.pos += head.size();
+    if (g_script.is("reset")) return reset(c);
+    std::string_view line = head.substr(0, head.find("\r\n"));
+    if (line.substr(0, 8) != "CONNECT ") return c.say("not a CONNECT: " + std::string(line));
+    std::string target(line.substr(8, line.find(' ', 8) - 8));
+    int status = g_script.status != 0 ? g_script.status : 200;
+    if (!g_opt.user.empty()) {
+        std::string cred = g_opt.user + ":" + g_opt.pass;
+        uint8_t b64[1024];
+        size_t n = proto::http::base64(
+            proto::Bytes(reinterpret_cast<const uint8_t*>(cred.data()), cred.size()), b64);
+        std::string want = "Proxy-Authorization: Basic " +
+                           std::string(reinterpret_cast<const char*>(b64), n) + "\r\n";
+        bool good = head.find(want) != std::string_view::npos;
+        c.say(std::string("credentials ") + (good ? "good" : "missing or bad"));
+        if (!good) status = 407;
+    }
+    bool ok = false;
+    std::string out = http_head(status, ok);
+    c.say("CONNECT " + target + ", answered " +
+          std::string(out.substr(0, std::min<size_t>(out.find('\n'), 40))));
+    if (ok && g_script.is("early-data")) out += kEarly;
+    if (send_bytes(c, reinterpret_cast<const uint8_t*>(out.data()), out.size()) && ok) echo(c);
+}
+
 // The whole exchange with one client, as the script says.
 void exchange(Conn& c) {
     const Script& s = g_script;
     if (s.is("reset-at-accept")) return reset(c);
     if (s.is("stall")) return stall(c);
+    if (g_opt.speak == "socks4") return socks4_exchange(c);
+    if (g_opt.speak == "http") return http_exchange(c);
     proto::Greeting greeting;
     if (!read_msg(c, proto::decode_greeting, greeting, "greeting")) return;
     c.say("methods " + hex(greeting.methods.data(), greeting.methods.size()));
@@ -709,6 +900,11 @@ void serve(int fd, std::string peer) {
     c.id = g_next_id++;
     c.read_left = g_script.read_budget;
     c.write_left = g_script.write_budget;
+    c.stall_left = g_script.stall_budget;
+    if (g_script.trickle) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     exchange(c);
     bool was_reset = g_script.is("reset") || g_script.is("reset-at-accept");
     if (!was_reset) finish(c);
@@ -723,7 +919,8 @@ void on_term(int) { g_stop = 1; }
 
 int usage() {
     fputs(
-        "usage: hostile_proxy [--listen IP:PORT] [--record FILE] [--user U --pass P] SCRIPT\n"
+        "usage: hostile_proxy [--listen IP:PORT] [--record FILE] [--user U --pass P]\n"
+        "                     [--speak socks5|socks4|http] SCRIPT\n"
         "(scripts: see the head of tests/programs/hostile_proxy.cpp)\n",
         stderr);
     return 2;
@@ -745,6 +942,8 @@ int main(int argc, char** argv) {
             g_opt.user = value();
         else if (a == "--pass")
             g_opt.pass = value();
+        else if (a == "--speak")
+            g_opt.speak = value();
         else if (a == "-h" || a == "--help") {
             usage();
             return 0;
@@ -756,6 +955,10 @@ int main(int argc, char** argv) {
     if (script.empty() || !parse_script(script, g_script)) {
         fprintf(stderr, "hostile_proxy: unknown script '%s'\n", script.c_str());
         return usage();
+    }
+    if (g_opt.speak != "socks5" && g_opt.speak != "socks4" && g_opt.speak != "http") {
+        fprintf(stderr, "hostile_proxy: unknown --speak '%s'\n", g_opt.speak.c_str());
+        return 2;
     }
     if (!parse_endpoint(g_opt.listen_text, g_opt.listen, g_opt.listen_len)) {
         fprintf(stderr, "hostile_proxy: bad --listen '%s'\n", g_opt.listen_text.c_str());

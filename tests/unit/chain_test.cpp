@@ -121,6 +121,64 @@ sockaddr_in v4(const char* ip, uint16_t port) {
     return a;
 }
 
+TEST(ChainUdpTest, LastHopWithoutARelayIsRefusedBeforeAnyConnect) {
+    for (const char* last : {"http://198.51.100.1:3128", "socks4a://198.51.100.1:1090"}) {
+        Config cfg = load(std::string("socks5h://198.51.100.1:1080,") + last);
+        ASSERT_TRUE(cfg.valid) << cfg.error;
+        int domain = AF_INET;
+        HandshakeResult result;
+        uint8_t path[kMaxHops];
+        size_t path_len = 0;
+        proto::Request request{proto::Command::kUdpAssociate, proto::Address{}};
+        // fd -1: any attempt to connect would fail with EBADF, not EACCES.
+        EXPECT_EQ(run_chain_associate(-1, domain, request, cfg, false, Deadline::after_ms(1000),
+                                      result, path, path_len),
+                  EACCES)
+            << last;
+        ASSERT_EQ(path_len, 2u);
+        EXPECT_EQ(path[0], 0);
+        EXPECT_EQ(path[1], 1);
+    }
+}
+
+TEST(ChainUdpTest, LastHopSocks5GoesOnToConnect) {
+    Config cfg = load("http://198.51.100.1:3128,socks5h://198.51.100.1:1080");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    int domain = AF_INET;
+    Path way;
+    proto::Request request{proto::Command::kUdpAssociate, proto::Address{}};
+    // Not refused as a kind: the connect to the first hop is tried (and fd -1 fails it).
+    int err = way.start(-1, domain, cfg, nullptr, request, false, Deadline::after_ms(1000));
+    EXPECT_NE(err, EACCES);
+    EXPECT_NE(err, 0);
+    uint8_t path[kMaxHops];
+    ASSERT_EQ(way.drawn(path), 2u);
+    EXPECT_EQ(path[0], 0);
+    EXPECT_EQ(path[1], 1);
+}
+
+TEST(ChainUdpTest, PathToHopNeedsALaterHop) {
+    Config cfg = load("socks5h://198.51.100.1:1080,socks5h://198.51.100.1:1081");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    int domain = AF_INET;
+    Path way;
+    EXPECT_EQ(way.start_to_hop(-1, domain, cfg, 0, Deadline::after_ms(1000)), EINVAL);
+    EXPECT_EQ(way.start_to_hop(-1, domain, cfg, 2, Deadline::after_ms(1000)), EINVAL);
+    EXPECT_NE(way.start_to_hop(-1, domain, cfg, 1, Deadline::after_ms(1000)), EINVAL);
+    EXPECT_STREQ(way.via(), "198.51.100.1:1080");
+}
+
+TEST(ChainUdpTest, FormatHopsNamesThePath) {
+    Config cfg = load(
+        "socks5h://198.51.100.1:1080,socks5h://198.51.100.1:1081,"
+        "socks5h://198.51.100.1:1082");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    uint8_t path[] = {2, 0};
+    char out[160];
+    format_hops(cfg, path, 2, out, sizeof out);
+    EXPECT_STREQ(out, "198.51.100.1:1082 > 198.51.100.1:1080");
+}
+
 TEST(RouteTest, FirstMatchWinsNamesBeforeAddresses) {
     Config cfg = load_routes(
         "*.onion=socks5h://127.0.0.1:9050 web.test:443=http://198.51.100.3:3128 "
