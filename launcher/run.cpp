@@ -98,9 +98,7 @@ void check_program(const char* name, bool strict, bool supervised) {
     if (!b) return;
     // Static and Go programs: the supervisor serves their calls. (32-bit ones stay
     // refused: the supervisor would refuse every network call they make.)
-    if (supervised && launcher::supervision_reason(found) != nullptr &&
-        !launcher::is_foreign_class(found))
-        return;
+    if (supervised && b.supervisable && !b.foreign_class) return;
     std::string msg = "program '" + printable(path) + "' is " + b.why + ": " + blocker_effect(b);
     if (strict) {
         append_refusal(audit_path(), path.c_str(), "not-preloadable");

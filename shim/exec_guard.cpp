@@ -209,7 +209,11 @@ int judge(const char* path, Blocker b, bool* join, ExecSite where = {}) {
     if (!b) return 0;
     // Under the run's filter already (checked: the variable alone could be inherited
     // by a process outside the tree).
-    if (b.supervisable && g_env.tree && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2) return 0;
+    // Under --strict a program of another class is refused all the same (the filter
+    // would refuse its every network call): an early, clear error, as at the top.
+    if (b.supervisable && g_env.tree && !(g_env.strict && b.foreign_class) &&
+        prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2)
+        return 0;
     char why[256];
     std::snprintf(why, sizeof why, "it is %s, so %s", b.why, blocker_effect(b));
     if (g_env.strict) return refuse(path, why);

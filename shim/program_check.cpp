@@ -71,6 +71,7 @@ struct Wording {
     const char* via;  // when a "#!" interpreter (at any depth) is the program that has it
     bool unchecked;
     bool supervisable = false;
+    bool foreign_class = false;  // the supervisor's filter refuses its every network call
 };
 
 // Indexed by Kind.
@@ -82,7 +83,7 @@ constexpr Wording kWording[] = {
     {"given file capabilities", "run by an interpreter with file capabilities", false},
     {kNativeClass == ELFCLASS64 ? "a 32-bit program" : "a 64-bit program",
      kNativeClass == ELFCLASS64 ? "run by a 32-bit interpreter" : "run by a 64-bit interpreter",
-     false, true},
+     false, true, true},
     {"built for another machine", "run by an interpreter built for another machine", false},
     {"linked to a dynamic loader other than the system's",
      "run by an interpreter linked to a dynamic loader other than the system's", false, true},
@@ -252,7 +253,7 @@ Verdict check_path(const char* path, ExecSite where, int depth) {
 
 Blocker worded(Verdict v) {
     const Wording& w = kWording[static_cast<size_t>(v.kind)];
-    return {v.via ? w.via : w.direct, w.unchecked, w.supervisable};
+    return {v.via ? w.via : w.direct, w.unchecked, w.supervisable, w.foreign_class};
 }
 
 // Whether the ELF file fd has a section named .go.buildinfo or .note.go.buildid (the

@@ -34,6 +34,9 @@ struct Blocker {
     // class, another dynamic loader; or a script run by such an interpreter). Not
     // setuid and the like: the supervisor's no_new_privs would strip their privileges.
     bool supervisable = false;
+    // Another ELF class: the supervisor would refuse every network call it makes, so
+    // --strict refuses it at exec, as the launcher does at the top.
+    bool foreign_class = false;
     explicit operator bool() const { return why != nullptr; }
 };
 

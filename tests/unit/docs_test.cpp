@@ -51,14 +51,17 @@ TEST(DocsTest, ManPageHasEverySettingOfTheTable) {
     std::string file = section(man, "CONFIGURATION FILE");
     ASSERT_FALSE(options.empty() || environment.empty() || file.empty());
     for (const SettingRow& r : settings_table()) {
-        if (r.option != nullptr)
+        if (r.option != nullptr) {
             EXPECT_NE(options.find(man_spelling(std::string("--") + r.option)), std::string::npos)
                 << "OPTIONS lacks --" << r.option;
-        if (r.env != nullptr)
+        }
+        if (r.env != nullptr) {
             EXPECT_NE(environment.find(r.env), std::string::npos) << "ENVIRONMENT lacks " << r.env;
-        if (r.file_key != nullptr)
+        }
+        if (r.file_key != nullptr) {
             EXPECT_NE(file.find(std::string("\\fB") + man_spelling(r.file_key)), std::string::npos)
                 << "CONFIGURATION FILE lacks the key " << r.file_key;
+        }
     }
 }
 
