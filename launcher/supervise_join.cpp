@@ -53,7 +53,6 @@ socklen_t abstract_address(const std::string& name, sockaddr_un& out) {
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
 }
 
-
 // One joining process: its listener is taken and served, then it is told to go ('g');
 // anything else ('n', or the connection closed) tells it nobody serves its filter.
 void take_join(int c, shim::EnvLookup env) {
@@ -192,8 +191,8 @@ void join_main(int argc, char** argv) {
         exec_program(path, program);
     }
     char go = 0;
-    if (write(sock, &listener, sizeof listener) != sizeof listener || !shim::read_full(sock, &go, 1) ||
-        go != 'g') {
+    if (write(sock, &listener, sizeof listener) != sizeof listener ||
+        !shim::read_full(sock, &go, 1) || go != 'g') {
         // The filter is on and nobody serves it: the program's connects would fail.
         say(std::string("cannot supervise '") + path +
             "': the run's launcher could not take the filter's listener");

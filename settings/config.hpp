@@ -45,7 +45,7 @@ inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCK
 // once the range is full (programs cache answers: Java 30 s, browsers about a minute).
 inline constexpr const char* kEnvFakeMinAge = "SOCKSIFY_FAKE_MIN_AGE";
 inline constexpr uint32_t kDefaultFakeMinAgeMin = 5;
-inline constexpr const char* kEnvStrict = "SOCKSIFY_STRICT";   // 1: nothing leaves unproxied
+inline constexpr const char* kEnvStrict = "SOCKSIFY_STRICT";  // 1: nothing leaves unproxied
 // 1 (set by the launcher under --strict): the seccomp supervisor makes every connect and
 // addressed send; the library passes them to the kernel instead of speaking to the proxy.
 // Part of the launcher's contract with the library, not a setting a user gives.

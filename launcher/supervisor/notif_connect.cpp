@@ -821,7 +821,6 @@ void serve_udp(const Config* cfg) {
     }
 }
 
-
 // One DNS-over-TCP client: length-prefixed queries until it closes or idles 10 s.
 void serve_tcp_client(const Config* cfg, int fd, sockaddr_storage from, bool carrier) {
     timeval idle{10, 0};

@@ -88,7 +88,6 @@ void drop_escape_capabilities() {
     (void)syscall(SYS_capset, &head, data);
 }
 
-
 class Supervisor {
   public:
     Supervisor(int listener, const shim::Config& cfg) : listener_(listener), cfg_(cfg) {
@@ -267,7 +266,8 @@ void stage_main(int argc, char** argv) {
     }
     if (write(sock, &listener, sizeof listener) != sizeof listener) _exit(kExitCannotRun);
     char go = 0;
-    if (!shim::read_full(sock, &go, 1) || go != 'g') _exit(kExitCannotRun);  // the launcher said why
+    if (!shim::read_full(sock, &go, 1) || go != 'g')
+        _exit(kExitCannotRun);  // the launcher said why
     if (listener >= 0) close(listener);
     close(sock);
     char** program = argv + 5;

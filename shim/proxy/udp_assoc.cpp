@@ -498,7 +498,7 @@ void adopt_udp(int fd) {
     rec->udp.control_fd = -1;
     rec->udp.relay_len = 0;
     rec->udp.connected = false;
-    record_unpin(*rec);           // a socket this number named before, closed out of our sight
+    record_unpin(*rec);  // a socket this number named before, closed out of our sight
     rec->udp.upstream = 0;
     rec->udp.path_len = 0;
     rec->udp.expect_header = 10;  // IPv4: the common case
