@@ -111,19 +111,7 @@ AddressForm udp_connect_form(const SocketShape& s, const sockaddr* a, socklen_t 
         f.v6only_matters = true;
         return f;
     }
-    if (s.domain == AF_INET) {
-        if (len < sizeof(sockaddr_in)) return rejected(EINVAL);
-        if (fam != AF_INET) return rejected(EAFNOSUPPORT);
-        return v4_dest(a);
-    }
-    if (len < kSin6LenRfc2133) return rejected(EINVAL);
-    if (fam != AF_INET6) return rejected(EAFNOSUPPORT);
-    AddressForm f = v6_dest(a, len);
-    if (is_v4_mapped(f)) {
-        if (s.v6only) return rejected(ENETUNREACH, true);
-        f.v6only_matters = true;
-    }
-    return f;
+    return tcp_dest(s, a, len);  // the rest is the kernel's TCP check, word for word
 }
 
 // udp_sendmsg: AF_UNSPEC is read as AF_INET; port 0 is refused.
