@@ -22,9 +22,9 @@ const char* on_line(void* ctx, size_t line_no, const ConfigLine& line) {
     auto& seen = *static_cast<Seen*>(ctx);
     require(line_no >= 1 && line.kind != ConfigLine::Kind::kBlank);
     // Values are views into the text itself.
-    require(line.value.empty() || (line.value.data() >= seen.text.data() &&
-                                   line.value.data() + line.value.size() <=
-                                       seen.text.data() + seen.text.size()));
+    require(line.value.empty() ||
+            (line.value.data() >= seen.text.data() &&
+             line.value.data() + line.value.size() <= seen.text.data() + seen.text.size()));
     if (line.kind == ConfigLine::Kind::kRule) {
         Rule r;
         require(parse_rule(line.value, line.allow, r) == nullptr);  // checked already
@@ -58,12 +58,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
     require(pc.localnet_count <= kMaxLocalnets);
-    if (pc.has_proxy) {
-        require(pc.port != 0 && pc.proxy_line >= 1 && pc.proxy_line <= lines);
-        require(std::memchr(pc.host, '\0', sizeof pc.host) != nullptr);
-        require(std::memchr(pc.user, '\0', sizeof pc.user) != nullptr);
-        require(std::memchr(pc.pass, '\0', sizeof pc.pass) != nullptr);
+    require(pc.proxy_count <= kMaxHops && pc.warning_count <= kMaxProxychainsWarnings);
+    require(pc.chain_len <= kMaxHops);
+    for (size_t i = 0; i < pc.proxy_count; ++i) {
+        const ProxychainsEntry& p = pc.proxies[i];
+        require(p.url.port != 0 && p.line >= 1 && p.line <= lines);
+        require(std::memchr(p.url.host, '\0', sizeof p.url.host) != nullptr);
+        require(std::memchr(p.url.user, '\0', sizeof p.url.user) != nullptr);
+        require(std::memchr(p.url.pass, '\0', sizeof p.url.pass) != nullptr);
     }
+    for (size_t i = 0; i < pc.warning_count; ++i)
+        require(pc.warnings[i].line >= 1 && pc.warnings[i].line <= lines && pc.warnings[i].what);
     require(pc.timeout_ms >= 0);
     return 0;
 }
