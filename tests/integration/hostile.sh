@@ -502,36 +502,37 @@ check_case() {
 CK_PROXY="^proxy $PROXY: reachable, connect [0-9.]+ ms\$"
 CK_NONE="^methods: none accepted; username/password refused\$"
 CK_REFUSED="answered: connection refused \\(REP 5\\)\$"
+CK_FAKE="^fake-dns: [0-9]+ names at once, .* per name\$"
 check_case ok ok 0 "$CK_PROXY" "$CK_NONE" \
     "^connect by address $PROXY_IP:0: $CK_REFUSED" "^connect by name localhost:0: $CK_REFUSED" \
     "^udp associate: offered, relay 127\.0\.0\.1:[0-9]+\$" \
     "^pipelining: safe \(first reply REP 0\)\$" \
-    "^settings: dns remote, udp on, pipelined, timeout 1000 ms\$" "^usable\$"
+    "^settings: dns remote, udp on, pipelined, timeout 1000 ms\$" "$CK_FAKE" "^usable\$"
 check_case lossy lossy 0 "$CK_PROXY" "$CK_NONE" \
     "^connect by address $PROXY_IP:0: $CK_REFUSED" "^connect by name localhost:0: $CK_REFUSED" \
     "^udp associate: offered, relay 127\.0\.0\.1:[0-9]+\$" \
     "^pipelining: unsafe \(first reply REP [3-6]\)\$" \
-    "^settings: dns remote, udp on, one message per round trip, timeout 1000 ms\$" "^usable\$"
+    "^settings: dns remote, udp on, one message per round trip, timeout 1000 ms\$" "$CK_FAKE" "^usable\$"
 check_case rep-5 rep-5 0 "$CK_PROXY" "$CK_NONE" \
     "^connect by address $PROXY_IP:0: answered: connection refused \(REP 5\)\$" \
     "^connect by name localhost:0: answered: connection refused \(REP 5\)\$" \
     "^udp associate: refused: connection refused \(REP 5\)\$" \
     "^pipelining: unsafe \(first reply REP 5\)\$" \
-    "^settings: dns remote, udp on, one message per round trip, timeout 1000 ms\$" "^usable\$"
+    "^settings: dns remote, udp on, one message per round trip, timeout 1000 ms\$" "$CK_FAKE" "^usable\$"
 check_case method-ff method-ff 1 "$CK_PROXY" \
     "^methods: none refused; username/password refused \(no method this client speaks\)\$" \
     "^connect by address $PROXY_IP:0: failed: Permission denied\$" \
     "^connect by name localhost:0: failed: Permission denied\$" \
     "^udp associate: failed: Permission denied\$" \
     "^pipelining: unknown \(Permission denied\)\$" \
-    "^settings: dns remote, udp on, one message per round trip, timeout 1000 ms\$" "^not usable\$"
+    "^settings: dns remote, udp on, one message per round trip, timeout 1000 ms\$" "$CK_FAKE" "^not usable\$"
 check_case stall stall 1 "$CK_PROXY" \
     "^methods: none refused; username/password refused \(Connection timed out\)\$" \
     "^connect by address $PROXY_IP:0: failed: Connection timed out\$" \
     "^connect by name localhost:0: failed: Connection timed out\$" \
     "^udp associate: failed: Connection timed out\$" \
     "^pipelining: unknown \(Connection timed out\)\$" \
-    "^settings: dns remote, udp on, one message per round trip, timeout 1000 ms\$" "^not usable\$"
+    "^settings: dns remote, udp on, one message per round trip, timeout 1000 ms\$" "$CK_FAKE" "^not usable\$"
 run 20 "${IN_NS[@]}" "$SOCKSIFY" --timeout 1 --check "socks5h://$PROXY"
 if ((RC == 1)) && [[ $OUT == "proxy $PROXY: unreachable: Connection refused" ]]; then
     pass check-proxy-down
