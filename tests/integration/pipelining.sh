@@ -107,37 +107,39 @@ P4=$SFY_PROXY4
 reach() { printf '^proxy %s: reachable, connect [0-9.]+ ms$' "${1//./\\.}"; }
 SET_PL="^settings: dns remote, udp on, pipelined, timeout 3000 ms$"
 SET_SW="^settings: dns remote, udp on, one message per round trip, timeout 3000 ms$"
+# The fake-DNS capacity line (issue 19) comes before the verdict.
+FAKE="^fake-dns: [0-9]+ names at once, .* per name$"
 check dante 0 "socks5h://$P4:$SFY_PORT_DANTE" "web.socks.test:$SFY_PORT_HTTP" -- \
     "$(reach "$P4:$SFY_PORT_DANTE")" "^methods: none accepted; username/password refused$" \
     "^connect by address ${P4//./\\.}:0: answered: " \
     "^connect by name web\\.socks\\.test:$SFY_PORT_HTTP: ok$" \
     "^udp associate: offered, relay ${P4//./\\.}:[0-9]+$" \
-    "^pipelining: safe \\(first reply REP 0\\)$" "$SET_PL" "^usable$"
+    "^pipelining: safe \\(first reply REP 0\\)$" "$SET_PL" "$FAKE" "^usable$"
 check dante-by-address 0 "socks5h://$P4:$SFY_PORT_DANTE" "$SFY_DEST4:$SFY_PORT_ECHO" -- \
     "$(reach "$P4:$SFY_PORT_DANTE")" "^methods: none accepted; username/password refused$" \
     "^connect by address ${SFY_DEST4//./\\.}:$SFY_PORT_ECHO: ok$" \
     "^connect by name localhost:0: answered: " \
     "^udp associate: offered, relay ${P4//./\\.}:[0-9]+$" \
-    "^pipelining: safe \\(first reply REP 0\\)$" "$SET_PL" "^usable$"
+    "^pipelining: safe \\(first reply REP 0\\)$" "$SET_PL" "$FAKE" "^usable$"
 check micro 0 "socks5h://$P4:$SFY_PORT_MICRO" -- \
     "$(reach "$P4:$SFY_PORT_MICRO")" "^methods: none accepted; username/password refused$" \
     "^connect by address ${P4//./\\.}:0: answered: connection refused \\(REP 5\\)$" \
     "^connect by name localhost:0: answered: connection refused \\(REP 5\\)$" \
     "^udp associate: refused: command not supported \\(REP 7\\)$" \
-    "^pipelining: unsafe \\(first reply REP 5\\)$" "$SET_SW" "^usable$"
+    "^pipelining: unsafe \\(first reply REP 5\\)$" "$SET_SW" "$FAKE" "^usable$"
 check micro-auth 0 "socks5h://$SFY_USER@$P4:$SFY_PORT_MICRO_AUTH" -- \
     "$(reach "$P4:$SFY_PORT_MICRO_AUTH")" "^methods: none refused; username/password accepted$" \
     "^connect by address ${P4//./\\.}:0: answered: connection refused \\(REP 5\\)$" \
     "^connect by name localhost:0: answered: connection refused \\(REP 5\\)$" \
     "^udp associate: refused: command not supported \\(REP 7\\)$" \
-    "^pipelining: unsafe \\(first reply REP 5\\)$" "$SET_SW" "^usable$"
+    "^pipelining: unsafe \\(first reply REP 5\\)$" "$SET_SW" "$FAKE" "^usable$"
 check micro-auth-no-user 1 "socks5h://$P4:$SFY_PORT_MICRO_AUTH" -- \
     "$(reach "$P4:$SFY_PORT_MICRO_AUTH")" \
     "^methods: none refused; username/password accepted \\(required: the URL has no user name\\)$" \
     "^connect by address ${P4//./\\.}:0: failed: Permission denied$" \
     "^connect by name localhost:0: failed: Permission denied$" \
     "^udp associate: failed: Permission denied$" \
-    "^pipelining: unknown \\(Permission denied\\)$" "$SET_SW" "^not usable$"
+    "^pipelining: unknown \\(Permission denied\\)$" "$SET_SW" "$FAKE" "^not usable$"
 check dead-port 1 "socks5h://$P4:$SFY_PORT_DOWN" -- \
     "^proxy ${P4//./\\.}:$SFY_PORT_DOWN: unreachable: Connection refused$"
 
