@@ -31,15 +31,15 @@ LIB_LDFLAGS := -shared -Wl,--version-script=shim/hooks/libsocksify.map $(LIB_DEF
 
 # Sources by folder, one folder per layer (docs/ARCHITECTURE.md):
 #   protocol/        the codec                      -> library, launcher, tests
-#   settings/        settings, policy, audit format -> library, launcher, tests
+#   shim/settings/   settings, policy, audit format -> library, launcher, tests
 #   shim/ shim/*/    the library's machinery        -> library, launcher (supervisor), tests
 #   shim/hooks/      the exported hooks             -> library only
 #   launcher/ */     the socksify program           -> launcher (all but main.cpp: unit tests)
 tree = $(wildcard $(1)/*.cpp $(1)/*/*.cpp)
 PROTO_SRC := $(call tree,protocol)
-SETTINGS_SRC := $(call tree,settings)
+SETTINGS_SRC := $(wildcard shim/settings/*.cpp)
 HOOK_SRC := $(call tree,shim/hooks)
-CORE_SRC := $(SETTINGS_SRC) $(filter-out $(HOOK_SRC),$(call tree,shim))
+CORE_SRC := $(filter-out $(HOOK_SRC),$(call tree,shim))
 LAUNCHER_SRC := $(call tree,launcher)
 LAUNCHER_PARTS := $(filter-out launcher/main.cpp,$(LAUNCHER_SRC))
 LIB_SRC := $(PROTO_SRC) $(CORE_SRC) $(HOOK_SRC)
@@ -152,7 +152,7 @@ fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
 	done
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp $(PROTO_SRC) $(SETTINGS_SRC) \
-		$(wildcard protocol/*.hpp settings/*.hpp tests/fuzz/*.hpp)
+		$(wildcard protocol/*.hpp shim/settings/*.hpp tests/fuzz/*.hpp)
 	@mkdir -p $(dir $@)
 	$(CLANGXX) -std=c++20 -I. -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ $(filter %.cpp,$^)
@@ -205,7 +205,7 @@ deb:
 	@ls $(DEB_DIR)/*.deb
 
 format-check:
-	clang-format --dry-run --Werror $(wildcard $(foreach d,protocol settings shim shim/* launcher launcher/*,$(d)/*.[ch]pp)) tests/unit/*.cpp
+	clang-format --dry-run --Werror $(wildcard $(foreach d,protocol shim shim/* launcher launcher/*,$(d)/*.[ch]pp)) tests/unit/*.cpp
 
 clean:
 	rm -rf $(BUILD)

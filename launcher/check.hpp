@@ -3,7 +3,7 @@
 // UDP ASSOCIATE, pipelining) and which settings a run would use.
 #pragma once
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::launcher {
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::launcher {
 

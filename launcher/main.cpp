@@ -16,9 +16,9 @@
 #include "launcher/run.hpp"
 #include "launcher/supervise_join.hpp"
 #include "launcher/supervisor/supervisor.hpp"
-#include "settings/config.hpp"
-#include "settings/settings_table.hpp"
 #include "shim/exec_guard.hpp"
+#include "shim/settings/config.hpp"
+#include "shim/settings/settings_table.hpp"
 
 extern char** environ;
 

@@ -1,4 +1,4 @@
-// Options → settings, through the settings table (settings/settings_table.hpp).
+// Options → settings, through the settings table (shim/settings/settings_table.hpp).
 #include "launcher/options.hpp"
 
 #include <arpa/inet.h>
@@ -13,7 +13,7 @@
 #include "launcher/fail.hpp"
 #include "launcher/summary.hpp"
 #include "launcher/version.hpp"
-#include "settings/config_file.hpp"
+#include "shim/settings/config_file.hpp"
 
 namespace socksify::launcher {
 using shim::Form;

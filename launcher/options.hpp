@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "launcher/supervisor/supervisor.hpp"
-#include "settings/config.hpp"
-#include "settings/settings_table.hpp"
+#include "shim/settings/config.hpp"
+#include "shim/settings/settings_table.hpp"
 
 namespace socksify::launcher {
 

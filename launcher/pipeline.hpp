@@ -8,8 +8,8 @@
 #include <string>
 
 #include "protocol/pipeline_probe.hpp"
-#include "settings/config.hpp"
 #include "shim/proxy/pipeline_probe.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::launcher {
 

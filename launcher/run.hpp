@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "launcher/supervisor/supervisor.hpp"
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::launcher {
 

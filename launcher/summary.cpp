@@ -11,7 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include "settings/audit_format.hpp"
+#include "shim/settings/audit_format.hpp"
 
 namespace socksify::launcher {
 // The launcher runs the library's machinery; its names read unqualified here.

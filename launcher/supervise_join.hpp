@@ -11,7 +11,7 @@
 #include <string>
 
 #include "launcher/supervisor/supervisor.hpp"
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::launcher {
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The include rule of the layers (docs/ARCHITECTURE.md): a file may include its own
 # layer and the layers below it, never one above.
-#   protocol/  <  settings/  <  shim/ (machinery)  <  shim/hooks/
+#   protocol/  <  shim/settings/  <  shim/ (machinery)  <  shim/hooks/
 #                                                   <  launcher/
 # Prints one line per include that breaks the rule; exits 1 if any does.
 set -u
@@ -12,7 +12,7 @@ cd "${1:-$(dirname "${BASH_SOURCE[0]}")/..}" || exit 2
 layer() {
     case $1 in
     protocol/*) echo protocol ;;
-    settings/*) echo settings ;;
+    shim/settings/*) echo settings ;;
     shim/hooks/*) echo hooks ;;
     shim/*) echo shim ;;
     launcher/*) echo launcher ;;
@@ -44,7 +44,7 @@ while IFS= read -r file; do
             bad=$((bad + 1))
         fi
     done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$file")
-done < <(find protocol settings shim launcher -name '*.[ch]pp' | sort)
+done < <(find protocol shim launcher -name '*.[ch]pp' | sort)
 
 if ((files == 0)); then
     echo "layer: no sources found"

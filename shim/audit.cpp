@@ -14,14 +14,14 @@
 #include <atomic>
 #include <cstdio>
 
-#include "settings/audit_format.hpp"
-#include "settings/policy.hpp"
-#include "settings/route.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
 #include "shim/proxy/udp_assoc.hpp"
 #include "shim/real.hpp"
+#include "shim/settings/audit_format.hpp"
+#include "shim/settings/policy.hpp"
+#include "shim/settings/route.hpp"
 
 namespace socksify::shim {
 

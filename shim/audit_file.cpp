@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "settings/audit_format.hpp"
+#include "shim/settings/audit_format.hpp"
 
 namespace socksify::shim {
 

@@ -21,10 +21,10 @@
 #include <cstring>
 #include <string_view>
 
-#include "settings/audit_format.hpp"
-#include "settings/config.hpp"
 #include "shim/audit_file.hpp"
 #include "shim/program_check.hpp"
+#include "shim/settings/audit_format.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 namespace {

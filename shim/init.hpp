@@ -3,7 +3,7 @@
 // without locks afterwards (docs/ARCHITECTURE.md, Start-up and state).
 #pragma once
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

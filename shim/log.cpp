@@ -11,9 +11,9 @@
 #include <iterator>
 #include <string_view>
 
-#include "settings/audit_format.hpp"
 #include "shim/init.hpp"
 #include "shim/real.hpp"
+#include "shim/settings/audit_format.hpp"
 
 namespace socksify::shim {
 

@@ -1,7 +1,7 @@
 // One log line = one write(2) to fd 2 through the real write; errno is preserved.
 #pragma once
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "settings/config.hpp"
 #include "shim/dns/fake_dns.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

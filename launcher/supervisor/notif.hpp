@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::launcher {
 

@@ -27,7 +27,6 @@
 #include "launcher/supervisor/dns_clients.hpp"
 #include "launcher/supervisor/notif.hpp"
 #include "protocol/dns_message.hpp"
-#include "settings/route.hpp"
 #include "shim/address_form.hpp"
 #include "shim/audit.hpp"
 #include "shim/dns/dns_intercept.hpp"
@@ -37,6 +36,7 @@
 #include "shim/io.hpp"
 #include "shim/log.hpp"
 #include "shim/proxy/tcp_connect.hpp"
+#include "shim/settings/route.hpp"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL

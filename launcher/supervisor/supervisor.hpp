@@ -13,7 +13,7 @@
 
 #include <string_view>
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::launcher {
 

@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

@@ -2,7 +2,7 @@
 // nameserver through the proxy: how the res_* family avoids leaking.
 #pragma once
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "settings/config.hpp"
-#include "settings/host_text.hpp"
 #include "shim/fd_table.hpp"
+#include "shim/settings/config.hpp"
+#include "shim/settings/host_text.hpp"
 
 namespace socksify::shim {
 

@@ -5,7 +5,7 @@
 
 #include <sys/socket.h>
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

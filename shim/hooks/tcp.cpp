@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "settings/route.hpp"
 #include "shim/address_form.hpp"
 #include "shim/dns/dns_intercept.hpp"
 #include "shim/dns/resolver.hpp"
@@ -17,6 +16,7 @@
 #include "shim/proxy/tcp_connect.hpp"
 #include "shim/proxy/udp_assoc.hpp"
 #include "shim/real.hpp"
+#include "shim/settings/route.hpp"
 
 namespace socksify::shim {
 namespace {

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <string_view>
 
-#include "settings/route.hpp"
 #include "shim/address_form.hpp"
 #include "shim/audit.hpp"
 #include "shim/dns/dns_intercept.hpp"
@@ -25,6 +24,7 @@
 #include "shim/proxy/tcp_connect.hpp"
 #include "shim/proxy/udp_assoc.hpp"
 #include "shim/real.hpp"
+#include "shim/settings/route.hpp"
 
 using namespace socksify::shim;
 

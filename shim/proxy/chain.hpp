@@ -9,10 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "settings/config.hpp"
 #include "shim/io.hpp"
 #include "shim/proxy/handshake.hpp"
 #include "shim/proxy/upstream.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

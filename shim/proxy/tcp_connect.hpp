@@ -6,9 +6,9 @@
 #include <string_view>
 
 #include "protocol/messages.hpp"
-#include "settings/config.hpp"
 #include "shim/io.hpp"
 #include "shim/proxy/handshake.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

@@ -17,7 +17,6 @@
 #include <cstring>
 
 #include "protocol/messages.hpp"
-#include "settings/route.hpp"
 #include "shim/audit.hpp"
 #include "shim/dns/fake_dns.hpp"
 #include "shim/dns/names.hpp"
@@ -31,6 +30,7 @@
 #include "shim/proxy/tcp_connect.hpp"
 #include "shim/proxy/upstream.hpp"
 #include "shim/real.hpp"
+#include "shim/settings/route.hpp"
 
 namespace socksify::shim {
 namespace {

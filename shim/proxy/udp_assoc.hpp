@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "settings/config.hpp"
 #include "shim/fd_table.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

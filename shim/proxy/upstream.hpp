@@ -8,9 +8,9 @@
 #include "protocol/address.hpp"
 #include "protocol/http_connect.hpp"
 #include "protocol/socks4.hpp"
-#include "settings/config.hpp"
 #include "shim/io.hpp"
 #include "shim/proxy/handshake.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

@@ -11,9 +11,9 @@
 #include <string>
 
 #include "shim/audit.hpp"
-#include "settings/audit_format.hpp"
-#include "settings/config.hpp"
-#include "settings/policy.hpp"
+#include "shim/settings/audit_format.hpp"
+#include "shim/settings/config.hpp"
+#include "shim/settings/policy.hpp"
 
 namespace socksify::shim {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "settings/audit_format.hpp"
+#include "shim/settings/audit_format.hpp"
 #include "tests/fuzz/invariants.hpp"
 
 using namespace socksify::shim;

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <string_view>
 
-#include "settings/config_file.hpp"
-#include "settings/policy.hpp"
+#include "shim/settings/config_file.hpp"
+#include "shim/settings/policy.hpp"
 #include "tests/fuzz/invariants.hpp"
 
 namespace {

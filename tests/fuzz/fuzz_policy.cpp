@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "settings/policy.hpp"
+#include "shim/settings/policy.hpp"
 #include "tests/fuzz/invariants.hpp"
 
 namespace {

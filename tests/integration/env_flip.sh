@@ -28,7 +28,7 @@ LAUNCH=("${SFY[@]}" --strict --direct '' --udp off -q --audit "$AUDIT" --timeout
     --allow '*.socks.test' --allow "$SFY_DEST4:$SFY_PORT_ECHO" --allow 127.0.0.1
     -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --)
 
-# Every variable the library reads (settings/config.hpp), with a value that would change
+# Every variable the library reads (shim/settings/config.hpp), with a value that would change
 # what the probe sees if the library took it. "@" values are paths made per run.
 # shellcheck disable=SC2054  # the commas are inside values
 declare -A VALUE=(

@@ -19,7 +19,7 @@ COPY=$SFY_TMP/layers
 plant() { # NAME FILE INCLUDE
     rm -rf "$COPY"
     mkdir -p "$COPY"
-    cp -r "$SFY_ROOT/protocol" "$SFY_ROOT/settings" "$SFY_ROOT/shim" "$SFY_ROOT/launcher" "$COPY/"
+    cp -r "$SFY_ROOT/protocol" "$SFY_ROOT/shim" "$SFY_ROOT/launcher" "$COPY/"
     printf '#include "%s"\n' "$3" >>"$COPY/$2"
     run 60 "$SFY_ROOT/scripts/check-layers.sh" "$COPY"
     if ((RC == 1)) && [[ $OUT == *"$2"*"$3"* ]]; then
@@ -28,10 +28,10 @@ plant() { # NAME FILE INCLUDE
         fail "catches-$1" "$(why "planted $3 in $2")"
     fi
 }
-plant protocol-to-settings protocol/request.cpp settings/config.hpp
+plant protocol-to-settings protocol/request.cpp shim/settings/config.hpp
 plant protocol-to-shim protocol/address.hpp shim/io.hpp
-plant settings-to-shim settings/policy.cpp shim/log.hpp
-plant settings-to-launcher settings/config.cpp launcher/check.hpp
+plant settings-to-shim shim/settings/policy.cpp shim/log.hpp
+plant settings-to-launcher shim/settings/config.cpp launcher/check.hpp
 plant shim-to-hooks shim/init.cpp shim/hooks/export.hpp
 plant shim-to-launcher shim/proxy/tcp_connect.cpp launcher/supervisor/supervisor.hpp
 plant hooks-to-launcher shim/hooks/tcp.cpp launcher/version.hpp

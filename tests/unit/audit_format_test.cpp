@@ -1,6 +1,6 @@
-// Unit tests for settings/audit_format: JSON escaping, the time stamp, whole records
+// Unit tests for shim/settings/audit_format: JSON escaping, the time stamp, whole records
 // (bounded, one line, valid JSON read back by our own parser) and the parser itself.
-#include "settings/audit_format.hpp"
+#include "shim/settings/audit_format.hpp"
 
 #include <gtest/gtest.h>
 

@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "settings/audit_format.hpp"
-#include "settings/policy.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/proxy/udp_assoc.hpp"
+#include "shim/settings/audit_format.hpp"
+#include "shim/settings/policy.hpp"
 
 namespace socksify::shim {
 namespace {

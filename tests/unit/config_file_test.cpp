@@ -1,6 +1,6 @@
-// Unit tests for settings/config_file: the socksify config file's lines and whole text
+// Unit tests for shim/settings/config_file: the socksify config file's lines and whole text
 // (with line numbers), and the proxychains.conf reader.
-#include "settings/config_file.hpp"
+#include "shim/settings/config_file.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
-// Unit tests for settings/config: every parser, cidr_contains, redact_url and load_config
+// Unit tests for shim/settings/config: every parser, cidr_contains, redact_url and load_config
 // through a fake environment.
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

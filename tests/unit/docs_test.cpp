@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "settings/settings_table.hpp"
+#include "shim/settings/settings_table.hpp"
 
 namespace socksify::shim {
 namespace {

@@ -1,7 +1,7 @@
 // Host text: every spelling of an address, every way a name can be malformed, each
 // checked against libc itself (getaddrinfo with AI_NUMERICHOST, inet_aton, res_hnok,
 // ns_name_pton), not against expectations written here.
-#include "settings/host_text.hpp"
+#include "shim/settings/host_text.hpp"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>

@@ -1,6 +1,6 @@
-// Unit tests for settings/policy: the rule parser, SOCKSIFY_POLICY, the three matchers
+// Unit tests for shim/settings/policy: the rule parser, SOCKSIFY_POLICY, the three matchers
 // (name, address, lookup) and format_rule; plus the policy part of load_config.
-#include "settings/policy.hpp"
+#include "shim/settings/policy.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-#include "settings/config.hpp"
-#include "settings/host_text.hpp"
-#include "settings/text.hpp"
+#include "shim/settings/config.hpp"
+#include "shim/settings/host_text.hpp"
+#include "shim/settings/text.hpp"
 #include "tests/unit/host_forms.hpp"
 
 namespace socksify::shim {

@@ -1,5 +1,5 @@
 // The routing predicates: which IPv6 destinations only this host's links reach.
-#include "settings/route.hpp"
+#include "shim/settings/route.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -1,6 +1,6 @@
 // The settings table's own invariants: every name unique, every setting the library
 // reads stored by a parser, every option shown in --help.
-#include "settings/settings_table.hpp"
+#include "shim/settings/settings_table.hpp"
 
 #include <gtest/gtest.h>
 

@@ -14,8 +14,8 @@
 #include <cstring>
 #include <string>
 
-#include "settings/config.hpp"
 #include "shim/dns/fake_dns.hpp"
+#include "shim/settings/config.hpp"
 #include "shim/shm_file.hpp"
 
 namespace socksify::shim {

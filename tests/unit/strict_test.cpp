@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 namespace {

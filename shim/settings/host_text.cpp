@@ -1,7 +1,7 @@
 // The host-string reading of host_text.hpp, built to match glibc 2.36 (inet_aton's
 // __inet_aton_exact, getaddrinfo's IPv6 branch, res_hnok); tests/unit/names_test.cpp
 // checks it against libc itself.
-#include "settings/host_text.hpp"
+#include "shim/settings/host_text.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

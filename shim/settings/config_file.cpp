@@ -1,15 +1,15 @@
 // Config file and proxychains.conf parsers: line by line over a string_view, no
 // allocation, reasons as static phrases. The launcher reads the files and applies
 // what these return as if it had been given as options.
-#include "settings/config_file.hpp"
+#include "shim/settings/config_file.hpp"
 
 #include <arpa/inet.h>
 #include <strings.h>
 
 #include <cstring>
 
-#include "settings/policy.hpp"
-#include "settings/text.hpp"
+#include "shim/settings/policy.hpp"
+#include "shim/settings/text.hpp"
 
 namespace socksify::shim {
 namespace {

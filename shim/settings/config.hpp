@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "settings/cidr.hpp"
-#include "settings/policy.hpp"
+#include "shim/settings/cidr.hpp"
+#include "shim/settings/policy.hpp"
 
 namespace socksify::shim {
 

@@ -1,10 +1,10 @@
 // The settings table and the stores that put each value where the library keeps it.
-#include "settings/settings_table.hpp"
+#include "shim/settings/settings_table.hpp"
 
 #include <cstdio>
 #include <cstring>
 
-#include "settings/policy.hpp"
+#include "shim/settings/policy.hpp"
 
 namespace socksify::shim {
 namespace {

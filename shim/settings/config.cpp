@@ -1,15 +1,15 @@
 // Pure parsers for the SOCKSIFY_* configuration and the loader the library and the
 // launcher share. No allocation, no exceptions, no locale: fixed buffers and libc only.
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 #include <arpa/inet.h>
 
 #include <cstdio>
 #include <cstring>
 
-#include "settings/host_text.hpp"
-#include "settings/settings_table.hpp"
-#include "settings/text.hpp"
+#include "shim/settings/host_text.hpp"
+#include "shim/settings/settings_table.hpp"
+#include "shim/settings/text.hpp"
 
 namespace socksify::shim {
 namespace {

@@ -1,12 +1,12 @@
 // Networks: parsing "203.0.113.0/24", "::1" or "1.2.3.4" and matching an address.
-#include "settings/cidr.hpp"
+#include "shim/settings/cidr.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <cstring>
 
-#include "settings/text.hpp"
+#include "shim/settings/text.hpp"
 
 namespace socksify::shim {
 namespace {

@@ -1,6 +1,6 @@
 // Audit records as JSON lines: a bounded formatter (no allocation, no stdio state)
 // and the small flat-object parser --audit-summary uses to read them back.
-#include "settings/audit_format.hpp"
+#include "shim/settings/audit_format.hpp"
 
 #include <cstdio>
 #include <cstring>

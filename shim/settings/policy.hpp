@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "settings/cidr.hpp"
+#include "shim/settings/cidr.hpp"
 
 namespace socksify::shim {
 

@@ -10,7 +10,7 @@
 #include <span>
 #include <string_view>
 
-#include "settings/config.hpp"
+#include "shim/settings/config.hpp"
 
 namespace socksify::shim {
 

@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "settings/cidr.hpp"
-#include "settings/config.hpp"
-#include "settings/settings_table.hpp"
+#include "shim/settings/cidr.hpp"
+#include "shim/settings/config.hpp"
+#include "shim/settings/settings_table.hpp"
 
 namespace socksify::shim {
 

@@ -1,5 +1,5 @@
 // The routing decision: direct for the proxy and the direct list, else the proxy.
-#include "settings/route.hpp"
+#include "shim/settings/route.hpp"
 
 #include <netinet/in.h>
 

@@ -1,7 +1,7 @@
 // Allow/deny rules: parse "allow:RULE,deny:RULE" and decide a destination, first match
 // wins. Shared by the launcher (validation) and the library (enforcement); no
 // allocation, so a hook may call the matcher.
-#include "settings/policy.hpp"
+#include "shim/settings/policy.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "settings/config.hpp"
-#include "settings/host_text.hpp"
-#include "settings/text.hpp"
+#include "shim/settings/config.hpp"
+#include "shim/settings/host_text.hpp"
+#include "shim/settings/text.hpp"
 
 namespace socksify::shim {
 namespace {
