@@ -7,6 +7,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 FUZZ_SECONDS ?= 30
 BENCH_REPS ?= 5
+# make test builds with one job per core (memory is ample; g++ is the bottleneck).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 -include config.mak
 
 BUILD := build
@@ -137,7 +139,7 @@ unit: $(UNIT)
 # Installs what is missing first, so a clean clone on a fresh Debian machine passes.
 test:
 	scripts/install-deps.sh
-	$(MAKE) all $(UNIT) $(REPLAY) $(TEST_HELPERS) $(BUILD)/bench/connrate
+	$(MAKE) -j$(JOBS) all $(UNIT) $(REPLAY) $(TEST_HELPERS) $(BUILD)/bench/connrate
 	scripts/run-tests.sh
 
 bench: all $(BENCH) $(BUILD)/bench/connrate $(BUILD)/bench/udprate

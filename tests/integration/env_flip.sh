@@ -56,7 +56,7 @@ declare -A VALUE=(
 )
 # The walk covers what the library reads: a variable added to the library and not here
 # fails this check.
-readarray -t READ < <(grep -oE 'kEnv[A-Za-z0-9]+ = "SOCKSIFY_[A-Z0-9_]+"' "$SFY_ROOT/settings/config.hpp" |
+readarray -t READ < <(grep -oE 'kEnv[A-Za-z0-9]+ = "SOCKSIFY_[A-Z0-9_]+"' "$SFY_ROOT/shim/settings/config.hpp" |
     sed -E 's/.*"(SOCKSIFY_[A-Z0-9_]+)"/\1/' | grep -vx SOCKSIFY_CONFIG)
 missing=""
 for v in "${READ[@]}"; do [[ -n ${VALUE[$v]:-} ]] || missing+=" $v"; done
