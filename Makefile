@@ -65,7 +65,7 @@ TEST_HELPERS := $(patsubst tests/programs/%.c,$(BUILD)/tests/%,\
 GTEST_FLAGS := $(shell pkg-config --cflags --libs gtest_main gmock 2>/dev/null || echo -lgtest_main -lgtest -lgmock -pthread)
 BENCH_LIBS := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark) -lbenchmark_main -pthread
 
-.PHONY: all test unit bench fuzz asan tsan install uninstall clean demo format-check deps deb
+.PHONY: all test test-build unit bench fuzz asan tsan install uninstall clean demo format-check deps deb
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(LAUNCHER)
@@ -139,8 +139,11 @@ unit: $(UNIT)
 # Installs what is missing first, so a clean clone on a fresh Debian machine passes.
 test:
 	scripts/install-deps.sh
-	$(MAKE) -j$(JOBS) all $(UNIT) $(REPLAY) $(TEST_HELPERS) $(BUILD)/bench/connrate
+	$(MAKE) -j$(JOBS) test-build
 	scripts/run-tests.sh
+
+# Everything the test scripts run, without running them.
+test-build: all $(UNIT) $(REPLAY) $(TEST_HELPERS) $(BUILD)/bench/connrate
 
 bench: all $(BENCH) $(BUILD)/bench/connrate $(BUILD)/bench/udprate
 	$(BENCH) --benchmark_repetitions=$(BENCH_REPS) --benchmark_report_aggregates_only=true
