@@ -116,6 +116,19 @@ $(BENCH): $(call obj,$(BUILD),$(BENCH_SRC) $(PROTO_SRC) $(CORE_SRC))
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(BENCH_LIBS)
 
+# The hooks' own cost on readiness calls: the library over a floor that returns at once.
+WAIT_COST := $(BUILD)/bench/wait_cost
+$(BUILD)/bench/libwait_floor.so: tests/bench/wait_floor.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -shared -fPIC -o $@ $<
+
+$(BUILD)/bench/libhooks_over_floor.so: $(LIB) $(BUILD)/bench/libwait_floor.so
+	$(CC) -shared -fPIC -o $@ -x c /dev/null -Wl,--no-as-needed -L$(BUILD)/lib -lsocksify \
+	  -L$(BUILD)/bench -lwait_floor -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib'
+
+$(WAIT_COST): $(BUILD)/obj/tests/bench/wait_cost.o $(BUILD)/bench/libhooks_over_floor.so
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $< $(BENCH_LIBS) -ldl
+
 $(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -o $@ $<
@@ -145,8 +158,9 @@ test:
 # Everything the test scripts run, without running them.
 test-build: all $(UNIT) $(REPLAY) $(TEST_HELPERS) $(BUILD)/bench/connrate
 
-bench: all $(BENCH) $(BUILD)/bench/connrate $(BUILD)/bench/udprate
+bench: all $(BENCH) $(WAIT_COST) $(BUILD)/bench/connrate $(BUILD)/bench/udprate
 	$(BENCH) --benchmark_repetitions=$(BENCH_REPS) --benchmark_report_aggregates_only=true
+	$(WAIT_COST) --benchmark_repetitions=$(BENCH_REPS) --benchmark_report_aggregates_only=true
 
 # libFuzzer needs clang++; every target runs for FUZZ_SECONDS.
 fuzz: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
