@@ -117,7 +117,8 @@ TEST(Names, IndexesAcrossASlashEight) {
     }
     sockaddr_in last{};
     last.sin_family = AF_INET;
-    last.sin_addr.s_addr = htonl(0xc6ffffff);  // 198.255.255.255: the broadcast end is never handed out
+    last.sin_addr.s_addr =
+        htonl(0xc6ffffff);  // 198.255.255.255: the broadcast end is never handed out
     uint32_t back = 0;
     EXPECT_FALSE(fake_index_of(cfg, reinterpret_cast<sockaddr*>(&last), back));
 }
