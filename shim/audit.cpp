@@ -17,7 +17,6 @@
 #include "shim/fd_table.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
-#include "shim/proxy/udp_assoc.hpp"
 #include "shim/real.hpp"
 #include "shim/settings/audit_format.hpp"
 #include "shim/settings/policy.hpp"
