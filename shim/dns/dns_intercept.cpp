@@ -16,6 +16,7 @@
 
 #include "protocol/dns_message.hpp"
 #include "shim/audit.hpp"
+#include "shim/direct_memory.hpp"
 #include "shim/dns/dns_tcp.hpp"
 #include "shim/dns/resolver.hpp"
 #include "shim/fd_table.hpp"

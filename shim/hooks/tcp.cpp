@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "shim/address_form.hpp"
+#include "shim/direct_memory.hpp"
 #include "shim/dns/dns_intercept.hpp"
-#include "shim/dns/resolver.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
 #include "shim/hooks/export.hpp"

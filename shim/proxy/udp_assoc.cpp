@@ -17,9 +17,9 @@
 
 #include "protocol/messages.hpp"
 #include "shim/audit.hpp"
+#include "shim/direct_memory.hpp"
 #include "shim/dns/fake_dns.hpp"
 #include "shim/dns/names.hpp"
-#include "shim/dns/resolver.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
 #include "shim/proxy/chain.hpp"
