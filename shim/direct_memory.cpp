@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "shim/settings/route.hpp"
+
 namespace socksify::shim {
 namespace {
 
@@ -47,6 +49,10 @@ bool is_remembered_direct(const sockaddr* a) {
     for (const auto& slot : g_remembered)
         if (slot.load(std::memory_order_acquire) == key) return true;
     return false;
+}
+
+bool goes_direct(const Config& cfg, const sockaddr* a) {
+    return cfg.valid && (is_direct(cfg, a) || is_remembered_direct(a));
 }
 
 }  // namespace socksify::shim

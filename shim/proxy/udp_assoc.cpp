@@ -387,10 +387,6 @@ int refuse_reason(const Config& cfg, const sockaddr* dest, std::string_view& nam
     return 0;
 }
 
-bool goes_direct(const Config& cfg, const sockaddr* a) {
-    return cfg.valid && (is_direct(cfg, a) || is_remembered_direct(a));
-}
-
 // Logical view of [scratch | user iovecs] as one byte stream.
 struct Chain {
     const iovec* v;
