@@ -22,6 +22,7 @@
 #include "shim/fd_table.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/police.hpp"
 #include "shim/proxy/udp_assoc.hpp"
 #include "shim/real.hpp"
 

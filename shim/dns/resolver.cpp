@@ -19,6 +19,7 @@
 #include "shim/init.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/police.hpp"
 #include "shim/real.hpp"
 
 namespace socksify::shim {

@@ -22,6 +22,7 @@
 #include "shim/dns/names.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/police.hpp"
 #include "shim/proxy/chain.hpp"
 #include "shim/proxy/handshake.hpp"
 #include "shim/proxy/pending.hpp"
