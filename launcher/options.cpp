@@ -519,8 +519,13 @@ std::string pick_password(Options& o) {
     bool socks4 = url.kind == ProxyKind::kSocks4 || url.kind == ProxyKind::kSocks4a;
     if (url.has_user && !(socks4 && password.empty())) {  // SOCKS4's USERID needs none
         if (password.empty()) {
-            die("no password for proxy user '" + printable(url.user) + "' at " +
-                printable(url.host) + " (use --password-file or SOCKSIFY_PASSWORD)");
+            // Named as given: the URL, or the proxychains.conf entries arrived parsed from.
+            std::string where =
+                !o[Setting::kProxy].empty()
+                    ? "'" + printable(redacted(o[Setting::kProxy])) + "'"
+                    : "the [ProxyList] of '" + printable(o[Setting::kProxychainsConf]) + "'";
+            die("no password for proxy user in " + where +
+                " (use --password-file or SOCKSIFY_PASSWORD)");
         }
         if (password.size() > shim::kMaxCred) die("SOCKSIFY_PASSWORD is longer than 255 bytes");
     } else if (file) {

@@ -300,6 +300,17 @@ TEST(LauncherProxyTest, AProxychainsConfsEntriesArriveParsed) {
     pick_proxy(x);
     ASSERT_EQ(x.hops.size(), 1u);
     EXPECT_EQ(x.hops[0].port, 1089);
+
+    // An entry's user without a password: the message names the file.
+    unsetenv("SOCKSIFY_PASSWORD");
+    std::string lone = write_file("[ProxyList]\nsocks5 198.51.100.1 1083 sfyuser\n");
+    Options named = parse({"--proxychains-conf", lone, "p"});
+    Options pc3 = read_proxychains(lone);
+    unlink(lone.c_str());
+    merge(named, pc3);
+    pick_proxy(named);
+    EXPECT_EXIT(pick_password(named), testing::ExitedWithCode(2),
+                "no password for proxy user in the \\[ProxyList\\] of '" + lone + "'");
 }
 
 TEST(LauncherProxyTest, APasswordInTheChosenProxysUrlBeatsAFilesPasswordFile) {
@@ -324,11 +335,11 @@ TEST(LauncherProxyTest, APasswordInTheChosenProxysUrlBeatsAFilesPasswordFile) {
     merge(none, f2);
     pick_proxy(none);
     EXPECT_EQ(pick_password(none), "from-file");
-    // A user without a password anywhere is refused, naming user and host.
+    // A user without a password anywhere is refused, naming the proxy as given.
     Options nopw = parse({"-x", "socks5://bob@198.51.100.1", "p"});
     pick_proxy(nopw);
     EXPECT_EXIT(pick_password(nopw), testing::ExitedWithCode(2),
-                "no password for proxy user 'bob' at 198.51.100.1");
+                "no password for proxy user in 'socks5://bob@198.51.100.1'");
     unlink(secret.c_str());
     unlink(conf.c_str());
     unlink(both.c_str());
