@@ -16,25 +16,12 @@ set -euo pipefail
 BENCH_NAME=bench-strict
 # shellcheck source=scripts/bench-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
-RUNS=${BENCH_RUNS:-5}
-CONNS=${BENCH_CONNS:-500}
-BULK=${BENCH_BULK_MIB:-16}
+bench_echo_setup
 STARTS=${BENCH_STARTS:-50}
-PORT=$SFY_PORT_MICRO
-bench_require_world
-
-OUT=$ROOT/build/bench-strict
-bench_go_connrate "$OUT"
-make -s all build/bench/connrate
-
-IN=(ip netns exec "$SFY_NS_CLIENT")
 # socks5h: --strict refuses local DNS (the destinations here are addresses anyway).
 SX=("${IN[@]}" build/bin/socksify -q -x "socks5h://$SFY_PROXY4:$PORT")
 SX_STRICT=("${IN[@]}" build/bin/socksify -q --strict -x "socks5h://$SFY_PROXY4:$PORT")
-DEST=$SFY_DEST4:$SFY_PORT_ECHO
 
-declare -A results
-add() { results[$1]+="$2 "; }
 # Milliseconds per start of COMMAND..., over STARTS runs.
 starts() {
     local t0 t1 i

@@ -18,23 +18,10 @@ set -euo pipefail
 BENCH_NAME=bench-supervisor
 # shellcheck source=scripts/bench-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
-RUNS=${BENCH_RUNS:-5}
-CONNS=${BENCH_CONNS:-500}
-BULK=${BENCH_BULK_MIB:-16}
-PORT=$SFY_PORT_MICRO
-bench_require_world
-
-OUT=$ROOT/build/bench-supervisor
-bench_go_connrate "$OUT"
-make -s all build/bench/connrate
-
-IN=(ip netns exec "$SFY_NS_CLIENT")
+bench_echo_setup
 SX=("${IN[@]}" build/bin/socksify -q -x "socks5://$SFY_PROXY4:$PORT")
 SX_ON=("${IN[@]}" build/bin/socksify -q --supervise on -x "socks5://$SFY_PROXY4:$PORT")
-DEST=$SFY_DEST4:$SFY_PORT_ECHO
 
-declare -A results
-add() { results[$1]+="$2 "; }
 
 for ((r = 1; r <= RUNS; r++)); do
     o=$("${SX[@]}" "$OUT/connrate-go" -dest "$DEST" -n "$CONNS")
