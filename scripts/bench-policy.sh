@@ -11,7 +11,7 @@ BENCH_NAME=bench-policy
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 B=$ROOT/build
 ROUNDS=${1:-9}
-make -s all "$B/bench/connrate" "$B/bench/echosrv"
+make -s all build/bench/connrate build/bench/echosrv  # relative: the Makefile's pattern rule
 LOG=$(mktemp /dev/shm/socksify-bench-audit-XXXXXX)
 $B/bench/echosrv 127.0.0.2 7007 & E=$!
 microsocks -i 127.0.0.1 -p 11080 >/dev/null 2>&1 & M=$!
