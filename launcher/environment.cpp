@@ -88,9 +88,8 @@ std::vector<char*> env_block() {
     return envp;
 }
 
-std::string numeric_url(std::string_view text, const char* what, bool with_password) {
-    shim::ProxyUrl url;
-    if (const char* e = shim::parse_proxy_url(text, url)) die_bad_value(what, redacted(text), e);
+std::string export_url(const shim::ProxyUrl& parsed, bool with_password) {
+    shim::ProxyUrl url = parsed;
     unsigned char probe[sizeof(in6_addr)];
     if (inet_pton(AF_INET, url.host, probe) != 1 && inet_pton(AF_INET6, url.host, probe) != 1) {
         sockaddr_storage ss;
@@ -103,10 +102,11 @@ std::string numeric_url(std::string_view text, const char* what, bool with_passw
                 : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
         inet_ntop(ss.ss_family, addr, url.host, sizeof url.host);
     }
-    char out[1024];
+    // Room for the longest URL: 255-byte credentials, each byte percent-encoded.
+    char out[2048];
     bool fits = shim::format_proxy_url(url, with_password, out, sizeof out);
     explicit_bzero(url.pass, sizeof url.pass);
-    if (!fits) die_bad_value(what, redacted(text), "too long");
+    if (!fits) die("proxy URL too long");
     std::string s = out;
     explicit_bzero(out, sizeof out);
     return s;
@@ -141,7 +141,7 @@ void export_settings(const Options& o) {
             case Setting::kProxy:
                 // Without the password: it reaches the library through the shared state
                 // alone (never the environment every descendant could read and pass on).
-                env_set(row.env, numeric_url(o[Setting::kProxy], o.proxy_source, false));
+                env_set(row.env, export_url(o.hops.front(), false));
                 break;
             case Setting::kDirect: {
                 if (!o.has(Setting::kDirect)) break;
@@ -152,26 +152,21 @@ void export_settings(const Options& o) {
             }
             case Setting::kChain: {
                 // Every hop with its host resolved here, with its own credentials.
-                const std::vector<std::string>& hops = o.list(Setting::kChain);
-                if (hops.size() < 2) {
+                if (o.hops.size() < 2) {
                     env_unset(row.env);
                     break;
                 }
-                if (hops.size() > shim::kMaxHops) die("a chain has at most 8 hops");
                 std::vector<std::string> urls;
-                for (const std::string& h : hops) urls.push_back(numeric_url(h, "--chain", true));
+                for (const shim::ProxyUrl& h : o.hops) urls.push_back(export_url(h, true));
                 env_set(row.env, join(urls, ","));
                 break;
             }
             case Setting::kRoute: {
                 const std::vector<std::string>& routes = o.list(Setting::kRoute);
-                if (routes.size() > shim::kMaxRoutes)
-                    die("at most 16 --route rules to an upstream");
                 std::vector<std::string> out;
-                for (const std::string& r : routes) {
-                    size_t eq = r.find('=');
-                    out.push_back(r.substr(0, eq + 1) +
-                                  numeric_url(r.substr(eq + 1), "--route", true));
+                for (size_t r = 0; r < routes.size(); ++r) {
+                    out.push_back(routes[r].substr(0, routes[r].find('=') + 1) +
+                                  export_url(o.route_upstreams[r], true));
                 }
                 if (out.empty())
                     env_unset(row.env);

@@ -24,15 +24,16 @@ const char* audit_path();
 // and never "supervised" (the supervisor answers the lookups the library asks for).
 const char* supervisor_lookup(const char* name);
 
-// A proxy URL with its host resolved here (the library never needs DNS for a proxy)
-// and its credentials percent-encoded; the password only when with_password.
-std::string numeric_url(std::string_view text, const char* what, bool with_password);
+// A parsed proxy URL as the library is given it, the one place its text is made: the
+// host resolved here (the library never needs DNS for a proxy), the credentials
+// percent-encoded, the password only when with_password.
+std::string export_url(const shim::ProxyUrl& parsed, bool with_password);
 
 // LD_PRELOAD with ours first, except that a sanitizer runtime stays ahead of it.
 std::string build_preload(const std::string& lib, const char* old);
 
-// Every setting the library reads, from o, into the program's environment; the
-// password never (it travels in the run's shared state).
+// Every setting the library reads, from o (after pick_proxy), into the program's
+// environment; the proxy's password never (it travels in the run's shared state).
 void export_settings(const Options& o);
 
 }  // namespace socksify::launcher

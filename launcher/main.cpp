@@ -30,32 +30,6 @@ std::string g_password;  // the proxy password, for the shared state alone
 
 const char* refuse_resolve(const char*, uint16_t, Config&) { return "not numeric"; }
 
-// The proxy password: --password-file, then the -x URL's, then SOCKSIFY_PASSWORD, then
-// one inside an environment URL. Dies when a user has none.
-std::string pick_password(Options& o, const ProxyUrl& url) {
-    std::string password;
-    if (o.has(Setting::kPasswordFile)) {
-        password = std::move(o.password);
-    } else if (url.has_pass && o.proxy_source == std::string_view("--proxy")) {
-        password = url.pass;
-    } else if (const char* p = std::getenv(kEnvPassword); p != nullptr && p[0] != '\0') {
-        password = p;
-    } else if (url.has_pass) {
-        password = url.pass;
-    }
-    bool socks4 = url.kind == ProxyKind::kSocks4 || url.kind == ProxyKind::kSocks4a;
-    if (url.has_user && !(socks4 && password.empty())) {  // SOCKS4's USERID needs none
-        if (password.empty()) {
-            die("no password for proxy user in '" + printable(redacted(o[Setting::kProxy])) +
-                "' (use --password-file or SOCKSIFY_PASSWORD)");
-        }
-        if (password.size() > kMaxCred) die("SOCKSIFY_PASSWORD is longer than 255 bytes");
-    } else if (o.has(Setting::kPasswordFile)) {
-        die("--password-file given but the proxy URL has no user name");
-    }
-    return url.has_user ? password : std::string();
-}
-
 int launcher_main(int argc, char** argv) {
     Options o = parse_args(argc, argv);
     // Command line, then proxychains.conf, then the config file: the first to set a
@@ -70,13 +44,8 @@ int launcher_main(int argc, char** argv) {
         Options f = read_config_file(path);
         merge(o, f);
     }
-    pick_proxy(o);
-
-    ProxyUrl url;
-    if (const char* e = parse_proxy_url(o[Setting::kProxy], url))
-        die_bad_value(o.proxy_source, redacted(o[Setting::kProxy]), e);
-    std::string password = pick_password(o, url);
-    explicit_bzero(url.pass, sizeof url.pass);
+    pick_proxy(o);  // parsed here, once: o.hops
+    std::string password = pick_password(o);
 
     // An inherited SOCKSIFY_AUDIT is checked like --audit, and made absolute too.
     if (const char* inherited = std::getenv(kEnvAudit);

@@ -246,12 +246,6 @@ Options parse_args(int argc, char** argv) {
 }
 
 void merge(Options& into, Options& from) {
-    // A password in the command line's URL beats a password file from a file.
-    shim::ProxyUrl url;
-    bool url_password = into.proxy_source != nullptr &&
-                        shim::parse_proxy_url(into[Setting::kProxy], url) == nullptr &&
-                        url.has_pass;
-    explicit_bzero(url.pass, sizeof url.pass);
     bool had_proxy = into.has(Setting::kProxy);
     for (const SettingRow& row : shim::settings_table()) {
         size_t i = Options::idx(row.id);
@@ -261,11 +255,15 @@ void merge(Options& into, Options& from) {
                 if (into.given[i]) continue;
                 // A proxy from the command line is not made a chain by a file's hops.
                 if (row.id == Setting::kChain && had_proxy) continue;
-                if (row.id == Setting::kPasswordFile && url_password) continue;
                 into.value[i] = std::move(from.value[i]);
                 into.items[i] = std::move(from.items[i]);
                 into.given[i] = true;
-                if (row.id == Setting::kProxy) into.proxy_source = from.proxy_source;
+                if (row.id == Setting::kProxy) {
+                    into.proxy_source = from.proxy_source;
+                    into.hops = std::move(from.hops);
+                }
+                // A password in the URL of the proxy already chosen beats this one.
+                if (row.id == Setting::kPasswordFile) into.password_file_yields = had_proxy;
                 if (row.id == Setting::kDirect) into.direct_none = from.direct_none;
                 if (row.id == Setting::kPasswordFile) into.password = std::move(from.password);
                 if (row.id == Setting::kSupervise) into.supervise = from.supervise;
@@ -411,17 +409,16 @@ Options read_proxychains(const std::string& path) {
     for (size_t i = 0; i < pc.warning_count; ++i)
         warn(where(path, pc.warnings[i].line) + ": " + pc.warnings[i].what);
     Options p;
-    // Every entry a hop, as the URL it stands for; the options do the rest.
+    // Every entry a hop, kept as parsed (--proxy, or a chain when more than one).
     for (size_t i = 0; i < pc.proxy_count; ++i) {
-        g_where = where(path, pc.proxies[i].line);
-        char url[1024];
         shim::ProxyUrl& u = pc.proxies[i].url;
         u.remote_dns = u.kind == shim::ProxyKind::kSocks5 ? pc.proxy_dns : u.remote_dns;
-        if (!shim::format_proxy_url(u, true, url, sizeof url)) die("proxy entry too long");
-        apply(p, setting(Setting::kProxy), url);
-        explicit_bzero(url, sizeof url);
+        p.hops.push_back(u);
         explicit_bzero(u.pass, sizeof u.pass);
     }
+    p.proxy_source = "--proxy";
+    p.given[Options::idx(Setting::kProxy)] = true;
+    p.given[Options::idx(Setting::kChain)] = pc.proxy_count > 1;
     g_where = printable(path);
     if (pc.proxy_count > 1) {
         apply(p, setting(Setting::kChainMode), shim::chain_mode_name(pc.chain_mode));
@@ -465,10 +462,31 @@ bool is_socks_url(std::string_view url) {
     return starts("socks5://") || starts("socks5h://");
 }
 
+shim::ProxyUrl parsed_url(std::string_view text, const char* what) {
+    shim::ProxyUrl url;
+    if (const char* e = shim::parse_proxy_url(text, url)) die_bad_value(what, redacted(text), e);
+    return url;
+}
+
+// The one place the launcher parses the proxy's URLs: every hop and every route's
+// upstream, into o (the hops of a proxychains.conf came parsed).
+void parse_proxies(Options& o) {
+    if (o.hops.empty()) {
+        const std::vector<std::string>& chain = o.list(Setting::kChain);
+        if (chain.empty()) o.hops.push_back(parsed_url(o[Setting::kProxy], o.proxy_source));
+        for (const std::string& hop : chain) o.hops.push_back(parsed_url(hop, "--chain"));
+    }
+    if (o.hops.size() > shim::kMaxHops) die("a chain has at most 8 hops");
+    const std::vector<std::string>& routes = o.list(Setting::kRoute);
+    if (routes.size() > shim::kMaxRoutes) die("at most 16 --route rules to an upstream");
+    o.route_upstreams.clear();
+    for (const std::string& r : routes)
+        o.route_upstreams.push_back(parsed_url(r.substr(r.find('=') + 1), "--route"));
+}
+
 }  // namespace
 
 void pick_proxy(Options& o) {
-    if (o.proxy_source != nullptr) return;
     auto take = [&o](const char* name, bool socks_only) {
         const char* v = std::getenv(name);
         if (v == nullptr || v[0] == '\0' || (socks_only && !is_socks_url(v))) return false;
@@ -477,9 +495,43 @@ void pick_proxy(Options& o) {
         o.proxy_source = name;
         return true;
     };
-    if (!take(shim::kEnvProxy, false) && !take("all_proxy", true) && !take("ALL_PROXY", true)) {
+    if (o.proxy_source == nullptr && !take(shim::kEnvProxy, false) && !take("all_proxy", true) &&
+        !take("ALL_PROXY", true)) {
         die("no proxy given (use -x socks5h://host:port)");
     }
+    parse_proxies(o);
+}
+
+std::string pick_password(Options& o) {
+    const shim::ProxyUrl& url = o.hops.front();
+    bool file = o.has(Setting::kPasswordFile) && !(o.password_file_yields && url.has_pass);
+    std::string password;
+    if (file) {
+        password = std::move(o.password);
+    } else if (url.has_pass && o.proxy_source == std::string_view("--proxy")) {
+        password = url.pass;
+    } else if (const char* p = std::getenv(shim::kEnvPassword); p != nullptr && p[0] != '\0') {
+        password = p;
+    } else if (url.has_pass) {
+        password = url.pass;
+    }
+    using shim::ProxyKind;
+    bool socks4 = url.kind == ProxyKind::kSocks4 || url.kind == ProxyKind::kSocks4a;
+    if (url.has_user && !(socks4 && password.empty())) {  // SOCKS4's USERID needs none
+        if (password.empty()) {
+            // Named as given: the URL, or the proxychains.conf entries arrived parsed from.
+            std::string where =
+                !o[Setting::kProxy].empty()
+                    ? "'" + printable(redacted(o[Setting::kProxy])) + "'"
+                    : "the [ProxyList] of '" + printable(o[Setting::kProxychainsConf]) + "'";
+            die("no password for proxy user in " + where +
+                " (use --password-file or SOCKSIFY_PASSWORD)");
+        }
+        if (password.size() > shim::kMaxCred) die("SOCKSIFY_PASSWORD is longer than 255 bytes");
+    } else if (file) {
+        die("--password-file given but the proxy URL has no user name");
+    }
+    return url.has_user ? password : std::string();
 }
 
 std::string help_text() {

@@ -25,8 +25,17 @@ struct Options {
     std::array<bool, kSettingCount> given{};
 
     const char* proxy_source = nullptr;  // "--proxy", or the variable it came from
-    bool direct_none = false;            // --direct '' seen: loopback is proxied too
-    std::string password;                // read from --password-file
+    // The proxy, parsed once the options are final (pick_proxy); every later user reads
+    // these, never the text. hops[0] is the proxy, more hops make a chain (a
+    // proxychains.conf's entries arrive parsed); route_upstreams[i] is the upstream
+    // of list(kRoute)[i] (a direct route is not kept there).
+    std::vector<shim::ProxyUrl> hops;
+    std::vector<shim::ProxyUrl> route_upstreams;
+    // The password file came from a file read after the proxy was chosen: a password
+    // in that proxy's URL beats it (pick_password).
+    bool password_file_yields = false;
+    bool direct_none = false;  // --direct '' seen: loopback is proxied too
+    std::string password;      // read from --password-file
     SuperviseMode supervise = SuperviseMode::kAuto;
     int program = 0;                     // argv index of the program
     const char* check_target = nullptr;  // --check's HOST:PORT
@@ -58,7 +67,13 @@ Options read_config_file(const std::string& path);
 Options read_proxychains(const std::string& path);
 
 // -x, else SOCKSIFY_PROXY, else a SOCKS all_proxy/ALL_PROXY; dies when none is given.
+// Then parses it, once: o.hops and o.route_upstreams (one line and exit 2 when bad).
 void pick_proxy(Options& o);
+
+// The proxy password (after pick_proxy): --password-file, then the -x URL's, then
+// SOCKSIFY_PASSWORD, then one inside an environment URL. "" when the proxy has no
+// user; dies when a user has none.
+std::string pick_password(Options& o);
 
 // The --help text, generated from the settings table.
 std::string help_text();

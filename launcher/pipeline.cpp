@@ -106,6 +106,17 @@ std::string outcome_text(const ProbeOutcome& o) {
     return std::string("unknown (") + std::strerror(o.err) + ")";
 }
 
+// fn(line) for every line of text, the last one with or without its '\n'.
+template <typename Fn>
+void for_each_line(std::string_view text, Fn fn) {
+    for (size_t pos = 0; pos < text.size();) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string_view::npos) end = text.size();
+        fn(text.substr(pos, end - pos));
+        pos = end + 1;
+    }
+}
+
 }  // namespace
 
 ProbeOutcome probe_proxy(const Config& cfg, double& connect_ms) {
@@ -150,20 +161,15 @@ proto::PipelineVerdict cache_lookup(const std::string& path, const std::string& 
     std::string text = read_cache(path);
     proto::PipelineVerdict found = proto::PipelineVerdict::kUnknown;
     long now = static_cast<long>(time(nullptr));
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string::npos) end = text.size();
-        std::string_view line(text.data() + pos, end - pos);
-        pos = end + 1;
+    for_each_line(text, [&](std::string_view line) {
         // "<key> <safe|unsafe> <unix time>"
         size_t a = line.find(' ');
         size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
-        if (b == std::string_view::npos || line.substr(0, a) != key) continue;
+        if (b == std::string_view::npos || line.substr(0, a) != key) return;
         long when = std::atol(std::string(line.substr(b + 1)).c_str());
-        if (when <= 0 || now - when > kCacheDays * 86400 || when > now + 86400) continue;
+        if (when <= 0 || now - when > kCacheDays * 86400 || when > now + 86400) return;
         found = verdict_named(line.substr(a + 1, b - a - 1));  // later lines win
-    }
+    });
     return found;
 }
 
@@ -172,17 +178,10 @@ bool cache_store(const std::string& path, const std::string& key, proto::Pipelin
     int dir = open_cache_dir(path, true);
     if (dir < 0) return false;
     std::string kept;
-    std::string old = read_cache(path);
-    size_t pos = 0;
-    while (pos < old.size()) {
-        size_t end = old.find('\n', pos);
-        if (end == std::string::npos) end = old.size();
-        std::string_view line(old.data() + pos, end - pos);
-        pos = end + 1;
-        if (line.substr(0, line.find(' ')) != key && !line.empty()) {
+    for_each_line(read_cache(path), [&](std::string_view line) {
+        if (line.substr(0, line.find(' ')) != key && !line.empty())
             kept.append(line).push_back('\n');
-        }
-    }
+    });
     kept += key + " " + proto::pipeline_verdict_name(v) + " " +
             std::to_string(static_cast<long>(time(nullptr))) + "\n";
     if (kept.size() > kMaxCacheBytes) kept.erase(0, kept.size() - kMaxCacheBytes / 2);

@@ -5,9 +5,9 @@
 # connect/echo/close rounds in one python process. Needs a running world
 # (SFY_WORLD_NAME, scripts/world.sh start). Usage (as root): scripts/bench-chain.sh
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=scripts/world-env.sh
-source "$ROOT/scripts/world-env.sh"
+BENCH_NAME=bench-chain
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 RUNS=${BENCH_RUNS:-5}
 CONNS=${BENCH_CONNS:-500}
 C=(ip netns exec "$SFY_NS_CLIENT")
@@ -29,7 +29,6 @@ for i in range($CONNS):
     s = socket.create_connection(('$SFY_DEST4', $SFY_PORT_ECHO), timeout=10)
     s.sendall(b'x'); assert s.recv(1) == b'x'; s.close()
 print('%.1f' % ($CONNS / (time.monotonic() - t)))"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 : >"$DIR/sfy"
 : >"$DIR/pc"
 for ((r = 0; r < RUNS; r++)); do

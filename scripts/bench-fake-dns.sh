@@ -11,8 +11,9 @@
 # Environment: BENCH_RUNS (5), BENCH_TIMEOUT seconds per run (600).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+BENCH_NAME=bench-fake-dns
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 RUNS=${BENCH_RUNS:-5}
 LIMIT=${BENCH_TIMEOUT:-600}
 COUNTS=("$@")
@@ -21,12 +22,8 @@ OUT=build/bench-fake-dns
 SFY=$ROOT/build/bin/socksify
 PROBE=$ROOT/build/tests/fake_names
 
-die() {
-    echo "bench-fake-dns: $*" >&2
-    exit 1
-}
-command -v proxychains4 >/dev/null || die "proxychains4 is not installed (scripts/install-deps.sh)"
-[[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) is not installed"
+command -v proxychains4 >/dev/null || bench_die "proxychains4 is not installed (scripts/install-deps.sh)"
+[[ -x /usr/bin/time ]] || bench_die "GNU time (/usr/bin/time) is not installed"
 make -s all "$PROBE"
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -61,7 +58,6 @@ one() {
     printf '%s %s %s\n' "$(((t1 - t0) / 1000000))" "$(sed -n 's/^peak=//p' "$OUT/time")" "$resolved"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else print a[int((NR + 1) / 2)]}'; }
 
 TOOLS=(socksify proxychains4)
 printf '%-10s %-13s %10s %12s %10s\n' count tool ms peak_kB resolved

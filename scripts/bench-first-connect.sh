@@ -10,28 +10,23 @@
 # Environment: BENCH_RUNS (15), BENCH_WORLD test world name (sfyf).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
 RUNS=${BENCH_RUNS:-15}
 export SFY_WORLD_NAME=${BENCH_WORLD:-sfyf}
-# shellcheck source=scripts/world-env.sh
-source "$ROOT/scripts/world-env.sh"
+BENCH_NAME=bench-first-connect
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 OUT=build/bench-first-connect
 SFY=$ROOT/build/bin/socksify
 URL=http://$SFY_NAME_WEB:$SFY_PORT_HTTP/
 
-die() {
-    echo "bench-first-connect: $*" >&2
-    exit 1
-}
-((EUID == 0)) || die "must run as root (network namespaces)"
+((EUID == 0)) || bench_die "must run as root (network namespaces)"
 command -v proxychains4 >/dev/null || apt-get install -y proxychains4 >/dev/null
 make -s all
 rm -rf "$OUT"
 mkdir -p "$OUT"
 cleanup() { "$ROOT/scripts/world.sh" stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-"$ROOT/scripts/world.sh" start >"$OUT/world.log" 2>&1 || die "world did not start: $OUT/world.log"
+"$ROOT/scripts/world.sh" start >"$OUT/world.log" 2>&1 || bench_die "world did not start: $OUT/world.log"
 for port in "$SFY_PORT_DANTE" "$SFY_PORT_MICRO"; do
     printf 'strict_chain\nproxy_dns\nquiet_mode\n[ProxyList]\nsocks5 %s %s\n' \
         "$SFY_PROXY4" "$port" >"$OUT/proxychains-$port.conf"

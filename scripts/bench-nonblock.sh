@@ -13,9 +13,9 @@
 # Knobs: BENCH_RUNS (5), BENCH_N (10), BENCH_DELAY_MS (1000), BENCH_TOTAL (2000),
 # BENCH_INFLIGHT (50). Usage: scripts/bench-nonblock.sh
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=scripts/world-env.sh
-source "$ROOT/scripts/world-env.sh"
+BENCH_NAME=bench-nonblock
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 RUNS=${BENCH_RUNS:-5}
 N=${BENCH_N:-10}
 DELAY=${BENCH_DELAY_MS:-1000}
@@ -30,7 +30,7 @@ PROGRAMS=$ROOT/tests/programs
 for b in "$SOCKSIFY" "$HP" "$EB"; do
     [[ -x $b ]] || { echo "bench-nonblock: $b missing (make all build/tests/hostile_proxy build/tests/nb_epoll_bench)" >&2; exit 1; }
 done
-ip netns pids "$SFY_NS_CLIENT" >/dev/null 2>&1 || { echo "bench-nonblock: no world $SFY_WORLD_NAME (scripts/world.sh start)" >&2; exit 1; }
+bench_require_world
 command -v proxychains4 >/dev/null || { echo "bench-nonblock: proxychains4 not installed" >&2; exit 1; }
 HP_PORT=1086
 DIR=$(mktemp -d)
@@ -63,7 +63,6 @@ SFY=("${C[@]}" "$SOCKSIFY" -q -x "socks5://$SFY_PROXY4:$HP_PORT" --timeout 60 --
 PC=("${C[@]}" proxychains4 -q -f "$DIR/pc.conf")
 DANTE=(-x "socks5://$SFY_PROXY4:$SFY_PORT_DANTE")
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # ms_of FILE-TAG COMMAND...: runs COMMAND, appends its "ms=" figure (or "fail") to DIR/TAG.
 ms_of() {
     local tag=$1 out

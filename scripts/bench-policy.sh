@@ -6,10 +6,12 @@
 # three so that the machine's drift hits them alike; report the medians.
 # Usage: scripts/bench-policy.sh [ROUNDS]   (default 9; needs microsocks, make all)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-B=$PWD/build
+BENCH_NAME=bench-policy
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+B=$ROOT/build
 ROUNDS=${1:-9}
-make -s all "$B/bench/connrate" "$B/bench/echosrv"
+make -s all build/bench/connrate build/bench/echosrv  # relative: the Makefile's pattern rule
 LOG=$(mktemp /dev/shm/socksify-bench-audit-XXXXXX)
 $B/bench/echosrv 127.0.0.2 7007 & E=$!
 microsocks -i 127.0.0.1 -p 11080 >/dev/null 2>&1 & M=$!
@@ -18,7 +20,6 @@ sleep 0.3
 RULES=()
 for i in $(seq 0 62); do RULES+=(--allow "10.$i.0.0/16:1-1024"); done
 RULES+=(--allow 127.0.0.0/8)
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 A=() AU=() AR=()
 S=($B/bin/socksify --no-pipeline --direct '' -x socks5://127.0.0.1:11080)
 for ((r = 1; r <= ROUNDS; r++)); do

@@ -13,32 +13,15 @@
 #   (16), BENCH_STARTS /bin/true runs per round (50).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-# shellcheck source=scripts/world-env.sh
-source "$ROOT/scripts/world-env.sh"
-RUNS=${BENCH_RUNS:-5}
-CONNS=${BENCH_CONNS:-500}
-BULK=${BENCH_BULK_MIB:-16}
+BENCH_NAME=bench-strict
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+bench_echo_setup
 STARTS=${BENCH_STARTS:-50}
-PORT=$SFY_PORT_MICRO
-[[ -e /run/netns/$SFY_NS_CLIENT ]] || { echo "bench-strict: world $SFY_WORLD_NAME is not running" >&2; exit 1; }
-
-OUT=$ROOT/build/bench-strict
-mkdir -p "$OUT"
-export GOCACHE=$ROOT/build/go/cache GOPATH=$ROOT/build/go/path GOPROXY=off GOFLAGS= GO111MODULE=auto
-CGO_ENABLED=0 go build -o "$OUT/connrate-go" tests/bench/go/connrate.go
-make -s all build/bench/connrate
-
-IN=(ip netns exec "$SFY_NS_CLIENT")
 # socks5h: --strict refuses local DNS (the destinations here are addresses anyway).
 SX=("${IN[@]}" build/bin/socksify -q -x "socks5h://$SFY_PROXY4:$PORT")
 SX_STRICT=("${IN[@]}" build/bin/socksify -q --strict -x "socks5h://$SFY_PROXY4:$PORT")
-DEST=$SFY_DEST4:$SFY_PORT_ECHO
 
-declare -A results
-add() { results[$1]+="$2 "; }
-median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Milliseconds per start of COMMAND..., over STARTS runs.
 starts() {
     local t0 t1 i
@@ -65,8 +48,8 @@ done
 
 ratio() {
     local s p
-    s=$(median "${results[$2]}")
-    p=$(median "${results[$3]}")
+    s=$(median <<<"${results[$2]}")
+    p=$(median <<<"${results[$3]}")
     awk -v s="$s" -v p="$p" -v what="$1" 'BEGIN {printf "%s: %.2f\n", what, s / p}'
 }
 {
@@ -74,7 +57,7 @@ ratio() {
     printf '%-20s %12s\n' variant median
     for k in libc-conns libc-conns-strict bulk-mib-s bulk-mib-s-strict start-ms-bare start-ms \
         start-ms-strict; do
-        printf '%-20s %12s   (%s)\n' "$k" "$(median "${results[$k]}")" "${results[$k]% }"
+        printf '%-20s %12s   (%s)\n' "$k" "$(median <<<"${results[$k]}")" "${results[$k]% }"
     done
     ratio "libc conns/s ratio strict/plain" libc-conns-strict libc-conns
     ratio "bulk ratio strict/plain" bulk-mib-s-strict bulk-mib-s

@@ -14,20 +14,17 @@
 # Environment: BENCH_RUNS (11), BENCH_EXECS (300).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+BENCH_NAME=bench-supervise-exec
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 RUNS=${BENCH_RUNS:-11}
 EXECS=${BENCH_EXECS:-300}
 SFY=$ROOT/build/bin/socksify
 PROXY=socks5h://127.0.0.1:9  # never reached: the programs do not connect
 BUSYBOX=$(command -v busybox || true)
 
-die() {
-    echo "bench-supervise-exec: $*" >&2
-    exit 1
-}
 [[ -n $BUSYBOX ]] && file -L "$BUSYBOX" | grep -q "statically linked" ||
-    die "needs a statically linked busybox (busybox-static)"
+    bench_die "needs a statically linked busybox (busybox-static)"
 make -s all
 
 # us_per_exec PROGRAM... : microseconds per exec of PROGRAM in a shell loop.
@@ -52,11 +49,10 @@ for ((r = 0; r < RUNS; r++)); do
     done
 done
 
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 printf '%-12s %10s %8s\n' case "us/exec" "x off"
 for c in "${cols[@]}"; do
-    m=$(median "${S[$c]}")
-    base=$(median "${S[${c%%-*}-off]}")
+    m=$(median <<<"${S[$c]}")
+    base=$(median <<<"${S[${c%%-*}-off]}")
     printf '%-12s %10s %8s\n' "$c" "$m" "$(awk -v a="$m" -v b="$base" 'BEGIN {printf "%.2f", a / b}')"
 done
 echo "($RUNS rounds of $EXECS execs; medians)"

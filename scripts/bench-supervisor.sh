@@ -15,30 +15,13 @@
 #   (16).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-# shellcheck source=scripts/world-env.sh
-source "$ROOT/scripts/world-env.sh"
-RUNS=${BENCH_RUNS:-5}
-CONNS=${BENCH_CONNS:-500}
-BULK=${BENCH_BULK_MIB:-16}
-PORT=$SFY_PORT_MICRO
-[[ -e /run/netns/$SFY_NS_CLIENT ]] || { echo "bench-supervisor: world $SFY_WORLD_NAME is not running" >&2; exit 1; }
-
-OUT=$ROOT/build/bench-supervisor
-mkdir -p "$OUT"
-export GOCACHE=$ROOT/build/go/cache GOPATH=$ROOT/build/go/path GOPROXY=off GOFLAGS= GO111MODULE=auto
-CGO_ENABLED=0 go build -o "$OUT/connrate-go" tests/bench/go/connrate.go
-make -s all build/bench/connrate
-
-IN=(ip netns exec "$SFY_NS_CLIENT")
+BENCH_NAME=bench-supervisor
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+bench_echo_setup
 SX=("${IN[@]}" build/bin/socksify -q -x "socks5://$SFY_PROXY4:$PORT")
 SX_ON=("${IN[@]}" build/bin/socksify -q --supervise on -x "socks5://$SFY_PROXY4:$PORT")
-DEST=$SFY_DEST4:$SFY_PORT_ECHO
 
-declare -A results
-add() { results[$1]+="$2 "; }
-median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 for ((r = 1; r <= RUNS; r++)); do
     o=$("${SX[@]}" "$OUT/connrate-go" -dest "$DEST" -n "$CONNS")
@@ -61,15 +44,15 @@ done
     printf '%-26s %12s\n' variant median
     for k in go-supervised go-socks-itself go-supervised-bulk go-socks-itself-bulk libc-preload \
         libc-preload-supervised; do
-        printf '%-26s %12s   (%s)\n' "$k" "$(median "${results[$k]}")" "${results[$k]% }"
+        printf '%-26s %12s   (%s)\n' "$k" "$(median <<<"${results[$k]}")" "${results[$k]% }"
     done
-    s=$(median "${results[go-supervised]}")
-    i=$(median "${results[go-socks-itself]}")
+    s=$(median <<<"${results[go-supervised]}")
+    i=$(median <<<"${results[go-socks-itself]}")
     awk -v s="$s" -v i="$i" 'BEGIN {printf "go conns/s ratio supervised/itself: %.2f\n", s / i}'
-    s=$(median "${results[go-supervised-bulk]}")
-    i=$(median "${results[go-socks-itself-bulk]}")
+    s=$(median <<<"${results[go-supervised-bulk]}")
+    i=$(median <<<"${results[go-socks-itself-bulk]}")
     awk -v s="$s" -v i="$i" 'BEGIN {printf "go bulk ratio supervised/itself: %.2f\n", s / i}'
-    s=$(median "${results[libc-preload-supervised]}")
-    i=$(median "${results[libc-preload]}")
+    s=$(median <<<"${results[libc-preload-supervised]}")
+    i=$(median <<<"${results[libc-preload]}")
     awk -v s="$s" -v i="$i" 'BEGIN {printf "libc conns/s ratio with/without supervisor: %.2f\n", s / i}'
 } | tee "$OUT/summary.txt"

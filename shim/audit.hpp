@@ -1,6 +1,6 @@
-// The library's audit log (SOCKSIFY_AUDIT) and the policy checks that report to it:
-// one JSON line per connect, UDP association, name lookup and refusal, appended with
-// one write(2) to a file opened once and hidden from the program.
+// The library's audit log (SOCKSIFY_AUDIT): one JSON line per connect, UDP
+// association, name lookup and refusal, appended with one write(2) to a file opened
+// once and hidden from the program. The policy checks that report to it: police.hpp.
 #pragma once
 
 #include <sys/socket.h>
@@ -52,15 +52,6 @@ void audit_denied(const Config& cfg, AuditEvent e, const char* reason);
 
 // Records e as done (err 0: allow) or as failed with err (verdict error).
 void audit_result(const Config& cfg, AuditEvent e, int err);
-
-// The policy for a connection (kConnect) or datagram (kUdp) to dest, by name when
-// name is set (dest was a fake address), by address otherwise. Returns 0, or EACCES
-// after one log line and one audit record.
-int police(const Config& cfg, const sockaddr* dest, std::string_view name, AuditKind kind);
-
-// The policy for a lookup of name: true when allowed; false after one log line and
-// one audit record.
-bool police_lookup(const Config& cfg, const char* name);
 
 // One record for a fake-DNS lookup: answered with fake (reason null), or refused or
 // failed for reason (an "EAI_*" name is an error, anything else a denial).

@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -160,6 +161,17 @@ void clear_range(unsigned first, unsigned last) {
         if (detail::g_fd_kind[fd].load(std::memory_order_relaxed) != 0)
             detail::g_fd_kind[fd].store(0, std::memory_order_release);
     }
+}
+
+int high_fd_floor() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
+    rlim_t floor = rl.rlim_cur - rl.rlim_cur / 4;
+    // Below the fd table's end: an fd the table cannot mark cannot be hidden.
+    constexpr rlim_t kCeiling = kMaxFds - 4096;
+    if (floor > kCeiling) floor = kCeiling;
+    return floor > 1024 ? static_cast<int>(floor)
+                        : static_cast<int>(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 3);
 }
 
 }  // namespace socksify::shim

@@ -126,4 +126,9 @@ void copy_fd_state(int from, int to);
 // Releases every owned fd in [first, last].
 void clear_range(unsigned first, unsigned last);
 
+// The lowest fd number the shim moves its own fds to (UDP control connections, the
+// audit log): out of the way of programs that take the lowest free number, and of
+// select()'s FD_SETSIZE.
+int high_fd_floor();
+
 }  // namespace socksify::shim

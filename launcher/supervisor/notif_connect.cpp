@@ -35,6 +35,7 @@
 #include "shim/fd_table.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/police.hpp"
 #include "shim/proxy/tcp_connect.hpp"
 #include "shim/settings/route.hpp"
 

@@ -16,11 +16,13 @@
 
 #include "protocol/dns_message.hpp"
 #include "shim/audit.hpp"
+#include "shim/direct_memory.hpp"
 #include "shim/dns/dns_tcp.hpp"
 #include "shim/dns/resolver.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/police.hpp"
 #include "shim/proxy/udp_assoc.hpp"
 #include "shim/real.hpp"
 

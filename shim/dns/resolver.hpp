@@ -34,10 +34,6 @@ int res_common(const char* name, const char* domain, int klass, int type, const 
 // True once configured for remote DNS (the res_* family must not go direct).
 bool dns_is_remote();
 
-// Remembers an address a direct-suffix name resolved to, so connect goes direct.
-void remember_direct(const sockaddr* a);
-bool is_remembered_direct(const sockaddr* a);
-
 // Called for a name lookup the real resolver answers: true when the name is a
 // direct suffix (its addresses must then be remembered).
 bool is_direct_name(const char* name);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "shim/audit.hpp"
+#include "shim/direct_memory.hpp"
 #include "shim/dns/resolver.hpp"
 #include "shim/guard.hpp"
 #include "shim/hooks/export.hpp"

@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "shim/address_form.hpp"
+#include "shim/direct_memory.hpp"
 #include "shim/dns/dns_intercept.hpp"
-#include "shim/dns/resolver.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
 #include "shim/hooks/export.hpp"
@@ -16,7 +16,6 @@
 #include "shim/proxy/tcp_connect.hpp"
 #include "shim/proxy/udp_assoc.hpp"
 #include "shim/real.hpp"
-#include "shim/settings/route.hpp"
 
 namespace socksify::shim {
 namespace {
@@ -35,7 +34,7 @@ struct ConnectRoute {
 // fresh: fd's record names its socket now (see proxied_tcp_connect).
 ConnectRoute connect_tcp(int fd, FdKind k, const sockaddr* dest, socklen_t len, const Config& cfg,
                          bool fresh) {
-    if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest))) return {};
+    if (goes_direct(cfg, dest)) return {};
     if (k == FdKind::kTcpPending) return {ConnectRoute::kDone, EALREADY};  // as the kernel's
     if (k == FdKind::kTcpProxied) {
         sockaddr_storage peer;

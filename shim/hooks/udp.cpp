@@ -13,8 +13,8 @@
 
 #include "shim/address_form.hpp"
 #include "shim/audit.hpp"
+#include "shim/direct_memory.hpp"
 #include "shim/dns/dns_intercept.hpp"
-#include "shim/dns/resolver.hpp"
 #include "shim/fd_table.hpp"
 #include "shim/guard.hpp"
 #include "shim/hooks/export.hpp"
@@ -24,7 +24,6 @@
 #include "shim/proxy/tcp_connect.hpp"
 #include "shim/proxy/udp_assoc.hpp"
 #include "shim/real.hpp"
-#include "shim/settings/route.hpp"
 
 using namespace socksify::shim;
 
@@ -129,8 +128,7 @@ Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
         }
         const auto* dest = reinterpret_cast<const sockaddr*>(&f.dest);
         // A nameserver under remote DNS is DNS whatever its direct status.
-        if (cfg.valid && (is_direct(cfg, dest) || is_remembered_direct(dest)) &&
-            !is_intercepted_nameserver(cfg, dest, f.dest_len))
+        if (goes_direct(cfg, dest) && !is_intercepted_nameserver(cfg, dest, f.dest_len))
             return {true};
         Sent claimed = claim(fd, shape, msg, f, flags, cfg);
         if (!claimed.pass) return claimed;

@@ -18,6 +18,7 @@
 #include "shim/init.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/police.hpp"
 #include "shim/proxy/chain.hpp"
 #include "shim/proxy/handshake.hpp"
 #include "shim/proxy/pending.hpp"

@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/resource.h>
 #include <sys/uio.h>
 
 #include <cerrno>
@@ -18,11 +17,12 @@
 
 #include "protocol/messages.hpp"
 #include "shim/audit.hpp"
+#include "shim/direct_memory.hpp"
 #include "shim/dns/fake_dns.hpp"
 #include "shim/dns/names.hpp"
-#include "shim/dns/resolver.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/police.hpp"
 #include "shim/proxy/chain.hpp"
 #include "shim/proxy/handshake.hpp"
 #include "shim/proxy/pending.hpp"
@@ -388,10 +388,6 @@ int refuse_reason(const Config& cfg, const sockaddr* dest, std::string_view& nam
     return 0;
 }
 
-bool goes_direct(const Config& cfg, const sockaddr* a) {
-    return cfg.valid && (is_direct(cfg, a) || is_remembered_direct(a));
-}
-
 // Logical view of [scratch | user iovecs] as one byte stream.
 struct Chain {
     const iovec* v;
@@ -467,17 +463,6 @@ bool from_connected_peer(const FdRecord& rec, const Config& cfg, sockaddr_storag
 }
 
 }  // namespace
-
-int high_fd_floor() {
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1024;
-    rlim_t floor = rl.rlim_cur - rl.rlim_cur / 4;
-    // Below the fd table's end: an fd the table cannot mark cannot be hidden.
-    constexpr rlim_t kCeiling = kMaxFds - 4096;
-    if (floor > kCeiling) floor = kCeiling;
-    return floor > 1024 ? static_cast<int>(floor)
-                        : static_cast<int>(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 3);
-}
 
 FdKind live_kind(int fd) {
     FdKind k = kind_of(fd);

@@ -10,11 +10,6 @@
 
 namespace socksify::shim {
 
-// The lowest fd number the shim moves its own fds to (UDP control connections, the
-// audit log): out of the way of programs that take the lowest free number, and of
-// select()'s FD_SETSIZE.
-int high_fd_floor();
-
 // fd no longer names what the table says (closed, or the number now holds another
 // object): its record goes, and with a UDP socket's its association.
 void release_fd(int fd);

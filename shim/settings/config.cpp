@@ -385,37 +385,20 @@ const char* parse_fake_min_age(std::string_view text, uint32_t& seconds) {
 }
 
 const char* parse_dns_server(std::string_view text, sockaddr_storage& out, socklen_t& len) {
-    std::string_view host = text;
-    std::string_view port_text;
-    bool has_port = false;
-    bool bracketed = !text.empty() && text.front() == '[';
-    if (bracketed) {
-        size_t close = text.find(']');
-        if (close == std::string_view::npos) return "missing ']'";
-        host = head(tail(text, 1), close - 1);
-        std::string_view after = tail(text, close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') return "unexpected text after ']'";
-            port_text = tail(after, 1);
-            has_port = true;
-        }
-    } else if (size_t colon = text.find(':'); colon != std::string_view::npos &&
-                                              text.find(':', colon + 1) == std::string_view::npos) {
-        host = head(text, colon);  // one ':' is IPv4:port; more is a bare IPv6 address
-        port_text = tail(text, colon + 1);
-        has_port = true;
-    }
+    HostPort hp;
+    if (const char* e = split_host_port(text, hp)) return e;
+    std::string_view host = hp.host;
     if (host.empty()) return "missing address";
     uint16_t port = 53;
-    if (has_port) {
-        if (const char* e = parse_port(port_text, port)) return e;
+    if (hp.has_port) {
+        if (const char* e = parse_port(hp.port, port)) return e;
     }
     char buf[INET6_ADDRSTRLEN];
     out = sockaddr_storage{};
     if (!to_cstr(host, buf, sizeof buf)) return "bad address";
     auto* s4 = reinterpret_cast<sockaddr_in*>(&out);
     auto* s6 = reinterpret_cast<sockaddr_in6*>(&out);
-    if (!bracketed && inet_pton(AF_INET, buf, &s4->sin_addr) == 1) {
+    if (!hp.bracketed && inet_pton(AF_INET, buf, &s4->sin_addr) == 1) {
         s4->sin_family = AF_INET;
         s4->sin_port = htons(port);
         len = sizeof(sockaddr_in);

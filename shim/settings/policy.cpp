@@ -115,32 +115,14 @@ const char* parse_rule(std::string_view text, bool allow, Rule& out) {
     out.allow = allow;
     text = trim(text);
     if (text.empty()) return "empty rule";
-    std::string_view target = text;
-    std::string_view ports;
-    bool has_ports = false;
-    bool bracketed = text.front() == '[';
-    if (bracketed) {
-        size_t close = text.find(']');
-        if (close == std::string_view::npos) return "missing ']'";
-        target = head(tail(text, 1), close - 1);
-        std::string_view after = tail(text, close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') return "unexpected text after ']'";
-            ports = tail(after, 1);
-            has_ports = true;
-        }
-    } else if (size_t colon = text.find(':'); colon != std::string_view::npos) {
-        if (text.find(':', colon + 1) == std::string_view::npos) {
-            target = head(text, colon);  // one ':' separates the port
-            ports = tail(text, colon + 1);
-            has_ports = true;
-        }  // more: a bare IPv6 address or network, no port
-    }
-    if (has_ports) {
-        if (const char* e = parse_ports(ports, out)) return e;
+    HostPort hp;  // more than one ':': a bare IPv6 address or network, no port
+    if (const char* e = split_host_port(text, hp)) return e;
+    std::string_view target = hp.host;
+    if (hp.has_port) {
+        if (const char* e = parse_ports(hp.port, out)) return e;
     }
     if (target.empty()) return "missing destination";
-    if (bracketed) {
+    if (hp.bracketed) {
         if (target.find(':') == std::string_view::npos) return "brackets hold an IPv6 network";
         out.target = RuleTarget::kNetwork;
         return parse_cidr(target, out.net);

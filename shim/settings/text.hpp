@@ -29,6 +29,35 @@ inline char to_lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+// "[v6]:port", "[v6]", "host:port" (one ':'), or anything else as a host alone (more
+// than one ':' is a bare IPv6 address, no port). nullptr, or why the brackets are wrong.
+struct HostPort {
+    std::string_view host;  // inside the brackets when bracketed
+    std::string_view port;  // the text after the ':', when has_port
+    bool has_port = false;
+    bool bracketed = false;
+};
+inline const char* split_host_port(std::string_view text, HostPort& out) {
+    out = HostPort{text, {}, false, !text.empty() && text.front() == '['};
+    if (out.bracketed) {
+        size_t close = text.find(']');
+        if (close == std::string_view::npos) return "missing ']'";
+        out.host = head(tail(text, 1), close - 1);
+        std::string_view after = tail(text, close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return "unexpected text after ']'";
+            out.port = tail(after, 1);
+            out.has_port = true;
+        }
+    } else if (size_t colon = text.find(':'); colon != std::string_view::npos &&
+                                              text.find(':', colon + 1) == std::string_view::npos) {
+        out.host = head(text, colon);
+        out.port = tail(text, colon + 1);
+        out.has_port = true;
+    }
+    return nullptr;
+}
+
 // ASCII case-insensitive equality.
 inline bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "shim/fd_table.hpp"
-#include "shim/proxy/udp_assoc.hpp"
+#include "shim/police.hpp"
 #include "shim/settings/audit_format.hpp"
 #include "shim/settings/policy.hpp"
 

@@ -150,6 +150,7 @@ TEST(LauncherEnvironmentTest, SettingsBecomeTheLibrarysVariables) {
     env_reset(none);
     Options o = parse({"-x", "socks5h://alice:pw@198.51.100.1:1080", "--direct", "corp.test",
                        "--deny", "*", "--fake-net", "203.0.113.0/24", "-v", "p"});
+    pick_proxy(o);
     export_settings(o);
     EXPECT_STREQ(env_lookup("SOCKSIFY_PROXY"), "socks5h://alice@198.51.100.1:1080");  // no password
     EXPECT_STREQ(env_lookup("SOCKSIFY_DIRECT"), "127.0.0.0/8,::1/128,corp.test");
@@ -161,12 +162,187 @@ TEST(LauncherEnvironmentTest, SettingsBecomeTheLibrarysVariables) {
     EXPECT_EQ(env_lookup("SOCKSIFY_CHAIN"), nullptr);
 }
 
+std::string exported(std::string_view text, bool with_password) {
+    shim::ProxyUrl url;
+    EXPECT_EQ(shim::parse_proxy_url(text, url), nullptr) << text;
+    return export_url(url, with_password);
+}
+
 TEST(LauncherEnvironmentTest, ProxyUrlsRoundTrip) {
-    EXPECT_EQ(numeric_url("198.51.100.1", "--proxy", false), "socks5h://198.51.100.1:1080");
-    EXPECT_EQ(numeric_url("socks4a://u%20x@[2001:db8::1]:9", "--proxy", false),
+    EXPECT_EQ(exported("198.51.100.1", false), "socks5h://198.51.100.1:1080");
+    EXPECT_EQ(exported("socks4a://u%20x@[2001:db8::1]:9", false),
               "socks4a://u%20x@[2001:db8::1]:9");
-    EXPECT_EQ(numeric_url("http://u:p%40ss@198.51.100.1:3128/", "--proxy", true),
+    EXPECT_EQ(exported("http://u:p%40ss@198.51.100.1:3128/", true),
               "http://u:p%40ss@198.51.100.1:3128");
+    // The longest credentials, every byte percent-encoded, still fit.
+    shim::ProxyUrl url;
+    ASSERT_EQ(shim::parse_proxy_url("socks5://u:p@198.51.100.1", url), nullptr);
+    std::string user(shim::kMaxCred, '/'), pass(shim::kMaxCred, '@');
+    std::snprintf(url.user, sizeof url.user, "%s", user.c_str());
+    std::snprintf(url.pass, sizeof url.pass, "%s", pass.c_str());
+    std::string text = export_url(url, true);
+    EXPECT_EQ(text.size(), 9 + 3 * 255 + 1 + 3 * 255 + 1 + 17);
+}
+
+// The proxy is parsed once, when the options are final (pick_proxy): every hop and
+// every route's upstream is a value in Options from then on.
+TEST(LauncherProxyTest, PickProxyParsesEveryHopAndRouteOnce) {
+    Options one = parse({"-x", "socks4://alice:pw@198.51.100.7:1081", "p"});
+    pick_proxy(one);
+    ASSERT_EQ(one.hops.size(), 1u);
+    EXPECT_EQ(one.hops[0].kind, shim::ProxyKind::kSocks4);
+    EXPECT_STREQ(one.hops[0].host, "198.51.100.7");
+    EXPECT_EQ(one.hops[0].port, 1081);
+    EXPECT_STREQ(one.hops[0].user, "alice");
+    EXPECT_STREQ(one.hops[0].pass, "pw");
+
+    Options chain =
+        parse({"--chain", "socks5://198.51.100.1:1,http://u:p@198.51.100.2:2", "--route",
+               "*.onion=socks5h://127.0.0.1:9050", "--route", "203.0.113.0/24=direct", "p"});
+    pick_proxy(chain);
+    ASSERT_EQ(chain.hops.size(), 2u);
+    EXPECT_EQ(chain.hops[0].port, 1);
+    EXPECT_EQ(chain.hops[1].kind, shim::ProxyKind::kHttp);
+    EXPECT_STREQ(chain.hops[1].pass, "p");
+    ASSERT_EQ(chain.route_upstreams.size(), 1u);  // the direct route is no upstream
+    EXPECT_EQ(chain.route_upstreams[0].port, 9050);
+    EXPECT_TRUE(chain.route_upstreams[0].remote_dns);
+}
+
+TEST(LauncherProxyTest, TheEnvironmentsProxyIsParsedToo) {
+    unsetenv("SOCKSIFY_PROXY");
+    unsetenv("ALL_PROXY");
+    setenv("all_proxy", "http://198.51.100.3:3128", 1);  // not SOCKS: not taken
+    EXPECT_EXIT(
+        {
+            Options o = parse({"p"});
+            pick_proxy(o);
+        },
+        testing::ExitedWithCode(2), "no proxy given");
+    setenv("SOCKSIFY_PROXY", "socks5://198.51.100.4:1085", 1);
+    Options o = parse({"p"});
+    pick_proxy(o);
+    EXPECT_STREQ(o.proxy_source, "SOCKSIFY_PROXY");
+    ASSERT_EQ(o.hops.size(), 1u);
+    EXPECT_EQ(o.hops[0].port, 1085);
+    EXPECT_FALSE(o.hops[0].remote_dns);
+    setenv("SOCKSIFY_PROXY", "socks5://198.51.100.4:0", 1);
+    EXPECT_EXIT(
+        {
+            Options bad = parse({"p"});
+            pick_proxy(bad);
+        },
+        testing::ExitedWithCode(2), "bad SOCKSIFY_PROXY value 'socks5://198.51.100.4:0'");
+    unsetenv("SOCKSIFY_PROXY");
+    unsetenv("all_proxy");
+}
+
+TEST(LauncherProxyTest, AChainHasAtMostEightHops) {
+    std::vector<std::string> args;
+    for (int i = 1; i <= 9; ++i) {
+        args.push_back("-x");
+        args.push_back("socks5://198.51.100." + std::to_string(i) + ":1080");
+    }
+    args.push_back("p");
+    Options o = parse(args);
+    EXPECT_EXIT(pick_proxy(o), testing::ExitedWithCode(2), "a chain has at most 8 hops");
+}
+
+// The environment is made from the parsed value, not from the text it came from.
+TEST(LauncherProxyTest, TheEnvironmentComesFromTheParsedValue) {
+    char* none[] = {nullptr};
+    env_reset(none);
+    Options o =
+        parse({"-x", "socks5://alice:pw@198.51.100.1:1080", "-x", "socks4a://198.51.100.2:1081",
+               "--route", "*.onion=http://127.0.0.1:8118", "p"});
+    pick_proxy(o);
+    o.value[Options::idx(Setting::kProxy)] = "not a url";
+    o.list(Setting::kChain) = {"not", "urls"};
+    o.list(Setting::kRoute) = {"*.onion=not a url"};
+    export_settings(o);
+    EXPECT_STREQ(env_lookup("SOCKSIFY_PROXY"), "socks5://alice@198.51.100.1:1080");
+    EXPECT_STREQ(env_lookup("SOCKSIFY_CHAIN"),
+                 "socks5://alice:pw@198.51.100.1:1080,socks4a://198.51.100.2:1081");
+    EXPECT_STREQ(env_lookup("SOCKSIFY_ROUTES"), "*.onion=http://127.0.0.1:8118");
+}
+
+TEST(LauncherProxyTest, AProxychainsConfsEntriesArriveParsed) {
+    std::string path = write_file(
+        "proxy_dns\n"
+        "[ProxyList]\n"
+        "socks5 198.51.100.1 1083 sfyuser sfypass\n"
+        "socks4 198.51.100.2 1080 alice\n");
+    Options pc = read_proxychains(path);
+    unlink(path.c_str());
+    EXPECT_EQ(pc[Setting::kProxy], "");  // no URL text is made for them
+    ASSERT_EQ(pc.hops.size(), 2u);
+    Options cli = parse({"p"});
+    merge(cli, pc);
+    pick_proxy(cli);
+    ASSERT_EQ(cli.hops.size(), 2u);
+    EXPECT_TRUE(cli.hops[0].remote_dns);  // proxy_dns: socks5h
+    EXPECT_STREQ(cli.hops[0].pass, "sfypass");
+    EXPECT_EQ(cli.hops[1].kind, shim::ProxyKind::kSocks4a);
+    EXPECT_EQ(pick_password(cli), "sfypass");
+    char* none[] = {nullptr};
+    env_reset(none);
+    export_settings(cli);
+    EXPECT_STREQ(env_lookup("SOCKSIFY_PROXY"), "socks5h://sfyuser@198.51.100.1:1083");
+    EXPECT_STREQ(env_lookup("SOCKSIFY_CHAIN"),
+                 "socks5h://sfyuser:sfypass@198.51.100.1:1083,socks4a://alice@198.51.100.2:1080");
+
+    // The command line's -x beats the file's entries.
+    path = write_file("[ProxyList]\nsocks5 198.51.100.1 1083\nsocks5 198.51.100.2 1084\n");
+    Options pc2 = read_proxychains(path);
+    unlink(path.c_str());
+    Options x = parse({"-x", "socks5://198.51.100.9:1089", "p"});
+    merge(x, pc2);
+    pick_proxy(x);
+    ASSERT_EQ(x.hops.size(), 1u);
+    EXPECT_EQ(x.hops[0].port, 1089);
+
+    // An entry's user without a password: the message names the file.
+    unsetenv("SOCKSIFY_PASSWORD");
+    std::string lone = write_file("[ProxyList]\nsocks5 198.51.100.1 1083 sfyuser\n");
+    Options named = parse({"--proxychains-conf", lone, "p"});
+    Options pc3 = read_proxychains(lone);
+    unlink(lone.c_str());
+    merge(named, pc3);
+    pick_proxy(named);
+    EXPECT_EXIT(pick_password(named), testing::ExitedWithCode(2),
+                "no password for proxy user in the \\[ProxyList\\] of '" + lone + "'");
+}
+
+TEST(LauncherProxyTest, APasswordInTheChosenProxysUrlBeatsAFilesPasswordFile) {
+    unsetenv("SOCKSIFY_PASSWORD");
+    std::string secret = write_file("from-file\n");
+    std::string conf = write_file("password-file = " + secret + "\n");
+    // -x's URL has a password: the config file's password file yields to it.
+    Options cli = parse({"-x", "socks5://u:from-url@198.51.100.1", "p"});
+    Options file = read_config_file(conf);
+    merge(cli, file);
+    pick_proxy(cli);
+    EXPECT_EQ(pick_password(cli), "from-url");
+    // The command line's own --password-file beats the URL's.
+    Options own = parse({"-x", "socks5://u:from-url@198.51.100.1", "--password-file", secret, "p"});
+    pick_proxy(own);
+    EXPECT_EQ(pick_password(own), "from-file");
+    // A proxy and a password file from the same config file: the file's password.
+    std::string both =
+        write_file("proxy = socks5://u:from-url@198.51.100.1\npassword-file = " + secret + "\n");
+    Options none = parse({"p"});
+    Options f2 = read_config_file(both);
+    merge(none, f2);
+    pick_proxy(none);
+    EXPECT_EQ(pick_password(none), "from-file");
+    // A user without a password anywhere is refused, naming the proxy as given.
+    Options nopw = parse({"-x", "socks5://bob@198.51.100.1", "p"});
+    pick_proxy(nopw);
+    EXPECT_EXIT(pick_password(nopw), testing::ExitedWithCode(2),
+                "no password for proxy user in 'socks5://bob@198.51.100.1'");
+    unlink(secret.c_str());
+    unlink(conf.c_str());
+    unlink(both.c_str());
 }
 
 TEST(LauncherEnvironmentTest, PreloadPutsOursFirstButSanitizersAhead) {
