@@ -26,6 +26,7 @@
 
 #include "launcher/supervisor/dns_clients.hpp"
 #include "launcher/supervisor/notif.hpp"
+#include "launcher/supervisor/udp_relay.hpp"
 #include "protocol/dns_message.hpp"
 #include "shim/address_form.hpp"
 #include "shim/audit.hpp"
@@ -36,6 +37,7 @@
 #include "shim/io.hpp"
 #include "shim/log.hpp"
 #include "shim/proxy/tcp_connect.hpp"
+#include "shim/proxy/udp_assoc.hpp"
 #include "shim/settings/route.hpp"
 
 #ifndef PIDFD_THREAD
@@ -357,6 +359,9 @@ Answer on_connect(int listener, const Call& c, const Config& cfg) {
     }
     if (t.type == SOCK_DGRAM) {
         if (intercepts_dns(cfg, dest)) return to_dns_server(t, SOCK_DGRAM, subject);
+        // A datagram socket connected to a relay would send headers we never see.
+        if (cfg.strict && (is_known_relay(dest) || is_upstream_host(cfg, dest)))
+            return refuse_upstream(cfg, c, dest);
         if (direct(cfg, dest)) return connect_as_program(t.local(), dest, len);
         return refuse_udp(cfg, c, dest, cfg.strict);  // --strict: every refusal recorded
     }
@@ -436,6 +441,7 @@ struct CopiedMsg {
     std::vector<uint8_t> data;
     std::vector<uint8_t> control;
     std::vector<int> fds;  // ours, closed by the destructor
+    size_t reported = 0;   // a relay datagram re-encoded: the program's length
     CopiedMsg() = default;
     CopiedMsg(const CopiedMsg&) = delete;
     CopiedMsg& operator=(const CopiedMsg&) = delete;
@@ -523,6 +529,17 @@ bool judge_copy(const Call& c, const TakenFd& t, CopiedMsg& m, int flags, const 
     }
     std::memcpy(&m.name, &f.dest, sizeof m.name);
     m.name_len = f.dest_len;
+    // A datagram for a relay the supervisor holds: its header judged and re-encoded
+    // here, then sent from this copy (udp_relay.hpp).
+    if (cfg.strict && t.type == SOCK_DGRAM && is_known_relay(m.name)) {
+        size_t program_len = m.data.size();
+        if (int err = judge_relayed(cfg, m.name, m.data)) {
+            out = fail(err);
+            return false;
+        }
+        m.reported = program_len;
+        return true;
+    }
     out = judge_send(c, t, m.name, m.name_len, flags, cfg);
     return out.proceed;
 }
@@ -595,6 +612,7 @@ Answer strict_send(int listener, const Call& c, const Config& cfg) {
         Answer refused;
         if (!judge_copy(c, t, copy, flags, cfg, refused)) return refused;
         ssize_t n = send_copy(c, t, copy, flags);
+        if (n >= 0 && copy.reported != 0) n = static_cast<ssize_t>(copy.reported);
         return n < 0 ? fail(static_cast<int>(-n)) : done(n);
     }
     // sendmmsg: message by message, as the kernel, which stops at the first error
@@ -611,6 +629,7 @@ Answer strict_send(int listener, const Call& c, const Config& cfg) {
         Answer refused;
         if (err == 0 && !judge_copy(c, t, copy, flags, cfg, refused)) err = refused.err;
         ssize_t r = err == 0 ? send_copy(c, t, copy, flags) : -err;
+        if (r >= 0 && copy.reported != 0) r = static_cast<ssize_t>(copy.reported);
         if (r < 0) {
             if (sent == 0) return fail(static_cast<int>(-r));
             break;
@@ -654,6 +673,7 @@ Answer judge_send(const Call& c, const TakenFd& t, sockaddr_storage& dest, sockl
             shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kUdp, sa(dest)), "dns");
         return fail(EACCES);
     }
+    if (cfg.strict && is_upstream_host(cfg, dest)) return refuse_upstream(cfg, c, dest);
     if (direct(cfg, dest)) return proceed();
     return refuse_udp(cfg, c, dest, true);
 }
@@ -835,6 +855,12 @@ void serve_tcp_client(const Config* cfg, int fd, sockaddr_storage from, bool car
         // Looked up per query: the accept may come before the supervisor noted the
         // client, the query never does (the program's connect returns after that).
         DnsClientSubject who(SOCK_STREAM, from);
+        if (n == shim::kRelayMessage) {  // the library asks for a UDP association
+            timeval none{0, 0};
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+            if (serve_relay_request(*cfg, fd, query, n)) break;
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+        }
         size_t m = carrier ? carry(*cfg, {query, n}, {reply + 2, sizeof reply - 2})
                            : answer(*cfg, {query, n}, {reply + 2, sizeof reply - 2});
         if (m == 0) break;
