@@ -97,6 +97,8 @@ bool carries_udp(const Config& cfg, const shim::RouteSpec* route) {
     return kind == shim::ProxyKind::kSocks5 || (route == nullptr && cfg.hop_count > 0);
 }
 
+bool answer_judge(const Config& cfg, int client, const sockaddr_storage& relay);
+
 }  // namespace
 
 bool is_known_relay(const sockaddr_storage& dest) {
@@ -184,11 +186,13 @@ bool serve_relay_request(const Config& cfg, int client, const uint8_t* msg, size
     if (err != 0) return true;
     // Held while both ends live: the program's connection (closed with its socket, or
     // by its exit) and the proxy's (an association the proxy ended).
+    // Judge requests (the program's connects) are answered meanwhile.
     pollfd p[2] = {{client, POLLIN | POLLRDHUP, 0}, {control, POLLIN | POLLRDHUP, 0}};
     while (sent) {
         int r = poll(p, 2, -1);
         if (r < 0 && errno == EINTR) continue;
-        break;
+        if (r < 0 || p[1].revents != 0 || (p[0].revents & ~POLLIN) != 0) break;
+        if (!answer_judge(cfg, client, relay)) break;
     }
     {
         std::lock_guard lock(g_mu);
@@ -203,19 +207,14 @@ bool serve_relay_request(const Config& cfg, int client, const uint8_t* msg, size
     return true;
 }
 
-int judge_relayed(const Config& cfg, const sockaddr_storage& relay, std::vector<uint8_t>& data) {
-    proto::UdpHeader h;
-    proto::Result r = proto::decode_udp_header(proto::Bytes(data.data(), data.size()), h);
-    if (r.status != proto::Status::kDone || h.frag != 0)
-        return refuse(cfg, relay, {}, "not one whole datagram with a SOCKS header", "strict");
-    // The library writes addresses (a fake one for a name); a name in the header would
-    // be the job's own text.
-    sockaddr_storage dest{};
-    socklen_t dest_len = 0;
-    if (h.address.type == proto::AddrType::kDomain ||
-        !shim::sockaddr_of(h.address, h.address.type == proto::AddrType::kIpv6 ? AF_INET6 : AF_INET,
-                           dest, dest_len))
-        return refuse(cfg, relay, {}, "the header names no address", "strict");
+namespace {
+
+// One destination of the association at relay: named from our own table, judged
+// (DNS, policy, the association's upstream), recorded once per association; header
+// gets its SOCKS UDP header. 0, or the errno after one line and one record.
+int judge_destination(const Config& cfg, const sockaddr_storage& relay,
+                      const sockaddr_storage& dest, uint8_t (&header)[proto::kMaxUdpHeader],
+                      size_t& header_len) {
     char name_buf[shim::kMaxName + 1];
     std::string_view name;
     uint32_t index = 0;
@@ -238,10 +237,9 @@ int judge_relayed(const Config& cfg, const sockaddr_storage& relay, std::vector<
     if (int err = shim::police(cfg, sa(dest), name, shim::AuditKind::kUdp)) return err;
     const shim::RouteSpec* route = shim::find_route(cfg, sa(dest), name);
     uint8_t want = route != nullptr ? static_cast<uint8_t>(1 + (route - cfg.routes)) : 0;
-    uint8_t out[proto::kMaxUdpHeader];
-    size_t n =
-        proto::encode_udp_header(out, proto::UdpHeader{0, shim::socks_address(sa(dest), name)});
-    if (n == 0) return refuse(cfg, dest, name, "cannot be encoded", "strict");
+    header_len =
+        proto::encode_udp_header(header, proto::UdpHeader{0, shim::socks_address(sa(dest), name)});
+    if (header_len == 0) return refuse(cfg, dest, name, "cannot be encoded", "strict");
     bool record = false;
     shim::AuditEvent e = shim::audit_event(shim::AuditKind::kUdp, sa(dest), name);
     char via[160] = "";
@@ -255,8 +253,8 @@ int judge_relayed(const Config& cfg, const sockaddr_storage& relay, std::vector<
                           "socket per upstream)",
                           "strict");
         if (shim::audit_on()) {
-            uint64_t key = 14695981039346656037ull;
-            for (size_t i = 0; i < n; ++i) key = (key ^ out[i]) * 1099511628211ull;
+            uint64_t key = 14695981039346656037ull;  // FNV-1a of the header, as the library's
+            for (size_t i = 0; i < header_len; ++i) key = (key ^ header[i]) * 1099511628211ull;
             key |= 1;
             record = true;
             for (uint64_t k : a->audited) record = record && k != key;
@@ -272,6 +270,52 @@ int judge_relayed(const Config& cfg, const sockaddr_storage& relay, std::vector<
         e.via = via[0] != '\0' && std::strcmp(via, cfg.proxy_text) != 0 ? via : nullptr;
         shim::audit(cfg, e);
     }
+    return 0;
+}
+
+// A connect of the program's socket to dest (a judge request on the association's
+// control connection): the verdict the library returns from connect().
+bool answer_judge(const Config& cfg, int client, const sockaddr_storage& relay) {
+    timeval wait{10, 0};
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    uint8_t frame[2 + sizeof(shim::RelayMessage)];
+    shim::RelayMessage m{};
+    if (!shim::read_full(client, frame, sizeof frame)) return false;
+    std::memcpy(&m, frame + 2, sizeof m);
+    if ((frame[0] << 8 | frame[1]) != sizeof m ||
+        std::memcmp(m.magic, shim::kRelayMagic, sizeof m.magic) != 0 ||
+        m.family_or_err != shim::kRelayJudge || m.len > sizeof m.addr)
+        return false;
+    sockaddr_storage dest{};
+    std::memcpy(&dest, &m.addr, m.len);
+    uint8_t header[proto::kMaxUdpHeader];
+    size_t header_len = 0;
+    bool inet = (dest.ss_family == AF_INET && m.len >= sizeof(sockaddr_in)) ||
+                (dest.ss_family == AF_INET6 && m.len >= sizeof(sockaddr_in6));
+    m.family_or_err = inet ? judge_destination(cfg, relay, dest, header, header_len) : EINVAL;
+    m.len = 0;
+    std::memcpy(frame + 2, &m, sizeof m);
+    return send(client, frame, sizeof frame, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof frame);
+}
+
+}  // namespace
+
+int judge_relayed(const Config& cfg, const sockaddr_storage& relay, std::vector<uint8_t>& data) {
+    proto::UdpHeader h;
+    proto::Result r = proto::decode_udp_header(proto::Bytes(data.data(), data.size()), h);
+    if (r.status != proto::Status::kDone || h.frag != 0)
+        return refuse(cfg, relay, {}, "not one whole datagram with a SOCKS header", "strict");
+    // The library writes addresses (a fake one for a name); a name in the header would
+    // be the job's own text.
+    sockaddr_storage dest{};
+    socklen_t dest_len = 0;
+    if (h.address.type == proto::AddrType::kDomain ||
+        !shim::sockaddr_of(h.address, h.address.type == proto::AddrType::kIpv6 ? AF_INET6 : AF_INET,
+                           dest, dest_len))
+        return refuse(cfg, relay, {}, "the header names no address", "strict");
+    uint8_t out[proto::kMaxUdpHeader];
+    size_t n = 0;
+    if (int err = judge_destination(cfg, relay, dest, out, n)) return err;
     size_t payload = data.size() - r.consumed;
     std::vector<uint8_t> fresh(n + payload);
     std::memcpy(fresh.data(), out, n);

@@ -329,6 +329,29 @@ int supervised_association(int fd, UdpState& u, const Config& cfg, const sockadd
     return 0;
 }
 
+// Supervised: the supervisor's verdict on a connect of u's socket to dest, asked on the
+// association's control connection (the policy and names are its own). 0 or errno.
+int supervisor_verdict(UdpState& u, const Config& cfg, const sockaddr* dest, socklen_t len) {
+    AssociationLock lock(u);  // one request at a time on the connection
+    RelayMessage m{};
+    memcpy(m.magic, kRelayMagic, sizeof m.magic);
+    m.family_or_err = kRelayJudge;
+    m.len = len < sizeof m.addr ? len : sizeof m.addr;
+    memcpy(&m.addr, dest, m.len);
+    uint8_t frame[2 + kRelayMessage];
+    frame[0] = static_cast<uint8_t>(kRelayMessage >> 8);
+    frame[1] = static_cast<uint8_t>(kRelayMessage);
+    memcpy(frame + 2, &m, sizeof m);
+    Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
+    size_t got = 0;
+    if (u.control_fd < 0 || send_all(u.control_fd, frame, deadline) != 0 ||
+        recv_exact(u.control_fd, frame, got, deadline) != 0)
+        return EACCES;
+    memcpy(&m, frame + 2, sizeof m);
+    if (memcmp(m.magic, kRelayMagic, sizeof m.magic) != 0) return EACCES;
+    return m.family_or_err;
+}
+
 // One audit record for a datagram or UDP connect refused before the policy: a bad
 // configuration, --udp off, a socket beyond the fd table, a fake address without a name.
 void audit_refusal(const Config& cfg, const sockaddr* dest, std::string_view name, int err) {
@@ -657,6 +680,8 @@ int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, 
         if (int err = police(cfg, dest, name, AuditKind::kUdp)) return err;
     if (int err = ensure_association(fd, *rec, cfg, dest, name, find_route(cfg, dest, name), true))
         return err;
+    if (cfg.supervised)
+        if (int err = supervisor_verdict(rec->udp, cfg, dest, len)) return err;
     // The socket talks to the relay only; the program's peer lives in the record.
     // Supervised, it stays unconnected: a socket connected to a relay would send
     // headers the supervisor never sees, so it refuses that connect; each datagram

@@ -79,7 +79,10 @@ void udp_after_fork_child();
 // supervisor connects to its own responder): one request, one reply, then the
 // connection stays open as the association's control connection — closing it (with the
 // socket) ends the association.
+// Later, on the same connection, judge requests (family_or_err kRelayJudge, addr the
+// destination a connect() names) get the supervisor's verdict: 0 or an errno.
 inline constexpr char kRelayMagic[16] = "socksify-relay1";
+inline constexpr int32_t kRelayJudge = -1;
 inline constexpr uint16_t kRelayMessage = 16 + 4 + 4 + sizeof(sockaddr_storage);
 struct RelayMessage {
     char magic[16];
