@@ -175,7 +175,7 @@ else
     kill "$CAPTURE_PID" 2>/dev/null || true
     wait "$CAPTURE_PID" 2>/dev/null || true
     P='(198\.51\.100\.[12]|2001:db8:1::[12])'
-    ports=$(tr ' ' '\n' <<<"$RELAY_PORTS" | grep . | sort -u | paste -sd'|')
+    ports=$(tr ' ' '\n' <<<"$RELAY_PORTS" | grep . | sort -u | paste -sd'|' || true)
     all=$(tcpdump -r "$CAPTURE_PCAP" -n -q 2>/dev/null | awk '$2 == "IP" || $2 == "IP6"' || true)
     bad=$(grep -vE " $P\.[0-9]+ > $P\.$SFY_PORT_DANTE: tcp| $P\.$SFY_PORT_DANTE > $P\.[0-9]+: tcp" <<<"$all" |
         grep -vE " $P\.[0-9]+ > $P\.(${ports:-none}): UDP| $P\.(${ports:-none}) > $P\.[0-9]+: UDP" |
