@@ -154,12 +154,16 @@ Answer refuse_udp(const Config& cfg, const Call& c, const sockaddr_storage& dest
                       port_of(dest));
     else
         shim::format_sockaddr(sa(dest), text, sizeof text);
+    // --udp off: that is the reason. Else a datagram not wrapped for a relay: only the
+    // library's (under --strict) go through the supervisor's associations.
     log_line(sending ? LogLevel::kError : LogLevel::kVerbose,
-             "refusing UDP to %s from supervised pid %d: the supervisor does not relay UDP", text,
-             static_cast<int>(c.pid));
+             "refusing UDP to %s from supervised pid %d: %s", text, static_cast<int>(c.pid),
+             cfg.valid && !cfg.udp ? "UDP is off (--udp off)"
+                                   : "the supervisor does not relay UDP (only the preloaded "
+                                     "library's datagrams, under --strict)");
     if (sending)
         shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kUdp, sa(dest), name),
-                           "supervised-udp");
+                           cfg.valid && !cfg.udp ? "udp-off" : "supervised-udp");
     return fail(EACCES);
 }
 
