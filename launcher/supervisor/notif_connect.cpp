@@ -7,6 +7,7 @@
 #include <linux/seccomp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -445,7 +446,7 @@ struct CopiedMsg {
     std::vector<uint8_t> data;
     std::vector<uint8_t> control;
     std::vector<int> fds;  // ours, closed by the destructor
-    size_t reported = 0;   // a relay datagram re-encoded: the program's length
+    size_t reported = 0;   // a relay datagram re-encoded: the program's length (0: not one)
     CopiedMsg() = default;
     CopiedMsg(const CopiedMsg&) = delete;
     CopiedMsg& operator=(const CopiedMsg&) = delete;
@@ -552,7 +553,27 @@ bool judge_copy(const Call& c, const TakenFd& t, CopiedMsg& m, int flags, const 
 ssize_t send_copy(const Call& c, const TakenFd& t, CopiedMsg& m, int flags) {
     if (int err = enter_program_dir(c.pid, m.name, m.has_name ? m.name_len : 0)) return -err;
     ssize_t n = 0;
-    if (c.nr == SYS_sendto) {  // not sendmsg: a name of length 0 means another thing there
+    if (m.reported != 0) {
+        // A relay datagram: one datagram, whatever the socket's UDP_SEGMENT says (a
+        // thread may set it at any time; split, the later segments would be the job's
+        // own bytes, a header we never judged). A UDP_SEGMENT of 0 in this call's
+        // control data overrides the option for this send; the program's own control
+        // data is not sent.
+        alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
+        iovec one{m.data.data(), m.data.size()};
+        msghdr h{};
+        h.msg_name = &m.name;
+        h.msg_namelen = m.name_len;
+        h.msg_iov = &one;
+        h.msg_iovlen = 1;
+        h.msg_control = control;
+        h.msg_controllen = sizeof control;
+        cmsghdr* cm = CMSG_FIRSTHDR(&h);
+        cm->cmsg_level = SOL_UDP;
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        n = sendmsg(t.local(), &h, flags | MSG_NOSIGNAL);
+    } else if (c.nr == SYS_sendto) {  // not sendmsg: a name of length 0 means another thing there
         n = sendto(t.local(), m.data.data(), m.data.size(), flags | MSG_NOSIGNAL,
                    m.has_name ? sa(m.name) : nullptr, m.has_name ? m.name_len : 0);
     } else {

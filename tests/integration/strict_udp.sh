@@ -168,6 +168,19 @@ else
     fail race-denied-header-never-relayed "the IPv4 echo server saw nothing of the race"
 fi
 
+# The socket asks for UDP segmentation (UDP_SEGMENT 64): split, the second segment of
+# the supervisor's send would be the job's own bytes, a header for a denied destination.
+# One datagram arrives at the allowed destination; the denied one hears nothing.
+run $T "${STRICT[@]}" --deny "$SFY_DEST6" -- "$RACE" gso "$SFY_DEST4" "$EP" "$SFY_DEST6" "gso-$TAG"
+note_relays
+sleep 0.5
+if [[ $OUT == "gso ok" ]] && ! grep -qF "gso-$TAG" "$SFY_LOG/udpecho.log" &&
+    log_new udpecho | grep -qE "^$SFY_DEST4 [0-9]+ 118 "; then
+    pass udp-segment-option-one-datagram
+else
+    fail udp-segment-option-one-datagram "$(why "the denied destination saw: $(grep -F "gso-$TAG" "$SFY_LOG/udpecho.log" | head -1)")"
+fi
+
 # --- the capture: SOCKS TCP and the relays' UDP, nothing else ---------------------------------
 if ((!CAPTURE_OK)); then
     skip capture-only-socks-and-relays "tcpdump is not installed or did not start"

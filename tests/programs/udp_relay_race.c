@@ -14,6 +14,11 @@
  * Prints "relay=ADDR:PORT sent=S refused=R other=O" (refused: EACCES). Exits 1 when no
  * association could be had. Every loop is bounded by N and by 60 s.
  *
+ *   udp_relay_race gso DHOST DPORT DHOST6 TOKEN
+ *       one datagram to the relay on a socket with UDP_SEGMENT 64: its first 64 bytes
+ *       name DHOST:DPORT (allowed), the next 64 start with a header for
+ *       [DHOST6]:DPORT (denied) and TOKEN; split, that segment would be relayed
+ *       unjudged. Prints "gso ok" or "gso <errno name>".
  *   udp_relay_race raw HOST PORT
  *       one plain datagram by a raw sendto (no library, no header); prints "raw ok" or
  *       "raw <errno name>". */
@@ -135,6 +140,29 @@ int main(int argc, char** argv) {
         int s = (int)raw6(SYS_socket, AF_INET, SOCK_DGRAM, 0, 0, 0, 0);
         long r = raw6(SYS_sendto, s, (long)"x", 1, 0, (long)&to, sizeof to);
         printf("raw %s\n", r == 1 ? "ok" : strerrorname_np(errno));
+        return 0;
+    }
+    if (argc == 6 && strcmp(argv[1], "gso") == 0) {
+        struct sockaddr_in first = in4(argv[2], atoi(argv[3]));
+        struct sockaddr_storage relay;
+        if (ask_relay(&first, &relay) < 0) {
+            printf("no-relay\n");
+            return 1;
+        }
+        int s = (int)raw6(SYS_socket, AF_INET, SOCK_DGRAM, 0, 0, 0, 0);
+        int seg = 64;
+        setsockopt(s, 17 /* SOL_UDP */, 103 /* UDP_SEGMENT */, &seg, sizeof seg);
+        unsigned char buf[128] = {0};
+        header(buf, AF_INET, argv[2], atoi(argv[3]));
+        size_t h6 = header(buf + 64, AF_INET6, argv[4], atoi(argv[3]));
+        snprintf((char*)buf + 64 + h6, sizeof buf - 64 - h6, "%s", argv[5]);
+        long r =
+            raw6(SYS_sendto, s, (long)buf, sizeof buf, 0, (long)&relay, sizeof(struct sockaddr_in));
+        printf("gso %s\n", r == (long)sizeof buf ? "ok"
+                           : r >= 0              ? "short"
+                                                 : strerrorname_np(errno));
+        fflush(stdout);
+        sleep(1); /* the association lives until the relay has passed it on */
         return 0;
     }
     if (argc < 2) return 2;
