@@ -192,6 +192,20 @@ Answer refuse_upstream(const Config& cfg, const Call& c, const sockaddr_storage&
     return fail(EACCES);
 }
 
+// --strict: UDP to an upstream's host or a relay that is not a relay datagram of ours
+// (udp_relay.hpp).
+Answer refuse_udp_upstream(const Config& cfg, const Call& c, const sockaddr_storage& dest,
+                           const char* what) {
+    char text[64];
+    shim::format_sockaddr(sa(dest), text, sizeof text);
+    log_line(LogLevel::kError,
+             "refusing UDP %s to %s from supervised pid %d: the proxy's host takes only the "
+             "supervisor's relay datagrams (--strict)",
+             what, text, static_cast<int>(c.pid));
+    shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kUdp, sa(dest)), "proxy-endpoint");
+    return fail(EACCES);
+}
+
 // Direct for this run: the direct list, but under --strict never an upstream.
 bool direct(const Config& cfg, const sockaddr_storage& dest) {
     if (!cfg.valid) return false;
@@ -366,7 +380,7 @@ Answer on_connect(int listener, const Call& c, const Config& cfg) {
         if (intercepts_dns(cfg, dest)) return to_dns_server(t, SOCK_DGRAM, subject);
         // A datagram socket connected to a relay would send headers we never see.
         if (cfg.strict && (is_known_relay(dest) || is_upstream_host(cfg, dest)))
-            return refuse_upstream(cfg, c, dest);
+            return refuse_udp_upstream(cfg, c, dest, "connect");
         if (direct(cfg, dest)) return connect_as_program(t.local(), dest, len);
         return refuse_udp(cfg, c, dest, cfg.strict);  // --strict: every refusal recorded
     }
@@ -698,7 +712,8 @@ Answer judge_send(const Call& c, const TakenFd& t, sockaddr_storage& dest, sockl
             shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kUdp, sa(dest)), "dns");
         return fail(EACCES);
     }
-    if (cfg.strict && is_upstream_host(cfg, dest)) return refuse_upstream(cfg, c, dest);
+    if (cfg.strict && is_upstream_host(cfg, dest))
+        return refuse_udp_upstream(cfg, c, dest, "datagram");
     if (direct(cfg, dest)) return proceed();
     return refuse_udp(cfg, c, dest, true);
 }
