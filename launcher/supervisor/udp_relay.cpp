@@ -99,6 +99,22 @@ bool carries_udp(const Config& cfg, const shim::RouteSpec* route) {
 
 bool answer_judge(const Config& cfg, int client, const sockaddr_storage& relay);
 
+// One reply to the library (udp_assoc.hpp): err, and the relay when there is one.
+bool reply(int client, int err, const sockaddr_storage* relay, socklen_t relay_len) {
+    shim::RelayMessage m{};
+    std::memcpy(m.magic, shim::kRelayMagic, sizeof m.magic);
+    m.family_or_err = err;
+    if (relay != nullptr) {
+        m.addr = *relay;
+        m.len = relay_len;
+    }
+    uint8_t frame[2 + sizeof m];
+    frame[0] = static_cast<uint8_t>(sizeof m >> 8);
+    frame[1] = static_cast<uint8_t>(sizeof m);
+    std::memcpy(frame + 2, &m, sizeof m);
+    return send(client, frame, sizeof frame, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof frame);
+}
+
 }  // namespace
 
 bool is_known_relay(const sockaddr_storage& dest) {
@@ -172,17 +188,7 @@ bool serve_relay_request(const Config& cfg, int client, const uint8_t* msg, size
         std::snprintf(a.via, sizeof a.via, "%s", via);
         g_assocs.push_back(a);
     }
-    shim::RelayMessage reply{};
-    std::memcpy(reply.magic, shim::kRelayMagic, sizeof reply.magic);
-    reply.family_or_err = err;
-    reply.len = err == 0 ? relay_len : 0;
-    if (err == 0) reply.addr = relay;
-    uint8_t frame[2 + sizeof reply];
-    frame[0] = static_cast<uint8_t>(sizeof reply >> 8);
-    frame[1] = static_cast<uint8_t>(sizeof reply);
-    std::memcpy(frame + 2, &reply, sizeof reply);
-    bool sent =
-        send(client, frame, sizeof frame, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof frame);
+    bool sent = reply(client, err, err == 0 ? &relay : nullptr, relay_len);
     if (err != 0) return true;
     // Held while both ends live: the program's connection (closed with its socket, or
     // by its exit) and the proxy's (an association the proxy ended).
@@ -292,10 +298,8 @@ bool answer_judge(const Config& cfg, int client, const sockaddr_storage& relay) 
     size_t header_len = 0;
     bool inet = (dest.ss_family == AF_INET && m.len >= sizeof(sockaddr_in)) ||
                 (dest.ss_family == AF_INET6 && m.len >= sizeof(sockaddr_in6));
-    m.family_or_err = inet ? judge_destination(cfg, relay, dest, header, header_len) : EINVAL;
-    m.len = 0;
-    std::memcpy(frame + 2, &m, sizeof m);
-    return send(client, frame, sizeof frame, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof frame);
+    return reply(client, inet ? judge_destination(cfg, relay, dest, header, header_len) : EINVAL,
+                 nullptr, 0);
 }
 
 }  // namespace

@@ -182,21 +182,12 @@ int udp_upstream_refusal(const Config& cfg, const RouteSpec* route, const sockad
     return EACCES;
 }
 
-// Opens the control connection and runs UDP ASSOCIATE through the destination's
-// upstream (route, else the chain or the proxy); fills u on success, via names it.
-// A refusal of ours adds its reason to why (" (…)") for the caller's one line.
-// fd -1: for the supervisor, a socket of family that is not ours to bind.
-int open_association(int fd, int family, UdpState& u, const Config& cfg, const RouteSpec* route,
-                     AssociationLock& lock, char* via, size_t via_cap, char* why, size_t why_cap) {
-    if (fd >= 0) {
-        family = socket_family(fd);
-        if (int err = ensure_bound(fd, family)) return err;
-    }
-    const sockaddr_storage& first = route != nullptr ? route->hop.addr : cfg.proxy;
-    int domain = first.ss_family;
+// A control connection's socket, non-blocking, moved above the program's fds and
+// hidden from it (kControl), tracked by lock for a fork: 0 or errno.
+int new_control(int domain, AssociationLock& lock, int& control) {
     int raw = real::socket(domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (raw < 0) return errno;
-    int control = real::fcntl(raw, F_DUPFD_CLOEXEC, high_fd_floor());
+    control = real::fcntl(raw, F_DUPFD_CLOEXEC, high_fd_floor());
     if (control < 0)
         control = raw;  // a low number still works
     else
@@ -209,6 +200,23 @@ int open_association(int fd, int family, UdpState& u, const Config& cfg, const R
     c->refs.store(1, std::memory_order_relaxed);
     set_kind(control, FdKind::kControl);  // hidden from the program from now on
     lock.track(control);
+    return 0;
+}
+
+// Opens the control connection and runs UDP ASSOCIATE through the destination's
+// upstream (route, else the chain or the proxy); fills u on success, via names it.
+// A refusal of ours adds its reason to why (" (…)") for the caller's one line.
+// fd -1: for the supervisor, a socket of family that is not ours to bind.
+int open_association(int fd, int family, UdpState& u, const Config& cfg, const RouteSpec* route,
+                     AssociationLock& lock, char* via, size_t via_cap, char* why, size_t why_cap) {
+    if (fd >= 0) {
+        family = socket_family(fd);
+        if (int err = ensure_bound(fd, family)) return err;
+    }
+    const sockaddr_storage& first = route != nullptr ? route->hop.addr : cfg.proxy;
+    int domain = first.ss_family;
+    int control = -1;
+    if (int err = new_control(domain, lock, control)) return err;
     // RFC 1928 §7: all-zero DST when the client's sending address is not known. Its
     // family tells the proxy which relay the socket can reach: Dante answers an
     // IPv4 zero with an IPv4 relay, which an IPV6_V6ONLY socket cannot use.
@@ -269,53 +277,49 @@ int open_association(int fd, int family, UdpState& u, const Config& cfg, const R
     return 0;
 }
 
+// One request to the supervisor on control (udp_assoc.hpp): what (a family, or
+// kRelayJudge) and an address; its reply in m. 0, the errno it answered, or
+// ECONNABORTED/ETIMEDOUT when it did not.
+int ask_relay(int control, int32_t what, const sockaddr* addr, socklen_t len,
+              const Deadline& deadline, RelayMessage& m) {
+    m = RelayMessage{};
+    memcpy(m.magic, kRelayMagic, sizeof m.magic);
+    m.family_or_err = what;
+    m.len = len < sizeof m.addr ? len : sizeof m.addr;
+    memcpy(&m.addr, addr, m.len);
+    uint8_t frame[2 + kRelayMessage];
+    frame[0] = static_cast<uint8_t>(kRelayMessage >> 8);
+    frame[1] = static_cast<uint8_t>(kRelayMessage);
+    memcpy(frame + 2, &m, sizeof m);
+    size_t got = 0;
+    if (int err = send_all(control, frame, deadline)) return err;
+    if (int err = recv_exact(control, frame, got, deadline)) return err;
+    memcpy(&m, frame + 2, sizeof m);
+    if ((frame[0] << 8 | frame[1]) != kRelayMessage ||
+        memcmp(m.magic, kRelayMagic, sizeof m.magic) != 0 || m.len > sizeof m.addr)
+        return ECONNABORTED;
+    return m.family_or_err;
+}
+
 // Supervised (--strict): the supervisor opens the association and tells the relay
 // (udp_assoc.hpp, kRelayMagic); the connection asked on is the control connection.
 int supervised_association(int fd, UdpState& u, const Config& cfg, const sockaddr* dest,
                            AssociationLock& lock) {
     int family = socket_family(fd);
     if (int err = ensure_bound(fd, family)) return err;
-    int raw = real::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (raw < 0) return errno;
-    int control = real::fcntl(raw, F_DUPFD_CLOEXEC, high_fd_floor());
-    if (control < 0)
-        control = raw;
-    else
-        real::close(raw);
-    FdRecord* c = fd_record(control);
-    if (c == nullptr) {
-        real::close(control);
-        return ENOMEM;
-    }
-    c->refs.store(1, std::memory_order_relaxed);
-    set_kind(control, FdKind::kControl);
-    lock.track(control);
+    int control = -1;
+    if (int err = new_control(AF_INET, lock, control)) return err;
     sockaddr_in ns{};  // any nameserver: the supervisor connects it to its own responder
     ns.sin_family = AF_INET;
     ns.sin_port = htons(53);
     ns.sin_addr.s_addr = htonl(0x7f000035);
-    RelayMessage m{};
-    memcpy(m.magic, kRelayMagic, sizeof m.magic);
-    m.family_or_err = family;
-    m.len = dest->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    memcpy(&m.addr, dest, m.len);
-    uint8_t frame[2 + kRelayMessage];
-    frame[0] = static_cast<uint8_t>(kRelayMessage >> 8);
-    frame[1] = static_cast<uint8_t>(kRelayMessage);
-    memcpy(frame + 2, &m, sizeof m);
     Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
-    size_t got = 0;
+    RelayMessage m{};
     int err = connect_until(control, reinterpret_cast<sockaddr*>(&ns), sizeof ns, deadline);
-    if (err == 0) err = send_all(control, frame, deadline);
-    if (err == 0) err = recv_exact(control, frame, got, deadline);
-    if (err == 0) {
-        memcpy(&m, frame + 2, sizeof m);
-        if ((frame[0] << 8 | frame[1]) != kRelayMessage || memcmp(m.magic, kRelayMagic, 16) != 0 ||
-            m.len > sizeof m.addr)
-            err = ECONNABORTED;
-        else if (m.family_or_err != 0)
-            err = m.family_or_err;
-    }
+    if (err == 0)
+        err = ask_relay(control, family, dest,
+                        dest->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in),
+                        deadline, m);
     if (err != 0) {
         close_control(control);
         return err;
@@ -333,23 +337,11 @@ int supervised_association(int fd, UdpState& u, const Config& cfg, const sockadd
 // association's control connection (the policy and names are its own). 0 or errno.
 int supervisor_verdict(UdpState& u, const Config& cfg, const sockaddr* dest, socklen_t len) {
     AssociationLock lock(u);  // one request at a time on the connection
+    if (u.control_fd < 0) return EACCES;
     RelayMessage m{};
-    memcpy(m.magic, kRelayMagic, sizeof m.magic);
-    m.family_or_err = kRelayJudge;
-    m.len = len < sizeof m.addr ? len : sizeof m.addr;
-    memcpy(&m.addr, dest, m.len);
-    uint8_t frame[2 + kRelayMessage];
-    frame[0] = static_cast<uint8_t>(kRelayMessage >> 8);
-    frame[1] = static_cast<uint8_t>(kRelayMessage);
-    memcpy(frame + 2, &m, sizeof m);
-    Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
-    size_t got = 0;
-    if (u.control_fd < 0 || send_all(u.control_fd, frame, deadline) != 0 ||
-        recv_exact(u.control_fd, frame, got, deadline) != 0)
-        return EACCES;
-    memcpy(&m, frame + 2, sizeof m);
-    if (memcmp(m.magic, kRelayMagic, sizeof m.magic) != 0) return EACCES;
-    return m.family_or_err;
+    int err =
+        ask_relay(u.control_fd, kRelayJudge, dest, len, Deadline::after_ms(cfg.timeout_ms), m);
+    return err == ECONNABORTED || err == ETIMEDOUT ? EACCES : err;
 }
 
 // One audit record for a datagram or UDP connect refused before the policy: a bad
