@@ -4,13 +4,15 @@
 # --strict the supervisor makes every connect and the SOCKS exchange itself), bulk TCP
 # (a static Go client's 64 KiB echo round trips, tests/bench/go/connrate.go) with and
 # without --strict, and the start-up of /bin/true bare, under socksify and under
-# socksify --strict. Rounds alternate the variants; every figure is the median of
-# BENCH_RUNS rounds, with the ratios strict/plain.
+# socksify --strict, and UDP echo round trips through Dante's relay (build/bench/udprate,
+# one datagram in flight; under --strict the supervisor makes every datagram itself).
+# Rounds alternate the variants; every figure is the median of BENCH_RUNS rounds, with
+# the ratios strict/plain.
 #
 # Usage (as root, in a running test world):
 #   SFY_WORLD_NAME=NAME scripts/world.sh start; SFY_WORLD_NAME=NAME scripts/bench-strict.sh
 # Environment: BENCH_RUNS (5), BENCH_CONNS connections per run (500), BENCH_BULK_MIB
-#   (16), BENCH_STARTS /bin/true runs per round (50).
+#   (16), BENCH_STARTS /bin/true runs per round (50), BENCH_UDP round trips per run (2000).
 set -euo pipefail
 
 BENCH_NAME=bench-strict
@@ -18,9 +20,14 @@ BENCH_NAME=bench-strict
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 bench_echo_setup
 STARTS=${BENCH_STARTS:-50}
+UDP=${BENCH_UDP:-2000}
+make -s build/bench/udprate
 # socks5h: --strict refuses local DNS (the destinations here are addresses anyway).
 SX=("${IN[@]}" build/bin/socksify -q -x "socks5h://$SFY_PROXY4:$PORT")
 SX_STRICT=("${IN[@]}" build/bin/socksify -q --strict -x "socks5h://$SFY_PROXY4:$PORT")
+# UDP needs Dante (microsocks has no UDP ASSOCIATE).
+UX=("${IN[@]}" build/bin/socksify -q -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE")
+UX_STRICT=("${IN[@]}" build/bin/socksify -q --strict -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE")
 
 # Milliseconds per start of COMMAND..., over STARTS runs.
 starts() {
@@ -40,6 +47,10 @@ for ((r = 1; r <= RUNS; r++)); do
     add bulk-mib-s "$(awk '/MiB/ {print $1}' <<<"$o")"
     o=$("${SX_STRICT[@]}" "$OUT/connrate-go" -dest "$DEST" -n 1 -bulk "$BULK")
     add bulk-mib-s-strict "$(awk '/MiB/ {print $1}' <<<"$o")"
+    o=$("${UX[@]}" build/bench/udprate "$SFY_DEST4" "$SFY_PORT_UDP_ECHO" "$UDP")
+    add udp-rts "$(awk '{print $1}' <<<"$o")"
+    o=$("${UX_STRICT[@]}" build/bench/udprate "$SFY_DEST4" "$SFY_PORT_UDP_ECHO" "$UDP")
+    add udp-rts-strict "$(awk '{print $1}' <<<"$o")"
     add start-ms-bare "$(starts "${IN[@]}" /bin/true)"
     add start-ms "$(starts "${SX[@]}" /bin/true)"
     add start-ms-strict "$(starts "${SX_STRICT[@]}" /bin/true)"
@@ -55,11 +66,12 @@ ratio() {
 {
     echo "microsocks, $CONNS connections per run, $BULK MiB bulk, $STARTS starts, median of $RUNS"
     printf '%-20s %12s\n' variant median
-    for k in libc-conns libc-conns-strict bulk-mib-s bulk-mib-s-strict start-ms-bare start-ms \
-        start-ms-strict; do
+    for k in libc-conns libc-conns-strict bulk-mib-s bulk-mib-s-strict udp-rts udp-rts-strict \
+        start-ms-bare start-ms start-ms-strict; do
         printf '%-20s %12s   (%s)\n' "$k" "$(median <<<"${results[$k]}")" "${results[$k]% }"
     done
     ratio "libc conns/s ratio strict/plain" libc-conns-strict libc-conns
     ratio "bulk ratio strict/plain" bulk-mib-s-strict bulk-mib-s
+    ratio "UDP round trips ratio strict/plain (Dante, $UDP per run)" udp-rts-strict udp-rts
     ratio "start-up ratio strict/plain" start-ms-strict start-ms
 } | tee "$OUT/summary.txt"

@@ -225,7 +225,9 @@ AddressForm classify_fd(int fd, SocketShape s, Entry entry, bool fastopen, const
 int refuse_unclassified(int fd, const SocketShape& s, const char* call) {
     ensure_ready();
     const Config& cfg = config();
-    if (!cfg.strict) return 0;
+    // Supervised, the call goes to the kernel as made: the supervisor refuses it and
+    // writes the record (the audit log is its alone).
+    if (!cfg.strict || cfg.supervised) return 0;
     log_line(LogLevel::kError,
              "refusing %s on fd %d: a socket of domain %d the proxy cannot carry (--strict)", call,
              fd, s.domain);

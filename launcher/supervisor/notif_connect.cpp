@@ -7,6 +7,7 @@
 #include <linux/seccomp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -26,6 +27,7 @@
 
 #include "launcher/supervisor/dns_clients.hpp"
 #include "launcher/supervisor/notif.hpp"
+#include "launcher/supervisor/udp_relay.hpp"
 #include "protocol/dns_message.hpp"
 #include "shim/address_form.hpp"
 #include "shim/audit.hpp"
@@ -37,6 +39,7 @@
 #include "shim/log.hpp"
 #include "shim/police.hpp"
 #include "shim/proxy/tcp_connect.hpp"
+#include "shim/proxy/udp_assoc.hpp"
 #include "shim/settings/route.hpp"
 
 #ifndef PIDFD_THREAD
@@ -153,12 +156,16 @@ Answer refuse_udp(const Config& cfg, const Call& c, const sockaddr_storage& dest
                       port_of(dest));
     else
         shim::format_sockaddr(sa(dest), text, sizeof text);
+    // --udp off: that is the reason. Else a datagram not wrapped for a relay: only the
+    // library's (under --strict) go through the supervisor's associations.
     log_line(sending ? LogLevel::kError : LogLevel::kVerbose,
-             "refusing UDP to %s from supervised pid %d: the supervisor does not relay UDP", text,
-             static_cast<int>(c.pid));
+             "refusing UDP to %s from supervised pid %d: %s", text, static_cast<int>(c.pid),
+             cfg.valid && !cfg.udp ? "UDP is off (--udp off)"
+                                   : "the supervisor does not relay UDP (only the preloaded "
+                                     "library's datagrams, under --strict)");
     if (sending)
         shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kUdp, sa(dest), name),
-                           "supervised-udp");
+                           cfg.valid && !cfg.udp ? "udp-off" : "supervised-udp");
     return fail(EACCES);
 }
 
@@ -183,6 +190,20 @@ Answer refuse_upstream(const Config& cfg, const Call& c, const sockaddr_storage&
              text, static_cast<int>(c.pid));
     shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kConnect, sa(dest)),
                        "proxy-endpoint");
+    return fail(EACCES);
+}
+
+// --strict: UDP to an upstream's host or a relay that is not a relay datagram of ours
+// (udp_relay.hpp).
+Answer refuse_udp_upstream(const Config& cfg, const Call& c, const sockaddr_storage& dest,
+                           const char* what) {
+    char text[64];
+    shim::format_sockaddr(sa(dest), text, sizeof text);
+    log_line(LogLevel::kError,
+             "refusing UDP %s to %s from supervised pid %d: the proxy's host takes only the "
+             "supervisor's relay datagrams (--strict)",
+             what, text, static_cast<int>(c.pid));
+    shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kUdp, sa(dest)), "proxy-endpoint");
     return fail(EACCES);
 }
 
@@ -358,6 +379,9 @@ Answer on_connect(int listener, const Call& c, const Config& cfg) {
     }
     if (t.type == SOCK_DGRAM) {
         if (intercepts_dns(cfg, dest)) return to_dns_server(t, SOCK_DGRAM, subject);
+        // A datagram socket connected to a relay would send headers we never see.
+        if (cfg.strict && (is_known_relay(dest) || is_upstream_host(cfg, dest)))
+            return refuse_udp_upstream(cfg, c, dest, "connect");
         if (direct(cfg, dest)) return connect_as_program(t.local(), dest, len);
         return refuse_udp(cfg, c, dest, cfg.strict);  // --strict: every refusal recorded
     }
@@ -437,6 +461,7 @@ struct CopiedMsg {
     std::vector<uint8_t> data;
     std::vector<uint8_t> control;
     std::vector<int> fds;  // ours, closed by the destructor
+    size_t reported = 0;   // a relay datagram re-encoded: the program's length (0: not one)
     CopiedMsg() = default;
     CopiedMsg(const CopiedMsg&) = delete;
     CopiedMsg& operator=(const CopiedMsg&) = delete;
@@ -524,6 +549,17 @@ bool judge_copy(const Call& c, const TakenFd& t, CopiedMsg& m, int flags, const 
     }
     std::memcpy(&m.name, &f.dest, sizeof m.name);
     m.name_len = f.dest_len;
+    // A datagram for a relay the supervisor holds: its header judged and re-encoded
+    // here, then sent from this copy (udp_relay.hpp).
+    if (cfg.strict && t.type == SOCK_DGRAM && is_known_relay(m.name)) {
+        size_t program_len = m.data.size();
+        if (int err = judge_relayed(cfg, m.name, m.data)) {
+            out = fail(err);
+            return false;
+        }
+        m.reported = program_len;
+        return true;
+    }
     out = judge_send(c, t, m.name, m.name_len, flags, cfg);
     return out.proceed;
 }
@@ -532,7 +568,27 @@ bool judge_copy(const Call& c, const TakenFd& t, CopiedMsg& m, int flags, const 
 ssize_t send_copy(const Call& c, const TakenFd& t, CopiedMsg& m, int flags) {
     if (int err = enter_program_dir(c.pid, m.name, m.has_name ? m.name_len : 0)) return -err;
     ssize_t n = 0;
-    if (c.nr == SYS_sendto) {  // not sendmsg: a name of length 0 means another thing there
+    if (m.reported != 0) {
+        // A relay datagram: one datagram, whatever the socket's UDP_SEGMENT says (a
+        // thread may set it at any time; split, the later segments would be the job's
+        // own bytes, a header we never judged). A UDP_SEGMENT of 0 in this call's
+        // control data overrides the option for this send; the program's own control
+        // data is not sent.
+        alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
+        iovec one{m.data.data(), m.data.size()};
+        msghdr h{};
+        h.msg_name = &m.name;
+        h.msg_namelen = m.name_len;
+        h.msg_iov = &one;
+        h.msg_iovlen = 1;
+        h.msg_control = control;
+        h.msg_controllen = sizeof control;
+        cmsghdr* cm = CMSG_FIRSTHDR(&h);
+        cm->cmsg_level = SOL_UDP;
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        n = sendmsg(t.local(), &h, flags | MSG_NOSIGNAL);
+    } else if (c.nr == SYS_sendto) {  // not sendmsg: a name of length 0 means another thing there
         n = sendto(t.local(), m.data.data(), m.data.size(), flags | MSG_NOSIGNAL,
                    m.has_name ? sa(m.name) : nullptr, m.has_name ? m.name_len : 0);
     } else {
@@ -596,6 +652,7 @@ Answer strict_send(int listener, const Call& c, const Config& cfg) {
         Answer refused;
         if (!judge_copy(c, t, copy, flags, cfg, refused)) return refused;
         ssize_t n = send_copy(c, t, copy, flags);
+        if (n >= 0 && copy.reported != 0) n = static_cast<ssize_t>(copy.reported);
         return n < 0 ? fail(static_cast<int>(-n)) : done(n);
     }
     // sendmmsg: message by message, as the kernel, which stops at the first error
@@ -612,6 +669,7 @@ Answer strict_send(int listener, const Call& c, const Config& cfg) {
         Answer refused;
         if (err == 0 && !judge_copy(c, t, copy, flags, cfg, refused)) err = refused.err;
         ssize_t r = err == 0 ? send_copy(c, t, copy, flags) : -err;
+        if (r >= 0 && copy.reported != 0) r = static_cast<ssize_t>(copy.reported);
         if (r < 0) {
             if (sent == 0) return fail(static_cast<int>(-r));
             break;
@@ -655,6 +713,8 @@ Answer judge_send(const Call& c, const TakenFd& t, sockaddr_storage& dest, sockl
             shim::audit_denied(cfg, shim::audit_event(shim::AuditKind::kUdp, sa(dest)), "dns");
         return fail(EACCES);
     }
+    if (cfg.strict && is_upstream_host(cfg, dest))
+        return refuse_udp_upstream(cfg, c, dest, "datagram");
     if (direct(cfg, dest)) return proceed();
     return refuse_udp(cfg, c, dest, true);
 }
@@ -836,6 +896,12 @@ void serve_tcp_client(const Config* cfg, int fd, sockaddr_storage from, bool car
         // Looked up per query: the accept may come before the supervisor noted the
         // client, the query never does (the program's connect returns after that).
         DnsClientSubject who(SOCK_STREAM, from);
+        if (n == shim::kRelayMessage) {  // the library asks for a UDP association
+            timeval none{0, 0};
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+            if (serve_relay_request(*cfg, fd, query, n)) break;
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+        }
         size_t m = carrier ? carry(*cfg, {query, n}, {reply + 2, sizeof reply - 2})
                            : answer(*cfg, {query, n}, {reply + 2, sizeof reply - 2});
         if (m == 0) break;

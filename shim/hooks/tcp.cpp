@@ -70,9 +70,15 @@ ConnectRoute route_connect(int fd, const sockaddr* addr, socklen_t len) {
     ensure_ready();
     const Config& cfg = config();
     // The supervisor decides and makes the connection from its own copy of the address
-    // (a nameserver's included: it answers from its own fake-DNS table).
-    if (cfg.supervised) return {};
+    // (a nameserver's included: it answers from its own fake-DNS table). A UDP socket
+    // of ours only notes its proxied peer: its datagrams go to the relay by address.
     const auto* dest = reinterpret_cast<const sockaddr*>(&f.dest);
+    if (cfg.supervised) {
+        if (shape.proto != Proto::kUdp || k != FdKind::kUdp) return {};
+        bool handled = false;
+        int err = udp_connect(fd, dest, f.dest_len, cfg, handled);
+        return handled ? ConnectRoute{ConnectRoute::kDone, err} : ConnectRoute{};
+    }
     // A nameserver under remote DNS, whatever its direct status: answered here (the
     // socket talks to itself), never reached.
     int dns_err = 0;
@@ -155,7 +161,11 @@ SOCKSIFY_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
     // The socket's real state first: dissolved or reset, the kernel's ENOTCONN.
     sockaddr_storage actual;
     socklen_t actual_len = sizeof actual;
-    if (real::getpeername(fd, reinterpret_cast<sockaddr*>(&actual), &actual_len) != 0) return -1;
+    // Supervised, a proxied UDP socket stays unconnected in the kernel (udp_assoc.cpp).
+    bool unconnected = k == FdKind::kUdp && config().supervised;
+    if (!unconnected &&
+        real::getpeername(fd, reinterpret_cast<sockaddr*>(&actual), &actual_len) != 0)
+        return -1;
     FdRecord* rec = nullptr;
     {
         ShimScope scope;

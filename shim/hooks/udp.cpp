@@ -102,9 +102,10 @@ Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
     if (is_hidden(k)) return {true};
     ensure_ready();
     const Config& cfg = config();
-    // Supervised: the supervisor judges every addressed send (and refuses UDP it does
-    // not relay).
-    if (cfg.supervised) return {true};
+    // Supervised: the supervisor judges every addressed send; only a socket of ours
+    // wraps its datagrams for the relay, which the supervisor re-judges and sends
+    // (udp_assoc.hpp, supervised runs).
+    if (cfg.supervised && k != FdKind::kUdp) return {true};
     if (k == FdKind::kDnsStream) {  // queries to a nameserver, answered into the stream
         int err = 0;
         ssize_t n = dns_stream_send(fd, msg, cfg, err);
@@ -154,7 +155,8 @@ Sent route_send(int fd, const msghdr* msg, int flags, Entry entry) {
     }
     int err = 0;
     ssize_t n = 0;
-    if (dns_udp_send(fd, &routed, cfg, n, err)) return done(n, err);  // DNS to a nameserver
+    if (!cfg.supervised && dns_udp_send(fd, &routed, cfg, n, err))
+        return done(n, err);  // DNS to a nameserver (supervised: the supervisor's)
     bool handled = false;
     n = udp_sendmsg(fd, &routed, flags, cfg, err, handled);
     if (!handled) return {true};  // direct, or not connected through the proxy
@@ -339,7 +341,7 @@ SOCKSIFY_EXPORT int socket(int domain, int type, int protocol) {
         errno = saved;
     }
     if (fd >= 0 && (domain == AF_INET || domain == AF_INET6) && (type & 0xff) == SOCK_DGRAM &&
-        (protocol == 0 || protocol == IPPROTO_UDP) && !config().supervised)  // no wait here
+        (protocol == 0 || protocol == IPPROTO_UDP))
         adopt_udp(fd);
     // Its shape, so connect() routes it without asking the kernel (issue 15).
     if (fd >= 0 && !inside_shim()) {

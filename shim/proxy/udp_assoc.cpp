@@ -182,18 +182,12 @@ int udp_upstream_refusal(const Config& cfg, const RouteSpec* route, const sockad
     return EACCES;
 }
 
-// Opens the control connection and runs UDP ASSOCIATE through the destination's
-// upstream (route, else the chain or the proxy); fills u on success, via names it.
-// A refusal of ours adds its reason to why (" (…)") for the caller's one line.
-int open_association(int fd, UdpState& u, const Config& cfg, const RouteSpec* route,
-                     AssociationLock& lock, char* via, size_t via_cap, char* why, size_t why_cap) {
-    int family = socket_family(fd);
-    if (int err = ensure_bound(fd, family)) return err;
-    const sockaddr_storage& first = route != nullptr ? route->hop.addr : cfg.proxy;
-    int domain = first.ss_family;
+// A control connection's socket, non-blocking, moved above the program's fds and
+// hidden from it (kControl), tracked by lock for a fork: 0 or errno.
+int new_control(int domain, AssociationLock& lock, int& control) {
     int raw = real::socket(domain, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (raw < 0) return errno;
-    int control = real::fcntl(raw, F_DUPFD_CLOEXEC, high_fd_floor());
+    control = real::fcntl(raw, F_DUPFD_CLOEXEC, high_fd_floor());
     if (control < 0)
         control = raw;  // a low number still works
     else
@@ -206,6 +200,23 @@ int open_association(int fd, UdpState& u, const Config& cfg, const RouteSpec* ro
     c->refs.store(1, std::memory_order_relaxed);
     set_kind(control, FdKind::kControl);  // hidden from the program from now on
     lock.track(control);
+    return 0;
+}
+
+// Opens the control connection and runs UDP ASSOCIATE through the destination's
+// upstream (route, else the chain or the proxy); fills u on success, via names it.
+// A refusal of ours adds its reason to why (" (…)") for the caller's one line.
+// fd -1: for the supervisor, a socket of family that is not ours to bind.
+int open_association(int fd, int family, UdpState& u, const Config& cfg, const RouteSpec* route,
+                     AssociationLock& lock, char* via, size_t via_cap, char* why, size_t why_cap) {
+    if (fd >= 0) {
+        family = socket_family(fd);
+        if (int err = ensure_bound(fd, family)) return err;
+    }
+    const sockaddr_storage& first = route != nullptr ? route->hop.addr : cfg.proxy;
+    int domain = first.ss_family;
+    int control = -1;
+    if (int err = new_control(domain, lock, control)) return err;
     // RFC 1928 §7: all-zero DST when the client's sending address is not known. Its
     // family tells the proxy which relay the socket can reach: Dante answers an
     // IPv4 zero with an IPv4 relay, which an IPV6_V6ONLY socket cannot use.
@@ -264,6 +275,73 @@ int open_association(int fd, UdpState& u, const Config& cfg, const RouteSpec* ro
     memcpy(u.path, path, path_len);
     u.checked_ns = monotonic_ns();
     return 0;
+}
+
+// One request to the supervisor on control (udp_assoc.hpp): what (a family, or
+// kRelayJudge) and an address; its reply in m. 0, the errno it answered, or
+// ECONNABORTED/ETIMEDOUT when it did not.
+int ask_relay(int control, int32_t what, const sockaddr* addr, socklen_t len,
+              const Deadline& deadline, RelayMessage& m) {
+    m = RelayMessage{};
+    memcpy(m.magic, kRelayMagic, sizeof m.magic);
+    m.family_or_err = what;
+    m.len = len < sizeof m.addr ? len : sizeof m.addr;
+    memcpy(&m.addr, addr, m.len);
+    uint8_t frame[2 + kRelayMessage];
+    frame[0] = static_cast<uint8_t>(kRelayMessage >> 8);
+    frame[1] = static_cast<uint8_t>(kRelayMessage);
+    memcpy(frame + 2, &m, sizeof m);
+    size_t got = 0;
+    if (int err = send_all(control, frame, deadline)) return err;
+    if (int err = recv_exact(control, frame, got, deadline)) return err;
+    memcpy(&m, frame + 2, sizeof m);
+    if ((frame[0] << 8 | frame[1]) != kRelayMessage ||
+        memcmp(m.magic, kRelayMagic, sizeof m.magic) != 0 || m.len > sizeof m.addr)
+        return ECONNABORTED;
+    return m.family_or_err;
+}
+
+// Supervised (--strict): the supervisor opens the association and tells the relay
+// (udp_assoc.hpp, kRelayMagic); the connection asked on is the control connection.
+int supervised_association(int fd, UdpState& u, const Config& cfg, const sockaddr* dest,
+                           AssociationLock& lock) {
+    int family = socket_family(fd);
+    if (int err = ensure_bound(fd, family)) return err;
+    int control = -1;
+    if (int err = new_control(AF_INET, lock, control)) return err;
+    sockaddr_in ns{};  // any nameserver: the supervisor connects it to its own responder
+    ns.sin_family = AF_INET;
+    ns.sin_port = htons(53);
+    ns.sin_addr.s_addr = htonl(0x7f000035);
+    Deadline deadline = Deadline::after_ms(cfg.timeout_ms);
+    RelayMessage m{};
+    int err = connect_until(control, reinterpret_cast<sockaddr*>(&ns), sizeof ns, deadline);
+    if (err == 0)
+        err = ask_relay(control, family, dest,
+                        dest->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in),
+                        deadline, m);
+    if (err != 0) {
+        close_control(control);
+        return err;
+    }
+    u.control_fd = control;
+    u.relay = m.addr;
+    u.relay_len = m.len;
+    u.upstream = 0;  // the supervisor picked the route, and checks every datagram's
+    u.path_len = 0;
+    u.checked_ns = monotonic_ns();
+    return 0;
+}
+
+// Supervised: the supervisor's verdict on a connect of u's socket to dest, asked on the
+// association's control connection (the policy and names are its own). 0 or errno.
+int supervisor_verdict(UdpState& u, const Config& cfg, const sockaddr* dest, socklen_t len) {
+    AssociationLock lock(u);  // one request at a time on the connection
+    if (u.control_fd < 0) return EACCES;
+    RelayMessage m{};
+    int err =
+        ask_relay(u.control_fd, kRelayJudge, dest, len, Deadline::after_ms(cfg.timeout_ms), m);
+    return err == ECONNABORTED || err == ETIMEDOUT ? EACCES : err;
 }
 
 // One audit record for a datagram or UDP connect refused before the policy: a bad
@@ -337,7 +415,7 @@ int ensure_association(int fd, FdRecord& rec, const Config& cfg, const sockaddr*
     uint8_t want = route != nullptr ? static_cast<uint8_t>(1 + (route - cfg.routes)) : 0;
     AssociationLock lock(u);
     bool alive = control_alive(u);
-    if (alive && u.upstream == want) return 0;
+    if (alive && (u.upstream == want || cfg.supervised)) return 0;
     if (alive && !connecting) {
         char text[64];
         log_line(LogLevel::kError,
@@ -354,7 +432,10 @@ int ensure_association(int fd, FdRecord& rec, const Config& cfg, const sockaddr*
     int64_t start = monotonic_ns();
     char via[160] = "";
     char why[200] = "";
-    int err = open_association(fd, u, cfg, route, lock, via, sizeof via, why, sizeof why);
+    int err = cfg.supervised
+                  ? supervised_association(fd, u, cfg, dest, lock)
+                  : open_association(fd, -1, u, cfg, route, lock, via, sizeof via, why, sizeof why);
+    if (cfg.supervised) snprintf(via, sizeof via, "the supervisor");
     char relay_text[64] = "-";
     if (err == 0)
         format_sockaddr(reinterpret_cast<sockaddr*>(&u.relay), relay_text, sizeof relay_text);
@@ -381,11 +462,25 @@ int refuse_reason(const Config& cfg, const sockaddr* dest, std::string_view& nam
     if (!cfg.valid) return EACCES;
     if (!cfg.udp) return EACCES;
     uint32_t index = 0;
-    if (cfg.dns_mode == DnsMode::kRemote && fake_index_of(cfg, dest, index)) {
+    // Supervised: the header carries the fake address; the supervisor names it from
+    // its own table.
+    if (!cfg.supervised && cfg.dns_mode == DnsMode::kRemote && fake_index_of(cfg, dest, index)) {
         name = fake_name_of(cfg, dest);
         if (name.empty()) return EHOSTUNREACH;
     }
     return 0;
+}
+
+// Supervised (--strict): what the library would refuse, and DNS to a nameserver, goes
+// to the kernel as the program made it: the supervisor judges its own copy and writes
+// the refusal record (the audit log is its alone), so each attempt has one record.
+bool left_to_supervisor(const Config& cfg, const sockaddr* dest) {
+    if (!cfg.supervised) return false;
+    if (!cfg.valid || !cfg.udp) return true;
+    uint16_t port = dest->sa_family == AF_INET6
+                        ? reinterpret_cast<const sockaddr_in6*>(dest)->sin6_port
+                        : reinterpret_cast<const sockaddr_in*>(dest)->sin_port;
+    return cfg.dns_mode != DnsMode::kLocal && ntohs(port) == 53;
 }
 
 // Logical view of [scratch | user iovecs] as one byte stream.
@@ -541,6 +636,7 @@ int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, 
         }
         return 0;
     }
+    if (left_to_supervisor(cfg, dest) || (cfg.supervised && kind_of(fd) != FdKind::kUdp)) return 0;
     handled = true;
     if (rec == nullptr || kind_of(fd) != FdKind::kUdp) {
         log_line(LogLevel::kError, "refusing UDP connect on fd %d: beyond the fd table", fd);
@@ -556,11 +652,19 @@ int udp_connect(int fd, const sockaddr* dest, socklen_t len, const Config& cfg, 
         audit_refusal(cfg, dest, name, err);
         return err;
     }
-    if (int err = police(cfg, dest, name, AuditKind::kUdp)) return err;
+    // Supervised: the supervisor judges every datagram (its policy, its names).
+    if (!cfg.supervised)
+        if (int err = police(cfg, dest, name, AuditKind::kUdp)) return err;
     if (int err = ensure_association(fd, *rec, cfg, dest, name, find_route(cfg, dest, name), true))
         return err;
+    if (cfg.supervised)
+        if (int err = supervisor_verdict(rec->udp, cfg, dest, len)) return err;
     // The socket talks to the relay only; the program's peer lives in the record.
-    if (real::connect(fd, reinterpret_cast<sockaddr*>(&rec->udp.relay), rec->udp.relay_len) != 0)
+    // Supervised, it stays unconnected: a socket connected to a relay would send
+    // headers the supervisor never sees, so it refuses that connect; each datagram
+    // goes to the relay by address instead.
+    if (!cfg.supervised &&
+        real::connect(fd, reinterpret_cast<sockaddr*>(&rec->udp.relay), rec->udp.relay_len) != 0)
         return errno;
     memcpy(&rec->peer, dest, len < sizeof rec->peer ? len : sizeof rec->peer);
     rec->peer_len = len < sizeof rec->peer ? len : sizeof rec->peer;
@@ -583,7 +687,7 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
         if (!rec->udp.connected) return 0;  // connected direct, or the kernel's error
         dest = reinterpret_cast<const sockaddr*>(&rec->peer);
     }
-    if (goes_direct(cfg, dest)) return 0;
+    if (goes_direct(cfg, dest) || left_to_supervisor(cfg, dest)) return 0;
     // About to wrap: the number must still name the socket the record was made for.
     // If it names another object now, that object is judged afresh: a datagram socket
     // is adopted (a new association), never sent to a proxied destination directly.
@@ -595,6 +699,7 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
             return 0;  // connected (its own peer) or not a datagram socket: the kernel's call
         adopt_udp(fd);
         rec = fd_record(fd);
+        if (cfg.supervised && (rec == nullptr || kind_of(fd) != FdKind::kUdp)) return 0;
         if (rec == nullptr || kind_of(fd) != FdKind::kUdp) {
             handled = true;
             err = EACCES;
@@ -613,7 +718,7 @@ ssize_t udp_sendmsg(int fd, const msghdr* msg, int flags, const Config& cfg, int
         audit_refusal(cfg, dest, name, err);
         return -1;
     }
-    if ((err = police(cfg, dest, name, AuditKind::kUdp))) return -1;
+    if (!cfg.supervised && (err = police(cfg, dest, name, AuditKind::kUdp))) return -1;
     if (msg->msg_iovlen >= kMaxIov) {
         err = EMSGSIZE;
         return -1;
@@ -763,6 +868,22 @@ ssize_t udp_after_recv(int fd, msghdr* msg, const msghdr& in, ssize_t n, int fla
     report_source(msg, src, src_len);
     return static_cast<ssize_t>((flags & MSG_TRUNC) ? full - h : stored);
 }
+
+int open_relay(int family, const Config& cfg, const RouteSpec* route, int& control,
+               sockaddr_storage& relay, socklen_t& relay_len, char* via, size_t via_cap, char* why,
+               size_t why_cap) {
+    UdpState u{};
+    u.control_fd = -1;
+    AssociationLock lock(u);
+    int err = open_association(-1, family, u, cfg, route, lock, via, via_cap, why, why_cap);
+    if (err != 0) return err;
+    control = u.control_fd;
+    relay = u.relay;
+    relay_len = u.relay_len;
+    return 0;
+}
+
+void close_relay_control(int control) { close_control(control); }
 
 void udp_after_fork_child() {
     for (Opening& o : g_opening) {

@@ -63,4 +63,36 @@ bool udp_connected(int fd);
 // their locks released (the child opens its own on its next send).
 void udp_after_fork_child();
 
+// --- Supervised runs (--strict): the supervisor runs the association ---------------
+//
+// Under --strict the library may not speak to the proxy (a hostile job could ask it for
+// anything), and a datagram to the relay carries its destination in a SOCKS header the
+// job writes. So the supervisor opens each association on a control connection of its
+// own, and makes every datagram to a relay itself from its copy, after judging and
+// re-encoding the header (launcher/supervisor/udp_relay.cpp). The library asks for an
+// association over a TCP connection to "a nameserver" (127.0.0.53:53, which the
+// supervisor connects to its own responder): one request, one reply, then the
+// connection stays open as the association's control connection — closing it (with the
+// socket) ends the association.
+// Later, on the same connection, judge requests (family_or_err kRelayJudge, addr the
+// destination a connect() names) get the supervisor's verdict: 0 or an errno.
+inline constexpr char kRelayMagic[16] = "socksify-relay1";
+inline constexpr int32_t kRelayJudge = -1;
+inline constexpr uint16_t kRelayMessage = 16 + 4 + 4 + sizeof(sockaddr_storage);
+struct RelayMessage {
+    char magic[16];
+    int32_t family_or_err;  // request: the socket's family; reply: 0 or an errno
+    uint32_t len;           // of addr
+    sockaddr_storage addr;  // request: the first destination (its route); reply: the relay
+};
+static_assert(sizeof(RelayMessage) == kRelayMessage);
+
+// The supervisor's side: opens an association for a datagram socket of family through
+// route's upstream (nullptr: the proxy or the chain). control: the control connection
+// (close with close_relay_control). 0 or errno; via and why as the library's log line.
+int open_relay(int family, const Config& cfg, const RouteSpec* route, int& control,
+               sockaddr_storage& relay, socklen_t& relay_len, char* via, size_t via_cap, char* why,
+               size_t why_cap);
+void close_relay_control(int control);
+
 }  // namespace socksify::shim
