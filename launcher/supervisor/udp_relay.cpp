@@ -19,6 +19,7 @@
 #include "shim/dns/names.hpp"
 #include "shim/io.hpp"
 #include "shim/log.hpp"
+#include "shim/police.hpp"
 #include "shim/proxy/chain.hpp"
 #include "shim/proxy/socks_address.hpp"
 #include "shim/proxy/udp_assoc.hpp"
