@@ -39,7 +39,11 @@ enum class DnsMode : uint8_t { kRemote, kLocal, kOff };
 inline constexpr const char* kEnvDns = "SOCKSIFY_DNS";             // remote|local|off
 inline constexpr const char* kEnvFakeNet = "SOCKSIFY_FAKE_NET";    // IPv4 CIDR
 inline constexpr const char* kEnvFakeNet6 = "SOCKSIFY_FAKE_NET6";  // IPv6 CIDR
-inline constexpr const char* kDefaultFakeNet = "198.18.0.0/15";
+// 240.0.0.0/12 (reserved "class E"): never a real destination, never routed, yet
+// Linux and its programs take it as ordinary unicast (unlike 224/4, multicast); and
+// 1,048,574 names at once. 100.64/10 (carrier-grade NAT, tailnets) and the private
+// ranges hold real hosts.
+inline constexpr const char* kDefaultFakeNet = "240.0.0.0/12";
 inline constexpr const char* kDefaultFakeNet6 = "fd53:4f43:4b53::/96";  // "SOCKS"
 // Minutes a fake name must go unused before its address may be given to another name
 // once the range is full (programs cache answers: Java 30 s, browsers about a minute).

@@ -128,7 +128,7 @@ constexpr SettingRow kRows[] = {
     {Setting::kFakeNet, "fake-net", 0, Form::kValue, "CIDR", "fake-net", kEnvFakeNet, nullptr,
      kDefaultFakeNet, false, Merge::kFirstWins, store_fake_net, nullptr, nullptr,
      "IPv4 range of fake addresses, /30 or wider\n"
-     "(default 198.18.0.0/15)"},
+     "(default 240.0.0.0/12)"},
     {Setting::kFakeNet6, "fake-net6", 0, Form::kValue, "CIDR", "fake-net6", kEnvFakeNet6,
      nullptr, kDefaultFakeNet6, false, Merge::kFirstWins, store_fake_net6, nullptr, nullptr,
      "IPv6 range of fake addresses, /96 to /126\n"

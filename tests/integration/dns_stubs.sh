@@ -17,7 +17,7 @@ T=20
 TOKEN=$(token)
 WEB=$SFY_NAME_WEB
 LIBC_PROBE=$PROGRAMS/libc_dns_probe.py
-FAKE4_RE='^198\.1[89]\.[0-9]+\.[0-9]+$'
+FAKE4_RE='^240\.([0-9]|1[0-5])\.[0-9]+\.[0-9]+$'
 PROXY="socks5h://$SFY_PROXY4:$SFY_PORT_DANTE"
 SOCKS=("${SFY[@]}" -x "$PROXY")
 HOSTS_V4_ONLY=proxy4.sfy.lan  # the client's /etc/hosts: 198.51.100.1 only
@@ -64,9 +64,9 @@ fi
 # host asks A, AAAA and MX: the MX is refused (exit 1), the addresses are the fake ones.
 run $T "${SOCKS[@]}" host "$WEB"
 ((RC == 1)) && RC=0
-check_re host-gets-fake-address "$WEB has address 198\.1[89]\."
+check_re host-gets-fake-address "$WEB has address 240\.([0-9]|1[0-5])\."
 run $T "${SOCKS[@]}" nslookup "$WEB"
-check_re nslookup-gets-fake-address "Address: 198\.1[89]\."
+check_re nslookup-gets-fake-address "Address: 240\.([0-9]|1[0-5])\."
 run $T "${SOCKS[@]}" node -e \
     "require('dns').resolve4('$WEB', (e, a) => { if (e) { console.log(e.code); process.exit(1); } console.log(a.join(' ')); })"
 check_re node-dns-resolve4-gets-fake-address "$FAKE4_RE"
@@ -81,12 +81,12 @@ check_re dig-tcp-address-works-through-proxy "$TOKEN"
 # nameserver (c-ares and Python check the source); also on a UDP socket the library
 # never saw created (inherited from a parent without the preload).
 run $T "${SOCKS[@]}" "$PY" "$LIBC_PROBE" udp_query -1 "$WEB"
-check_re python-stub-answer-from-nameserver "^198\.1[89]\.[0-9]+\.[0-9]+ from $SFY_CLIENT_DNS:53\$"
+check_re python-stub-answer-from-nameserver "^240\.([0-9]|1[0-5])\.[0-9]+\.[0-9]+ from $SFY_CLIENT_DNS:53\$"
 run $T "${IN_CLIENT[@]}" "$PY" -c "import socket, subprocess, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sys.exit(subprocess.run([*sys.argv[1:], str(s.fileno()), '$WEB'], pass_fds=[s.fileno()]).returncode)" \
     "$SOCKSIFY" -x "$PROXY" "$PY" "$LIBC_PROBE" udp_query
-check_re inherited-udp-socket-stub-answered "^198\.1[89]\.[0-9]+\.[0-9]+ from $SFY_CLIENT_DNS:53\$"
+check_re inherited-udp-socket-stub-answered "^240\.([0-9]|1[0-5])\.[0-9]+\.[0-9]+ from $SFY_CLIENT_DNS:53\$"
 
 # --- Paths through libc ----------------------------------------------------------
 run $T "${SOCKS[@]}" "$PY" "$LIBC_PROBE" gai_a "$WEB"
@@ -94,7 +94,7 @@ check_re getaddrinfo-a-gets-fake-address "$FAKE4_RE"
 GAI_ASYNC=$SFY_ROOT/build/tests/gai_async
 if [[ -x $GAI_ASYNC ]]; then
     run $T "${SOCKS[@]}" "$GAI_ASYNC" "$WEB"
-    check_re getaddrinfo-a-nowait-notifies "^rc=0 suspend=-?[0-9]+ error=0 notified=7 addr=198\.1[89]\."
+    check_re getaddrinfo-a-nowait-notifies "^rc=0 suspend=-?[0-9]+ error=0 notified=7 addr=240\.([0-9]|1[0-5])\."
 else
     fail getaddrinfo-a-nowait-notifies "$GAI_ASYNC not built (make build/tests/gai_async)"
 fi
@@ -117,7 +117,7 @@ else
 fi
 for fam in 4 6 0; do
     run $T "${SOCKS[@]}" "$PY" "$LIBC_PROBE" gai localhost. $fam
-    if ((RC == 0)) && [[ $OUT =~ ^(198\.1[89]\.|[0-9a-f]+:) ]] && ! client_dns_log_has localhost; then
+    if ((RC == 0)) && [[ $OUT =~ ^(240\.([0-9]|1[0-5])\.|[0-9a-f]+:) ]] && ! client_dns_log_has localhost; then
         pass "trailing-dot-hosts-name-faked-not-asked-family-$fam"
     else
         fail "trailing-dot-hosts-name-faked-not-asked-family-$fam" \

@@ -24,7 +24,7 @@ fi
 
 AUDIT=$SFY_TMP/audit.jsonl
 LAUNCH=("${SFY[@]}" --strict --direct '' --udp off -q --audit "$AUDIT" --timeout 3
-    --fake-net 198.18.128.0/17 --fake-net6 fd53:4f43:4b53:1::/96 --default-deny
+    --fake-net 240.0.128.0/17 --fake-net6 fd53:4f43:4b53:1::/96 --default-deny
     --allow '*.socks.test' --allow "$SFY_DEST4:$SFY_PORT_ECHO" --allow 127.0.0.1
     -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --)
 
@@ -40,7 +40,7 @@ declare -A VALUE=(
     [SOCKSIFY_LOG]=verbose
     [SOCKSIFY_SHM]=@copy
     [SOCKSIFY_DNS]=off
-    [SOCKSIFY_FAKE_NET]=198.19.0.0/16
+    [SOCKSIFY_FAKE_NET]=240.1.0.0/16
     [SOCKSIFY_FAKE_NET6]=fd53:4f43:4b53:2::/96
     [SOCKSIFY_FAKE_MIN_AGE]=nonsense
     [SOCKSIFY_STRICT]=0
@@ -99,7 +99,7 @@ probe() {
 probe baseline c none
 BASE=$LINE
 # (--strict: the names are in the supervisor's own table, not the job's shared one.)
-want='^table=no a=198\.18\.(1(2[89]|[3-9][0-9])|2[0-5][0-9])\.[0-9]+ aaaa=fd53:4f43:4b53:1::[0-9a-f:]+ name=ok ip=ok deny=EACCES raw=EACCES udp=EACCES loop=E[A-Z]+$'
+want='^table=no a=240\.0\.(1(2[89]|[3-9][0-9])|2[0-5][0-9])\.[0-9]+ aaaa=fd53:4f43:4b53:1::[0-9a-f:]+ name=ok ip=ok deny=EACCES raw=EACCES udp=EACCES loop=E[A-Z]+$'
 if [[ $BASE =~ $want && -z $ERR ]] && grep -q '"reason":"policy"' "$AUDIT" 2>/dev/null; then
     pass baseline-shows-every-setting
 else

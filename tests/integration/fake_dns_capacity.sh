@@ -19,7 +19,7 @@ TOKEN=$(token)
 URL=socks5h://$SFY_PROXY4:$SFY_PORT_DANTE
 SFY+=(-x "$URL")
 # Fake ranges wide enough for the counts below; never on any wire.
-WIDE=(--fake-net 100.64.0.0/10 --fake-net6 fd53:4f43:4b53::/96)
+WIDE=(--fake-net 240.0.0.0/10 --fake-net6 fd53:4f43:4b53::/96)
 DANTE_LOG=$SFY_LOG/danted.log
 
 # field KEY: the value of KEY=… in the last run's output.
@@ -43,13 +43,13 @@ else
     fail "check-shows-capacity" "$(why "expected --check to state 4194302 names")"
 fi
 run 20 "${IN_CLIENT[@]}" "$SOCKSIFY" --version
-check_out "version-shows-capacity" "fake-dns: 131070 names at once"
+check_out "version-shows-capacity" "fake-dns: 1048574 names at once"
 
 # --- A full range keeps names used within the minimum age ------------------------------
 
 # A /24 holds 254 names; the default minimum age (5 min) lets none of them go: further
 # new names fail with EAI_AGAIN and one log line, and the first names keep their addresses.
-run 60 "${SFY[@]}" --fake-net 198.18.0.0/24 -- "$PROBE_BIN" unique 300
+run 60 "${SFY[@]}" --fake-net 240.0.0.0/24 -- "$PROBE_BIN" unique 300
 if ((RC == 0)) && [[ $OUT == "resolved=254 fails=46 wrong=0 first_changed=0 first_error=Temporary failure in name resolution" ]] &&
     [[ $ERR == *"fake-DNS range full (254 names), none unused and idle for 5 min"* ]]; then
     pass "min-age-keeps-recent-names"
@@ -67,7 +67,7 @@ fi
 # never connected to, is given back and, asked again, gets an address that works.
 audit=$SFY_TMP/audit.jsonl
 dante_before=$(stat -c %s "$DANTE_LOG")
-run 120 "${SFY[@]}" --fake-net 198.18.0.0/24 --fake-min-age 0 -v --audit "$audit" -- \
+run 120 "${SFY[@]}" --fake-net 240.0.0.0/24 --fake-min-age 0 -v --audit "$audit" -- \
     "$PROBE_BIN" hold "$SFY_NAME_WEB6" "$SFY_PORT_HTTP" 5000 "$SFY_NAME_ECHO"
 dante_new=$(tail -c +"$((dante_before + 1))" "$DANTE_LOG")
 v6_connects=$(grep -c "tcp/connect \[: .* -> 2001:db8:2::10\.[0-9]* 2001:db8:2::10\.$SFY_PORT_HTTP" <<<"$dante_new" || true)

@@ -109,7 +109,7 @@ if [[ -n $(log_new client-dns | grep -E 'query\[' || true) ]]; then
 fi
 : >"$AUDIT"
 run $T "${ALLOW[@]}" "$PY" "$NAMES" lookup "${JUNK[@]}" "$SFY_NAME_WEB"
-if [[ $OUT == "$want"$'\n'"$SFY_NAME_WEB gai=0:198.18.0.1 ghbn=0/0:198.18.0.1" ]]; then
+if [[ $OUT == "$want"$'\n'"$SFY_NAME_WEB gai=0:240.0.0.1 ghbn=0/0:240.0.0.1" ]]; then
     pass junk-fails-as-without-socksify
 else
     fail junk-fails-as-without-socksify "$(why "expected libc's answers: $(oneline "$want"), then $SFY_NAME_WEB as the first fake address")"
@@ -122,7 +122,7 @@ NOT_HOSTS=(1.2.3.4.5 08.1.1.1 4294967296 203.0.113.256 foo.123 0x7f.0x100.1 1.2.
 run $T "${ALLOW[@]}" "$PY" "$NAMES" lookup "${NOT_HOSTS[@]}" "$SFY_NAME_WEB"
 want=""
 for n in "${NOT_HOSTS[@]}"; do want+="$n gai=$((-2)) ghbn=0/1"$'\n'; done
-want+="$SFY_NAME_WEB gai=0:198.18.0.1 ghbn=0/0:198.18.0.1"
+want+="$SFY_NAME_WEB gai=0:240.0.0.1 ghbn=0/0:240.0.0.1"
 if [[ $OUT == "$want" && -z $(log_new client-dns | grep -E 'query\[' || true) ]]; then
     pass mistyped-addresses-not-found
 else

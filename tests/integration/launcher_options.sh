@@ -104,8 +104,8 @@ expect_refusal bad_fake_net_small "bad --fake-net value '203.0.113.0/31'" \
     "$S" -x "$PROXY" --fake-net 203.0.113.0/31 true
 expect_refusal bad_fake_net_family "bad --fake-net value 'fd00::/96'" \
     "$S" -x "$PROXY" --fake-net=fd00::/96 true
-expect_refusal bad_fake_net_garbage "bad --fake-net value '198.18.0.0/x'" \
-    "$S" -x "$PROXY" --fake-net 198.18.0.0/x true
+expect_refusal bad_fake_net_garbage "bad --fake-net value '240.0.0.0/x'" \
+    "$S" -x "$PROXY" --fake-net 240.0.0.0/x true
 expect_refusal bad_fake_net6_wide "bad --fake-net6 value 'fd00::/64'" \
     "$S" -x "$PROXY" --fake-net6 fd00::/64 true
 expect_refusal bad_fake_net6_family "bad --fake-net6 value '203.0.113.0/24'" \
@@ -162,7 +162,7 @@ report help_lists_every_option "$why"
 
 # The defaults a user would otherwise have to look up in the source.
 why=
-for text in "default port 1080" "(default 10," "(default 198.18.0.0/15)" \
+for text in "default port 1080" "(default 10," "(default 240.0.0.0/12)" \
     "(default fd53:4f43:4b53::/96)" "(default on)" "remote for socks5h, local for socks5" \
     "--udp on|off"; do
     grep -qF -- "$text" "$T/out" || why="${why:+$why; }help lacks '$text'"

@@ -84,11 +84,11 @@ for form in "$SFY_DEST4." 0xcb.0.0x71.0xa 3405803786; do
     work "literal-$form" leak-literal "$PY" "$PROBE" echo "$form" 7 leak-literal
 done
 # DNS stubs around libc and resolver paths inside it (dns_stubs.sh has the details).
-work stub-dig-udp "198.1" dig +short "$SFY_NAME_WEB"
-work stub-dig-tcp "198.1" dig +short +tcp "$SFY_NAME_WEB"
-work stub-nslookup "Address: 198.1" nslookup "$SFY_NAME_WEB"
-work stub-node-resolve4 "198.1" node -e "require('dns').resolve4('$SFY_NAME_WEB', (e, a) => console.log(e ? e.code : a[0]))"
-work libc-getaddrinfo-a "198.1" "$PY" "$PROGRAMS/libc_dns_probe.py" gai_a "$SFY_NAME_WEB"
+work stub-dig-udp "240." dig +short "$SFY_NAME_WEB"
+work stub-dig-tcp "240." dig +short +tcp "$SFY_NAME_WEB"
+work stub-nslookup "Address: 240." nslookup "$SFY_NAME_WEB"
+work stub-node-resolve4 "240." node -e "require('dns').resolve4('$SFY_NAME_WEB', (e, a) => console.log(e ? e.code : a[0]))"
+work libc-getaddrinfo-a "240." "$PY" "$PROGRAMS/libc_dns_probe.py" gai_a "$SFY_NAME_WEB"
 work libc-rcmd-refused "rc=-1 errno=Permission denied" "$PY" "$PROGRAMS/libc_dns_probe.py" rcmd "$SFY_NAME_WEB"
 work libc-dunder-connect "$TOKEN" "$PY" "$PROGRAMS/libc_dns_probe.py" connect_alias "$SFY_DEST4" 80 /hello.txt
 

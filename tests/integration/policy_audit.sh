@@ -338,7 +338,7 @@ SUM=$SFY_TMP/summary.log
     done
     printf '{"time":"2026-11-27T00:00:04.000Z","pid":1,"program":"curl","kind":"connect","name":null,"address":"192.0.2.1","port":80,"proxy":null,"verdict":"deny","reason":"policy","ms":0}\n'
     printf 'this is not json\n'
-    printf '{"time":"2026-11-27T00:00:05.000Z","pid":2,"program":"dig","kind":"lookup","name":"a.test","address":"198.18.0.1","port":null,"proxy":null,"verdict":"allow","reason":"ok","ms":0}\n'
+    printf '{"time":"2026-11-27T00:00:05.000Z","pid":2,"program":"dig","kind":"lookup","name":"a.test","address":"240.0.0.1","port":null,"proxy":null,"verdict":"allow","reason":"ok","ms":0}\n'
     printf '{"kind":"connect","verdict":"allow"\n'
     printf '{"time":"2026-11-27T00:00:06.000Z","pid":1,"program":"curl","kind":"connect","name":"a.test","address":null,"port":443,"proxy":"198.51.100.1:1080","verdict":"error","reason":"ETIMEDOUT","ms":10000}\n'
 } >"$SUM"

@@ -20,7 +20,7 @@ DNSP=$PROGRAMS/dns_probe.py
 WEB=$SFY_NAME_WEB
 WEB6=$SFY_NAME_WEB6
 URL_WEB=http://$WEB/hello.txt
-FAKE4_RE='^198\.1[89]\.[0-9]+\.[0-9]+$'
+FAKE4_RE='^240\.([0-9]|1[0-5])\.[0-9]+\.[0-9]+$'
 
 declare -A PORT=([dante]=$SFY_PORT_DANTE [micro]=$SFY_PORT_MICRO)
 urlh() { printf 'socks5h://%s:%s' "$SFY_PROXY4" "${PORT[$1]}"; }
@@ -84,7 +84,7 @@ for proxy in dante micro; do
     id=$proxy
 
     run $T "${SFY[@]}" -x "$u" -- curl -sS -w '\nremote=%{remote_ip}\n' "$URL_WEB"
-    check_re "curl-$id" "$TOKEN.*remote=198\.1[89]\." "expected the token, fetched from a fake address"
+    check_re "curl-$id" "$TOKEN.*remote=240\.([0-9]|1[0-5])\." "expected the token, fetched from a fake address"
 
     run $T "${SFY[@]}" -x "$u" -- wget -q -O - "$URL_WEB"
     check_out_noleak "wget-$id" "$TOKEN"
@@ -103,7 +103,7 @@ for proxy in dante micro; do
     fi
 
     run $T "${SFY[@]}" -x "$u" -- node "$PROGRAMS/node_http.js" "$URL_WEB"
-    check_re "node-http-get-$id" "$TOKEN.*remote=198\.1[89]\." "expected the token, fetched from a fake address"
+    check_re "node-http-get-$id" "$TOKEN.*remote=240\.([0-9]|1[0-5])\." "expected the token, fetched from a fake address"
 
     rm -rf "$DIR/clone-$id"
     run 60 "${SFY[@]}" -x "$u" -- env GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null \
@@ -130,7 +130,7 @@ for proxy in dante micro; do
     # An IPv6-only name: AF_UNSPEC gives the IPv4 fake address, and the proxy, which
     # resolves the name itself, reaches the host over IPv6.
     run $T "${SFY[@]}" -x "$u" -- curl -sS -w '\nremote=%{remote_ip}\n' "http://$WEB6/hello.txt"
-    check_re "ipv6-only-name-curl-$id" "$TOKEN.*remote=198\.1[89]\." "expected the token via the IPv4 fake address"
+    check_re "ipv6-only-name-curl-$id" "$TOKEN.*remote=240\.([0-9]|1[0-5])\." "expected the token via the IPv4 fake address"
     run $T "${SFY[@]}" -x "$u" -- "$PY" "$DNSP" fetch6 "$WEB6" "$SFY_PORT_HTTP" /hello.txt
     check_re "ipv6-only-name-python-AF_INET6-$id" "^fd53:4f43:4b53:[0-9a-f:]+ $TOKEN$" \
         "expected the token via a fake IPv6 address"
@@ -160,12 +160,12 @@ check_out_noleak "no-scheme-is-remote-dns" "$TOKEN"
 u=$(urlh dante)
 run $T "${SFY[@]}" -x "$u" -- getent ahosts "$WEB"   # getaddrinfo(AF_UNSPEC): IPv4 only
 [[ $OUT != *:* ]] || RC=99
-check_re "getent-ahosts-fake-ipv4-only" "^198\.1[89]\.[0-9]+\.[0-9]+ +STREAM $WEB" \
+check_re "getent-ahosts-fake-ipv4-only" "^240\.([0-9]|1[0-5])\.[0-9]+\.[0-9]+ +STREAM $WEB" \
     "expected one fake IPv4 address for $WEB and no IPv6 one"
 run $T "${SFY[@]}" -x "$u" -- getent hosts "$WEB"   # gethostbyname2(AF_INET6) first
 check_re "getent-hosts-fake-ipv6" "^fd53:4f43:4b53:[0-9a-f:]+ +$WEB$" "expected a fake IPv6 address for $WEB"
 run $T "${SFY[@]}" -x "$u" -- getent ahostsv4 "$WEB6"
-check_re "getent-ahostsv4-ipv6-only-name" "^198\.1[89]\.[0-9]+\.[0-9]+ +STREAM $WEB6" \
+check_re "getent-ahostsv4-ipv6-only-name" "^240\.([0-9]|1[0-5])\.[0-9]+\.[0-9]+ +STREAM $WEB6" \
     "expected a fake IPv4 address even for the IPv6-only name"
 
 # Reverse lookups of fake addresses (made in another process of the tree) give the name.
@@ -178,14 +178,14 @@ for fam in 4 6; do
         "expected gethostbyaddr and getnameinfo to return $WEB"
 done
 # A fake address with no name behind it never goes anywhere.
-run $T "${SFY[@]}" -x "$u" -- "$PY" "$PROBE" errno 198.19.255.200 "$SFY_PORT_HTTP"
+run $T "${SFY[@]}" -x "$u" -- "$PY" "$PROBE" errno 240.15.255.200 "$SFY_PORT_HTTP"
 check_re "unassigned-fake-address-EHOSTUNREACH" "EHOSTUNREACH [0-9]+$"
 
 # /etc/hosts names and numeric hosts resolve as they always did.
 run $T "${SFY[@]}" -x "$u" -- "$PY" "$DNSP" gai localhost 4
 check_re "localhost-is-127.0.0.1" "^127\.0\.0\.1$"
 run $T "${SFY[@]}" -x "$u" -- "$PY" "$DNSP" gai localhost 0
-if ((RC == 0)) && [[ " $OUT " == *" 127.0.0.1 "* && $OUT != *198.1[89].* && $OUT != *fd53:* ]]; then
+if ((RC == 0)) && [[ " $OUT " == *" 127.0.0.1 "* && $OUT != *240.* && $OUT != *fd53:* ]]; then
     pass "localhost-unspec-from-hosts-file"
 else
     fail "localhost-unspec-from-hosts-file" "$(why "expected 127.0.0.1 and no fake address")"
@@ -266,7 +266,7 @@ run 20 "${IN_CLIENT[@]}" env LD_PRELOAD="$SFY_ROOT/build/lib/libsocksify.so" \
 first=$(awk 'NR == 1 {print $1}' <<<"$OUT")
 last=$(tail -1 <<<"$OUT")
 shm=$(sed -n 's/^shm=//p' <<<"$OUT")
-if ((RC == 0)) && [[ $first == 198.1[89].* && $first == "$last" ]]; then
+if ((RC == 0)) && [[ $first == 240.* && $first == "$last" ]]; then
     pass hand-preloaded-table-shared-across-exec
 else
     fail hand-preloaded-table-shared-across-exec "$(why "want one fake address twice")"

@@ -24,7 +24,7 @@ TOOL=$PROGRAMS/state_tool.py
 URL=socks5h://$SFY_PROXY4:$SFY_PORT_DANTE
 AUTH_URL=socks5h://$SFY_USER:$SFY_PASS@$SFY_PROXY4:$SFY_PORT_DANTE_AUTH
 WEB_URL=http://$SFY_NAME_WEB/hello.txt
-FAKE4_RE='^198\.1[89]\.[0-9]+\.[0-9]+$'
+FAKE4_RE='^240\.([0-9]|1[0-5])\.[0-9]+\.[0-9]+$'
 
 if ! id nobody >/dev/null 2>&1 || ! getent group nogroup >/dev/null; then
     skip all "no user nobody or group nogroup for the second user"
@@ -101,12 +101,12 @@ fi
 # --- A child with other fake ranges is refused, not given addresses outside them -----
 run $T "${SFY[@]}" -x "$URL" -- sh -c '
     "$0" one.example
-    for n in two three four five; do SOCKSIFY_FAKE_NET=198.18.0.0/30 "$0" $n.example; done
+    for n in two three four five; do SOCKSIFY_FAKE_NET=240.0.0.0/30 "$0" $n.example; done
     out=$(SOCKSIFY_FAKE_NET6=fd53:4f43:4b53::/120 getent ahostsv6 six.example)
     echo "six.example rc=$? ${out%% *}"' "$LOOK"
 bad=$(awk '$1 != "one.example" && $2 == "rc=0"' <<<"$OUT" | tr '\n' ' ')
 if [[ $(addr_of one.example "$OUT") =~ $FAKE4_RE && -z $bad && -z $(crashed "$OUT") ]] &&
-    [[ $ERR == *"SOCKSIFY_FAKE_NET is 198.18.0.0/30 here but 198.18.0.0/15"* ]] &&
+    [[ $ERR == *"SOCKSIFY_FAKE_NET is 240.0.0.0/30 here but 240.0.0.0/12"* ]] &&
     [[ $ERR == *"SOCKSIFY_FAKE_NET6 is fd53:4f43:4b53::/120 here but fd53:4f43:4b53::/96"* ]] &&
     grep -q '^five.example rc=2' <<<"$OUT"; then
     pass fake-net-mismatch-refused
@@ -239,7 +239,7 @@ fi
 
 # A process that already uses the table when its capacity is scribbled on still hands
 # out addresses of its own range only.
-run $T "${SFY[@]}" -x "$URL" --fake-net 198.18.0.0/24 -- "$PY" -c '
+run $T "${SFY[@]}" -x "$URL" --fake-net 240.0.0.0/24 -- "$PY" -c '
 import socket, subprocess, sys
 def look(name):
     try:
@@ -251,11 +251,11 @@ for field, value in (("capacity", "131072"), ("next", "300")):
     subprocess.run([sys.executable, sys.argv[1], "scribble", field, value], close_fds=False, check=True)
 look("b.example")' "$TOOL"
 b=$(addr_of b.example "$OUT")
-if ((RC == 0)) && [[ $(addr_of a.example "$OUT") =~ ^198\.18\.0\. && ( -z $b || $b =~ ^198\.18\.0\. ) ]] &&
+if ((RC == 0)) && [[ $(addr_of a.example "$OUT") =~ ^240\.0\.0\. && ( -z $b || $b =~ ^240\.0\.0\. ) ]] &&
     grep -q '^b.example rc=' <<<"$OUT"; then
     pass crafted-capacity-stays-in-own-range
 else
-    fail crafted-capacity-stays-in-own-range "$(why "want b.example refused or inside 198.18.0.0/24")"
+    fail crafted-capacity-stays-in-own-range "$(why "want b.example refused or inside 240.0.0.0/24")"
 fi
 
 finish

@@ -106,7 +106,7 @@ if ((HAVE_GO)); then
 
     # Go's resolver over TCP reaches the supervisor's nameserver too, never the real one.
     run $T "${SFY[@]}" -x "$DANTE" -- "$BIN/lookup-static" -tcp "$WEB"
-    check_out_noleak go-dns-over-tcp "198.18."
+    check_out_noleak go-dns-over-tcp "240.0."
 
     # One run, one table: glibc in a preloaded shell and Go's own resolver in a static
     # child give the name the same fake address, and both fetch through the proxy.

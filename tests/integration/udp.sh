@@ -173,7 +173,7 @@ run $T "${SFY[@]}" -x "$U4" -- "$PY" "$UDPP" echo "$SFY_NAME_ECHO" "$EP" "$tok"
 leaks=$(dns_leaks)
 relayed=0
 relayed_ok "$tok" && relayed=1
-if ((RC == 0 && relayed)) && [[ $OUT =~ ^$tok\ from\ ($(re "$SFY_DEST4")|198\.1[89]\.[0-9]+\.[0-9]+)\ $EP$ && -z $leaks ]]; then
+if ((RC == 0 && relayed)) && [[ $OUT =~ ^$tok\ from\ ($(re "$SFY_DEST4")|240\.([0-9]|1[0-5])\.[0-9]+\.[0-9]+)\ $EP$ && -z $leaks ]]; then
     pass "python-sendto-by-name"
 else
     fail "python-sendto-by-name" "$(why "expected the echo by name (client resolver saw: ${leaks:-nothing}; echo server saw from: ${SOURCES:-nothing})")"
@@ -183,7 +183,7 @@ run $T "${SFY[@]}" -x "$U4" -- "$PY" "$UDPP" cecho "$SFY_NAME_ECHO" "$EP" "$tok"
 leaks=$(dns_leaks)
 relayed=0
 relayed_ok "$tok" && relayed=1
-if ((RC == 0 && relayed)) && [[ $OUT =~ ^$tok\ peer\ 198\.1[89]\.[0-9]+\.[0-9]+\ $EP$ && -z $leaks ]]; then
+if ((RC == 0 && relayed)) && [[ $OUT =~ ^$tok\ peer\ 240\.([0-9]|1[0-5])\.[0-9]+\.[0-9]+\ $EP$ && -z $leaks ]]; then
     pass "python-connected-by-name"
 else
     fail "python-connected-by-name" "$(why "expected the echo on a socket connected to the fake address (client resolver saw: ${leaks:-nothing}; echo server saw from: ${SOURCES:-nothing})")"

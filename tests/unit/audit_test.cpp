@@ -79,7 +79,7 @@ TEST(AuditLogTest, OpenWriteAndPolice) {
     EXPECT_NE(fcntl(fd, F_GETFL) & O_APPEND, 0);
     EXPECT_NE(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
 
-    sockaddr_in web = v4("198.18.0.1", 80);
+    sockaddr_in web = v4("240.0.0.1", 80);
     AuditEvent allowed;
     allowed.name = "web.socks.test";
     allowed.port = 80;
@@ -89,7 +89,7 @@ TEST(AuditLogTest, OpenWriteAndPolice) {
 
     EXPECT_EQ(
         police(*cfg, reinterpret_cast<sockaddr*>(&web), "web.socks.test", AuditKind::kConnect), 0);
-    sockaddr_in web8 = v4("198.18.0.1", 8);
+    sockaddr_in web8 = v4("240.0.0.1", 8);
     EXPECT_EQ(
         police(*cfg, reinterpret_cast<sockaddr*>(&web8), "web.socks.test", AuditKind::kConnect),
         EACCES);

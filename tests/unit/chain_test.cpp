@@ -185,11 +185,11 @@ TEST(RouteTest, FirstMatchWinsNamesBeforeAddresses) {
         " 203.0.113.0/24=socks4://198.51.100.4 *=http://u:p@198.51.100.5:8080");
     ASSERT_TRUE(cfg.valid) << cfg.error;
     ASSERT_EQ(cfg.route_count, 4u);
-    auto fake = v4("198.18.0.1", 443);
+    auto fake = v4("240.0.0.1", 443);
     auto sa = reinterpret_cast<const sockaddr*>(&fake);
     EXPECT_EQ(find_route(cfg, sa, "abc.onion"), &cfg.routes[0]);
     EXPECT_EQ(find_route(cfg, sa, "web.test"), &cfg.routes[1]);
-    auto fake80 = v4("198.18.0.1", 80);
+    auto fake80 = v4("240.0.0.1", 80);
     EXPECT_EQ(find_route(cfg, reinterpret_cast<const sockaddr*>(&fake80), "web.test"),
               &cfg.routes[3]);
     // A fake address is judged by its name: the network rule never sees it.

@@ -514,9 +514,9 @@ TEST(DnsModeTest, Values) {
 
 TEST(FakeNetTest, Ipv4Ranges) {
     Cidr c;
-    EXPECT_EQ(parse_fake_net4("198.18.0.0/15", c), nullptr);
+    EXPECT_EQ(parse_fake_net4("240.0.0.0/12", c), nullptr);
     EXPECT_EQ(c.family, AF_INET);
-    EXPECT_EQ(c.prefix, 15);
+    EXPECT_EQ(c.prefix, 12);
     EXPECT_EQ(parse_fake_net4("203.0.113.0/30", c), nullptr);
     EXPECT_EQ(parse_fake_net4("203.0.113.0/1", c), nullptr);
     EXPECT_EQ(c.prefix, 1);
@@ -908,7 +908,7 @@ TEST_F(LoadConfigTest, DnsDefaultsFollowScheme) {
     Config cfg = load();
     ASSERT_TRUE(cfg.valid) << cfg.error;
     EXPECT_EQ(cfg.dns_mode, DnsMode::kRemote);
-    EXPECT_EQ(cidr_text(cfg.fake_net4), "198.18.0.0/15");
+    EXPECT_EQ(cidr_text(cfg.fake_net4), "240.0.0.0/12");
     EXPECT_EQ(cidr_text(cfg.fake_net6), "fd53:4f43:4b53::/96");
     EXPECT_FALSE(cfg.dns_tcp);
     EXPECT_EQ(cfg.suffix_count, 0u);
@@ -1006,7 +1006,7 @@ TEST_F(LoadConfigTest, EmptyScalarsMeanDefaults) {
     EXPECT_TRUE(cfg.pipeline);
     EXPECT_EQ(cfg.log_level, LogLevel::kError);
     EXPECT_EQ(cfg.dns_mode, DnsMode::kRemote);
-    EXPECT_EQ(cidr_text(cfg.fake_net4), "198.18.0.0/15");
+    EXPECT_EQ(cidr_text(cfg.fake_net4), "240.0.0.0/12");
     EXPECT_EQ(cidr_text(cfg.fake_net6), "fd53:4f43:4b53::/96");
     EXPECT_FALSE(cfg.dns_tcp);
     EXPECT_TRUE(cfg.udp);

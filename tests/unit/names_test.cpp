@@ -21,7 +21,7 @@ namespace {
 Config fake_config() {
     Config cfg;
     cfg.valid = true;
-    EXPECT_EQ(parse_cidr("198.18.0.0/15", cfg.fake_net4), nullptr);
+    EXPECT_EQ(parse_cidr("240.0.0.0/12", cfg.fake_net4), nullptr);
     EXPECT_EQ(parse_cidr("fd53:4f43:4b53::/96", cfg.fake_net6), nullptr);
     return cfg;
 }
@@ -45,15 +45,15 @@ TEST(Names, IndexToAddressAndBack) {
     sockaddr_storage s;
     socklen_t len = 0;
     fake_address(cfg, 0, AF_INET, s, len);
-    EXPECT_EQ(text_of(s), "198.18.0.1");
+    EXPECT_EQ(text_of(s), "240.0.0.1");
     EXPECT_EQ(len, sizeof(sockaddr_in));
     fake_address(cfg, 300, AF_INET, s, len);
-    EXPECT_EQ(text_of(s), "198.18.1.45");
+    EXPECT_EQ(text_of(s), "240.0.1.45");
     uint32_t index = 0;
     ASSERT_TRUE(fake_index_of(cfg, reinterpret_cast<sockaddr*>(&s), index));
     EXPECT_EQ(index, 300u);
-    fake_address(cfg, 131069, AF_INET, s, len);
-    EXPECT_EQ(text_of(s), "198.19.255.254");
+    fake_address(cfg, 1048573, AF_INET, s, len);
+    EXPECT_EQ(text_of(s), "240.15.255.254");
     fake_address(cfg, 300, AF_INET6, s, len);
     EXPECT_EQ(text_of(s), "fd53:4f43:4b53::12d");
     ASSERT_TRUE(fake_index_of(cfg, reinterpret_cast<sockaddr*>(&s), index));
@@ -64,7 +64,7 @@ TEST(Names, V4MappedFakeAddressIsRecognised) {
     Config cfg = fake_config();
     sockaddr_in6 in6{};
     in6.sin6_family = AF_INET6;
-    inet_pton(AF_INET6, "::ffff:198.18.0.5", &in6.sin6_addr);
+    inet_pton(AF_INET6, "::ffff:240.0.0.5", &in6.sin6_addr);
     uint32_t index = 0;
     ASSERT_TRUE(fake_index_of(cfg, reinterpret_cast<sockaddr*>(&in6), index));
     EXPECT_EQ(index, 4u);
@@ -73,7 +73,7 @@ TEST(Names, V4MappedFakeAddressIsRecognised) {
 TEST(Names, AddressesOutsideTheRangesAreNotFake) {
     Config cfg = fake_config();
     uint32_t index = 0;
-    for (const char* a : {"198.18.0.0", "198.20.0.1", "203.0.113.1", "198.19.255.255"}) {
+    for (const char* a : {"240.0.0.0", "240.16.0.1", "203.0.113.1", "240.15.255.255"}) {
         sockaddr_in in{};
         in.sin_family = AF_INET;
         inet_pton(AF_INET, a, &in.sin_addr);
@@ -87,7 +87,7 @@ TEST(Names, AddressesOutsideTheRangesAreNotFake) {
 
 TEST(Names, CapacityFollowsTheSmallerRange) {
     Config cfg = fake_config();
-    EXPECT_EQ(fake_capacity(cfg), 131070u);
+    EXPECT_EQ(fake_capacity(cfg), 1048574u);
     ASSERT_EQ(parse_cidr("203.0.113.0/24", cfg.fake_net4), nullptr);
     EXPECT_EQ(fake_capacity(cfg), 254u);
     // Up to a /8 (the old table stopped at 131,070 whatever the range).
@@ -99,6 +99,34 @@ TEST(Names, CapacityFollowsTheSmallerRange) {
     EXPECT_EQ(fake_capacity(cfg), kFakeDnsMaxCapacity);
     ASSERT_EQ(parse_cidr("fd00::/112", cfg.fake_net6), nullptr);
     EXPECT_EQ(fake_capacity(cfg), 65534u);
+}
+
+// The default ranges hold a million names at once (issue 19), and the IPv4 one is
+// unicast that no real destination uses: not multicast (programs treat it apart), not
+// carrier-grade NAT (tailnets), not private, not loopback, not the broadcast address.
+TEST(Names, DefaultRangesHoldAMillionNamesOfNoRealHost) {
+    Config cfg;
+    ASSERT_EQ(parse_fake_net4(kDefaultFakeNet, cfg.fake_net4), nullptr);
+    ASSERT_EQ(parse_fake_net6(kDefaultFakeNet6, cfg.fake_net6), nullptr);
+    EXPECT_GE(fake_capacity(cfg), 1000000u);
+    EXPECT_GE(128 - cfg.fake_net6.prefix, 32 - cfg.fake_net4.prefix);  // IPv6 as large
+    auto base = [](const Cidr& c) {
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        memcpy(&in.sin_addr, c.addr.data(), 4);
+        return in;
+    };
+    for (const char* real :
+         {"224.0.0.0/4", "100.64.0.0/10", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+          "127.0.0.0/8", "0.0.0.0/8", "169.254.0.0/16", "255.255.255.255/32"}) {
+        Cidr c;
+        ASSERT_EQ(parse_cidr(real, c), nullptr) << real;
+        sockaddr_in a = base(c), f = base(cfg.fake_net4);
+        // Two networks overlap when one holds the other's first address.
+        EXPECT_FALSE(cidr_contains(cfg.fake_net4, reinterpret_cast<sockaddr*>(&a)) ||
+                     cidr_contains(c, reinterpret_cast<sockaddr*>(&f)))
+            << kDefaultFakeNet << " overlaps " << real;
+    }
 }
 
 // Addresses far into a /8 map to their index and back.

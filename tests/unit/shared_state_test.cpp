@@ -67,7 +67,7 @@ TEST(StateRef, RefusesEverythingElse) {
 
 TEST(SharedHeader, StampedHeaderPasses) {
     Mem m;
-    Config cfg = ranges("198.18.0.0/15", "fd53:4f43:4b53::/96");
+    Config cfg = ranges("240.0.0.0/12", "fd53:4f43:4b53::/96");
     stamp_shared_state(m.p, cfg, "pw", 2);
     EXPECT_EQ(check_shared_header(m.p), nullptr);
     char why[200];
@@ -77,7 +77,7 @@ TEST(SharedHeader, StampedHeaderPasses) {
 }
 
 TEST(SharedHeader, CraftedHeadersRefused) {
-    Config cfg = ranges("198.18.0.0/15", "fd53:4f43:4b53::/96");
+    Config cfg = ranges("240.0.0.0/12", "fd53:4f43:4b53::/96");
     struct Case {
         const char* name;
         void (*craft)(SharedHeader&);
@@ -107,21 +107,21 @@ TEST(SharedHeader, CraftedHeadersRefused) {
 TEST(SharedHeader, OverlongPasswordNotStamped) {
     Mem m;
     std::string pw(kMaxCred + 1, 'x');
-    stamp_shared_state(m.p, ranges("198.18.0.0/15", "fd53:4f43:4b53::/96"), pw.data(), pw.size());
+    stamp_shared_state(m.p, ranges("240.0.0.0/12", "fd53:4f43:4b53::/96"), pw.data(), pw.size());
     EXPECT_EQ(m.h().pass_len, 0u);
 }
 
 TEST(SharedHeader, OtherFakeRangesRefused) {
     Mem m;
-    stamp_shared_state(m.p, ranges("198.18.0.0/15", "fd53:4f43:4b53::/96"), nullptr, 0);
+    stamp_shared_state(m.p, ranges("240.0.0.0/12", "fd53:4f43:4b53::/96"), nullptr, 0);
     char why[200];
     const char* r =
-        check_shared_ranges(m.p, ranges("198.18.0.0/30", "fd53:4f43:4b53::/96"), why, sizeof why);
+        check_shared_ranges(m.p, ranges("240.0.0.0/30", "fd53:4f43:4b53::/96"), why, sizeof why);
     ASSERT_NE(r, nullptr);
-    EXPECT_NE(std::string(r).find("SOCKSIFY_FAKE_NET is 198.18.0.0/30 here but 198.18.0.0/15"),
+    EXPECT_NE(std::string(r).find("SOCKSIFY_FAKE_NET is 240.0.0.0/30 here but 240.0.0.0/12"),
               std::string::npos)
         << r;
-    r = check_shared_ranges(m.p, ranges("198.18.0.0/15", "fd53:4f43:4b53::/112"), why, sizeof why);
+    r = check_shared_ranges(m.p, ranges("240.0.0.0/12", "fd53:4f43:4b53::/112"), why, sizeof why);
     ASSERT_NE(r, nullptr);
     EXPECT_NE(std::string(r).find("SOCKSIFY_FAKE_NET6"), std::string::npos) << r;
     r = check_shared_ranges(m.p, ranges("203.0.113.0/24", "fd53:4f43:4b53::/96"), why, sizeof why);
@@ -132,15 +132,15 @@ TEST(SharedHeader, OtherFakeRangesRefused) {
 // (the table's own bounds: fake_dns_test.cpp, ScribbledTableStaysInBounds).
 TEST(SharedHeaderBounds, CraftedCapacity) {
     Mem m;
-    stamp_shared_state(m.p, ranges("198.18.0.0/15", "fd53:4f43:4b53::/96"), nullptr, 0);
-    EXPECT_EQ(m.h().table_capacity, 131070u);
+    stamp_shared_state(m.p, ranges("240.0.0.0/12", "fd53:4f43:4b53::/96"), nullptr, 0);
+    EXPECT_EQ(m.h().table_capacity, 1048574u);
     EXPECT_EQ(check_shared_header(m.p), nullptr);
     m.h().table_capacity = kFakeDnsMaxCapacity + 1;
     EXPECT_NE(check_shared_header(m.p), nullptr);
 }
 
 TEST(CreateState, SealedPrivateInherited) {
-    Config cfg = ranges("198.18.0.0/15", "fd53:4f43:4b53::/96");
+    Config cfg = ranges("240.0.0.0/12", "fd53:4f43:4b53::/96");
     StateRef ref;
     int fd = create_state(cfg, "secret", 6, ref);
     ASSERT_GE(fd, 100);
@@ -149,7 +149,7 @@ TEST(CreateState, SealedPrivateInherited) {
     ASSERT_EQ(fstat(fd, &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600u);
     EXPECT_EQ(st.st_uid, geteuid());
-    EXPECT_EQ(st.st_size, static_cast<off_t>(shared_size(131070)));
+    EXPECT_EQ(st.st_size, static_cast<off_t>(shared_size(1048574)));
     EXPECT_EQ(ftruncate(fd, 4096), -1);  // sealed: nobody shrinks it under a mapping
     EXPECT_EQ(errno, EPERM);
     EXPECT_TRUE(state_fd_matches(fd, ref));
