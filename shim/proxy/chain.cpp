@@ -280,7 +280,8 @@ short Path::advance(int fd, int& domain, HandshakeResult& out, short ready) {
         if (int err = start_hop()) return fail(fd, domain, out, err);
     }
     for (;;) {
-        short events = hop_.advance(fd, out);
+        short events = hop_.advance(fd, out, ready);
+        ready = 0;  // what the wait reported is used: the next hop starts by sending
         if (events != 0) return events;
         if (out.err != 0) return fail(fd, domain, out, out.err);
         if (step_ == n_) return finish(out, 0);
@@ -290,6 +291,7 @@ short Path::advance(int fd, int& domain, HandshakeResult& out, short ready) {
 
 int run_path(int fd, int& domain, Path& path, HandshakeResult& out) {
     out.err = 0;
+    path.wait_before_reading();
     short ready = 0;
     for (;;) {
         short events = path.advance(fd, domain, out, ready);
