@@ -108,6 +108,7 @@ class Path {
     bool dynamic_ = false;
     bool connecting_ = false;
     bool fresh_ = false;  // the connect just said EINPROGRESS: nothing to look at yet
+    bool bound_ = false;  // the program bound the socket (a dynamic chain's replacement keeps it)
     bool done_ = false;
     int deferred_ = 0;  // a dynamic chain's first hop refused at once: handled in advance
     unsigned replacements_ = 0;
