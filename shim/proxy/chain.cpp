@@ -155,6 +155,10 @@ int Path::begin(int fd, int& domain) {
     replacements_ = 0;
     connecting_ = done_ = false;
     deferred_ = 0;
+    // Only a binding the program made goes to a replacement socket: after our connect
+    // the kernel's own port shows in getsockname too, and may be someone else's by
+    // then (EADDRINUSE). Asked only where a replacement can happen.
+    bound_ = dynamic_ && n_ > 1 && is_bound(fd);
     int err = connect_first(fd, domain);
     // A dynamic chain goes on without a first hop that refuses at once: in advance.
     if (err != 0 && dynamic_ && n_ > 1 && err != EISCONN && err != EALREADY) {
@@ -244,7 +248,7 @@ short Path::fail(int fd, int& domain, HandshakeResult& out, int err) {
     }
     --n_;
     write_via();
-    if (int e = replace_socket(fd, domain, true)) return finish(out, e);
+    if (int e = replace_socket(fd, domain, bound_)) return finish(out, e);
     ++replacements_;
     if (int e = connect_first(fd, domain)) return fail(fd, domain, out, e);
     return advance(fd, domain, out, 0);
@@ -280,7 +284,8 @@ short Path::advance(int fd, int& domain, HandshakeResult& out, short ready) {
         if (int err = start_hop()) return fail(fd, domain, out, err);
     }
     for (;;) {
-        short events = hop_.advance(fd, out);
+        short events = hop_.advance(fd, out, ready);
+        ready = 0;  // what the wait reported is used: the next hop starts by sending
         if (events != 0) return events;
         if (out.err != 0) return fail(fd, domain, out, out.err);
         if (step_ == n_) return finish(out, 0);
@@ -290,6 +295,7 @@ short Path::advance(int fd, int& domain, HandshakeResult& out, short ready) {
 
 int run_path(int fd, int& domain, Path& path, HandshakeResult& out) {
     out.err = 0;
+    path.wait_before_reading();
     short ready = 0;
     for (;;) {
         short events = path.advance(fd, domain, out, ready);

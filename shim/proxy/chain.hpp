@@ -70,6 +70,9 @@ class Path {
     // done: then out.err is the result. Past the deadline the caller ends it. ready: the
     // events a wait just reported for fd (0: unknown), which spares a poll of our own.
     short advance(int fd, int& domain, HandshakeResult& out, short ready = 0);
+    // For a driver that waits in poll between calls (run_path): each answer is waited
+    // for before it is read (Handshake::wait_before_reading).
+    void wait_before_reading() { hop_.wait_before_reading(); }
 
     const char* via() const { return via_; }  // "a > b > c", for log and audit lines
     // A chain's hops in use now (Config::hops indices; a dynamic chain's dead ones left
@@ -105,6 +108,7 @@ class Path {
     bool dynamic_ = false;
     bool connecting_ = false;
     bool fresh_ = false;  // the connect just said EINPROGRESS: nothing to look at yet
+    bool bound_ = false;  // the program bound the socket (a dynamic chain's replacement keeps it)
     bool done_ = false;
     int deferred_ = 0;  // a dynamic chain's first hop refused at once: handled in advance
     unsigned replacements_ = 0;

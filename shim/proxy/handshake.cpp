@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "protocol/status.hpp"
 #include "shim/real.hpp"
@@ -59,7 +60,9 @@ int encode_all(const proto::Request& request, const Credentials& creds, Handshak
 }  // namespace
 
 int Handshake::start(const proto::Request& request, const Credentials& creds, HandshakeMode mode) {
+    bool poll_first = poll_first_;  // the driver's, kept across hops
     *this = Handshake();
+    poll_first_ = poll_first;
     if (int err = encode_all(request, creds, mode, e_)) return err;
     auth_ = !creds.user.empty();
     pipelined_ = mode == HandshakeMode::kPipelined;
@@ -88,6 +91,7 @@ int Handshake::read_failed(const HandshakeResult& out, int err) const {
 // else the result (0 or an errno).
 int Handshake::phase_done(HandshakeResult& out) {
     const uint8_t* buf = out.storage;
+    size_t done = want_;
     switch (phase_) {
         case Phase::kMethod: {
             proto::MethodSelection sel;
@@ -136,34 +140,64 @@ int Handshake::phase_done(HandshakeResult& out) {
             return proto::reply_errno(static_cast<uint8_t>(out.reply.reply));
         }
     }
-    have_ = 0;
+    // The next answer starts with the bytes read past this one.
+    memmove(out.storage, out.storage + done, have_ - done);
+    have_ -= done;
     return -1;
 }
 
-short Handshake::advance(int fd, HandshakeResult& out) {
+// Bytes certain to follow the current answer before anything of the program's: with
+// everything sent at once, a server that accepts goes on to the authentication status
+// and the reply, whose prefix (kReplyPrefix) comes before any tunnelled byte. A server
+// that refuses closes instead, which a read reports as it is. Stepwise: nothing.
+size_t Handshake::read_ahead() const {
+    if (!pipelined_) return 0;
+    if (phase_ == Phase::kMethod) return (auth_ ? 2 : 0) + kReplyPrefix;
+    if (phase_ == Phase::kAuthStatus) return kReplyPrefix;
+    return 0;
+}
+
+short send_step(int fd, const uint8_t* bytes, size_t& sent, size_t end, int& err) {
+    while (sent < end) {
+        ssize_t n = real::send(fd, bytes + sent, end - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += static_cast<size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return POLLOUT;
+        } else {
+            err = n < 0 ? errno : ECONNABORTED;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+short Handshake::advance(int fd, HandshakeResult& out, short ready) {
     if (done_) return 0;
+    if ((ready & (POLLIN | POLLERR | POLLHUP)) != 0) readable_ = true;
     for (;;) {
-        while (sent_ < send_end_) {
-            ssize_t n = real::send(fd, e_.bytes + sent_, send_end_ - sent_, MSG_NOSIGNAL);
-            if (n > 0) {
-                sent_ += static_cast<size_t>(n);
-            } else if (n < 0 && errno == EINTR) {
-                continue;
-            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                return POLLOUT;
-            } else {
-                return finish(out, n < 0 ? errno : ECONNABORTED);
-            }
+        if (sent_ < send_end_) {
+            int err = 0;
+            short ev = send_step(fd, e_.bytes, sent_, send_end_, err);
+            if (ev < 0) return finish(out, err);
+            readable_ = false;  // the answer to what was just sent is not there yet
+            if (ev != 0) return ev;
         }
         while (have_ < want_) {
-            ssize_t n = real::recv(fd, out.storage + have_, want_ - have_, 0);
+            if (poll_first_ && !readable_) return POLLIN;
+            size_t ask = want_ - have_ + read_ahead();
+            ssize_t n = real::recv(fd, out.storage + have_, ask, 0);
             if (n > 0) {
                 have_ += static_cast<size_t>(n);
+                readable_ = static_cast<size_t>(n) == ask;  // short: nothing more is there
             } else if (n == 0) {
                 return finish(out, read_failed(out, ECONNABORTED));  // the proxy closed
             } else if (errno == EINTR) {
                 continue;
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                readable_ = false;
                 return POLLIN;
             } else {
                 return finish(out, read_failed(out, errno));
@@ -178,11 +212,13 @@ void run_handshake(int fd, const proto::Request& request, const Credentials& cre
                    HandshakeMode mode, const Deadline& deadline, HandshakeResult& out) {
     Handshake h;
     out.err = 0;
+    h.wait_before_reading();
     if ((out.err = h.start(request, creds, mode))) return;
+    short ready = 0;
     for (;;) {
-        short events = h.advance(fd, out);
+        short events = h.advance(fd, out, ready);
         if (events == 0) return;
-        if (int err = wait_for(fd, events, deadline)) {
+        if (int err = wait_for(fd, events, deadline, &ready)) {
             out.err = err;
             return;
         }

@@ -34,6 +34,12 @@ struct Encoded {
     size_t request = 0;
 };
 
+// The writing step of an exchange: bytes [sent, end) as far as fd takes them now
+// (MSG_NOSIGNAL: a vanished proxy is an errno, not SIGPIPE). Returns 0 when all are
+// sent, POLLOUT to wait, or -1 with err the errno for the program. Every exchange
+// (SOCKS5 here, SOCKS4 and HTTP in upstream.cpp) writes through it.
+short send_step(int fd, const uint8_t* bytes, size_t& sent, size_t end, int& err);
+
 // One hop's exchange as a state machine advanced from non-blocking I/O: the blocking
 // driver (run_handshake) and the readiness hooks (shim/proxy/pending.hpp) drive the same
 // steps, so there is one implementation. A SOCKS5 hop of a chain is one of these
@@ -45,9 +51,11 @@ class Handshake {
     int start(const proto::Request& request, const Credentials& creds, HandshakeMode mode);
     // Advances as far as fd allows now (never blocks, never reads past the reply).
     // Returns the poll events to wait for, or 0 when done: then out.err is the result.
-    short advance(int fd, HandshakeResult& out);
-    // For a driver that waits in poll between calls (after start): each answer is
-    // waited for before its first read, which would otherwise find nothing yet and
+    // ready: the events a wait just reported for fd (0: unknown).
+    short advance(int fd, HandshakeResult& out, short ready = 0);
+    // For a driver that waits in poll between calls (after start): an answer is
+    // waited for before it is read unless the last wait said readable or the last
+    // read filled all it asked for; a read first would mostly find nothing yet and
     // cost a call (issue 15). The readiness hooks' driver tries at once.
     void wait_before_reading() { poll_first_ = true; }
 
@@ -56,18 +64,21 @@ class Handshake {
     short finish(HandshakeResult& out, int err);
     int read_failed(const HandshakeResult& out, int err) const;
     int phase_done(HandshakeResult& out);
+    size_t read_ahead() const;
 
     Encoded e_;
     size_t sent_ = 0;
     size_t send_end_ = 0;
-    size_t have_ = 0;  // bytes of the current answer in out.storage
+    // Bytes of the current answer in out.storage; past want_: the next answers' first
+    // bytes, read with this one (read_ahead).
+    size_t have_ = 0;
     size_t want_ = 0;
     Phase phase_ = Phase::kMethod;
     bool auth_ = false;
     bool pipelined_ = false;
     bool done_ = false;
     bool poll_first_ = false;
-    bool entered_ = false;  // advance ran before: every later call follows a wait
+    bool readable_ = false;  // the last wait said readable, or the last read was full
 };
 
 // Runs the exchange under the deadline alone. The pipelined mode is only for servers

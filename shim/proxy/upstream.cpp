@@ -51,7 +51,7 @@ size_t encode_http(const Hop& hop, const Target& target, std::span<uint8_t> out,
 int HopExchange::start(const Hop& hop, const proto::Request& request) {
     kind_ = hop.kind;
     text_ = hop.text;
-    done_ = false;
+    done_ = readable_ = false;
     out_len_ = sent_ = have_ = 0;
     if (kind_ == ProxyKind::kSocks5)
         return socks5_.start(request, hop.creds,
@@ -71,23 +71,21 @@ short HopExchange::finish(HandshakeResult& out, int err) {
     return 0;
 }
 
-short HopExchange::advance(int fd, HandshakeResult& out) {
+short HopExchange::advance(int fd, HandshakeResult& out, short ready) {
     if (done_) return 0;
-    if (kind_ == ProxyKind::kSocks5) return socks5_.advance(fd, out);
-    while (sent_ < out_len_) {
-        ssize_t n = real::send(fd, out_ + sent_, out_len_ - sent_, MSG_NOSIGNAL);
-        if (n > 0) {
-            sent_ += static_cast<size_t>(n);
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return POLLOUT;
-        } else {
-            return finish(out, n < 0 ? errno : ECONNABORTED);
-        }
+    if (kind_ == ProxyKind::kSocks5) return socks5_.advance(fd, out, ready);
+    if ((ready & (POLLIN | POLLERR | POLLHUP)) != 0) readable_ = true;
+    if (sent_ < out_len_) {
+        int err = 0;
+        short ev = send_step(fd, out_, sent_, out_len_, err);
+        if (ev < 0) return finish(out, err);
+        readable_ = false;  // the answer is not there yet
+        if (ev != 0) return ev;
     }
+    if (poll_first_ && !readable_) return POLLIN;
     short ev = kind_ == ProxyKind::kHttp ? advance_http(fd, out) : advance_socks4(fd, out);
     if (ev == 0) done_ = true;
+    readable_ = false;  // a wait comes next, or the end
     return ev;
 }
 
@@ -95,12 +93,14 @@ int run_hop(int fd, const Hop& hop, const Target& target, const Deadline& deadli
             HandshakeResult& result) {
     HopExchange x;
     result.err = 0;
+    x.wait_before_reading();
     if ((result.err = x.start(hop, proto::Request{proto::Command::kConnect, target})))
         return result.err;
+    short ready = 0;
     for (;;) {
-        short events = x.advance(fd, result);
+        short events = x.advance(fd, result, ready);
         if (events == 0) return result.err;
-        if (int err = wait_for(fd, events, deadline)) return result.err = err;
+        if (int err = wait_for(fd, events, deadline, &ready)) return result.err = err;
     }
 }
 

@@ -30,8 +30,15 @@ class HopExchange {
     // language. Returns 0 or the errno for the program (nothing is sent then).
     int start(const Hop& hop, const proto::Request& request);
     // Advances as far as fd allows now. Returns the poll events to wait for, or 0 when
-    // done: then out.err is the result (out.reply is filled for SOCKS5 only).
-    short advance(int fd, HandshakeResult& out);
+    // done: then out.err is the result (out.reply is filled for SOCKS5 only). ready: the
+    // events a wait just reported for fd (0: unknown).
+    short advance(int fd, HandshakeResult& out, short ready = 0);
+    // For a driver that waits in poll between calls: as Handshake::wait_before_reading,
+    // for every hop this exchange runs.
+    void wait_before_reading() {
+        poll_first_ = true;
+        socks5_.wait_before_reading();
+    }
 
   private:
     short advance_socks4(int fd, HandshakeResult& out);
@@ -44,6 +51,8 @@ class HopExchange {
     ProxyKind kind_ = ProxyKind::kSocks5;
     const char* text_ = "";
     bool done_ = false;
+    bool poll_first_ = false;
+    bool readable_ = false;  // as Handshake's
     Handshake socks5_;
     uint8_t out_[kMaxOut];  // the SOCKS4 or HTTP request
     size_t out_len_ = 0;

@@ -62,11 +62,11 @@ per_conn() {
     WAITS=$(awk -v a="$a_wait" -v b="$b_wait" -v d=$((N2 - N1)) 'BEGIN { printf "%.1f", (b - a) / d }')
 }
 
-# check NAME BOUND PROXY-URL HOST [LAUNCHER OPTION...]: connections through the
-# launcher cost at most BOUND calls besides the waiting ones.
+# check NAME FIXED WAITS PROXY-URL HOST [LAUNCHER OPTION...]: connections through the
+# launcher cost at most FIXED calls besides the waiting ones, and at most WAITS of those.
 check() {
-    local name=$1 bound=$2 url=$3 host=$4
-    shift 4
+    local name=$1 bound=$2 wait_bound=$3 url=$4 host=$5
+    shift 5
     local sfy=("$SOCKSIFY" -q "$@" -x "$url" --)
     # Learn the proxy first (a run of its own, not measured).
     run "$T" "${IN_CLIENT[@]}" "${sfy[@]}" "$CONNRATE" "$host" "$SFY_PORT_ECHO" 1
@@ -75,8 +75,8 @@ check() {
         return
     fi
     per_conn "$name" "${sfy[@]}" "$CONNRATE" "$host" "$SFY_PORT_ECHO" @N@ || return
-    local line="$FIXED calls + $WAITS waiting per connection (bounds $bound + $WAIT_BOUND; a client speaking SOCKS5 itself: $LIMIT_FIXED + $LIMIT_WAITS)"
-    if awk -v v="$FIXED" -v b="$bound" -v w="$WAITS" -v wb="$WAIT_BOUND" \
+    local line="$FIXED calls + $WAITS waiting per connection (bounds $bound + $wait_bound; a client speaking SOCKS5 itself: $LIMIT_FIXED + $LIMIT_WAITS)"
+    if awk -v v="$FIXED" -v b="$bound" -v w="$WAITS" -v wb="$wait_bound" \
         'BEGIN { exit !(v <= b && w <= wb) }'; then
         pass "$name: $line"
     else
@@ -93,23 +93,32 @@ if per_conn limit "$CONNRATE" "$SFY_DEST4" "$SFY_PORT_ECHO" @N@ "$SFY_PROXY4" "$
     pass "limit: $FIXED calls + $WAITS waiting per connection"
 fi
 
-# The waiting calls of a blocking program's connection, by structure: one poll for the
-# connect to the proxy, and per answer (method, reply) at most a read that finds it not
-# there yet and the poll that waits for it. How many of those happen depends on the
-# proxy's timing, so only the structural maximum is a bound.
-WAIT_BOUND=5
 DANTE=socks5://$SFY_PROXY4:$SFY_PORT_DANTE
 DANTE_H=socks5h://$SFY_PROXY4:$SFY_PORT_DANTE
+DANTE_AUTH=socks5://$SFY_USER:$SFY_PASS@$SFY_PROXY4:$SFY_PORT_DANTE_AUTH
 MICRO=socks5://$SFY_PROXY4:$SFY_PORT_MICRO
-# What one connection of a blocking program calls besides waiting, by IP, pipelined
-# (Dante keeps early bytes): socket, setsockopt (the program's), fstat (the socket()
-# hook's record), fstat (connect checks the record still names the socket), F_GETFL,
-# F_SETFL, connect, send, 3 recv (method, reply prefix, reply rest), F_SETFL, write,
-# read, close: 15. One message per round trip adds a send.
-check dante-ip 15 "$DANTE" "$SFY_DEST4"
-check dante-ip-stepwise 16 "$DANTE" "$SFY_DEST4" --no-pipeline
+MICRO_H=socks5h://$SFY_PROXY4:$SFY_PORT_MICRO
+MICRO_AUTH=socks5://$SFY_USER:$SFY_PASS@$SFY_PROXY4:$SFY_PORT_MICRO_AUTH
+# What one connection of a blocking program calls, by structure. Besides waiting:
+# socket, setsockopt (the program's), fstat (the socket() hook's record), fstat
+# (connect checks the record still names the socket), F_GETFL, F_SETFL, connect, one
+# send per round trip, one recv per answer (the method, the authentication status)
+# and two for the reply (its prefix gives its length; nothing past it is taken),
+# F_SETFL, write, read, close. Pipelined (Dante keeps early bytes), the method's recv
+# also takes what is certain to follow: the status and the reply prefix when they
+# are there. Waiting: a poll for the connect and one per answer the last read did not
+# bring along — never a read that finds nothing (the driver waits before reading).
+# By IP, pipelined: 14 when the reply came with the method, else 15.
+check dante-ip 15 3 "$DANTE" "$SFY_DEST4"
+check dante-ip-stepwise 16 3 "$DANTE" "$SFY_DEST4" --no-pipeline
 # By name: getaddrinfo answers from the fake range (/etc/hosts checked: one stat).
-check dante-name 16 "$DANTE_H" "$SFY_NAME_ECHO"
+check dante-name 16 3 "$DANTE_H" "$SFY_NAME_ECHO"
+check dante-name-stepwise 17 3 "$DANTE_H" "$SFY_NAME_ECHO" --no-pipeline
+# Username/password: one answer more (and stepwise one send more).
+check dante-auth 16 4 "$DANTE_AUTH" "$SFY_DEST4"
+check dante-auth-stepwise 18 4 "$DANTE_AUTH" "$SFY_DEST4" --no-pipeline
 # microsocks loses pipelined bytes: the launcher learns to go one step at a time.
-check micro-ip 16 "$MICRO" "$SFY_DEST4"
+check micro-ip 16 3 "$MICRO" "$SFY_DEST4"
+check micro-name 17 3 "$MICRO_H" "$SFY_NAME_ECHO"
+check micro-auth 18 4 "$MICRO_AUTH" "$SFY_DEST4"
 finish

@@ -3,7 +3,11 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -155,6 +159,74 @@ TEST(ChainUdpTest, LastHopSocks5GoesOnToConnect) {
     ASSERT_EQ(way.drawn(path), 2u);
     EXPECT_EQ(path[0], 0);
     EXPECT_EQ(path[1], 1);
+}
+
+// A loopback port nothing listens on (bound once, then closed), or a listener on one.
+uint16_t loopback_port(int* listener) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        return 0;
+    if (listener != nullptr && listen(s, 4) == 0) {
+        *listener = s;
+    } else {
+        close(s);
+    }
+    return ntohs(a.sin_port);
+}
+
+// A dynamic chain whose first hop refuses goes on to the next on a fresh socket. The
+// port the kernel gave the refused connect is not the program's binding: another
+// socket may hold it by then, and the fresh socket must not ask for it.
+TEST(ChainDynamicTest, ReplacementSocketDoesNotTakeTheKernelsPort) {
+    int live = -1;
+    uint16_t live_port = loopback_port(&live);
+    uint16_t dead_port = loopback_port(nullptr);
+    ASSERT_GE(live, 0);
+    ASSERT_NE(dead_port, 0);
+    Config cfg = load("socks5h://127.0.0.1:" + std::to_string(dead_port) +
+                          ",socks5h://127.0.0.1:" + std::to_string(live_port),
+                      "dynamic");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(fd, 0);
+    int domain = AF_INET;
+    proto::Request request{proto::Command::kConnect, proto::Address{}};
+    request.address.type = proto::AddrType::kIpv4;
+    request.address.ip = {203, 0, 113, 10};
+    request.address.port = 7;
+    Path way;
+    ASSERT_EQ(way.start(fd, domain, cfg, nullptr, request, false, Deadline::after_ms(3000)), 0);
+    pollfd p{fd, POLLOUT, 0};
+    ASSERT_EQ(poll(&p, 1, 2000), 1);  // refused (or refused already)
+    // Someone else takes the port the refused connect had.
+    sockaddr_in mine{};
+    socklen_t len = sizeof mine;
+    ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &len), 0);
+    int other = socket(AF_INET, SOCK_STREAM, 0);
+    bool taken =
+        mine.sin_port != 0 && bind(other, reinterpret_cast<sockaddr*>(&mine), sizeof mine) == 0;
+    HandshakeResult result;
+    short events = way.advance(fd, domain, result, p.revents);
+    for (int i = 0; i < 10 && events == POLLOUT; ++i) {
+        pollfd q{fd, POLLOUT, 0};
+        ASSERT_EQ(poll(&q, 1, 2000), 1);
+        events = way.advance(fd, domain, result, q.revents);
+    }
+    EXPECT_EQ(events, POLLIN) << "ended with " << strerror(result.err);  // greeting sent
+    EXPECT_EQ(way.replacements(), 1u);
+    pollfd l{live, POLLIN, 0};
+    int accepted = poll(&l, 1, 1000) == 1 ? accept(live, nullptr, nullptr) : -1;
+    EXPECT_GE(accepted, 0);  // the next hop was reached
+    if (!taken) GTEST_SKIP() << "the refused connect's port could not be taken";
+    if (accepted >= 0) close(accepted);
+    close(other);
+    close(fd);
+    close(live);
 }
 
 TEST(ChainUdpTest, PathToHopNeedsALaterHop) {

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "shim/io.hpp"
@@ -111,6 +113,50 @@ TEST_F(HandshakeTest, PipelinedUserPassOffersOnlyUserPass) {
     play({{cat({kGreetingUserPassOnly, kUserPass, kRequest}),
            cat({kSelUserPass, kAuthOk, kReplyOk})}});
     EXPECT_EQ(run(HandshakeMode::kPipelined, {"u", "pw"}).err, 0);
+}
+
+// Pipelined, the method read also takes the bytes certain to follow it (issue 15):
+// with every answer, the shortest replies RFC 1928 allows and the tunnel's first bytes
+// in one write, the tunnel's bytes are still the program's.
+class ReadAheadTest : public HandshakeTest,
+                      public ::testing::WithParamInterface<std::tuple<bool, size_t>> {};
+
+TEST_P(ReadAheadTest, NeverTakesTunnelBytes) {
+    auto [auth, name_len] = GetParam();
+    Bytes reply = {5, 0, 0, 3, static_cast<uint8_t>(name_len)};
+    reply.insert(reply.end(), name_len, 'n');
+    reply.insert(reply.end(), {0, 1});
+    Bytes answers = auth ? cat({kSelUserPass, kAuthOk, reply, {'h', 'i', '!'}})
+                         : cat({kSelNoAuth, reply, {'h', 'i', '!'}});
+    Bytes sent =
+        auth ? cat({kGreetingUserPassOnly, kUserPass, kRequest}) : cat({kGreetingNoAuth, kRequest});
+    play({{sent, answers}});
+    HandshakeResult r =
+        auth ? run(HandshakeMode::kPipelined, {"u", "pw"}) : run(HandshakeMode::kPipelined);
+    EXPECT_EQ(r.err, 0);
+    EXPECT_EQ(r.reply.bound.domain.size(), name_len);
+    peer_.join();
+    char buf[8] = {};
+    EXPECT_EQ(read(fds_[0], buf, sizeof buf), 3);
+    EXPECT_EQ(std::string(buf, 3), "hi!");
+}
+
+INSTANTIATE_TEST_SUITE_P(ShortReplies, ReadAheadTest,
+                         ::testing::Combine(::testing::Bool(), ::testing::Values(1, 2, 3)));
+
+// The blocking driver waits before reading; a reply that comes in pieces (a read
+// that brings less than it asked for) is waited for again, not spun on.
+TEST_F(HandshakeTest, ReplyInPiecesUnderTheBlockingDriver) {
+    play({{cat({kGreetingNoAuth, kRequest}), {5}},
+          {{}, {0}, 50},
+          {{}, {5, 0, 0}, 50},
+          {{}, {1, 198, 51, 100}, 50},
+          {{}, {1, 0, 80, 'x'}, 50}});
+    EXPECT_EQ(run(HandshakeMode::kPipelined).err, 0);
+    peer_.join();
+    char c = 0;
+    EXPECT_EQ(read(fds_[0], &c, 1), 1);
+    EXPECT_EQ(c, 'x');
 }
 
 TEST_F(HandshakeTest, StepwiseNoAuth) {
