@@ -156,7 +156,7 @@ test:
 	scripts/run-tests.sh
 
 # Everything the test scripts run, without running them.
-test-build: all $(UNIT) $(REPLAY) $(TEST_HELPERS) $(BUILD)/bench/connrate
+test-build: all $(UNIT) $(REPLAY) $(TEST_HELPERS) $(BUILD)/bench/connrate $(BUILD)/bench/peakrss
 
 bench: all $(BENCH) $(WAIT_COST) $(BUILD)/bench/connrate $(BUILD)/bench/udprate
 	$(BENCH) --benchmark_repetitions=$(BENCH_REPS) --benchmark_report_aggregates_only=true
