@@ -26,6 +26,7 @@
 
 #include "launcher/supervisor/dns_clients.hpp"
 #include "launcher/supervisor/notif.hpp"
+#include "launcher/supervisor/peer_names.hpp"
 #include "protocol/dns_message.hpp"
 #include "shim/address_form.hpp"
 #include "shim/audit.hpp"
@@ -241,6 +242,7 @@ Answer proxied_stream(int listener, const Call& c, TakenFd& t, const sockaddr_st
         if (int e = install_over(listener, c, t.local(), static_cast<int>(c.args[0])))
             return fail(e);
     }
+    note_proxied_peer(t.local(), dest, len);
     return done();
 }
 
