@@ -26,7 +26,7 @@ REPLY='reply "HTTP/1.0 200 OK\r\n"'
 capture_start
 
 # --- build (offline, as tests/integration/supervisor.sh does) --------------------------------
-export GOCACHE=$BIN/cache GOPATH=$BIN/path GOPROXY=off GOFLAGS= GO111MODULE=auto
+export GOCACHE=$BIN/cache GOPATH=$BIN/path GOPROXY=off GOFLAGS='' GO111MODULE=auto
 HAVE_GO=1
 if ! command -v go >/dev/null; then
     HAVE_GO=0
