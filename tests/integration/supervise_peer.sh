@@ -3,10 +3,11 @@
 # destination, as it would without a proxy (issue 13), not the proxy: Go's
 # conn.RemoteAddr() (filled by getpeername after connect) in a static and a cgo Go
 # client, by address and by name (the fake address the program resolved); a static C
-# client after connect, on a dup, in a forked child, with a buffer too short (truncated,
-# full length reported, nothing written past it) and an empty one, and after
-# connect(AF_UNSPEC) dissolved it (the kernel's ENOTCONN); under --strict a
-# libc program (python3, and the same C client dynamic). Through Dante and microsocks.
+# client after connect, on a dup, in a forked child, received over SCM_RIGHTS, with a
+# buffer too short (truncated, full length reported, nothing written past it) and an
+# empty one, and after connect(AF_UNSPEC) dissolved it (the kernel's ENOTCONN); under
+# --strict a libc program (python3, and the same C client dynamic); under --supervise
+# on the library's answer and the supervisor's agree. Through Dante and microsocks.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -91,8 +92,8 @@ fi
 # c_peer NAME ADDR-TEXT LEN HEX4: the probe's lines for a destination it connected to.
 c_peer() {
     local want
-    want=$(printf 'connect %s len %s\ndup %s len %s\nfork %s len %s\nshort %s %s kept\nzero %s\nunspec errno ENOTCONN' \
-        "$2" "$3" "$2" "$3" "$2" "$3" "$3" "$4" "$3")
+    want=$(printf 'connect %s len %s\ndup %s len %s\nfork %s len %s\nscm %s len %s\nshort %s %s kept\nzero %s\nunspec errno ENOTCONN' \
+        "$2" "$3" "$2" "$3" "$2" "$3" "$2" "$3" "$3" "$4" "$3")
     if ((RC == 0)) && [[ $OUT == "$want" ]]; then
         pass "$1"
     else
@@ -132,6 +133,21 @@ for host in sys.argv[1:]:
         fail "strict-python-getpeername-$name" "$(why "want the destination and the fake address '$resolved'")"
     fi
 done
+
+# --supervise on without --strict: the library proxies a libc program's connects itself
+# (its connect to the proxy continues under the filter) and answers getpeername from
+# its own record; the supervisor, which has none, lets the call through: they agree.
+run $T "${SFY[@]}" --supervise on -x "$DANTE" -- "$PY" -c "
+import os, socket
+s = socket.create_connection(('$WEB', $PORT), timeout=20)
+print(*s.getpeername(), *socket.socket(fileno=os.dup(s.fileno())).getpeername())
+"
+if ((RC == 0)) && [[ $OUT =~ ^(198\.1[89]\.[0-9.]+)\ $PORT\ (198\.1[89]\.[0-9.]+)\ $PORT$ &&
+    ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" ]]; then
+    pass supervise-on-libc-library-and-supervisor-agree
+else
+    fail supervise-on-libc-library-and-supervisor-agree "$(why "want the fake address twice")"
+fi
 
 capture_stop nothing-but-the-proxy-on-the-wire
 finish

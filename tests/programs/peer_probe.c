@@ -4,6 +4,7 @@
  *   connect ADDR    on the fd connect used
  *   dup ADDR        on a dup of it
  *   fork ADDR       in a forked child, on the inherited fd
+ *   scm ADDR        on the fd received back over an AF_UNIX socket pair (SCM_RIGHTS)
  *   short LEN HEX   with a 4-byte buffer: the length reported, the 4 bytes as hex, and
  *                   "kept" when the bytes after the buffer were left alone
  *   zero LEN        with a 0-byte buffer
@@ -20,6 +21,31 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+// fd sent over a socket pair and received again: a new fd of the same socket.
+static int passed(int fd) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return -1;
+    char byte = 'x', cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct iovec iov = {&byte, 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                       .msg_controllen = sizeof cbuf};
+    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (sendmsg(sv[0], &m, 0) != 1) return -1;
+    memset(cbuf, 0, sizeof cbuf);
+    m.msg_controllen = sizeof cbuf;
+    if (recvmsg(sv[1], &m, 0) != 1 || (c = CMSG_FIRSTHDR(&m)) == NULL) return -1;
+    int got;
+    memcpy(&got, CMSG_DATA(c), sizeof got);
+    close(sv[0]);
+    close(sv[1]);
+    return got;
+}
 
 static void show(const char* what, int fd) {
     struct sockaddr_storage ss;
@@ -72,6 +98,7 @@ int main(int argc, char** argv) {
     }
     int status = 0;
     waitpid(pid, &status, 0);
+    show("scm", passed(fd));
     unsigned char buf[16];
     memset(buf, 0xee, sizeof buf);
     socklen_t n = 4;
