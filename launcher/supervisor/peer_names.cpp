@@ -22,8 +22,10 @@ namespace {
 // oldest records (those sockets report the proxy again); closed ones are swept first.
 constexpr size_t kMaxNoted = 1 << 16;
 
+// An inet address as the kernel reports it (a record is ~100 bytes: the table's bound
+// is a few MB at most).
 struct Endpoint {
-    sockaddr_storage addr{};
+    sockaddr_in6 addr{};  // or a sockaddr_in
     socklen_t len = 0;
     bool operator==(const Endpoint& o) const {
         return len == o.len && std::memcmp(&addr, &o.addr, len) == 0;
@@ -68,8 +70,10 @@ Endpoint peer_form(const sockaddr_storage& a, socklen_t len) {
 bool kernel_view(int fd, Endpoint& peer, Endpoint& local) {
     peer.len = sizeof peer.addr;
     local.len = sizeof local.addr;
+    // An inet socket's addresses fit (a longer one would be truncated: no match).
     return getpeername(fd, reinterpret_cast<sockaddr*>(&peer.addr), &peer.len) == 0 &&
-           getsockname(fd, reinterpret_cast<sockaddr*>(&local.addr), &local.len) == 0;
+           getsockname(fd, reinterpret_cast<sockaddr*>(&local.addr), &local.len) == 0 &&
+           peer.len <= sizeof peer.addr && local.len <= sizeof local.addr;
 }
 
 // The inodes of the TCP sockets open in this network namespace (the program's).
@@ -136,7 +140,7 @@ void note_proxied_peer(int local, const sockaddr_storage& dest, socklen_t len) {
     if (g_noted.size() >= kMaxNoted && g_noted.count(st.st_ino) == 0) make_room();
     n.seq = ++g_seq;
     g_noted[st.st_ino] = n;
-    g_count.store(g_noted.size(), std::memory_order_relaxed);
+    g_count.store(g_noted.size());
 }
 
 size_t noted_peer_count() {
@@ -147,7 +151,7 @@ size_t noted_peer_count() {
 Answer on_getpeername(int listener, const Call& c) {
     // The common case costs nothing more than the trap: no proxied socket at all, or
     // not one of them (one readlink).
-    if (g_count.load(std::memory_order_relaxed) == 0) return proceed();
+    if (g_count.load() == 0) return proceed();
     int fd = static_cast<int>(c.args[0]);
     uint64_t addr = c.args[1];
     uint64_t len_at = c.args[2];
@@ -171,7 +175,7 @@ Answer on_getpeername(int listener, const Call& c) {
         std::lock_guard lock(g_mu);
         auto it = g_noted.find(ino);
         if (it != g_noted.end() && it->second.seq == n.seq) g_noted.erase(it);
-        g_count.store(g_noted.size(), std::memory_order_relaxed);
+        g_count.store(g_noted.size());
         return proceed();
     }
     // Bad pointers and a negative length: the kernel's own errors.
