@@ -167,6 +167,12 @@ int joined_fd(const char* path) {
     int fd = joined_fd(path);
     if (fd >= 0) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
     long rc = fd >= 0 ? raw_execveat_fd(fd, argv, environ) : raw_execve(path, argv, environ);
+    if (fd >= 0 && rc == -ENOENT) {
+        // A script: its interpreter opens it as /dev/fd/N, which needs N open. As
+        // fexecve of an fd without FD_CLOEXEC, the script then has it too.
+        (void)fcntl(fd, F_SETFD, 0);
+        rc = raw_execveat_fd(fd, argv, environ);
+    }
     int err = static_cast<int>(-rc);
     say(std::string("cannot run program '") + path + "': " + std::strerror(err));
     _exit(err == ENOENT ? kExitNotFound : kExitCannotRun);

@@ -104,6 +104,15 @@ if [[ -x $PROBE_BIN ]]; then
             else
                 fail "$mode-busybox-wget-by-name-joined" "$(why "expected the body, exit 0, no warning")"
             fi
+            # A script run by the static busybox: its interpreter reads it by /dev/fd.
+            printf '#!%s sh\nbusybox wget -q -O - %s\n' "$bb" "$URL" >"$BIN/bb-script"
+            chmod 755 "$BIN/bb-script"
+            run $T "${SFY[@]}" -x "$DANTE" -- "$PROBE_BIN" "$mode" "$BIN" bb-script
+            if [[ $OUT == *"$TOKEN"*"$mode exit 0"* && $ERR != *warning* && -z $(dns_leaks) ]]; then
+                pass "$mode-busybox-script-by-name-joined"
+            else
+                fail "$mode-busybox-script-by-name-joined" "$(why "expected the body, exit 0, no warning")"
+            fi
         fi
     done
 else
