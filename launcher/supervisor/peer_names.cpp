@@ -33,7 +33,6 @@ struct Endpoint {
 };
 
 struct Noted {
-    dev_t dev = 0;
     Endpoint dest;   // what getpeername answers
     Endpoint proxy;  // the kernel's peer and local address when noted: the record
     Endpoint local;  // holds only while the socket still reports both
@@ -121,13 +120,6 @@ ino_t socket_inode(pid_t pid, int fd) {
     return std::sscanf(link, "socket:[%lu]", &ino) == 1 ? static_cast<ino_t>(ino) : 0;
 }
 
-int write_task(pid_t pid, uint64_t addr, const void* data, size_t n) {
-    if (n == 0) return 0;
-    iovec local{const_cast<void*>(data), n};
-    iovec remote{reinterpret_cast<void*>(addr), n};
-    return process_vm_writev(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n) ? 0 : EFAULT;
-}
-
 }  // namespace
 
 void note_proxied_peer(int local, const sockaddr_storage& dest, socklen_t len) {
@@ -135,7 +127,6 @@ void note_proxied_peer(int local, const sockaddr_storage& dest, socklen_t len) {
     n.dest = peer_form(dest, len);
     struct stat st {};
     if (n.dest.len == 0 || fstat(local, &st) != 0 || !kernel_view(local, n.proxy, n.local)) return;
-    n.dev = st.st_dev;
     std::lock_guard lock(g_mu);
     if (g_noted.size() >= kMaxNoted && g_noted.count(st.st_ino) == 0) make_room();
     n.seq = ++g_seq;
@@ -165,13 +156,15 @@ Answer on_getpeername(int listener, const Call& c) {
         n = it->second;
     }
     TakenFd t;
-    if (int err = t.take(listener, c, fd)) return err == ESRCH ? gone() : proceed();
-    struct stat st {};
-    if (fstat(t.local(), &st) != 0 || st.st_ino != ino || st.st_dev != n.dev) return proceed();
+    if (int err = t.take(listener, c, fd, false)) return err == ESRCH ? gone() : proceed();
+    // The connection is known by its two ends (no two TCP sockets share both), so fd
+    // may even have been replaced since the readlink: only the one noted matches.
     Endpoint peer, local;
     if (!kernel_view(t.local(), peer, local) || !(peer == n.proxy) || !(local == n.local)) {
         // Not the connection noted (reset, dissolved, or another socket under a reused
-        // inode number): the record is stale.
+        // inode number): the record is stale — unless fd names another socket by now.
+        struct stat st {};
+        if (fstat(t.local(), &st) != 0 || st.st_ino != ino) return proceed();
         std::lock_guard lock(g_mu);
         auto it = g_noted.find(ino);
         if (it != g_noted.end() && it->second.seq == n.seq) g_noted.erase(it);
@@ -185,8 +178,11 @@ Answer on_getpeername(int listener, const Call& c) {
     if (!call_alive(listener, c.id)) return gone();  // the pid is still the caller's
     // As the kernel: the address truncated to the caller's buffer, the full length.
     auto full = static_cast<int>(n.dest.len);
-    if (write_task(c.pid, addr, &n.dest.addr, static_cast<size_t>(std::min(cap, full))) != 0 ||
-        write_task(c.pid, len_at, &full, sizeof full) != 0)
+    auto part = static_cast<size_t>(std::min(cap, full));
+    iovec from[2] = {{&n.dest.addr, part}, {&full, sizeof full}};
+    iovec to[2] = {{reinterpret_cast<void*>(addr), part},
+                   {reinterpret_cast<void*>(len_at), sizeof full}};
+    if (process_vm_writev(c.pid, from, 2, to, 2, 0) != static_cast<ssize_t>(part + sizeof full))
         return fail(EFAULT);
     return done(0);
 }
