@@ -10,6 +10,7 @@
 // As for the run's own program, the fd cannot go by SCM_RIGHTS: that sendmsg would trap.
 #include "launcher/supervise_join.hpp"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -138,8 +140,40 @@ long raw_execve(const char* path, char** argv, char** envp) {
 #endif
 }
 
+// execveat(fd, "", argv, environ, AT_EMPTY_PATH), by the instruction as raw_execve.
+long raw_execveat_fd(int fd, char** argv, char** envp) {
+    long ret = SYS_execveat;
+    register long r10 asm("r10") = reinterpret_cast<long>(envp);
+    register long r8 asm("r8") = AT_EMPTY_PATH;
+    asm volatile("syscall"
+                 : "+a"(ret)
+                 : "D"(static_cast<long>(fd)), "S"(""), "d"(argv), "r"(r10), "r"(r8)
+                 : "rcx", "r11", "memory");
+    return ret;
+}
+
+// The descriptor of a join by descriptor (PATH is kJoinFdPrefix N), or -1.
+int joined_fd(const char* path) {
+    size_t n = std::strlen(shim::kJoinFdPrefix);
+    if (std::strncmp(path, shim::kJoinFdPrefix, n) != 0 || path[n] == '\0') return -1;
+    char* end = nullptr;
+    long fd = std::strtol(path + n, &end, 10);
+    return *end == '\0' && fd >= 0 && fd <= INT32_MAX ? static_cast<int>(fd) : -1;
+}
+
 [[noreturn]] void exec_program(const char* path, char** argv) {
-    int err = static_cast<int>(-raw_execve(path, argv, environ));
+    // A program open as a descriptor the library kept open for us: run from it, and
+    // closed on the way (the program never sees it).
+    int fd = joined_fd(path);
+    if (fd >= 0) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    long rc = fd >= 0 ? raw_execveat_fd(fd, argv, environ) : raw_execve(path, argv, environ);
+    if (fd >= 0 && rc == -ENOENT) {
+        // A script: its interpreter opens it as /dev/fd/N, which needs N open. As
+        // fexecve of an fd without FD_CLOEXEC, the script then has it too.
+        (void)fcntl(fd, F_SETFD, 0);
+        rc = raw_execveat_fd(fd, argv, environ);
+    }
+    int err = static_cast<int>(-rc);
     say(std::string("cannot run program '") + path + "': " + std::strerror(err));
     _exit(err == ENOENT ? kExitNotFound : kExitCannotRun);
 }

@@ -6,13 +6,16 @@
 # (Dante takes ~100 ms per connection here). The bulk echo goes 64 KiB out and back
 # at a time (a full-duplex stream this size stalls in the world's echo path, with or
 # without socksify), so it is bound by round trips: it shows whether the supervisor
-# touches the data path, not the link's speed. Rounds alternate the variants; every
-# figure is the median of BENCH_RUNS rounds.
+# touches the data path, not the link's speed. Also what trapping getpeername costs a
+# libc program under --strict (build/bench/peercost: ns per call on a proxied socket,
+# which the supervisor answers, and a direct one, which it lets continue, against
+# getsockname, the same kernel work untrapped; and the preload alone). Rounds alternate
+# the variants; every figure is the median of BENCH_RUNS rounds.
 #
 # Usage (as root, in a running test world):
 #   SFY_WORLD_NAME=NAME scripts/world.sh start; SFY_WORLD_NAME=NAME scripts/bench-supervisor.sh
 # Environment: BENCH_RUNS (5), BENCH_CONNS connections per run (500), BENCH_BULK_MIB
-#   (16).
+#   (16), BENCH_PEER_CALLS getpeername calls per run (20000).
 set -euo pipefail
 
 BENCH_NAME=bench-supervisor
@@ -21,6 +24,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 bench_echo_setup
 SX=("${IN[@]}" build/bin/socksify -q -x "socks5://$SFY_PROXY4:$PORT")
 SX_ON=("${IN[@]}" build/bin/socksify -q --supervise on -x "socks5://$SFY_PROXY4:$PORT")
+PEER_CALLS=${BENCH_PEER_CALLS:-20000}
+make -s build/bench/peercost
+SX_STRICT=("${IN[@]}" build/bin/socksify -q --strict -x "socks5h://$SFY_PROXY4:$PORT")
 
 
 for ((r = 1; r <= RUNS; r++)); do
@@ -36,6 +42,12 @@ for ((r = 1; r <= RUNS; r++)); do
     add libc-preload "$(awk '{print $1}' <<<"$o")"
     o=$("${SX_ON[@]}" build/bench/connrate "$SFY_DEST4" "$SFY_PORT_ECHO" "$CONNS")
     add libc-preload-supervised "$(awk '{print $1}' <<<"$o")"
+    o=$("${SX_STRICT[@]}" build/bench/peercost "$SFY_DEST4" "$SFY_PORT_ECHO" "$PEER_CALLS")
+    for k in getpeername-proxied getpeername-direct getsockname; do
+        add "strict-$k-ns" "$(awk -v k="$k" '$1 == k {print $2}' <<<"$o")"
+    done
+    o=$("${SX[@]}" build/bench/peercost "$SFY_DEST4" "$SFY_PORT_ECHO" "$PEER_CALLS")
+    add preload-getpeername-proxied-ns "$(awk '$1 == "getpeername-proxied" {print $2}' <<<"$o")"
     echo "round $r done" >&2
 done
 
@@ -43,7 +55,8 @@ done
     echo "microsocks, $CONNS connections per run, $BULK MiB bulk, median of $RUNS"
     printf '%-26s %12s\n' variant median
     for k in go-supervised go-socks-itself go-supervised-bulk go-socks-itself-bulk libc-preload \
-        libc-preload-supervised; do
+        libc-preload-supervised strict-getpeername-proxied-ns strict-getpeername-direct-ns \
+        strict-getsockname-ns preload-getpeername-proxied-ns; do
         printf '%-26s %12s   (%s)\n' "$k" "$(median <<<"${results[$k]}")" "${results[$k]% }"
     done
     s=$(median <<<"${results[go-supervised]}")
@@ -55,4 +68,10 @@ done
     s=$(median <<<"${results[libc-preload-supervised]}")
     i=$(median <<<"${results[libc-preload]}")
     awk -v s="$s" -v i="$i" 'BEGIN {printf "libc conns/s ratio with/without supervisor: %.2f\n", s / i}'
+    g=$(median <<<"${results[strict-getsockname-ns]}")
+    for k in getpeername-proxied getpeername-direct; do
+        s=$(median <<<"${results[strict-$k-ns]}")
+        awk -v s="$s" -v g="$g" -v k="$k" \
+            'BEGIN {printf "--strict %s / getsockname: %.1fx (+%.0f ns per call)\n", k, s / g, s - g}'
+    done
 } | tee "$OUT/summary.txt"

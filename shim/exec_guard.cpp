@@ -199,10 +199,13 @@ bool joins(Blocker b) { return g_env.join_socket != nullptr && !(b && g_env.stri
 
 // Under --strict: EACCES after refuse() for a blocked program. Otherwise one warning
 // line, and the exec goes on. A program the run's supervisor covers or takes (join
-// non-null and set) is neither.
-int judge(const char* path, Blocker b, bool* join, ExecSite where = {}) {
+// non-null and set) is neither. fd >= 0: the program is the file open as fd.
+int judge(const char* path, Blocker b, bool* join, ExecSite where = {}, int fd = -1) {
     if (g_env.broken) return refuse(path, "strict mode could not be carried into it");
-    if (join != nullptr && joins(b) && (b ? b.supervisable : is_go_program(path, where))) {
+    if (join != nullptr && joins(b) &&
+        (b         ? b.supervisable
+         : fd >= 0 ? is_go_program_fd(fd)
+                   : is_go_program(path, where))) {
         *join = true;
         return 0;
     }
@@ -303,8 +306,8 @@ int exec_check(const char* path, ExecSite where, bool* join) {
     return judge(path, program_blocker(path, where), join, where);
 }
 
-int exec_check_fd(int fd, const char* shown, int cwd) {
-    return judge(shown, program_blocker_fd(fd, cwd), nullptr);
+int exec_check_fd(int fd, const char* shown, int cwd, bool* join) {
+    return judge(shown, program_blocker_fd(fd, cwd), join, {}, fd);
 }
 
 int exec_check_unfollowable(const char* path) {

@@ -75,8 +75,14 @@ inline constexpr size_t kJoinPrefix = 3;
 void join_prefix(const char* (&out)[kJoinPrefix]);
 
 // The same for a program open as fd (fexecve, execveat with AT_EMPTY_PATH); shown
-// names it in the messages.
-int exec_check_fd(int fd, const char* shown, int cwd = AT_FDCWD);
+// names it in the messages. With join: as exec_check's, the caller then execs the
+// launcher with kJoinFdPrefix and the number of a copy of fd that survives exec as PATH.
+int exec_check_fd(int fd, const char* shown, int cwd = AT_FDCWD, bool* join = nullptr);
+
+// PATH of a join by descriptor: "/proc/self/fd/N" (what the messages show); the
+// launcher runs the program with execveat(N, "", AT_EMPTY_PATH), so neither /proc nor
+// the file's name is needed, and closes N on the way.
+inline constexpr const char* kJoinFdPrefix = "/proc/self/fd/";
 
 // The same for a posix_spawn whose file actions (the directory the child will be in)
 // could not be followed: the program is unchecked.

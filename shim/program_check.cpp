@@ -367,6 +367,13 @@ bool is_go_program(const char* path, ExecSite where) {
     return go;
 }
 
+bool is_go_program_fd(int fd) {
+    // Opened anew: fd may be O_PATH, write-only or shared with an offset in use.
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    return is_go_program(path);
+}
+
 const char* supervision_reason(const char* path, ExecSite where) {
     Blocker b = program_blocker(path, where);
     if (b) return b.supervisable ? b.why : nullptr;  // setuid and the like: the warning stays

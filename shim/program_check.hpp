@@ -67,6 +67,9 @@ Blocker program_blocker_fd(int fd, int cwd = AT_FDCWD);
 // section: Go makes its network calls without libc, even when dynamically linked.
 bool is_go_program(const char* path, ExecSite where = {});
 
+// The same for a program open as fd (read through /proc/self/fd: false without /proc).
+bool is_go_program_fd(int fd);
+
 // Why the program at path needs the supervisor ("a Go program", "statically linked",
 // ...), or nullptr when the preload serves it or the supervisor cannot help.
 const char* supervision_reason(const char* path, ExecSite where = {});

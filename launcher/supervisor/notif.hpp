@@ -40,7 +40,8 @@ class TakenFd {
     TakenFd& operator=(const TakenFd&) = delete;
 
     // 0 or the errno the program should see (EBADF); ESRCH when the task is gone.
-    int take(int listener, const Call& c, int fd);
+    // shape: also read domain and type (ENOTSOCK for a non-socket).
+    int take(int listener, const Call& c, int fd, bool shape = true);
     int local() const { return local_; }
     int pidfd() const { return pidfd_; }
     int domain = 0;  // SO_DOMAIN, SO_TYPE of the socket (0 for a non-socket)

@@ -27,6 +27,7 @@
 
 #include "launcher/supervisor/dns_clients.hpp"
 #include "launcher/supervisor/notif.hpp"
+#include "launcher/supervisor/peer_names.hpp"
 #include "launcher/supervisor/udp_relay.hpp"
 #include "protocol/dns_message.hpp"
 #include "shim/address_form.hpp"
@@ -263,6 +264,7 @@ Answer proxied_stream(int listener, const Call& c, TakenFd& t, const sockaddr_st
         if (int e = install_over(listener, c, t.local(), static_cast<int>(c.args[0])))
             return fail(e);
     }
+    note_proxied_peer(t.local(), dest, len);
     return done();
 }
 
@@ -289,14 +291,14 @@ TakenFd::~TakenFd() {
     if (pidfd_ >= 0) close(pidfd_);
 }
 
-int TakenFd::take(int listener, const Call& c, int fd) {
+int TakenFd::take(int listener, const Call& c, int fd, bool shape) {
     pidfd_ = open_pidfd(c.pid);
     if (pidfd_ < 0) return ESRCH;
     // The pidfd is the trapping task's only while the call still waits.
     if (!call_alive(listener, c.id)) return ESRCH;
-    local_ = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd_, fd, 0));
+    local_ = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd_, fd, 0));  // FD_CLOEXEC set
     if (local_ < 0) return errno == ESRCH ? ESRCH : EBADF;
-    fcntl(local_, F_SETFD, FD_CLOEXEC);
+    if (!shape) return 0;
     socklen_t n = sizeof domain;
     if (getsockopt(local_, SOL_SOCKET, SO_DOMAIN, &domain, &n) != 0) return ENOTSOCK;
     n = sizeof type;

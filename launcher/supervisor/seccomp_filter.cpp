@@ -116,6 +116,9 @@ Filter build_filter(bool strict) {
     a.ret_if(SYS_connect, kNotify);
     a.ret_if(SYS_sendmsg, kNotify);
     a.ret_if(SYS_sendmmsg, kNotify);
+    // getpeername: a socket the supervisor connected through the proxy reports the
+    // destination (peer_names.hpp); any other continues to the kernel.
+    a.ret_if(SYS_getpeername, kNotify);
     a.jump_if(SYS_sendto, kSendto);
     if (strict) {
         a.jump_if(SYS_socket, kSocket);

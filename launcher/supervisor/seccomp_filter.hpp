@@ -16,7 +16,7 @@ struct Filter {
     size_t len = 0;
 };
 
-// x86_64: connect, sendmsg and sendmmsg always trap (the filter cannot read
+// x86_64: connect, sendmsg, sendmmsg and getpeername always trap (the filter cannot read
 // memory), sendto only with a non-NULL address. The i386 and x32 entry points of
 // the same calls (and i386 socketcall) are refused with EACCES: the supervisor
 // serves the x86_64 ABI only. Everything else is allowed.

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "launcher/supervisor/notif.hpp"
+#include "launcher/supervisor/peer_names.hpp"
 #include "launcher/supervisor/seccomp_filter.hpp"
 #include "shim/audit.hpp"
 #include "shim/dns/names.hpp"
@@ -117,7 +118,9 @@ class Supervisor {
             c.pid = static_cast<pid_t>(n->pid);
             c.nr = n->data.nr;
             for (int i = 0; i < 6; ++i) c.args[i] = n->data.args[i];
-            if (c.nr == SYS_socket || c.nr == SYS_socketpair) {
+            if (c.nr == SYS_getpeername) {
+                respond(c, on_getpeername(listener_, c));  // never waits
+            } else if (c.nr == SYS_socket || c.nr == SYS_socketpair) {
                 respond(c, on_refused_socket(c, cfg_));  // the filter refused it
             } else if (c.nr == SYS_connect || cfg_.strict) {
                 enqueue(c);  // may wait (a proxy; under --strict a blocking send)

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -93,8 +94,8 @@ int with_join(const char* path, char* const* argv, Run run) {
 }
 
 // A program named by fd: the path the fd was opened by in the messages and the audit
-// record (/proc/self/fd/N when /proc cannot say).
-int refusal_by_fd(int fd) {
+// record (/proc/self/fd/N when /proc cannot say). With join non-null: as refusal's.
+int refusal_by_fd(int fd, bool* join = nullptr) {
     int saved = errno;
     char link[64];
     std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
@@ -104,7 +105,7 @@ int refusal_by_fd(int fd) {
         shown[n] = '\0';
     else
         std::snprintf(shown, sizeof shown, "%s", link);
-    int err = exec_check_fd(fd, shown);
+    int err = exec_check_fd(fd, shown, AT_FDCWD, join);
     errno = saved;
     return err;
 }
@@ -225,8 +226,35 @@ SOCKSIFY_EXPORT int execlp(const char* file, const char* arg0, ...) {
     return execvp(file, argv);
 }
 
+namespace {
+
+// The launcher in the place of the program open as fd (exec_check_fd's join): it gets
+// a copy of fd that survives exec (fd may be close-on-exec) and runs the program from
+// it (kJoinFdPrefix). Returns only when the launcher could not be exec'd, with
+// exec_check_fd's verdict without the join: 0 (after the warning) or the errno.
+int join_by_fd(int fd, char* const argv[], char* const envp[]) {
+    int copy = real::fcntl(fd, F_DUPFD, 3);  // without FD_CLOEXEC
+    if (copy >= 0) {
+        char path[64];
+        std::snprintf(path, sizeof path, "%s%d", kJoinFdPrefix, copy);
+        with_join(path, argv, [&](const char* launcher, char* const* args) {
+            return checked_execve(launcher, args, envp);
+        });
+        int saved = errno;
+        real::close(copy);
+        errno = saved;
+    }
+    return refusal_by_fd(fd);
+}
+
+}  // namespace
+
 SOCKSIFY_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
-    if (int err = refusal_by_fd(fd)) return fail_errno(err);
+    bool join = false;
+    if (int err = refusal_by_fd(fd, &join)) return fail_errno(err);
+    if (join) {
+        if (int err = join_by_fd(fd, argv, envp)) return fail_errno(err);
+    }
     if (!exec_guard_on()) return real::fexecve(fd, argv, envp);
     return with_env(
         envp, [&](char* const* env) { return real::fexecve(fd, argv, env); }, fail_errno);
@@ -236,16 +264,36 @@ SOCKSIFY_EXPORT int execveat(int dirfd, const char* pathname, char* const argv[]
                              char* const envp[], int flags) {
     // The file the kernel will run: dirfd itself (AT_EMPTY_PATH), or pathname from dirfd.
     bool by_fd = (flags & AT_EMPTY_PATH) != 0 && pathname != nullptr && pathname[0] == '\0';
-    // The launcher can find pathname again only from the current directory.
+    // The launcher finds pathname again from the current directory; else (relative to
+    // dirfd, or not to be followed if a link) it gets the file open as a descriptor.
     Join j;
-    bool joinable = pathname != nullptr && (dirfd == AT_FDCWD || pathname[0] == '/') &&
-                    (flags & AT_SYMLINK_NOFOLLOW) == 0;
-    int err = by_fd                 ? refusal_by_fd(dirfd)
-              : pathname == nullptr ? 0
-                                    : refusal(pathname, false, ExecSite{dirfd, AT_FDCWD, flags},
-                                              joinable ? &j : nullptr);
+    bool fd_join = false;
+    bool by_path = pathname != nullptr && (dirfd == AT_FDCWD || pathname[0] == '/') &&
+                   (flags & AT_SYMLINK_NOFOLLOW) == 0;
+    int err = by_fd ? refusal_by_fd(dirfd, &fd_join)
+              : pathname == nullptr
+                  ? 0
+                  : refusal(pathname, false, ExecSite{dirfd, AT_FDCWD, flags}, &j);
     if (err != 0) return fail_errno(err);
-    if (j.join) return execve_or_join(j, j.path, argv, envp);
+    if (fd_join) {
+        if (int e = join_by_fd(dirfd, argv, envp)) return fail_errno(e);
+    } else if (j.join && by_path) {
+        return execve_or_join(j, j.path, argv, envp);
+    } else if (j.join) {
+        int saved = errno;
+        int nofollow = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? O_NOFOLLOW : 0;
+        int file = openat(dirfd, pathname, O_PATH | O_CLOEXEC | nofollow);
+        struct stat st {};
+        if (file >= 0 && (fstat(file, &st) != 0 || !S_ISREG(st.st_mode))) {
+            real::close(file);  // a link not to be followed: exec's own ELOOP
+            file = -1;
+        }
+        err = file >= 0 ? join_by_fd(file, argv, envp)
+                        : refusal(pathname, false, ExecSite{dirfd, AT_FDCWD, flags});
+        if (file >= 0) real::close(file);
+        errno = saved;
+        if (err != 0) return fail_errno(err);
+    }
     if (!exec_guard_on()) return real::execveat(dirfd, pathname, argv, envp, flags);
     return with_env(
         envp, [&](char* const* env) { return real::execveat(dirfd, pathname, argv, env, flags); },

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # When the supervisor runs (issue 13): in the default mode, programs the preload cannot
 # serve that a preloaded shell or make starts later in the run — a static Go client, a
-# cgo Go client, busybox-static wget, by name — go through the proxy under the run's
+# cgo Go client, busybox-static wget, by name; also started by fexecve or execveat from
+# a descriptor — go through the proxy under the run's
 # supervisor, share the run's fake-DNS table with curl and glibc, and are named in
 # the audit log; nothing else reaches the network. A setuid program keeps its
 # privileges in the default mode (and, where the filter covers it, a line says why
@@ -81,6 +82,42 @@ for px in "dante|$DANTE" "microsocks|$MICRO"; do
         fail "make-static-programs-by-name-${px%%|*}" "$(why "expected $want bodies, no DNS leak: leaks '$(dns_leaks)'")"
     fi
 done
+
+# A program started from a descriptor — fexecve, execveat relative to a directory fd,
+# execveat(fd, "", AT_EMPTY_PATH) — joins the same way: the static Go client and
+# busybox wget fetch by name through the proxy, with no warning and no DNS leak.
+PROBE_BIN=$SFY_ROOT/build/tests/exec_probe
+if [[ -x $PROBE_BIN ]]; then
+    for mode in fexecve execveat execveat-empty; do
+        run $T "${SFY[@]}" -x "$DANTE" -- "$PROBE_BIN" "$mode" "$BIN" httpget-static "$URL"
+        if [[ $OUT == *"$TOKEN"*"$mode exit 0"* && $ERR != *warning* && -z $(dns_leaks) ]]; then
+            pass "$mode-go-static-by-name-joined"
+        else
+            fail "$mode-go-static-by-name-joined" "$(why "expected the body, exit 0, no warning, no leak '$(dns_leaks)'")"
+        fi
+        if ((HAVE_BUSYBOX)); then
+            bb=$(readlink -f "$(command -v busybox)")
+            run $T "${SFY[@]}" -x "$MICRO" -- "$PROBE_BIN" "$mode" "$(dirname "$bb")" \
+                "$(basename "$bb")" wget -q -O - "$URL"
+            if [[ $OUT == *"$TOKEN"*"$mode exit 0"* && $ERR != *warning* && -z $(dns_leaks) ]]; then
+                pass "$mode-busybox-wget-by-name-joined"
+            else
+                fail "$mode-busybox-wget-by-name-joined" "$(why "expected the body, exit 0, no warning")"
+            fi
+            # A script run by the static busybox: its interpreter reads it by /dev/fd.
+            printf '#!%s sh\nbusybox wget -q -O - %s\n' "$bb" "$URL" >"$BIN/bb-script"
+            chmod 755 "$BIN/bb-script"
+            run $T "${SFY[@]}" -x "$DANTE" -- "$PROBE_BIN" "$mode" "$BIN" bb-script
+            if [[ $OUT == *"$TOKEN"*"$mode exit 0"* && $ERR != *warning* && -z $(dns_leaks) ]]; then
+                pass "$mode-busybox-script-by-name-joined"
+            else
+                fail "$mode-busybox-script-by-name-joined" "$(why "expected the body, exit 0, no warning")"
+            fi
+        fi
+    done
+else
+    fail exec-by-fd "$PROBE_BIN not built (make build/tests/exec_probe)"
+fi
 
 # Under --strict every process of the run is under the filter from the first exec
 # (strict_kernel.sh): a cgo and a static Go program started by the shell are both

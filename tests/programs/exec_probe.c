@@ -1,4 +1,5 @@
-// Starts DIR/NAME one way, for static_check.sh: exec_probe MODE DIR NAME.
+// Starts DIR/NAME one way, for static_check.sh and supervise_tree.sh:
+// exec_probe MODE DIR NAME [ARG...] (ARGs follow NAME in the program's argv).
 //   spawn-chdir    posix_spawn("./NAME") with a chdir(DIR) file action
 //   spawnp-chdir   posix_spawnp("NAME"), PATH=".", with a chdir(DIR) file action
 //   spawn-fchdir   posix_spawn("./NAME") with an fchdir(open(DIR)) file action
@@ -7,6 +8,7 @@
 //   syscall-execveat  syscall(SYS_execveat, open(DIR), "NAME", ..., 0)
 //   execveat          execveat(open(DIR), "NAME", ..., 0)
 //   fexecve           fexecve(open("DIR/NAME", O_PATH), ...)
+//   execveat-empty    execveat(open("DIR/NAME", O_RDONLY), "", ..., AT_EMPTY_PATH)
 // Prints one line: "MODE EACCES" when refused with EACCES, "MODE exit N" when the
 // program ran and exited, "MODE errno N" for another failure. The exec modes run in a
 // forked child, which reports a failed exec as exit 100 + errno.
@@ -36,6 +38,8 @@ static int report(const char* mode, int status) {
     return 0;
 }
 
+static char** program_argv;  // NAME ARG... NULL
+
 static int spawn(const char* mode, const char* dir, const char* name) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -57,7 +61,7 @@ static int spawn(const char* mode, const char* dir, const char* name) {
         file = name;
         fn = posix_spawnp;
     }
-    char* argv[] = {(char*)name, NULL};
+    char** argv = program_argv;
     pid_t pid;
     fflush(stdout);
     int err = fn(&pid, file, &fa, NULL, argv, environ);
@@ -71,7 +75,7 @@ static int spawn(const char* mode, const char* dir, const char* name) {
 static void exec_in_child(const char* mode, const char* dir, const char* name) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    char* argv[] = {(char*)name, NULL};
+    char** argv = program_argv;
     if (strcmp(mode, "syscall-execve") == 0) {
         syscall(SYS_execve, path, argv, environ);
     } else if (strcmp(mode, "syscall-execveat") == 0 || strcmp(mode, "execveat") == 0) {
@@ -85,6 +89,10 @@ static void exec_in_child(const char* mode, const char* dir, const char* name) {
         int fd = open(path, O_PATH | O_CLOEXEC);
         if (fd < 0) _exit(100 + errno);
         fexecve(fd, argv, environ);
+    } else if (strcmp(mode, "execveat-empty") == 0) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) _exit(100 + errno);
+        execveat(fd, "", argv, environ, AT_EMPTY_PATH);
     } else {
         _exit(99);
     }
@@ -92,10 +100,11 @@ static void exec_in_child(const char* mode, const char* dir, const char* name) {
 }
 
 int main(int argc, char** argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: exec_probe MODE DIR NAME\n");
+    if (argc < 4) {
+        fprintf(stderr, "usage: exec_probe MODE DIR NAME [ARG...]\n");
         return 2;
     }
+    program_argv = argv + 3;
     const char* mode = argv[1];
     if (strncmp(mode, "spawn", 5) == 0) return spawn(mode, argv[2], argv[3]);
     fflush(stdout);

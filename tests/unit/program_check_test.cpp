@@ -466,6 +466,31 @@ TEST_F(GoCheckTest, AGoSectionMakesAGoProgramWhereverItIs) {
     EXPECT_FALSE(is_go_program("/bin/sh"));
 }
 
+// fexecve and execveat(AT_EMPTY_PATH) join a Go program named by an fd: readable,
+// O_PATH or write-only alike (read again through /proc), the fd's offset untouched.
+TEST_F(GoCheckTest, AGoProgramOpenAsAnFd) {
+    std::string go = with_sections("gofd", 40, 5, ".go.buildinfo", 1);
+    for (int flags : {O_RDONLY, O_PATH, O_RDWR}) {
+        int fd = open(go.c_str(), flags | O_CLOEXEC);
+        ASSERT_GE(fd, 0);
+        bool seekable = flags != O_PATH;
+        if (seekable) {
+            ASSERT_EQ(lseek(fd, 7, SEEK_SET), 7);
+        }
+        EXPECT_TRUE(is_go_program_fd(fd)) << flags;
+        if (seekable) {
+            EXPECT_EQ(lseek(fd, 0, SEEK_CUR), 7);
+        }
+        close(fd);
+    }
+    int plain = open(dynamic_elf("plainfd").c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(plain, 0);
+    EXPECT_FALSE(is_go_program_fd(plain));
+    close(plain);
+    EXPECT_FALSE(is_go_program_fd(-1));
+    EXPECT_FALSE(is_go_program_fd(999999));
+}
+
 TEST_F(GoCheckTest, WhatTheSupervisorTakes) {
     // Static, the other class and another loader: the supervisor serves them.
     EXPECT_TRUE(program_blocker(static_elf("static").c_str()).supervisable);
