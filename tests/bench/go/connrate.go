@@ -104,5 +104,5 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	fmt.Printf("%.1f MiB/s\n", float64(*bulk)/time.Since(start).Seconds())
+	fmt.Printf("%.3f MiB/s\n", float64(*bulk)/time.Since(start).Seconds())
 }
