@@ -242,3 +242,7 @@ capture_stop() {
         fail "$1" "$(oneline "${bad:-no packets captured}")"
     fi
 }
+
+# A fake address of the default ranges (240.0.0.0/12, fd53:4f43:4b53::/96): one place
+# for the scripts that check an answer came from the fake-DNS table.
+is_fake() { [[ $1 =~ ^240\.([0-9]|1[0-5])\. || $1 == fd53:4f43:4b53::* ]]; }

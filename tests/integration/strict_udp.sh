@@ -94,7 +94,7 @@ relayed c-sendmmsg "msg-3 from $SFY_DEST4" "msg-3" "$MMSG" "$SFY_DEST4" "$EP" 4
 # dig's own UDP query: answered by the supervisor from its table (a fake address), not
 # by any nameserver.
 run $T "${STRICT[@]}" -- dig +notcp +short +tries=1 +time=5 "@$SFY_DEST4" "$SFY_NAME_WEB"
-if ((RC == 0)) && [[ $OUT =~ ^198\.(1[89])\. ]] && [[ -z $(log_new proxy-dns) ]]; then
+if ((RC == 0)) && is_fake "$OUT" && [[ -z $(log_new proxy-dns) ]]; then
     pass dig-udp-answered-by-the-supervisor
 else
     fail dig-udp-answered-by-the-supervisor "$(why "expected a fake address")"
