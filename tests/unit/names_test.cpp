@@ -102,8 +102,9 @@ TEST(Names, CapacityFollowsTheSmallerRange) {
 }
 
 // The default ranges hold a million names at once (issue 19), and the IPv4 one is
-// unicast that no real destination uses: not multicast (programs treat it apart), not
-// carrier-grade NAT (tailnets), not private, not loopback, not the broadcast address.
+// unicast that no real destination uses: inside the reserved 240.0.0.0/4 (which rules
+// out every assigned and private network), and not the broadcast address, multicast
+// (programs treat it apart), carrier-grade NAT (tailnets), loopback or link-local.
 TEST(Names, DefaultRangesHoldAMillionNamesOfNoRealHost) {
     Config cfg;
     ASSERT_EQ(parse_fake_net4(kDefaultFakeNet, cfg.fake_net4), nullptr);
@@ -116,9 +117,14 @@ TEST(Names, DefaultRangesHoldAMillionNamesOfNoRealHost) {
         memcpy(&in.sin_addr, c.addr.data(), 4);
         return in;
     };
-    for (const char* real :
-         {"224.0.0.0/4", "100.64.0.0/10", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-          "127.0.0.0/8", "0.0.0.0/8", "169.254.0.0/16", "255.255.255.255/32"}) {
+    Cidr reserved;
+    ASSERT_EQ(parse_cidr("240.0.0.0/4", reserved), nullptr);
+    sockaddr_in first = base(cfg.fake_net4);
+    EXPECT_TRUE(cidr_contains(reserved, reinterpret_cast<sockaddr*>(&first)) &&
+                cfg.fake_net4.prefix >= reserved.prefix)
+        << kDefaultFakeNet << " is not inside 240.0.0.0/4";
+    for (const char* real : {"224.0.0.0/4", "100.64.0.0/10", "127.0.0.0/8", "0.0.0.0/8",
+                             "169.254.0.0/16", "255.255.255.255/32"}) {
         Cidr c;
         ASSERT_EQ(parse_cidr(real, c), nullptr) << real;
         sockaddr_in a = base(c), f = base(cfg.fake_net4);
