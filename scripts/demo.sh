@@ -42,5 +42,5 @@ echo "2. The same curl under socksify -v, through Dante: the file's token arrive
 echo "   socksify logs the connection on stderr."
 show "$SOCKSIFY" -v -x "$PROXY" -- curl -sS "$URL"
 
-echo "Expected token: $(cat "$ROOT/build/world/www/hello.txt")"
+echo "Expected token: $(cat "$ROOT/build/$SFY_WORLD_SUBDIR/www/hello.txt")"
 echo "Stopping the test world."
