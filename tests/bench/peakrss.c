@@ -2,10 +2,13 @@
  * prints "<VmHWM kB> kB" from /proc/self/status. With HOST and PORT it first makes
  * one connection (getaddrinfo, connect, 1-byte echo, close), so a socksifier's lazy
  * start and its tables count too. VmHWM covers this process image only, not a
- * launcher that ran before exec (GNU time's %M takes the larger of the two). */
+ * launcher that ran before exec (GNU time's %M takes the larger of the two). A second
+ * line, "<n> faults", counts the page faults this process took (getrusage): what
+ * loading and starting a preloaded library costs is mostly page faults. */
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,6 +42,8 @@ int main(int argc, char** argv) {
     while (fgets(line, sizeof line, f) != NULL)
         if (sscanf(line, "VmHWM: %ld kB", &hwm) == 1) break;
     fclose(f);
-    printf("%ld kB\n", hwm);
+    struct rusage ru;
+    long faults = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_minflt + ru.ru_majflt : -1;
+    printf("%ld kB\n%ld faults\n", hwm, faults);
     return hwm < 0;
 }
