@@ -12,10 +12,12 @@
 #   bench_echo_setup              for the benches that time build/bench/connrate and
 #                                 the Go client against the world's echo through
 #                                 microsocks: RUNS, CONNS, BULK (BENCH_RUNS 5,
-#                                 BENCH_CONNS 500, BENCH_BULK_MIB 16), PORT (microsocks),
+#                                 BENCH_CONNS 500, BENCH_BULK_MIB 1024), PORT (microsocks),
 #                                 OUT (build/BENCH_NAME, with connrate-go), IN (the
-#                                 client namespace), DEST (the echo) and results,
-#                                 filled by add KEY VALUE
+#                                 client namespace), DEST (the echo), BULK_DEST (a
+#                                 build/bench/bulksrv writing BULK MiB per connection,
+#                                 started in the proxy namespace and stopped by PID on
+#                                 exit) and results, filled by add KEY VALUE
 #   median                        the median of the numbers on stdin (split on white
 #                                 space: one a line, or median <<<"$list"); "-" for none
 
@@ -45,7 +47,7 @@ bench_echo_setup() {
     {
         RUNS=${BENCH_RUNS:-5}
         CONNS=${BENCH_CONNS:-500}
-        BULK=${BENCH_BULK_MIB:-16}
+        BULK=${BENCH_BULK_MIB:-1024}
         PORT=$SFY_PORT_MICRO
         bench_require_world
         OUT=$ROOT/build/$BENCH_NAME
@@ -55,6 +57,24 @@ bench_echo_setup() {
         DEST=$SFY_DEST4:$SFY_PORT_ECHO
         declare -gA results=()
     }
+    bench_bulk_server
+}
+
+# The bulk source: a C server writing BULK MiB and closing, so neither the sender nor a
+# reply bounds the transfer (the world's echo stalls on full-duplex streams).
+bench_bulk_server() {
+    local port=9000 i
+    make -s build/bench/bulksrv
+    BULK_DEST=$SFY_DEST4:$port
+    ip netns exec "$SFY_NS_PROXY" build/bench/bulksrv "$SFY_DEST4" "$port" "$((BULK << 20))" \
+        >/dev/null 2>&1 &
+    BULK_PID=$!
+    trap 'kill "$BULK_PID" 2>/dev/null || true' EXIT
+    for ((i = 0; i < 50; i++)); do
+        ip netns exec "$SFY_NS_PROXY" bash -c ">/dev/tcp/$SFY_DEST4/$port" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    bench_die "bulksrv did not start on $BULK_DEST"
 }
 add() { results[$1]+="$2 "; }
 

@@ -1,10 +1,13 @@
-// connrate: the Go side of scripts/bench-supervisor.sh. Sequential connections
-// (connect, 1-byte echo, close) and one bulk echo transfer, either plainly (run it
-// under the supervisor) or speaking SOCKS5 itself through -proxy (the limit).
+// connrate: the Go side of scripts/bench-supervisor.sh and bench-strict.sh.
+// Sequential connections (connect, 1-byte echo, close) to -dest and, with -bulk, one
+// download of MiB from -bulkdest (a build/bench/bulksrv that writes exactly that
+// much and closes), either plainly (run it under the supervisor) or speaking SOCKS5
+// itself through -proxy (the limit). The download is bound by throughput, not round
+// trips: the reads never wait for a reply to something written.
 //
-//	connrate -dest IP:PORT -n N [-bulk MiB] [-proxy IP:PORT]
+//	connrate -dest IP:PORT -n N [-bulk MiB -bulkdest IP:PORT] [-proxy IP:PORT]
 //
-// Prints "<conns/s> conns/s" and, with -bulk, "<MiB/s> MiB/s".
+// Prints "<conns/s> conns/s" (unless -n 0) and, with -bulk, "<MiB/s> MiB/s".
 package main
 
 import (
@@ -57,19 +60,20 @@ func socksDial(proxy, dest string) (net.Conn, error) {
 func main() {
 	dest := flag.String("dest", "", "echo server IP:PORT")
 	n := flag.Int("n", 1000, "connections")
-	bulk := flag.Int("bulk", 0, "MiB echoed over one connection")
+	bulk := flag.Int("bulk", 0, "MiB read from -bulkdest over one connection")
+	bulkDest := flag.String("bulkdest", "", "a bulksrv IP:PORT that writes -bulk MiB")
 	proxy := flag.String("proxy", "", "speak SOCKS5 to this proxy")
 	flag.Parse()
-	dial := func() (net.Conn, error) {
+	dial := func(to string) (net.Conn, error) {
 		if *proxy != "" {
-			return socksDial(*proxy, *dest)
+			return socksDial(*proxy, to)
 		}
-		return net.Dial("tcp", *dest)
+		return net.Dial("tcp", to)
 	}
 	one := []byte{'x'}
 	start := time.Now()
 	for i := 0; i < *n; i++ {
-		c, err := dial()
+		c, err := dial(*dest)
 		if err == nil {
 			_, err = c.Write(one)
 		}
@@ -82,27 +86,25 @@ func main() {
 		}
 		c.Close()
 	}
-	fmt.Printf("%.0f conns/s\n", float64(*n)/time.Since(start).Seconds())
+	if *n > 0 {
+		fmt.Printf("%.0f conns/s\n", float64(*n)/time.Since(start).Seconds())
+	}
 	if *bulk == 0 {
 		return
 	}
-	c, err := dial()
+	start = time.Now()
+	c, err := dial(*bulkDest)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, "bulk:", err)
 		os.Exit(1)
 	}
-	// 64 KiB out, the same 64 KiB back, in turn: the world's echo path stalls on a
-	// full-duplex stream this size.
-	buf := make([]byte, 64<<10)
-	start = time.Now()
-	for done := 0; done < *bulk<<4; done++ {
-		if _, err = c.Write(buf); err == nil {
-			_, err = io.ReadFull(c, buf)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bulk:", err)
-			os.Exit(1)
-		}
+	got, err := io.CopyBuffer(io.Discard, c, make([]byte, 256<<10))
+	if err == nil && got != int64(*bulk)<<20 {
+		err = fmt.Errorf("%d bytes of %d", got, int64(*bulk)<<20)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bulk:", err)
+		os.Exit(1)
 	}
 	fmt.Printf("%.3f MiB/s\n", float64(*bulk)/time.Since(start).Seconds())
 }
