@@ -408,10 +408,12 @@ start_one() {
         squid) start_server squid squid -N -f "$WORLD/squid.conf" ;;
         sshd) start_server sshd "$(command -v sshd)" -D -e -f "$WORLD/ssh/sshd_config" ;;
         # Retries while sshd comes up (one attempt a second); -D takes SOCKS4, 4a and 5.
+        # DEBUG2: its log names each forwarded destination ("dynamic request: socks5
+        # host NAME port N"), the only record ssh -D keeps (upstream_matrix.sh).
         ssh-d)
             start_server ssh-d ssh -N -D "$SFY_PROXY4:$SFY_PORT_SSH_D" -p "$SFY_PORT_SSHD" \
                 -i "$WORLD/ssh/client_key" -o ConnectionAttempts=10 -o BatchMode=yes \
-                -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error \
+                -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=DEBUG2 \
                 -o ExitOnForwardFailure=yes "root@$SFY_PROXY4"
             ;;
         *) die "unknown server $1" ;;
