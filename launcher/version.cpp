@@ -186,7 +186,7 @@ void print_version() {
     std::printf("library: %s\n", lib_line.c_str());
     std::printf("supervisor: %s; %s\n", supervisor.c_str(), kernel.c_str());
     std::printf("udp: yes (UDP ASSOCIATE through the proxy)\n");
-    std::printf("upstream: socks5, socks5h, socks4, socks4a, http (chains and routes)\n");
+    std::printf("upstream: socks5, socks5h, socks4, socks4a, http, raw (chains and routes)\n");
     // The defaults; --check shows the configured ranges' figures.
     shim::Config cfg;
     shim::parse_fake_net4(shim::kDefaultFakeNet, cfg.fake_net4);

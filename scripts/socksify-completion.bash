@@ -59,7 +59,7 @@ _socksify() {
                 mapfile -t COMPREPLY < <(compgen -W 'strict dynamic random round-robin' -- "$cur")
                 ;;
             --proxy | -*x)
-                mapfile -t COMPREPLY < <(compgen -W 'socks5:// socks5h:// socks4:// socks4a:// http://' -- "$cur")
+                mapfile -t COMPREPLY < <(compgen -W 'socks5:// socks5h:// socks4:// socks4a:// http:// raw://' -- "$cur")
                 compopt -o nospace 2>/dev/null
                 ;;
             --config | --proxychains-conf | --password-file | --audit | --audit-summary)

@@ -1,6 +1,7 @@
 // HopExchange: the one state machine for a hop, whatever the upstream speaks. SOCKS5
 // is Handshake's; SOCKS4 and HTTP (upstream_socks4.cpp, upstream_http.cpp) send one
-// request and read one answer, sharing the send step here.
+// request and read one answer, sharing the send step here; a raw forwarder is done
+// once connected.
 #include "shim/proxy/upstream.hpp"
 
 #include <poll.h>
@@ -38,6 +39,7 @@ const char* kind_name(ProxyKind kind) {
         case ProxyKind::kSocks4: return "socks4";
         case ProxyKind::kSocks4a: return "socks4a";
         case ProxyKind::kHttp: return "http";
+        case ProxyKind::kRaw: return "raw";
         case ProxyKind::kSocks5: break;
     }
     return "socks5";
@@ -59,6 +61,7 @@ int HopExchange::start(const Hop& hop, const proto::Request& request) {
     // Never direct: a datagram path exists only through a SOCKS5 upstream (the UDP
     // path says so before it connects anywhere).
     if (request.command != proto::Command::kConnect) return EACCES;
+    if (kind_ == ProxyKind::kRaw) return 0;  // a forwarder: connected is done
     int err = 0;
     out_len_ = kind_ == ProxyKind::kHttp ? encode_http(hop, request.address, out_, err)
                                          : encode_socks4(hop, request.address, out_, err);
@@ -74,6 +77,7 @@ short HopExchange::finish(HandshakeResult& out, int err) {
 short HopExchange::advance(int fd, HandshakeResult& out, short ready) {
     if (done_) return 0;
     if (kind_ == ProxyKind::kSocks5) return socks5_.advance(fd, out, ready);
+    if (kind_ == ProxyKind::kRaw) return finish(out, 0);
     if ((ready & (POLLIN | POLLERR | POLLHUP)) != 0) readable_ = true;
     if (sent_ < out_len_) {
         int err = 0;

@@ -1,8 +1,9 @@
 // One hop of the way out: CONNECT on a socket already connected to an upstream proxy,
-// in the language that upstream speaks (SOCKS5, SOCKS4/4a, HTTP CONNECT). One state
-// machine per hop (HopExchange) moves bytes from protocol/ codecs without blocking and
-// leaves the socket positioned exactly at the first tunnelled byte; the blocking
-// driver (run_hop) and the readiness hooks (shim/proxy/pending.hpp) drive the same steps.
+// in the language that upstream speaks (SOCKS5, SOCKS4/4a, HTTP CONNECT; nothing to a
+// raw forwarder). One state machine per hop (HopExchange) moves bytes from protocol/
+// codecs without blocking and leaves the socket positioned exactly at the first
+// tunnelled byte; the blocking driver (run_hop) and the readiness hooks
+// (shim/proxy/pending.hpp) drive the same steps.
 #pragma once
 
 #include "protocol/address.hpp"

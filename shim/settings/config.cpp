@@ -195,6 +195,9 @@ const char* parse_proxy_url(std::string_view text, ProxyUrl& out) {
             out.kind = ProxyKind::kSocks4a;
         } else if (iequals(scheme, "http")) {
             out.kind = ProxyKind::kHttp;
+        } else if (iequals(scheme, "raw")) {
+            // Nothing local learns the name either: the forwarder decides.
+            out.kind = ProxyKind::kRaw;
         } else if (iequals(scheme, "https")) {
             // TLS to the proxy would need a TLS library inside a libc-only shim.
             return "https proxies are not supported (no TLS); use http://";
@@ -212,6 +215,8 @@ const char* parse_proxy_url(std::string_view text, ProxyUrl& out) {
         size_t colon = info.find(':');
         std::string_view user = head(info, colon);
         if (user.empty()) return "missing user name";
+        // Nothing is said to a forwarder, so credentials would silently go nowhere.
+        if (out.kind == ProxyKind::kRaw) return "raw forwarders take no user name";
         if (const char* e = decode_credential(user, out.user, "user name too long")) return e;
         out.has_user = true;
         if (colon != std::string_view::npos) {
@@ -280,6 +285,7 @@ const char* proxy_scheme(ProxyKind kind, bool remote_dns) {
         case ProxyKind::kSocks4: return "socks4";
         case ProxyKind::kSocks4a: return "socks4a";
         case ProxyKind::kHttp: return "http";
+        case ProxyKind::kRaw: return "raw";
         case ProxyKind::kSocks5: break;
     }
     return remote_dns ? "socks5h" : "socks5";

@@ -74,10 +74,12 @@ inline constexpr size_t kMaxSuffixes = 32;
 inline constexpr size_t kMaxSuffixLen = 127;
 
 // What an upstream speaks (shim/proxy/upstream.hpp drives each one).
-enum class ProxyKind : uint8_t { kSocks5, kSocks4, kSocks4a, kHttp };
+// kRaw: a plain TCP forwarder (proxychains' "raw" type): nothing is said to it, so
+// whatever it forwards to is reached; the destination asked for is not sent anywhere.
+enum class ProxyKind : uint8_t { kSocks5, kSocks4, kSocks4a, kHttp, kRaw };
 
 // A proxy URL as written by the user:
-// [socks5|socks5h|socks4|socks4a|http]://[user[:pass]@]host[:port].
+// [socks5|socks5h|socks4|socks4a|http|raw]://[user[:pass]@]host[:port].
 // A missing scheme means socks5h. host is numeric or a name, without brackets.
 // socks4 sends addresses only, so it implies local DNS like socks5; socks4a and http
 // carry names, like socks5h. The default port is 1080 for every kind, as curl's.

@@ -174,7 +174,8 @@ const char* parse_proxy_entry(const std::string_view* f, size_t n, bool proxy_dn
         u.kind = ProxyKind::kHttp;
         u.remote_dns = true;
     } else if (iequals(f[0], "raw")) {
-        return "raw proxies are not supported (no protocol to speak)";
+        u.kind = ProxyKind::kRaw;  // a forwarder: nothing resolved here, nothing said
+        u.remote_dns = true;
     } else {
         return "unknown proxy type";
     }
@@ -183,6 +184,7 @@ const char* parse_proxy_entry(const std::string_view* f, size_t n, bool proxy_dn
     if (!parse_uint(f[2], 65535, port) || port == 0) return "bad port";
     if (!copy_field(f[1], u.host, sizeof u.host)) return "bad host";
     u.port = static_cast<uint16_t>(port);
+    if (n >= 4 && u.kind == ProxyKind::kRaw) return "raw forwarders take no user name";
     if (n >= 4) {
         if (!copy_field(f[3], u.user, sizeof u.user)) return "user name longer than 255 bytes";
         u.has_user = true;

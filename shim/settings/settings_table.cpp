@@ -103,7 +103,7 @@ const char* check_supervise(std::string_view v, Config&) {
 constexpr SettingRow kRows[] = {
     {Setting::kProxy, "proxy", 'x', Form::kValue, "URL", "proxy", kEnvProxy, nullptr, nullptr,
      false, Merge::kFirstWins, nullptr, nullptr, nullptr,
-     "[socks5|socks5h|socks4|socks4a|http]://\n"
+     "[socks5|socks5h|socks4|socks4a|http|raw]://\n"
      "[user[:password]@]host[:port]\n"
      "socks5h (also when no scheme is given) lets the proxy\n"
      "resolve names; default port 1080. Without -x: the\n"

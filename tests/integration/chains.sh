@@ -30,11 +30,12 @@ count() { grep -c "$2" "$SFY_LOG/$1" 2>/dev/null || true; }
 # Three hops, the destination by name: squid sees the CONNECT for the name coming from
 # the proxy side (microsocks), not from the client.
 ensure_scratch
-before=$(count squid-access.log "CONNECT $SFY_NAME_WEB:80 $SFY_USER")
+TUNNEL=" $SFY_PROXY4 TCP_TUNNEL/200 .*CONNECT $SFY_NAME_WEB:80 $SFY_USER "
+before=$(count squid-access.log "$TUNNEL")
 run $T "${SFY[@]}" -x "$DANTE" -x "$MICRO" -x "$SQUID" --audit "$SFY_TMP/audit.json" -v curl -sS -m 20 "$URL"
 sleep 0.3
-after=$(count squid-access.log "$SFY_PROXY4 TCP_TUNNEL/200 .*CONNECT $SFY_NAME_WEB:80 $SFY_USER")
-if ((after > 0)) && [[ $ERR == *"via $SFY_PROXY4:$SFY_PORT_DANTE > $SFY_PROXY4:$SFY_PORT_MICRO > $SFY_PROXY4:$SFY_PORT_SQUID"* ]]; then
+after=$(count squid-access.log "$TUNNEL")
+if ((after > before)) && [[ $ERR == *"via $SFY_PROXY4:$SFY_PORT_DANTE > $SFY_PROXY4:$SFY_PORT_MICRO > $SFY_PROXY4:$SFY_PORT_SQUID"* ]]; then
     check_out_noleak chain-dante-microsocks-squid-curl-by-name "$TOKEN"
 else
     fail chain-dante-microsocks-squid-curl-by-name "$(why "squid saw no tunnel from the proxy side ($before/$after) or -v did not name the hops")"

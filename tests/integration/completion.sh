@@ -200,7 +200,7 @@ expect udp-value-after-equals "off" --udp=of
 expect dns-value-after-equals "local" --dns=l
 expect dns-values "local off remote" --dns ''
 expect dns-value-prefix "remote" -v --dns r
-expect proxy-schemes "http:// socks4:// socks4a:// socks5:// socks5h://" -x ''
+expect proxy-schemes "http:// raw:// socks4:// socks4a:// socks5:// socks5h://" -x ''
 expect proxy-schemes-cluster "socks5h://" -vx socks5h
 expect config-file-prefix "a.conf" --config a
 expect config-file-in-dir "sub/c.conf" --config sub/

@@ -47,12 +47,16 @@ else
 fi
 
 # Two entries make a chain, in order: Dante, then squid with Basic auth from the
-# entry's user and password; squid sees the name from the proxy side.
+# entry's user and password; squid sees the name coming from Dante (which connects out
+# from its external address, the destination side's) — a new line: chains.sh leaves
+# lines of its own from the proxy side.
 F=$(conf chain "socks5 $SFY_PROXY4 $SFY_PORT_DANTE" "http $SFY_PROXY4 $SFY_PORT_SQUID $SFY_USER $SFY_PASS")
+TUNNEL=" $SFY_DEST4 TCP_TUNNEL/200 .*CONNECT $SFY_NAME_WEB:80 $SFY_USER "
+before=$(count squid-access.log "$TUNNEL")
 run $T "${SFY[@]}" --proxychains-conf "$F" -v -- curl -sS -m 20 "$URL"
 sleep 0.3
 if [[ $ERR == *"via $SFY_PROXY4:$SFY_PORT_DANTE > $SFY_PROXY4:$SFY_PORT_SQUID"* ]] &&
-    (($(count squid-access.log "$SFY_PROXY4 TCP_TUNNEL/200 .*CONNECT $SFY_NAME_WEB:80 $SFY_USER") > 0)); then
+    (($(count squid-access.log "$TUNNEL") > before)); then
     check_out_noleak two-entries-chain-dante-squid "$TOKEN"
 else
     fail two-entries-chain-dante-squid "$(why "expected the two hops in -v and squid's tunnel")"
@@ -114,10 +118,59 @@ if [[ $ERR == *"$F:1: dnat is not supported: ignored"* && $ERR == *"$F:2: unknow
 else
     fail dnat-and-unknown-warned-with-line "$(why "expected two warnings naming lines 1 and 2")"
 fi
-F=$(conf raw "raw $SFY_PROXY4 $SFY_PORT_DANTE")
+# raw entries: plain TCP forwarders (socat, in the proxy namespace, stopped by PID).
+# One leads to the echo server, one to Dante.
+RAW_ECHO=9301
+RAW_DANTE=9302
+FWD_PIDS=()
+trap 'kill "${FWD_PIDS[@]}" 2>/dev/null || true; rm -rf "$SFY_TMP"' EXIT
+forwarder() {
+    in_proxy socat "TCP4-LISTEN:$1,bind=$SFY_PROXY4,reuseaddr,fork" "TCP4:$2" >/dev/null 2>&1 &
+    FWD_PIDS+=($!)
+}
+forwarder "$RAW_ECHO" "$SFY_DEST4:$SFY_PORT_ECHO"
+forwarder "$RAW_DANTE" "$SFY_PROXY4:$SFY_PORT_DANTE"
+for ((i = 0; i < 50; i++)); do
+    in_proxy bash -c ">/dev/tcp/$SFY_PROXY4/$RAW_ECHO && >/dev/tcp/$SFY_PROXY4/$RAW_DANTE" \
+        2>/dev/null && break
+    sleep 0.1
+done
+
+# raw as the last hop: Dante reaches the forwarder, which leads to the echo; the
+# destination the program named is sent nowhere (a port nothing listens on).
+F=$(conf raw-last "socks5 $SFY_PROXY4 $SFY_PORT_DANTE" "raw $SFY_PROXY4 $RAW_ECHO")
+run $T "${SFY[@]}" --proxychains-conf "$F" -v -- "$PY" -c "
+import socket
+s = socket.create_connection(('$SFY_NAME_ECHO', $SFY_PORT_CLOSED), timeout=20)
+s.sendall(b'$TOKEN'); print(s.recv(100).decode())"
+if [[ $ERR == *"via $SFY_PROXY4:$SFY_PORT_DANTE > $SFY_PROXY4:$RAW_ECHO"* ]]; then
+    check_out_noleak raw-entry-last-hop-forwards "$TOKEN"
+else
+    fail raw-entry-last-hop-forwards "$(why "expected the two hops in -v")"
+fi
+
+# raw as the first hop: the next entry's SOCKS5 exchange goes through the forwarder to
+# Dante, which sees the connection come from the forwarder (the proxy side's address).
+F=$(conf raw-first "raw $SFY_PROXY4 $RAW_DANTE" "socks5 $SFY_PROXY4 $SFY_PORT_DANTE")
+before=$(count danted.log "tcp/accept \\[: $SFY_PROXY4\\.")
+run $T "${SFY[@]}" --proxychains-conf "$F" -- curl -sS -m 20 "$URL"
+sleep 0.3
+if (($(count danted.log "tcp/accept \\[: $SFY_PROXY4\\.") > before)); then
+    check_out_noleak raw-entry-first-hop-carries-socks5 "$TOKEN"
+else
+    fail raw-entry-first-hop-carries-socks5 "$(why "Dante logged no connection from the forwarder")"
+fi
+# A forwarder carries no credentials: a user on a raw entry is an error, never ignored.
+F=$(conf raw-user "raw $SFY_PROXY4 $RAW_ECHO alice")
 run 10 "$SOCKSIFY" --proxychains-conf "$F" -- true
-if ((RC == 2)) && [[ $ERR == *"raw proxies are not supported"* ]]; then pass raw-entry-refused
-else fail raw-entry-refused "$(why)"; fi
+if ((RC == 2)) && [[ $ERR == *"raw forwarders take no user name"* ]]; then pass raw-entry-with-user-refused
+else fail raw-entry-with-user-refused "$(why)"; fi
+# UDP through a raw last hop: EACCES, one line, never direct.
+F=$(conf raw-udp "raw $SFY_PROXY4 $RAW_ECHO")
+run $T "${SFY[@]}" --proxychains-conf "$F" -- "$PY" "$PROGRAMS/errno_probe.py" udp "$SFY_DEST4" \
+    "$SFY_PORT_UDP_ECHO" "$TOKEN"
+if [[ $OUT == *"send1=EACCES"* && $ERR == *"UDP refused"* ]]; then pass raw-entry-udp-refused-eacces
+else fail raw-entry-udp-refused-eacces "$(why "expected send1=EACCES and one line")"; fi
 
 # -x on the command line beats the file's list (no chain made of both).
 F=$(conf both "socks5 $SFY_PROXY4 $SFY_PORT_DOWN" "socks5 $SFY_PROXY4 $SFY_PORT_DOWN")

@@ -222,8 +222,9 @@ TEST(ProxychainsTest, EveryEntryIsAHop) {
         "[ProxyList]\n"
         "socks5 198.51.100.1 1083 sfyuser sfypass\n"
         "socks4 192.0.2.1 1080 alice\n"
-        "http 192.0.2.2 3128 bob secret\n");
-    ASSERT_EQ(pc->proxy_count, 3u);
+        "http 192.0.2.2 3128 bob secret\n"
+        "raw 192.0.2.3 8080\n");
+    ASSERT_EQ(pc->proxy_count, 4u);
     EXPECT_EQ(pc->chain_mode, ChainMode::kDynamic);
     const ProxyUrl& a = pc->proxies[0].url;
     EXPECT_EQ(a.kind, ProxyKind::kSocks5);
@@ -238,6 +239,10 @@ TEST(ProxychainsTest, EveryEntryIsAHop) {
     EXPECT_EQ(c.kind, ProxyKind::kHttp);
     EXPECT_EQ(c.port, 3128);
     EXPECT_EQ(pc->proxies[2].line, 6u);
+    const ProxyUrl& d = pc->proxies[3].url;
+    EXPECT_EQ(d.kind, ProxyKind::kRaw);  // a forwarder: nothing resolved, nothing said
+    EXPECT_TRUE(d.remote_dns);
+    EXPECT_EQ(d.port, 8080);
 }
 
 TEST(ProxychainsTest, Socks4WithoutProxyDnsStaysSocks4) {
@@ -290,8 +295,7 @@ TEST(ProxychainsTest, Errors) {
     proxychains("[ProxyList]\nsocks4 127.0.0.1\n", "expected 'type host port [user [pass]]'", 2);
     proxychains("[ProxyList]\nsocks5 127.0.0.1 1080 a b c\n",
                 "expected 'type host port [user [pass]]'", 2);
-    proxychains("[ProxyList]\nraw 127.0.0.1 1\n",
-                "raw proxies are not supported (no protocol to speak)", 2);
+    proxychains("[ProxyList]\nraw 127.0.0.1 1 alice\n", "raw forwarders take no user name", 2);
     proxychains("[ProxyList]\nsocks6 127.0.0.1 1\n", "unknown proxy type", 2);
     proxychains("[ProxyList]\nsocks5 127.0.0.1 0\n", "bad port", 2);
     proxychains("[ProxyList]\nsocks5 127.0.0.1 65536\n", "bad port", 2);

@@ -166,7 +166,8 @@ TEST(ProxyUrlTest, UpstreamKinds) {
                           Case{"h", ProxyKind::kSocks5, true, "socks5h"},
                           Case{"SOCKS4://h", ProxyKind::kSocks4, false, "socks4"},
                           Case{"socks4a://h", ProxyKind::kSocks4a, true, "socks4a"},
-                          Case{"Http://h:3128", ProxyKind::kHttp, true, "http"}}) {
+                          Case{"Http://h:3128", ProxyKind::kHttp, true, "http"},
+                          Case{"raw://h:8080", ProxyKind::kRaw, true, "raw"}}) {
         ProxyUrl u;
         ASSERT_EQ(parse_proxy_url(c.url, u), nullptr) << c.url;
         EXPECT_EQ(u.kind, c.kind) << c.url;
@@ -181,6 +182,8 @@ TEST(ProxyUrlTest, UpstreamKinds) {
     EXPECT_STREQ(u.pass, "pw");
     ASSERT_EQ(parse_proxy_url("socks4://198.51.100.1", u), nullptr);
     EXPECT_EQ(u.port, kDefaultPort);
+    // Nothing is said to a forwarder: credentials would go nowhere, so they are refused.
+    EXPECT_STREQ(parse_proxy_url("raw://alice:pw@h:8080", u), "raw forwarders take no user name");
 }
 
 TEST(ProxyUrlTest, MissingHost) {

@@ -186,5 +186,27 @@ TEST_F(UpstreamTest, Socks4RefusesNamesAndIpv6) {
     EXPECT_EQ(rest(), "");
 }
 
+// A raw forwarder is told nothing: connected is done, whatever the target (name,
+// IPv4, IPv6), and the forwarder's first bytes are all the program's.
+TEST_F(UpstreamTest, RawSendsNothingAndReadsNothing) {
+    Target t6;
+    t6.type = proto::AddrType::kIpv6;
+    t6.ip[0] = 0x20;
+    t6.port = 80;
+    for (const Target& t : {by_name("web.socks.test", 80), v4(7), t6}) {
+        ASSERT_EQ(write(fds_[1], "SSH-2.0-x\r\n", 11), 11);
+        EXPECT_EQ(run(ProxyKind::kRaw, t), 0);
+        EXPECT_EQ(rest(), "SSH-2.0-x\r\n");
+        char c;
+        EXPECT_EQ(recv(fds_[1], &c, 1, MSG_DONTWAIT), -1);  // nothing was sent
+        EXPECT_EQ(errno, EAGAIN);
+    }
+    // Datagrams need a SOCKS5 last hop: never direct.
+    HopExchange x;
+    proto::Request assoc{proto::Command::kUdpAssociate, v4(0)};
+    EXPECT_EQ(x.start(Hop{ProxyKind::kRaw, {}, false, "test"}, assoc), EACCES);
+    EXPECT_STREQ(kind_name(ProxyKind::kRaw), "raw");
+}
+
 }  // namespace
 }  // namespace socksify::shim
