@@ -151,6 +151,12 @@ int run_check(const Config& cfg, const char* target) {
     }
     close(fd);
     printf("proxy %s: reachable, connect %.2f ms\n", cfg.proxy_text, connect_ms);
+    if (cfg.proxy_kind == ProxyKind::kRaw) {
+        // A plain forwarder answers nothing: reaching it is all there is to learn.
+        printf("raw: no protocol, nothing else to check (the forwarder decides where bytes go)\n");
+        printf("usable\n");
+        return 0;
+    }
 
     // 2. Methods: each offered alone, so the answer says what the server accepts.
     int none = chosen_method(cfg, 0x00, err);

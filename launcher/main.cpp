@@ -85,7 +85,8 @@ int launcher_main(int argc, char** argv) {
         env_set(kEnvSupervised, "1");
     else
         env_unset(kEnvSupervised);
-    if (o.has(Setting::kCheck) && cfg.proxy_kind != ProxyKind::kSocks5)
+    if (o.has(Setting::kCheck) && cfg.proxy_kind != ProxyKind::kSocks5 &&
+        cfg.proxy_kind != ProxyKind::kRaw)  // raw: reachability is the whole check
         die(std::string("--check speaks SOCKS5 only; this proxy is ") +
             proxy_scheme(cfg.proxy_kind, cfg.remote_dns));
     if (o.has(Setting::kCheck)) return run_check(cfg, o.check_target);

@@ -34,16 +34,8 @@ const char* take_upstream_answer() {
     return t_taken;
 }
 
-const char* kind_name(ProxyKind kind) {
-    switch (kind) {
-        case ProxyKind::kSocks4: return "socks4";
-        case ProxyKind::kSocks4a: return "socks4a";
-        case ProxyKind::kHttp: return "http";
-        case ProxyKind::kRaw: return "raw";
-        case ProxyKind::kSocks5: break;
-    }
-    return "socks5";
-}
+// The URL scheme, with SOCKS5 named alone (whether names go remote is not the kind).
+const char* kind_name(ProxyKind kind) { return proxy_scheme(kind, false); }
 
 // The per-kind encoders (upstream_socks4.cpp, upstream_http.cpp): the request's bytes
 // into out, their count, or 0 with err set.

@@ -41,7 +41,7 @@ inline constexpr size_t kMaxLocalnets = kMaxDirect;
 // chain mode and chain_len, proxy_dns, the timeouts and localnet. What it cannot
 // honour (dnat, unknown directives) becomes a warning with its line.
 struct ProxychainsEntry {
-    ProxyUrl url;  // socks5 (socks5h with proxy_dns), socks4 (socks4a with proxy_dns), http
+    ProxyUrl url;  // socks5 (socks5h with proxy_dns), socks4 (socks4a with proxy_dns), http, raw
     size_t line = 0;
 };
 struct ProxychainsWarning {
@@ -65,9 +65,9 @@ struct ProxychainsConf {
 };
 
 // Parses a whole proxychains.conf. Entries are "type host port [user [pass]]" with
-// type socks5, socks4 or http ("raw" is refused: it has no protocol to speak); at most
-// 8. remote_dns_subnet and quiet_mode are ignored (socksify keeps its own fake range
-// and logs errors only by default); dnat and unknown directives are warned about.
+// type socks5, socks4, http or raw (a plain forwarder, which takes no user name); at
+// most 8. remote_dns_subnet and quiet_mode are ignored (socksify keeps its own fake
+// range and logs errors only by default); dnat and unknown directives are warned about.
 // On error line_no holds the line.
 const char* parse_proxychains(std::string_view text, ProxychainsConf& out, size_t& line_no);
 

@@ -176,4 +176,17 @@ else fail raw-entry-udp-refused-eacces "$(why "expected send1=EACCES and one lin
 F=$(conf both "socks5 $SFY_PROXY4 $SFY_PORT_DOWN" "socks5 $SFY_PROXY4 $SFY_PORT_DOWN")
 run $T "${SFY[@]}" -x "socks5h://$SFY_PROXY4:$SFY_PORT_DANTE" --proxychains-conf "$F" -- curl -sS -m 20 "$URL"
 check_out_noleak command-line-proxy-beats-file-list "$TOKEN"
+
+# A raw entry alone, under a non-blocking connect by name (the readiness path drives a
+# hop with nothing to send and nothing to read): no hang, the echo comes back.
+F=$(conf raw-nb "raw $SFY_PROXY4 $RAW_ECHO")
+run $T "${SFY[@]}" --proxychains-conf "$F" -- "$PY" "$PROBE" nonblock "$SFY_NAME_ECHO" "$SFY_PORT_ECHO" "nb-$TOKEN"
+check_out_noleak raw-entry-nonblocking-connect-by-name "nb-$TOKEN"
+# --check of a raw proxy: reachable and the time to connect, nothing else to learn.
+run $T "${SFY[@]}" --proxychains-conf "$F" --check
+if ((RC == 0)) && [[ $OUT == *"proxy $SFY_PROXY4:$RAW_ECHO: reachable, connect "*"raw: no protocol, nothing else to check"* ]]; then
+    pass raw-entry-check-reachable-only
+else
+    fail raw-entry-check-reachable-only "$(why)"
+fi
 finish

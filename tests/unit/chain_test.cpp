@@ -126,7 +126,8 @@ sockaddr_in v4(const char* ip, uint16_t port) {
 }
 
 TEST(ChainUdpTest, LastHopWithoutARelayIsRefusedBeforeAnyConnect) {
-    for (const char* last : {"http://198.51.100.1:3128", "socks4a://198.51.100.1:1090"}) {
+    for (const char* last :
+         {"http://198.51.100.1:3128", "socks4a://198.51.100.1:1090", "raw://198.51.100.1:9"}) {
         Config cfg = load(std::string("socks5h://198.51.100.1:1080,") + last);
         ASSERT_TRUE(cfg.valid) << cfg.error;
         int domain = AF_INET;
@@ -225,6 +226,82 @@ TEST(ChainDynamicTest, ReplacementSocketDoesNotTakeTheKernelsPort) {
     if (!taken) GTEST_SKIP() << "the refused connect's port could not be taken";
     if (accepted >= 0) close(accepted);
     close(other);
+    close(fd);
+    close(live);
+}
+
+// Drives way on fd as the readiness hooks do (pending.cpp): a zero-timeout advance
+// after each poll. Returns the events it ends waiting for (0: done).
+short drive(Path& way, int fd, int& domain, HandshakeResult& result) {
+    short events = way.advance(fd, domain, result, 0);
+    for (int i = 0; i < 10 && events == POLLOUT; ++i) {
+        pollfd q{fd, POLLOUT, 0};
+        if (poll(&q, 1, 2000) != 1) break;
+        events = way.advance(fd, domain, result, q.revents);
+    }
+    return events;
+}
+
+// What the listener's accepted connection received within 200 ms ("" when nothing).
+std::string received_by(int listener) {
+    pollfd l{listener, POLLIN, 0};
+    int c = poll(&l, 1, 1000) == 1 ? accept(listener, nullptr, nullptr) : -1;
+    if (c < 0) return "no connection";
+    pollfd r{c, POLLIN, 0};
+    char buf[64];
+    ssize_t n = poll(&r, 1, 200) == 1 ? read(c, buf, sizeof buf) : 0;
+    close(c);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// A raw last hop is crossed once connected: nothing sent, nothing awaited, the
+// destination (a name here) told to no one.
+TEST(ChainRawTest, RawLastHopIsDoneOnceConnected) {
+    int live = -1;
+    uint16_t port = loopback_port(&live);
+    ASSERT_GE(live, 0);
+    g_env.clear();
+    g_env["SOCKSIFY_PROXY"] = "raw://127.0.0.1:" + std::to_string(port);
+    Config cfg;
+    load_config(cfg, fake_env, nullptr);
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    ASSERT_EQ(cfg.proxy_kind, ProxyKind::kRaw);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int domain = AF_INET;
+    proto::Request request{proto::Command::kConnect, proto::Address{}};
+    request.address.type = proto::AddrType::kDomain;
+    request.address.domain = "web.socks.test";
+    request.address.port = 80;
+    Path way;
+    way.wait_before_reading();  // as run_path: would wait for an answer if one were due
+    ASSERT_EQ(way.start(fd, domain, cfg, nullptr, request, false, Deadline::after_ms(3000)), 0);
+    HandshakeResult result;
+    EXPECT_EQ(drive(way, fd, domain, result), 0);
+    EXPECT_EQ(result.err, 0);
+    EXPECT_EQ(received_by(live), "");
+    close(fd);
+    close(live);
+}
+
+// A raw first hop: the next hop's greeting goes straight through it, first thing.
+TEST(ChainRawTest, RawFirstHopPassesTheNextHandshakeThrough) {
+    int live = -1;
+    uint16_t port = loopback_port(&live);
+    ASSERT_GE(live, 0);
+    Config cfg = load("raw://127.0.0.1:" + std::to_string(port) + ",socks5h://198.51.100.1:1080");
+    ASSERT_TRUE(cfg.valid) << cfg.error;
+    ASSERT_EQ(cfg.hops[0].kind, ProxyKind::kRaw);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int domain = AF_INET;
+    proto::Request request{proto::Command::kConnect, proto::Address{}};
+    request.address.ip = {203, 0, 113, 10};
+    request.address.port = 80;
+    Path way;
+    ASSERT_EQ(way.start(fd, domain, cfg, nullptr, request, false, Deadline::after_ms(3000)), 0);
+    EXPECT_STREQ(way.via(), ("127.0.0.1:" + std::to_string(port) + " > 198.51.100.1:1080").c_str());
+    HandshakeResult result;
+    EXPECT_EQ(drive(way, fd, domain, result), POLLIN);  // the SOCKS5 hop awaits its answer
+    EXPECT_EQ(received_by(live), std::string("\x05\x01\x00", 3));  // its greeting, nothing before
     close(fd);
     close(live);
 }

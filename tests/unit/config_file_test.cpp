@@ -252,6 +252,25 @@ TEST(ProxychainsTest, Socks4WithoutProxyDnsStaysSocks4) {
     EXPECT_FALSE(pc->proxies[0].url.remote_dns);
 }
 
+// A raw entry anywhere in the list is a hop, handed on as a raw:// URL.
+TEST(ProxychainsTest, RawEntriesAreHopsAnywhere) {
+    auto pc = proxychains(
+        "[ProxyList]\n"
+        "raw 198.51.100.1 1096\n"
+        "socks5 198.51.100.1 1080\n"
+        "RAW fwd.example 22\n");
+    ASSERT_EQ(pc->proxy_count, 3u);
+    EXPECT_EQ(pc->proxies[0].url.kind, ProxyKind::kRaw);
+    EXPECT_EQ(pc->proxies[1].url.kind, ProxyKind::kSocks5);
+    const ProxyUrl& b = pc->proxies[2].url;
+    EXPECT_EQ(b.kind, ProxyKind::kRaw);
+    EXPECT_EQ(pc->proxies[2].line, 4u);
+    EXPECT_EQ(pc->warning_count, 0u);
+    char url[128];
+    ASSERT_TRUE(format_proxy_url(b, true, url, sizeof url));
+    EXPECT_STREQ(url, "raw://fwd.example:22");
+}
+
 TEST(ProxychainsTest, ChainModesAndLength) {
     struct {
         const char* line;

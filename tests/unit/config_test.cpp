@@ -206,6 +206,21 @@ TEST(ProxyUrlTest, BadPorts) {
     EXPECT_STREQ(parse_proxy_url("socks5://[::1]:", u), "bad port");
 }
 
+// raw:// is written back as parsed (the launcher hands hops on as URLs).
+TEST(ProxyUrlTest, RawRoundTrips) {
+    ProxyUrl u;
+    for (const char* text :
+         {"raw://198.51.100.1:2222", "raw://[2001:db8::1]:22", "raw://fwd.example:1080"}) {
+        ASSERT_EQ(parse_proxy_url(text, u), nullptr) << text;
+        char out[128];
+        ASSERT_TRUE(format_proxy_url(u, true, out, sizeof out));
+        EXPECT_STREQ(out, text);
+    }
+    ASSERT_EQ(parse_proxy_url("RAW://h", u), nullptr);
+    EXPECT_EQ(u.kind, ProxyKind::kRaw);
+    EXPECT_EQ(u.port, kDefaultPort);
+}
+
 TEST(ProxyUrlTest, BareIpv6IsRefused) {
     ProxyUrl u;
     EXPECT_STREQ(parse_proxy_url("socks5://::1", u), "IPv6 address needs brackets");
