@@ -2,10 +2,14 @@
 # What --strict costs (issue 14), side by side in one run through microsocks: a libc
 # client's (build/bench/connrate) connection rate with and without --strict (under
 # --strict the supervisor makes every connect and the SOCKS exchange itself), bulk TCP
-# (a static Go client downloading BENCH_BULK_MIB from build/bench/bulksrv through
-# Dante, tests/bench/go/connrate.go: bound by throughput) with and without --strict, and the start-up of /bin/true bare, under socksify and under
-# socksify --strict, and UDP echo round trips through Dante's relay (build/bench/udprate,
-# one datagram in flight; under --strict the supervisor makes every datagram itself).
+# (BENCH_BULK_MIB downloaded from build/bench/bulksrv through Dante, bound by
+# throughput: by a libc reader, build/bench/bulkread, which has the preload alone
+# without --strict and the preload under the supervisor's filter with it — what
+# --strict adds to a libc program's data path —, and by the static Go client,
+# tests/bench/go/connrate.go, supervised in both runs) with and without --strict, the
+# start-up of /bin/true bare, under socksify and under socksify --strict, and UDP echo
+# round trips through Dante's relay (build/bench/udprate, one datagram in flight; under
+# --strict the supervisor makes every datagram itself).
 # Rounds alternate the variants; every figure is the median of BENCH_RUNS rounds, with
 # the ratios strict/plain.
 #
@@ -21,7 +25,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 bench_echo_setup
 STARTS=${BENCH_STARTS:-50}
 UDP=${BENCH_UDP:-2000}
-make -s build/bench/udprate
+make -s build/bench/udprate build/bench/bulkread
 # socks5h: --strict refuses local DNS (the destinations here are addresses anyway).
 SX=("${IN[@]}" build/bin/socksify -q -x "socks5h://$SFY_PROXY4:$PORT")
 SX_STRICT=("${IN[@]}" build/bin/socksify -q --strict -x "socks5h://$SFY_PROXY4:$PORT")
@@ -48,6 +52,10 @@ for ((r = 1; r <= RUNS; r++)); do
     add bulk-mib-s "$(awk '/MiB/ {print $1}' <<<"$o")"
     o=$("${UX_STRICT[@]}" "$OUT/connrate-go" -dest "$DEST" -n 0 -bulk "$BULK" -bulkdest "$BULK_DEST")
     add bulk-mib-s-strict "$(awk '/MiB/ {print $1}' <<<"$o")"
+    o=$("${UX[@]}" build/bench/bulkread "${BULK_DEST%:*}" "${BULK_DEST##*:}" "$BULK")
+    add libc-bulk-mib-s "$(awk '/MiB/ {print $1}' <<<"$o")"
+    o=$("${UX_STRICT[@]}" build/bench/bulkread "${BULK_DEST%:*}" "${BULK_DEST##*:}" "$BULK")
+    add libc-bulk-mib-s-strict "$(awk '/MiB/ {print $1}' <<<"$o")"
     o=$("${UX[@]}" build/bench/udprate "$SFY_DEST4" "$SFY_PORT_UDP_ECHO" "$UDP")
     add udp-rts "$(awk '{print $1}' <<<"$o")"
     o=$("${UX_STRICT[@]}" build/bench/udprate "$SFY_DEST4" "$SFY_PORT_UDP_ECHO" "$UDP")
@@ -67,12 +75,15 @@ ratio() {
 {
     echo "microsocks, $CONNS connections per run, $BULK MiB bulk, $STARTS starts, median of $RUNS"
     printf '%-20s %12s\n' variant median
-    for k in libc-conns libc-conns-strict bulk-mib-s bulk-mib-s-strict udp-rts udp-rts-strict \
+    for k in libc-conns libc-conns-strict bulk-mib-s bulk-mib-s-strict libc-bulk-mib-s \
+        libc-bulk-mib-s-strict udp-rts udp-rts-strict \
         start-ms-bare start-ms start-ms-strict; do
         printf '%-20s %12s   (%s)\n' "$k" "$(median <<<"${results[$k]}")" "${results[$k]% }"
     done
     ratio "libc conns/s ratio strict/plain" libc-conns-strict libc-conns
-    ratio "bulk ratio strict/plain" bulk-mib-s-strict bulk-mib-s
+    ratio "bulk ratio strict/plain (static Go: supervised in both)" bulk-mib-s-strict bulk-mib-s
+    ratio "libc bulk ratio strict/plain (preload alone / preload under the filter)" \
+        libc-bulk-mib-s-strict libc-bulk-mib-s
     ratio "UDP round trips ratio strict/plain (Dante, $UDP per run)" udp-rts-strict udp-rts
     ratio "start-up ratio strict/plain" start-ms-strict start-ms
 } | tee "$OUT/summary.txt"
