@@ -78,6 +78,18 @@ bench_bulk_server() {
 }
 add() { results[$1]+="$2 "; }
 
+# The per-round ratios pair two variants measured seconds apart; the machine's speed
+# drifts between rounds (±10% here), which a ratio of medians mixes in.
+ratio() {
+    local a b per
+    a=$(median <<<"${results[$2]}")
+    b=$(median <<<"${results[$3]}")
+    per=$(paste <(tr -s ' ' '\n' <<<"${results[$2]}" | grep .) \
+        <(tr -s ' ' '\n' <<<"${results[$3]}" | grep .) | awk '{printf "%.4f\n", $1 / $2}' | median)
+    awk -v a="$a" -v b="$b" -v per="$per" -v what="$1" \
+        'BEGIN {printf "%s: %.3f (medians), %.3f (median of per-round ratios)\n", what, a / b, per}'
+}
+
 median() {
     tr -s '[:space:]' '\n' | grep . | sort -g |
         awk '{a[NR] = $1} END {if (NR == 0) print "-"; else print a[int((NR + 1) / 2)]}'

@@ -66,12 +66,6 @@ for ((r = 1; r <= RUNS; r++)); do
     echo "round $r done" >&2
 done
 
-ratio() {
-    local s p
-    s=$(median <<<"${results[$2]}")
-    p=$(median <<<"${results[$3]}")
-    awk -v s="$s" -v p="$p" -v what="$1" 'BEGIN {printf "%s: %.3f\n", what, s / p}'
-}
 {
     echo "microsocks, $CONNS connections per run, $BULK MiB bulk, $STARTS starts, median of $RUNS"
     printf '%-20s %12s\n' variant median

@@ -61,15 +61,9 @@ done
         strict-getsockname-ns preload-getpeername-proxied-ns; do
         printf '%-26s %12s   (%s)\n' "$k" "$(median <<<"${results[$k]}")" "${results[$k]% }"
     done
-    s=$(median <<<"${results[go-supervised]}")
-    i=$(median <<<"${results[go-socks-itself]}")
-    awk -v s="$s" -v i="$i" 'BEGIN {printf "go conns/s ratio supervised/itself: %.3f\n", s / i}'
-    s=$(median <<<"${results[go-supervised-bulk]}")
-    i=$(median <<<"${results[go-socks-itself-bulk]}")
-    awk -v s="$s" -v i="$i" 'BEGIN {printf "go bulk ratio supervised/itself: %.3f\n", s / i}'
-    s=$(median <<<"${results[libc-preload-supervised]}")
-    i=$(median <<<"${results[libc-preload]}")
-    awk -v s="$s" -v i="$i" 'BEGIN {printf "libc conns/s ratio with/without supervisor: %.3f\n", s / i}'
+    ratio "go conns/s ratio supervised/itself" go-supervised go-socks-itself
+    ratio "go bulk ratio supervised/itself" go-supervised-bulk go-socks-itself-bulk
+    ratio "libc conns/s ratio with/without supervisor" libc-preload-supervised libc-preload
     g=$(median <<<"${results[strict-getsockname-ns]}")
     for k in getpeername-proxied getpeername-direct; do
         s=$(median <<<"${results[strict-$k-ns]}")
