@@ -214,15 +214,7 @@ void run_handshake(int fd, const proto::Request& request, const Credentials& cre
     out.err = 0;
     h.wait_before_reading();
     if ((out.err = h.start(request, creds, mode))) return;
-    short ready = 0;
-    for (;;) {
-        short events = h.advance(fd, out, ready);
-        if (events == 0) return;
-        if (int err = wait_for(fd, events, deadline, &ready)) {
-            out.err = err;
-            return;
-        }
-    }
+    drive_exchange(h, fd, deadline, out);
 }
 
 }  // namespace socksify::shim

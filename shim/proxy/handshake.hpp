@@ -81,6 +81,19 @@ class Handshake {
     bool readable_ = false;  // the last wait said readable, or the last read was full
 };
 
+// The blocking driver of one exchange X (Handshake, HopExchange), started and told to
+// wait before reading: advances it, waits for what it asks under the deadline, hands
+// it what the wait reported. Returns out.err (0 or the errno for the program).
+template <class X>
+int drive_exchange(X& x, int fd, const Deadline& deadline, HandshakeResult& out) {
+    short ready = 0;
+    for (;;) {
+        short events = x.advance(fd, out, ready);
+        if (events == 0) return out.err;
+        if (int err = wait_for(fd, events, deadline, &ready)) return out.err = err;
+    }
+}
+
 // Runs the exchange under the deadline alone. The pipelined mode is only for servers
 // known to keep early bytes (shim/proxy/pipeline_probe.hpp): nothing here guesses from time.
 void run_handshake(int fd, const proto::Request& request, const Credentials& creds,

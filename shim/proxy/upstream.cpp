@@ -92,12 +92,7 @@ int run_hop(int fd, const Hop& hop, const Target& target, const Deadline& deadli
     x.wait_before_reading();
     if ((result.err = x.start(hop, proto::Request{proto::Command::kConnect, target})))
         return result.err;
-    short ready = 0;
-    for (;;) {
-        short events = x.advance(fd, result, ready);
-        if (events == 0) return result.err;
-        if (int err = wait_for(fd, events, deadline, &ready)) return result.err = err;
-    }
+    return drive_exchange(x, fd, deadline, result);
 }
 
 }  // namespace socksify::shim
